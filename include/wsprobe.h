@@ -1,0 +1,470 @@
+/*
+ * wsprobe - probe WebSocket servers for race conditions.
+ *
+ * A probe connects to a ws:// URL, performs the HTTP/1.1 upgrade, optionally
+ * waits, sends a first message, waits for the reply or for a set of expected
+ * events, and closes. It ends in exactly one outcome (wsp_outcome) together
+ * with the phase (wsp_phase) it happened in; only WSP_OUTCOME_OK passes.
+ *
+ * Threading: every object belongs to one uv_loop_t and is used only on the
+ * thread that runs that loop. Different loops in different threads share
+ * nothing.
+ *
+ * Errors: functions that can fail return 0 or a negative error code
+ * (wsp_strerror(), wsp_err_name()). libuv's own negative codes pass through
+ * unchanged; wsprobe's codes lie in -30000..-30999, clear of libuv's range.
+ * A call that takes a callback and fails never calls that callback.
+ *
+ * Ownership: wsprobe copies every string and buffer it is given; it never
+ * keeps a pointer into caller memory. Every *_free() accepts NULL.
+ */
+#ifndef WSPROBE_H
+#define WSPROBE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(WSP_BUILDING) && defined(__GNUC__)
+#define WSP_EXTERN __attribute__((visibility("default")))
+#else
+#define WSP_EXTERN
+#endif
+
+#define WSP_VERSION_MAJOR 0
+#define WSP_VERSION_MINOR 1
+#define WSP_VERSION_PATCH 0
+#define WSP_VERSION_STRING "0.1.0"
+/* (major << 16) | (minor << 8) | patch, as returned by wsp_version(). */
+#define WSP_VERSION_HEX                                                        \
+  ((WSP_VERSION_MAJOR << 16) | (WSP_VERSION_MINOR << 8) | WSP_VERSION_PATCH)
+
+/* The version of the library actually loaded, as WSP_VERSION_HEX. */
+WSP_EXTERN unsigned int wsp_version(void);
+/* The version of the library actually loaded, as "major.minor.patch". */
+WSP_EXTERN const char *wsp_version_string(void);
+
+/* Error codes: XX(name, message). Values are stable. */
+#define WSP_ERRNO_MAP(XX)                                                      \
+  XX(EINVAL, -30001, "invalid argument")                                       \
+  XX(ENOMEM, -30002, "out of memory")                                          \
+  XX(EURL, -30003, "invalid URL")                                              \
+  XX(ESCHEME, -30004, "unsupported URL scheme")                                \
+  XX(EHEADER, -30005, "invalid header")                                        \
+  XX(ESUBPROTO, -30006, "invalid subprotocol")                                 \
+  XX(ETOKEN, -30007, "invalid token")                                          \
+  XX(ERANGE, -30008, "value out of range")                                     \
+  XX(EBUSY, -30009, "resource busy")                                           \
+  XX(ESTATE, -30010, "operation not allowed in this state")                    \
+  XX(ENOTFOUND, -30011, "not found")                                           \
+  XX(ETOOLONG, -30012, "value too long")                                       \
+  XX(EEXPECT, -30013, "invalid expected event")                                \
+  XX(ECRYPTO, -30014, "random number generator failed")                        \
+  XX(EJSON, -30015, "cannot produce JSON")                                     \
+  XX(EIO, -30016, "input/output error")
+
+typedef enum {
+#define WSP__ERR(name, value, msg) WSP_##name = value,
+  WSP_ERRNO_MAP(WSP__ERR)
+#undef WSP__ERR
+  WSP_ERRNO_MAX = -30999
+} wsp_errno;
+
+/* A static message for any error code, wsprobe's or libuv's. */
+WSP_EXTERN const char *wsp_strerror(int err);
+/* The static name of an error code ("WSP_EURL", "ECONNREFUSED", ...). */
+WSP_EXTERN const char *wsp_err_name(int err);
+
+/*
+ * Outcomes: XX(enum suffix, stable name). The names are what reports, the
+ * CLI and the bindings show; they never change meaning between versions.
+ */
+#define WSP_OUTCOME_MAP(XX)                                                    \
+  XX(OK, "ok")                                                                 \
+  XX(DNS_FAILED, "dns_failed")                                                 \
+  XX(CONNECT_REFUSED, "connect_refused")                                       \
+  XX(CONNECT_TIMEOUT, "connect_timeout")                                       \
+  XX(CONNECT_FAILED, "connect_failed")                                         \
+  XX(TLS_FAILED, "tls_failed")                                                 \
+  XX(HANDSHAKE_REJECTED, "handshake_rejected")                                 \
+  XX(HANDSHAKE_INVALID, "handshake_invalid")                                   \
+  XX(CLOSED_BY_SERVER, "closed_by_server")                                     \
+  XX(ABNORMAL_CLOSURE, "abnormal_closure")                                     \
+  XX(PROTOCOL_ERROR, "protocol_error")                                         \
+  XX(TIMEOUT, "timeout")                                                       \
+  XX(EXPECTATION_FAILED, "expectation_failed")                                 \
+  XX(CANCELLED, "cancelled")                                                   \
+  XX(INTERNAL_ERROR, "internal_error")
+
+typedef enum {
+#define WSP__OUTCOME(e, name) WSP_OUTCOME_##e,
+  WSP_OUTCOME_MAP(WSP__OUTCOME)
+#undef WSP__OUTCOME
+  WSP_OUTCOME_COUNT
+} wsp_outcome;
+
+/* The stable name of an outcome, or NULL when out of range. */
+WSP_EXTERN const char *wsp_outcome_name(wsp_outcome outcome);
+/* The outcome named `name`, or -1. */
+WSP_EXTERN int wsp_outcome_from_name(const char *name);
+
+/* Phases, in the order a probe passes through them. */
+#define WSP_PHASE_MAP(XX)                                                      \
+  XX(RESOLVE, "resolve")                                                       \
+  XX(CONNECT, "connect")                                                       \
+  XX(TLS, "tls")                                                               \
+  XX(UPGRADE, "upgrade")                                                       \
+  XX(OPEN, "open")                                                             \
+  XX(FIRST_SEND, "first_send")                                                 \
+  XX(AWAITING_REPLY, "awaiting_reply")                                         \
+  XX(CLOSING, "closing")
+
+typedef enum {
+#define WSP__PHASE(e, name) WSP_PHASE_##e,
+  WSP_PHASE_MAP(WSP__PHASE)
+#undef WSP__PHASE
+  WSP_PHASE_COUNT
+} wsp_phase;
+
+/* The stable name of a phase, or NULL when out of range. */
+WSP_EXTERN const char *wsp_phase_name(wsp_phase phase);
+
+/*
+ * Timeline marks, recorded with uv_hrtime() (CLOCK_MONOTONIC) as nanoseconds
+ * since the probe started. A mark that was never reached is -1.
+ */
+#define WSP_MARK_MAP(XX)                                                       \
+  XX(RESOLVED, "resolved")                                                     \
+  XX(CONNECTED, "connected")                                                   \
+  XX(TLS_DONE, "tls_done")                                                     \
+  XX(UPGRADE_SENT, "upgrade_sent")                                             \
+  XX(RESPONSE, "response")                                                     \
+  XX(OPEN, "open")                                                             \
+  XX(FIRST_SENT, "first_sent")                                                 \
+  XX(FIRST_RECEIVED, "first_received")                                         \
+  XX(CLOSE_SENT, "close_sent")                                                 \
+  XX(CLOSE_RECEIVED, "close_received")                                         \
+  XX(CLOSED, "closed")
+
+typedef enum {
+#define WSP__MARK(e, name) WSP_MARK_##e,
+  WSP_MARK_MAP(WSP__MARK)
+#undef WSP__MARK
+  WSP_MARK_COUNT
+} wsp_mark;
+
+/* The stable name of a timeline mark, or NULL when out of range. */
+WSP_EXTERN const char *wsp_mark_name(wsp_mark mark);
+
+/*
+ * Durations derived from the timeline, the figures summaries report:
+ * dns (start..resolved), connect (resolved..connected), tls, upgrade
+ * (upgrade_sent..response), first_reply (first_sent..first_received),
+ * close (close_sent..closed) and total (start..closed).
+ */
+#define WSP_SPAN_MAP(XX)                                                       \
+  XX(DNS, "dns")                                                               \
+  XX(CONNECT, "connect")                                                       \
+  XX(TLS, "tls")                                                               \
+  XX(UPGRADE, "upgrade")                                                       \
+  XX(FIRST_REPLY, "first_reply")                                               \
+  XX(CLOSE, "close")                                                           \
+  XX(TOTAL, "total")
+
+typedef enum {
+#define WSP__SPAN(e, name) WSP_SPAN_##e,
+  WSP_SPAN_MAP(WSP__SPAN)
+#undef WSP__SPAN
+  WSP_SPAN_COUNT
+} wsp_span;
+
+/* The stable name of a span, or NULL when out of range. */
+WSP_EXTERN const char *wsp_span_name(wsp_span span);
+
+/* ------------------------------------------------------------------------ */
+/* Configuration                                                            */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * An opaque, validated probe configuration. Every setter checks its input
+ * and returns an error code without changing the config when the input is
+ * bad; wsp_config_last_error() then says what was wrong, in one line.
+ * Probes copy what they need when they are created: changing or freeing a
+ * config afterwards does not affect them.
+ */
+typedef struct wsp_config wsp_config;
+
+/* Where a JWT is placed in the upgrade request (bit flags). */
+typedef enum {
+  WSP_JWT_SUBPROTOCOL = 1 << 0, /* Sec-WebSocket-Protocol: jwt.<token> */
+  WSP_JWT_BEARER = 1 << 1       /* Authorization: Bearer <token> */
+} wsp_jwt_placement;
+
+/* Returns a new config with defaults, or NULL when out of memory. */
+WSP_EXTERN wsp_config *wsp_config_new(void);
+/* Returns a deep copy of `cfg`, or NULL when out of memory. */
+WSP_EXTERN wsp_config *wsp_config_dup(const wsp_config *cfg);
+WSP_EXTERN void wsp_config_free(wsp_config *cfg);
+/*
+ * A one-line description of the last error a setter on `cfg` returned, or ""
+ * when the last call succeeded. Valid until the next call on `cfg`. Never
+ * contains a token or header value marked secret.
+ */
+WSP_EXTERN const char *wsp_config_last_error(const wsp_config *cfg);
+
+/*
+ * The target: ws://host[:port]/path?query. Hosts may be names, IPv4
+ * literals or bracketed IPv6 literals. Returns WSP_EURL or WSP_ESCHEME.
+ */
+WSP_EXTERN int wsp_config_set_url(wsp_config *cfg, const char *url);
+/*
+ * Adds a request header. Names must be RFC 7230 tokens and values must not
+ * contain CR, LF or NUL. Headers the upgrade itself controls (Host,
+ * Upgrade, Connection, Sec-WebSocket-Key, Sec-WebSocket-Version) are
+ * refused with WSP_EHEADER. Authorization, Cookie and Proxy-Authorization
+ * values are treated as secrets and redacted in reports.
+ */
+WSP_EXTERN int wsp_config_add_header(wsp_config *cfg, const char *name,
+                                     const char *value);
+/* Like wsp_config_add_header() from one "Name: value" line. */
+WSP_EXTERN int wsp_config_add_header_line(wsp_config *cfg, const char *line);
+/* Offers a subprotocol (an RFC 7230 token). */
+WSP_EXTERN int wsp_config_add_subprotocol(wsp_config *cfg, const char *proto);
+/*
+ * Sets the JWT and where it goes (a non-zero mask of wsp_jwt_placement).
+ * The token must consist of base64url characters and dots. NULL clears it.
+ */
+WSP_EXTERN int wsp_config_set_jwt(wsp_config *cfg, const char *token,
+                                  unsigned int placement);
+/* Sets the Origin header. NULL clears it. */
+WSP_EXTERN int wsp_config_set_origin(wsp_config *cfg, const char *origin);
+/*
+ * The first message, sent `delay_ms` after the connection opens. `binary`
+ * selects a binary frame; a text message must be valid UTF-8. NULL data
+ * with len 0 clears it: the probe then opens, holds (see hold_ms) and
+ * closes.
+ */
+WSP_EXTERN int wsp_config_set_message(wsp_config *cfg, const void *data,
+                                      size_t len, int binary);
+/* Milliseconds between open and the first message (default 0). */
+WSP_EXTERN int wsp_config_set_delay(wsp_config *cfg, uint32_t delay_ms);
+/* Without a first message: how long to hold the connection open. */
+WSP_EXTERN int wsp_config_set_hold(wsp_config *cfg, uint32_t hold_ms);
+/*
+ * Expects a JSON text message whose "type" member equals `type`. Repeatable;
+ * the probe passes only when every expected type arrived.
+ */
+WSP_EXTERN int wsp_config_add_expect(wsp_config *cfg, const char *type);
+/*
+ * The timeout of one phase in milliseconds (1..3600000). WSP_PHASE_OPEN has
+ * no timeout (the delay or hold governs it) and is refused with WSP_EINVAL.
+ */
+WSP_EXTERN int wsp_config_set_timeout(wsp_config *cfg, wsp_phase phase,
+                                      uint32_t ms);
+/* Sets the timeout of every phase that has one. */
+WSP_EXTERN int wsp_config_set_timeouts(wsp_config *cfg, uint32_t ms);
+/* Largest message accepted from the server (default 1 MiB); above: 1009. */
+WSP_EXTERN int wsp_config_set_max_message(wsp_config *cfg, uint64_t bytes);
+/* The URL as set, or NULL. */
+WSP_EXTERN const char *wsp_config_url(const wsp_config *cfg);
+
+/*
+ * The config as a JSON object (a malloc'd string the caller frees with
+ * wsp_free()). Tokens and secret header values are redacted unless
+ * `show_secrets` is non-zero.
+ */
+WSP_EXTERN int wsp_config_to_json(const wsp_config *cfg, int show_secrets,
+                                  char **out);
+
+/* Frees memory that wsprobe allocated for the caller. */
+WSP_EXTERN void wsp_free(void *ptr);
+
+/* ------------------------------------------------------------------------ */
+/* Per-loop context                                                         */
+/* ------------------------------------------------------------------------ */
+
+struct uv_loop_s;
+
+/*
+ * State shared by every probe on one loop: the random number generator,
+ * the read buffer, later the TLS configuration. Create one per loop.
+ */
+typedef struct wsp_ctx wsp_ctx;
+
+/* Creates a context on `loop`. Adds no handles to the loop by itself. */
+WSP_EXTERN int wsp_ctx_new(struct uv_loop_s *loop, wsp_ctx **out);
+/*
+ * Frees the context. Returns WSP_EBUSY, freeing nothing, while probes
+ * created on it still exist (they exist until their callback has run).
+ */
+WSP_EXTERN int wsp_ctx_free(wsp_ctx *ctx);
+/* The loop the context was created on. */
+WSP_EXTERN struct uv_loop_s *wsp_ctx_loop(const wsp_ctx *ctx);
+
+/* ------------------------------------------------------------------------ */
+/* Results                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* What one probe found. Owned by whoever received it; wsp_result_free(). */
+typedef struct wsp_result wsp_result;
+
+WSP_EXTERN void wsp_result_free(wsp_result *r);
+/* Returns a deep copy, or NULL when out of memory. */
+WSP_EXTERN wsp_result *wsp_result_dup(const wsp_result *r);
+WSP_EXTERN wsp_outcome wsp_result_outcome(const wsp_result *r);
+WSP_EXTERN wsp_phase wsp_result_phase(const wsp_result *r);
+/* Non-zero only when the outcome is WSP_OUTCOME_OK. */
+WSP_EXTERN int wsp_result_passed(const wsp_result *r);
+/* A one-line explanation of a failure (secrets redacted), or NULL for ok. */
+WSP_EXTERN const char *wsp_result_error(const wsp_result *r);
+/* The probe's index within its campaign (0 for a single probe). */
+WSP_EXTERN uint32_t wsp_result_index(const wsp_result *r);
+/* The HTTP status of the upgrade response, or 0 when none arrived. */
+WSP_EXTERN int wsp_result_http_status(const wsp_result *r);
+/* The upgrade response's reason phrase, or NULL. */
+WSP_EXTERN const char *wsp_result_http_reason(const wsp_result *r);
+/*
+ * A response header recorded on a failed upgrade: "retry-after" or
+ * "content-type" (case-insensitive), or NULL when absent.
+ */
+WSP_EXTERN const char *wsp_result_http_header(const wsp_result *r,
+                                              const char *name);
+/* The first bytes (at most 512) of a rejection's body; *len set. */
+WSP_EXTERN const uint8_t *wsp_result_http_body(const wsp_result *r,
+                                               size_t *len);
+/* The subprotocol the server selected, or NULL. */
+WSP_EXTERN const char *wsp_result_subprotocol(const wsp_result *r);
+/*
+ * The close frame received from the server: returns the code (1005 for a
+ * close frame without a code, 1006 when TCP ended without a close frame),
+ * or -1 when the connection never opened or we ended it first without
+ * hearing back. `reason` (may be NULL) receives the reason, NUL-terminated,
+ * exactly as sent (it may be invalid UTF-8).
+ */
+WSP_EXTERN int wsp_result_close_received(const wsp_result *r,
+                                         const char **reason);
+/* The close frame we sent: code (1005 without a code) or -1; as above. */
+WSP_EXTERN int wsp_result_close_sent(const wsp_result *r, const char **reason);
+/* Nanoseconds since the probe started at `mark`, or -1 if never reached. */
+WSP_EXTERN int64_t wsp_result_mark(const wsp_result *r, wsp_mark mark);
+/* A derived duration in nanoseconds, or -1 when either end is missing. */
+WSP_EXTERN int64_t wsp_result_span(const wsp_result *r, wsp_span span);
+/* Number of messages received from the server. */
+WSP_EXTERN uint32_t wsp_result_message_count(const wsp_result *r);
+/* Number of recorded events (JSON messages with a string "type"). */
+WSP_EXTERN size_t wsp_result_event_count(const wsp_result *r);
+/* Event `i`: its type and its time in ns since start. WSP_ERANGE if none. */
+WSP_EXTERN int wsp_result_event(const wsp_result *r, size_t i,
+                                const char **type, int64_t *t_ns);
+/*
+ * The result as a JSON object (docs/report.md), a malloc'd string freed
+ * with wsp_free().
+ */
+WSP_EXTERN int wsp_result_to_json(const wsp_result *r, char **out);
+
+/* ------------------------------------------------------------------------ */
+/* Probes                                                                   */
+/* ------------------------------------------------------------------------ */
+
+typedef struct wsp_probe wsp_probe;
+
+/*
+ * Called once when a probe has ended and every handle it opened is closed.
+ * The callback owns `result` and frees it with wsp_result_free(). `probe` is
+ * freed when the callback returns.
+ */
+typedef void (*wsp_probe_cb)(wsp_probe *probe, wsp_result *result,
+                             void *user_data);
+
+/*
+ * Starts a probe of `cfg` on `ctx`'s loop. The config is copied. On success
+ * *out (may be NULL) receives the probe, which lives until `cb` returns. On
+ * failure nothing was started and `cb` will never be called.
+ * The probe only adds its own handles; it never runs or stops the loop.
+ */
+WSP_EXTERN int wsp_probe_start(wsp_ctx *ctx, const wsp_config *cfg,
+                               wsp_probe_cb cb, void *user_data,
+                               wsp_probe **out);
+/*
+ * Ends a running probe with WSP_OUTCOME_CANCELLED (unless it has already
+ * decided its outcome). Its callback still runs, later, from the loop.
+ */
+WSP_EXTERN void wsp_probe_cancel(wsp_probe *probe);
+/* The user data given to wsp_probe_start(). */
+WSP_EXTERN void *wsp_probe_user_data(const wsp_probe *probe);
+
+/*
+ * Runs one probe to completion on a private loop and stores its result in
+ * *out (free with wsp_result_free()). Blocks the calling thread; safe to
+ * call from several threads at once.
+ */
+WSP_EXTERN int wsp_probe_run(const wsp_config *cfg, wsp_result **out);
+
+/* ------------------------------------------------------------------------ */
+/* Campaigns: many probes of one config on one loop                         */
+/* ------------------------------------------------------------------------ */
+
+typedef struct wsp_campaign wsp_campaign;
+
+/* Called after each probe of a campaign ends; the result stays owned by
+ * the campaign. */
+typedef void (*wsp_campaign_probe_cb)(wsp_campaign *c, const wsp_result *r,
+                                      void *user_data);
+/* Called once when every probe of the campaign has ended. */
+typedef void (*wsp_campaign_done_cb)(wsp_campaign *c, void *user_data);
+
+/* A campaign of `cfg` (copied): 1 probe at concurrency 1 by default. */
+WSP_EXTERN int wsp_campaign_new(const wsp_config *cfg, wsp_campaign **out);
+/* Frees the campaign; WSP_EBUSY while it is running. */
+WSP_EXTERN int wsp_campaign_free(wsp_campaign *c);
+/* Number of probes (1..10,000,000). */
+WSP_EXTERN int wsp_campaign_set_count(wsp_campaign *c, uint32_t count);
+/* Probes in flight at once (1..1,000,000). */
+WSP_EXTERN int wsp_campaign_set_concurrency(wsp_campaign *c, uint32_t n);
+/* Sets a callback run after each probe ends (NULL for none). */
+WSP_EXTERN int wsp_campaign_set_probe_cb(wsp_campaign *c,
+                                         wsp_campaign_probe_cb cb,
+                                         void *user_data);
+/*
+ * Starts the campaign on `ctx`'s loop; `done` runs when it has ended.
+ * WSP_ESTATE if it already ran.
+ */
+WSP_EXTERN int wsp_campaign_start(wsp_campaign *c, wsp_ctx *ctx,
+                                  wsp_campaign_done_cb done, void *user_data);
+/* Cancels every probe in flight and starts no more. */
+WSP_EXTERN void wsp_campaign_cancel(wsp_campaign *c);
+/* Runs the campaign to completion on a private loop. */
+WSP_EXTERN int wsp_campaign_run(wsp_campaign *c);
+/* Number of results so far. */
+WSP_EXTERN size_t wsp_campaign_result_count(const wsp_campaign *c);
+/* Result `i` in order of probe index, or NULL; owned by the campaign. */
+WSP_EXTERN const wsp_result *wsp_campaign_result(const wsp_campaign *c,
+                                                 size_t i);
+/* Number of results whose outcome is ok. */
+WSP_EXTERN size_t wsp_campaign_passed(const wsp_campaign *c);
+
+/* ------------------------------------------------------------------------ */
+/* Reports                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * The campaign's JSON report (docs/report.md): version, config (secrets
+ * redacted unless `show_secrets`), probes and summary. A malloc'd string
+ * freed with wsp_free().
+ */
+WSP_EXTERN int wsp_report_json(const wsp_campaign *c, int show_secrets,
+                               char **out);
+/*
+ * A human summary: counts per outcome (with phases), close codes, HTTP
+ * statuses, p50/p99 per span, the failed probes' errors. A malloc'd string
+ * freed with wsp_free().
+ */
+WSP_EXTERN int wsp_report_text(const wsp_campaign *c, char **out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* WSPROBE_H */

@@ -1,0 +1,486 @@
+/*
+ * The probe configuration: validated when set, copied by every probe.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "internal.h"
+
+const char wsp__jwt_prefix[5] = "jwt.";
+
+static const uint32_t default_timeouts[WSP_PHASE_COUNT] = {
+    [WSP_PHASE_RESOLVE] = 5000,    [WSP_PHASE_CONNECT] = 5000,
+    [WSP_PHASE_TLS] = 5000,        [WSP_PHASE_UPGRADE] = 5000,
+    [WSP_PHASE_OPEN] = 0,          [WSP_PHASE_FIRST_SEND] = 5000,
+    [WSP_PHASE_AWAITING_REPLY] = 5000, [WSP_PHASE_CLOSING] = 2000,
+};
+
+/* Headers the upgrade itself writes; a user value would corrupt it. */
+static const char *const reserved_headers[] = {
+    "host",
+    "upgrade",
+    "connection",
+    "sec-websocket-key",
+    "sec-websocket-version",
+    "sec-websocket-accept",
+    "sec-websocket-protocol",
+    "sec-websocket-extensions",
+    "content-length",
+    "transfer-encoding",
+};
+
+static const char *const secret_headers[] = {
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "x-api-key",
+};
+
+int wsp__config_fail(wsp_config *cfg, int err, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(cfg->error, sizeof(cfg->error), fmt, ap);
+  va_end(ap);
+  return err;
+}
+
+static int ok(wsp_config *cfg) {
+  cfg->error[0] = '\0';
+  return 0;
+}
+
+int wsp__header_is_secret(const char *name) {
+  for (size_t i = 0; i < WSP__ARRAY_SIZE(secret_headers); i++)
+    if (wsp__strcaseeq(name, secret_headers[i]))
+      return 1;
+  return 0;
+}
+
+const char *wsp__redact_subprotocol(const char *proto, int show_secrets) {
+  if (!show_secrets && proto != NULL &&
+      strncmp(proto, wsp__jwt_prefix, sizeof(wsp__jwt_prefix) - 1) == 0)
+    return "jwt.<redacted>";
+  return proto;
+}
+
+wsp_config *wsp_config_new(void) {
+  wsp_config *cfg = calloc(1, sizeof(*cfg));
+  if (cfg == NULL)
+    return NULL;
+  memcpy(cfg->timeout_ms, default_timeouts, sizeof(default_timeouts));
+  cfg->max_message = 1024 * 1024;
+  cfg->jwt_placement = WSP_JWT_SUBPROTOCOL;
+  return cfg;
+}
+
+void wsp_config_free(wsp_config *cfg) {
+  if (cfg == NULL)
+    return;
+  free(cfg->url_text);
+  wsp__url_clear(&cfg->url);
+  for (size_t i = 0; i < cfg->nheaders; i++) {
+    free(cfg->headers[i].name);
+    free(cfg->headers[i].value);
+  }
+  free(cfg->headers);
+  wsp__strv_clear(&cfg->subprotocols);
+  wsp__strv_clear(&cfg->expect);
+  free(cfg->jwt);
+  free(cfg->origin);
+  free(cfg->message);
+  free(cfg);
+}
+
+wsp_config *wsp_config_dup(const wsp_config *src) {
+  wsp_config *cfg;
+  if (src == NULL || (cfg = calloc(1, sizeof(*cfg))) == NULL)
+    return NULL;
+  *cfg = *src;
+  cfg->url_text = NULL;
+  memset(&cfg->url, 0, sizeof(cfg->url));
+  cfg->headers = NULL;
+  cfg->nheaders = 0;
+  memset(&cfg->subprotocols, 0, sizeof(cfg->subprotocols));
+  memset(&cfg->expect, 0, sizeof(cfg->expect));
+  cfg->jwt = cfg->origin = NULL;
+  cfg->message = NULL;
+
+  if ((src->url_text && !(cfg->url_text = strdup(src->url_text))) ||
+      wsp__url_copy(&cfg->url, &src->url) != 0 ||
+      wsp__strv_copy(&cfg->subprotocols, &src->subprotocols) != 0 ||
+      wsp__strv_copy(&cfg->expect, &src->expect) != 0 ||
+      (src->jwt && !(cfg->jwt = strdup(src->jwt))) ||
+      (src->origin && !(cfg->origin = strdup(src->origin))))
+    goto fail;
+  if (src->message_len > 0) {
+    if ((cfg->message = malloc(src->message_len)) == NULL)
+      goto fail;
+    memcpy(cfg->message, src->message, src->message_len);
+  }
+  if (src->nheaders > 0) {
+    cfg->headers = calloc(src->nheaders, sizeof(*cfg->headers));
+    if (cfg->headers == NULL)
+      goto fail;
+    for (size_t i = 0; i < src->nheaders; i++) {
+      cfg->nheaders++;
+      cfg->headers[i].secret = src->headers[i].secret;
+      cfg->headers[i].name = strdup(src->headers[i].name);
+      cfg->headers[i].value = strdup(src->headers[i].value);
+      if (!cfg->headers[i].name || !cfg->headers[i].value)
+        goto fail;
+    }
+  }
+  return cfg;
+fail:
+  wsp_config_free(cfg);
+  return NULL;
+}
+
+const char *wsp_config_last_error(const wsp_config *cfg) {
+  return cfg ? cfg->error : "no config";
+}
+
+const char *wsp_config_url(const wsp_config *cfg) {
+  return cfg ? cfg->url_text : NULL;
+}
+
+int wsp_config_set_url(wsp_config *cfg, const char *url) {
+  wsp__url u;
+  char err[200];
+  char *text;
+  if (cfg == NULL)
+    return WSP_EINVAL;
+  if (url == NULL)
+    return wsp__config_fail(cfg, WSP_EURL, "invalid URL: none given");
+  if (wsp__url_parse(url, &u, err, sizeof(err)) != 0)
+    return wsp__config_fail(cfg, WSP_EURL, "invalid URL '%.80s': %s", url,
+                            err);
+  if (u.tls) {
+    wsp__url_clear(&u);
+    return wsp__config_fail(cfg, WSP_ESCHEME,
+                            "wss:// is not supported by this build yet");
+  }
+  if ((text = strdup(url)) == NULL) {
+    wsp__url_clear(&u);
+    return wsp__config_fail(cfg, WSP_ENOMEM, "out of memory");
+  }
+  free(cfg->url_text);
+  wsp__url_clear(&cfg->url);
+  cfg->url_text = text;
+  cfg->url = u;
+  return ok(cfg);
+}
+
+static int value_ok(const char *v) {
+  for (; *v; v++) {
+    unsigned char c = (unsigned char)*v;
+    if (c == '\r' || c == '\n' || (c < 0x20 && c != '\t') || c == 0x7f)
+      return 0;
+  }
+  return 1;
+}
+
+int wsp_config_add_header(wsp_config *cfg, const char *name,
+                          const char *value) {
+  wsp__header *h;
+  if (cfg == NULL)
+    return WSP_EINVAL;
+  if (name == NULL || !wsp__is_token(name))
+    return wsp__config_fail(cfg, WSP_EHEADER,
+                            "invalid header name '%.64s' (must be a token)",
+                            name ? name : "");
+  for (size_t i = 0; i < WSP__ARRAY_SIZE(reserved_headers); i++)
+    if (wsp__strcaseeq(name, reserved_headers[i]))
+      return wsp__config_fail(
+          cfg, WSP_EHEADER,
+          "header '%s' is set by the upgrade itself%s", name,
+          wsp__strcaseeq(name, "sec-websocket-protocol")
+              ? " (offer subprotocols with --subprotocol)"
+              : "");
+  if (value == NULL || !value_ok(value))
+    return wsp__config_fail(cfg, WSP_EHEADER,
+                            "invalid value for header '%s' (control "
+                            "characters, CR or LF)",
+                            name);
+  if (strlen(value) > 8192)
+    return wsp__config_fail(cfg, WSP_ETOOLONG,
+                            "value of header '%s' exceeds 8192 bytes", name);
+  h = realloc(cfg->headers, (cfg->nheaders + 1) * sizeof(*h));
+  if (h == NULL)
+    return wsp__config_fail(cfg, WSP_ENOMEM, "out of memory");
+  cfg->headers = h;
+  h += cfg->nheaders;
+  h->name = strdup(name);
+  h->value = strdup(value);
+  h->secret = wsp__header_is_secret(name);
+  if (h->name == NULL || h->value == NULL) {
+    free(h->name);
+    free(h->value);
+    return wsp__config_fail(cfg, WSP_ENOMEM, "out of memory");
+  }
+  cfg->nheaders++;
+  return ok(cfg);
+}
+
+int wsp_config_add_header_line(wsp_config *cfg, const char *line) {
+  const char *colon, *v;
+  char *name;
+  int rc;
+  if (cfg == NULL)
+    return WSP_EINVAL;
+  if (line == NULL || (colon = strchr(line, ':')) == NULL)
+    return wsp__config_fail(cfg, WSP_EHEADER,
+                            "invalid header '%.64s' (expected 'Name: value')",
+                            line ? line : "");
+  if ((name = wsp__strndup(line, (size_t)(colon - line))) == NULL)
+    return wsp__config_fail(cfg, WSP_ENOMEM, "out of memory");
+  for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
+    ;
+  rc = wsp_config_add_header(cfg, name, v);
+  free(name);
+  return rc;
+}
+
+int wsp_config_add_subprotocol(wsp_config *cfg, const char *proto) {
+  if (cfg == NULL)
+    return WSP_EINVAL;
+  if (proto == NULL || !wsp__is_token(proto))
+    return wsp__config_fail(cfg, WSP_ESUBPROTO,
+                            "invalid subprotocol '%.64s' (must be a token)",
+                            wsp__redact_subprotocol(proto ? proto : "", 0));
+  for (size_t i = 0; i < cfg->subprotocols.n; i++)
+    if (strcmp(cfg->subprotocols.v[i], proto) == 0)
+      return wsp__config_fail(cfg, WSP_ESUBPROTO,
+                              "subprotocol '%.64s' offered twice",
+                              wsp__redact_subprotocol(proto, 0));
+  if (wsp__strv_push(&cfg->subprotocols, proto) != 0)
+    return wsp__config_fail(cfg, WSP_ENOMEM, "out of memory");
+  return ok(cfg);
+}
+
+static int b64url_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
+int wsp_config_set_jwt(wsp_config *cfg, const char *token,
+                       unsigned int placement) {
+  char *t;
+  if (cfg == NULL)
+    return WSP_EINVAL;
+  if (token == NULL) {
+    free(cfg->jwt);
+    cfg->jwt = NULL;
+    return ok(cfg);
+  }
+  if (placement == 0 ||
+      (placement & ~(unsigned)(WSP_JWT_SUBPROTOCOL | WSP_JWT_BEARER)))
+    return wsp__config_fail(cfg, WSP_EINVAL, "invalid JWT placement");
+  if (*token == '\0')
+    return wsp__config_fail(cfg, WSP_ETOKEN, "empty JWT");
+  /* Never echo the token itself: it is a secret. */
+  for (const char *c = token; *c; c++)
+    if (!b64url_char(*c) && *c != '.')
+      return wsp__config_fail(cfg, WSP_ETOKEN,
+                              "invalid JWT: only base64url characters and "
+                              "dots are allowed (offending character at "
+                              "offset %zu)",
+                              (size_t)(c - token));
+  if (strlen(token) > 8000)
+    return wsp__config_fail(cfg, WSP_ETOOLONG, "JWT longer than 8000 bytes");
+  if ((t = strdup(token)) == NULL)
+    return wsp__config_fail(cfg, WSP_ENOMEM, "out of memory");
+  free(cfg->jwt);
+  cfg->jwt = t;
+  cfg->jwt_placement = placement;
+  return ok(cfg);
+}
+
+int wsp_config_set_origin(wsp_config *cfg, const char *origin) {
+  char *o = NULL;
+  if (cfg == NULL)
+    return WSP_EINVAL;
+  if (origin != NULL) {
+    if (*origin == '\0' || !value_ok(origin))
+      return wsp__config_fail(cfg, WSP_EHEADER, "invalid Origin '%.64s'",
+                              origin);
+    if ((o = strdup(origin)) == NULL)
+      return wsp__config_fail(cfg, WSP_ENOMEM, "out of memory");
+  }
+  free(cfg->origin);
+  cfg->origin = o;
+  return ok(cfg);
+}
+
+int wsp_config_set_message(wsp_config *cfg, const void *data, size_t len,
+                           int binary) {
+  uint8_t *m = NULL;
+  if (cfg == NULL)
+    return WSP_EINVAL;
+  if (data == NULL && len > 0)
+    return wsp__config_fail(cfg, WSP_EINVAL, "message data is NULL");
+  if (len > 64 * 1024 * 1024)
+    return wsp__config_fail(cfg, WSP_ETOOLONG,
+                            "first message larger than 64 MiB");
+  if (!binary && !wsp__utf8_valid(data, len))
+    return wsp__config_fail(cfg, WSP_EINVAL,
+                            "a text message must be valid UTF-8 (use a "
+                            "binary message for other bytes)");
+  if (len > 0) {
+    if ((m = malloc(len)) == NULL)
+      return wsp__config_fail(cfg, WSP_ENOMEM, "out of memory");
+    memcpy(m, data, len);
+  }
+  free(cfg->message);
+  cfg->message = m;
+  cfg->message_len = len;
+  cfg->message_binary = binary != 0;
+  cfg->has_message = data != NULL;
+  return ok(cfg);
+}
+
+int wsp_config_set_delay(wsp_config *cfg, uint32_t delay_ms) {
+  if (cfg == NULL)
+    return WSP_EINVAL;
+  if (delay_ms > 3600000)
+    return wsp__config_fail(cfg, WSP_ERANGE,
+                            "delay %u ms out of range (0-3600000)", delay_ms);
+  cfg->delay_ms = delay_ms;
+  return ok(cfg);
+}
+
+int wsp_config_set_hold(wsp_config *cfg, uint32_t hold_ms) {
+  if (cfg == NULL)
+    return WSP_EINVAL;
+  if (hold_ms > 3600000)
+    return wsp__config_fail(cfg, WSP_ERANGE,
+                            "hold %u ms out of range (0-3600000)", hold_ms);
+  cfg->hold_ms = hold_ms;
+  return ok(cfg);
+}
+
+int wsp_config_add_expect(wsp_config *cfg, const char *type) {
+  if (cfg == NULL)
+    return WSP_EINVAL;
+  if (type == NULL || *type == '\0')
+    return wsp__config_fail(cfg, WSP_EEXPECT, "empty expected event type");
+  if (strlen(type) > 256)
+    return wsp__config_fail(cfg, WSP_EEXPECT,
+                            "expected event type longer than 256 bytes");
+  if (cfg->expect.n >= 32)
+    return wsp__config_fail(cfg, WSP_EEXPECT,
+                            "at most 32 expected event types");
+  for (size_t i = 0; i < cfg->expect.n; i++)
+    if (strcmp(cfg->expect.v[i], type) == 0)
+      return wsp__config_fail(cfg, WSP_EEXPECT,
+                              "event type '%.64s' expected twice", type);
+  if (wsp__strv_push(&cfg->expect, type) != 0)
+    return wsp__config_fail(cfg, WSP_ENOMEM, "out of memory");
+  return ok(cfg);
+}
+
+int wsp_config_set_timeout(wsp_config *cfg, wsp_phase phase, uint32_t ms) {
+  if (cfg == NULL)
+    return WSP_EINVAL;
+  if ((unsigned)phase >= WSP_PHASE_COUNT || phase == WSP_PHASE_OPEN)
+    return wsp__config_fail(cfg, WSP_EINVAL, "phase %d has no timeout",
+                            (int)phase);
+  if (ms < 1 || ms > 3600000)
+    return wsp__config_fail(cfg, WSP_ERANGE,
+                            "timeout %u ms out of range (1-3600000)", ms);
+  cfg->timeout_ms[phase] = ms;
+  return ok(cfg);
+}
+
+int wsp_config_set_timeouts(wsp_config *cfg, uint32_t ms) {
+  if (cfg == NULL)
+    return WSP_EINVAL;
+  if (ms < 1 || ms > 3600000)
+    return wsp__config_fail(cfg, WSP_ERANGE,
+                            "timeout %u ms out of range (1-3600000)", ms);
+  for (int i = 0; i < WSP_PHASE_COUNT; i++)
+    if (i != WSP_PHASE_OPEN)
+      cfg->timeout_ms[i] = ms;
+  return ok(cfg);
+}
+
+int wsp_config_set_max_message(wsp_config *cfg, uint64_t bytes) {
+  if (cfg == NULL)
+    return WSP_EINVAL;
+  if (bytes < 1 || bytes > ((uint64_t)1 << 31))
+    return wsp__config_fail(cfg, WSP_ERANGE,
+                            "maximum message size out of range (1-2 GiB)");
+  cfg->max_message = bytes;
+  return ok(cfg);
+}
+
+int wsp_config_to_json(const wsp_config *cfg, int show_secrets, char **out) {
+  cJSON *o, *a, *t;
+  if (cfg == NULL || out == NULL)
+    return WSP_EINVAL;
+  if ((o = cJSON_CreateObject()) == NULL)
+    return WSP_ENOMEM;
+  cJSON_AddItemToObject(o, "url", cfg->url_text
+                                      ? cJSON_CreateString(cfg->url_text)
+                                      : cJSON_CreateNull());
+  a = cJSON_AddArrayToObject(o, "headers");
+  for (size_t i = 0; a && i < cfg->nheaders; i++) {
+    cJSON *h = cJSON_CreateObject();
+    cJSON_AddStringToObject(h, "name", cfg->headers[i].name);
+    cJSON_AddStringToObject(h, "value",
+                            cfg->headers[i].secret && !show_secrets
+                                ? "<redacted>"
+                                : cfg->headers[i].value);
+    cJSON_AddItemToArray(a, h);
+  }
+  a = cJSON_AddArrayToObject(o, "subprotocols");
+  for (size_t i = 0; a && i < cfg->subprotocols.n; i++)
+    cJSON_AddItemToArray(a, cJSON_CreateString(wsp__redact_subprotocol(
+                                cfg->subprotocols.v[i], show_secrets)));
+  if (cfg->jwt != NULL) {
+    cJSON *j = cJSON_AddObjectToObject(o, "jwt");
+    cJSON *pl = cJSON_AddArrayToObject(j, "placement");
+    if (cfg->jwt_placement & WSP_JWT_SUBPROTOCOL)
+      cJSON_AddItemToArray(pl, cJSON_CreateString("subprotocol"));
+    if (cfg->jwt_placement & WSP_JWT_BEARER)
+      cJSON_AddItemToArray(pl, cJSON_CreateString("bearer"));
+    cJSON_AddStringToObject(j, "token",
+                            show_secrets ? cfg->jwt : "<redacted>");
+  } else {
+    cJSON_AddNullToObject(o, "jwt");
+  }
+  if (cfg->origin)
+    cJSON_AddStringToObject(o, "origin", cfg->origin);
+  else
+    cJSON_AddNullToObject(o, "origin");
+  if (cfg->has_message) {
+    cJSON *m = cJSON_AddObjectToObject(o, "message");
+    cJSON_AddBoolToObject(m, "binary", cfg->message_binary);
+    cJSON_AddNumberToObject(m, "bytes", (double)cfg->message_len);
+    if (!cfg->message_binary) {
+      char *s = wsp__strndup((const char *)cfg->message, cfg->message_len);
+      cJSON_AddItemToObject(m, "text", s ? cJSON_CreateString(s)
+                                         : cJSON_CreateNull());
+      free(s);
+    }
+  } else {
+    cJSON_AddNullToObject(o, "message");
+  }
+  cJSON_AddNumberToObject(o, "delay_ms", cfg->delay_ms);
+  cJSON_AddNumberToObject(o, "hold_ms", cfg->hold_ms);
+  a = cJSON_AddArrayToObject(o, "expect");
+  for (size_t i = 0; a && i < cfg->expect.n; i++)
+    cJSON_AddItemToArray(a, cJSON_CreateString(cfg->expect.v[i]));
+  t = cJSON_AddObjectToObject(o, "timeouts_ms");
+  for (int i = 0; t && i < WSP_PHASE_COUNT; i++)
+    if (i != WSP_PHASE_OPEN)
+      cJSON_AddNumberToObject(t, wsp_phase_name((wsp_phase)i),
+                              cfg->timeout_ms[i]);
+  cJSON_AddNumberToObject(o, "max_message", (double)cfg->max_message);
+  *out = cJSON_PrintUnformatted(o);
+  cJSON_Delete(o);
+  return *out ? 0 : WSP_ENOMEM;
+}

@@ -1,0 +1,54 @@
+/*
+ * Per-loop shared state: one DRBG seeded once, one read buffer.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+int wsp_ctx_new(uv_loop_t *loop, wsp_ctx **out) {
+  static const char pers[] = "wsprobe";
+  wsp_ctx *ctx;
+  if (loop == NULL || out == NULL)
+    return WSP_EINVAL;
+  if ((ctx = calloc(1, sizeof(*ctx))) == NULL)
+    return WSP_ENOMEM;
+  ctx->loop = loop;
+  mbedtls_entropy_init(&ctx->entropy);
+  mbedtls_ctr_drbg_init(&ctx->drbg);
+  if (mbedtls_ctr_drbg_seed(&ctx->drbg, mbedtls_entropy_func, &ctx->entropy,
+                            (const unsigned char *)pers,
+                            sizeof(pers) - 1) != 0) {
+    mbedtls_ctr_drbg_free(&ctx->drbg);
+    mbedtls_entropy_free(&ctx->entropy);
+    free(ctx);
+    return WSP_ECRYPTO;
+  }
+  /* Reads are processed synchronously, so one buffer serves every probe. */
+  if ((ctx->rbuf = malloc(WSP__READ_BUF)) == NULL) {
+    mbedtls_ctr_drbg_free(&ctx->drbg);
+    mbedtls_entropy_free(&ctx->entropy);
+    free(ctx);
+    return WSP_ENOMEM;
+  }
+  *out = ctx;
+  return 0;
+}
+
+int wsp_ctx_free(wsp_ctx *ctx) {
+  if (ctx == NULL)
+    return 0;
+  if (ctx->nprobes > 0)
+    return WSP_EBUSY;
+  mbedtls_ctr_drbg_free(&ctx->drbg);
+  mbedtls_entropy_free(&ctx->entropy);
+  free(ctx->rbuf);
+  free(ctx);
+  return 0;
+}
+
+uv_loop_t *wsp_ctx_loop(const wsp_ctx *ctx) { return ctx ? ctx->loop : NULL; }
+
+int wsp__random(wsp_ctx *ctx, void *buf, size_t len) {
+  return mbedtls_ctr_drbg_random(&ctx->drbg, buf, len) == 0 ? 0 : WSP_ECRYPTO;
+}

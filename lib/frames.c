@@ -1,0 +1,232 @@
+/*
+ * WebSocket frames through wslay's event API. wslay does no I/O: its recv
+ * callback is served from the bytes of the current read, its send callback
+ * hands bytes to the transport.
+ *
+ * Close frames are captured here as they arrive, before wslay judges them:
+ * wslay 1.1.1 rejects the valid codes 1012-1014 and keeps no reason, and a
+ * report must show exactly what the server put on the wire.
+ */
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "internal.h"
+
+static ssize_t recv_cb(wslay_event_context_ptr ws, uint8_t *buf, size_t len,
+                       int flags, void *ud) {
+  wsp_probe *p = ud;
+  (void)flags;
+  if (p->in_len == 0) {
+    /* EOF must not look like "no data yet": 0 would be taken as would
+     * block, and wslay's error is sticky, so always set it. */
+    wslay_event_set_error(ws, p->eof ? WSLAY_ERR_CALLBACK_FAILURE
+                                     : WSLAY_ERR_WOULDBLOCK);
+    return -1;
+  }
+  if (len > p->in_len)
+    len = p->in_len;
+  memcpy(buf, p->in, len);
+  p->in += len;
+  p->in_len -= len;
+  return (ssize_t)len;
+}
+
+static ssize_t send_cb(wslay_event_context_ptr ws, const uint8_t *data,
+                       size_t len, int flags, void *ud) {
+  wsp_probe *p = ud;
+  (void)flags;
+  if (wsp__tx_write(p, data, len) != 0) {
+    wslay_event_set_error(ws, WSLAY_ERR_CALLBACK_FAILURE);
+    return -1;
+  }
+  return (ssize_t)len;
+}
+
+static int genmask_cb(wslay_event_context_ptr ws, uint8_t *buf, size_t len,
+                      void *ud) {
+  wsp_probe *p = ud;
+  if (wsp__random(p->ctx, buf, len) != 0) {
+    wslay_event_set_error(ws, WSLAY_ERR_CALLBACK_FAILURE);
+    return -1;
+  }
+  return 0;
+}
+
+static void on_frame_start(wslay_event_context_ptr ws,
+                           const struct wslay_event_on_frame_recv_start_arg *a,
+                           void *ud) {
+  wsp_probe *p = ud;
+  (void)ws;
+  if (a->opcode == WSLAY_CONNECTION_CLOSE) {
+    p->ctl_close = 1;
+    p->ctl_len = 0;
+  }
+}
+
+static void on_frame_chunk(wslay_event_context_ptr ws,
+                           const struct wslay_event_on_frame_recv_chunk_arg *a,
+                           void *ud) {
+  wsp_probe *p = ud;
+  size_t n = a->data_length;
+  (void)ws;
+  if (!p->ctl_close)
+    return;
+  if (n > sizeof(p->ctl_buf) - p->ctl_len)
+    n = sizeof(p->ctl_buf) - p->ctl_len;
+  memcpy(p->ctl_buf + p->ctl_len, a->data, n);
+  p->ctl_len += (uint8_t)n;
+}
+
+/* Close codes a peer may put on the wire (RFC 6455 7.4, IANA registry). */
+static int wire_code_valid(unsigned code) {
+  return (code >= 1000 && code <= 1014 && code != 1004 && code != 1005 &&
+          code != 1006) ||
+         (code >= 3000 && code <= 4999);
+}
+
+static void on_frame_end(wslay_event_context_ptr ws, void *ud) {
+  wsp_probe *p = ud;
+  wsp__close *c = &p->result->close_recv;
+  unsigned code;
+  if (!p->ctl_close)
+    return;
+  p->ctl_close = 0;
+  p->close_recv_seen = 1;
+  wsp__probe_mark(p, WSP_MARK_CLOSE_RECEIVED);
+  if (p->ctl_len == 0) {
+    c->code = 1005;
+    c->reason_len = 0;
+    c->reason[0] = '\0';
+    code = 0;
+  } else if (p->ctl_len == 1) {
+    c->code = -1;
+    code = 1; /* Invalid: a one-byte close payload. */
+  } else {
+    code = ((unsigned)p->ctl_buf[0] << 8) | p->ctl_buf[1];
+    c->code = (int)code;
+    c->reason_len = (uint8_t)(p->ctl_len - 2);
+    memcpy(c->reason, p->ctl_buf + 2, c->reason_len);
+    c->reason[c->reason_len] = '\0';
+  }
+  p->close_recv_valid =
+      code == 0 || (wire_code_valid(code) &&
+                    wsp__utf8_valid((const uint8_t *)c->reason, c->reason_len));
+  /* Answer now, so wslay's own answer (1002 for 1012-1014) is never
+   * queued: it finds a close already queued and leaves it. */
+  (void)ws;
+  if (!p->close_queued)
+    wsp__frames_close(p, p->close_recv_valid ? (uint16_t)code : 1002, NULL);
+}
+
+static void on_msg(wslay_event_context_ptr ws,
+                   const struct wslay_event_on_msg_recv_arg *a, void *ud) {
+  wsp_probe *p = ud;
+  (void)ws;
+  if (a->opcode == WSLAY_TEXT_FRAME || a->opcode == WSLAY_BINARY_FRAME)
+    wsp__probe_on_message(p, a->opcode, a->msg, a->msg_length);
+}
+
+static const struct wslay_event_callbacks callbacks = {
+    recv_cb,        send_cb,        genmask_cb, on_frame_start,
+    on_frame_chunk, on_frame_end,   on_msg,
+};
+
+int wsp__frames_start(wsp_probe *p) {
+  if (wslay_event_context_client_init(&p->ws, &callbacks, p) != 0)
+    return WSP_ENOMEM;
+  wslay_event_config_set_max_recv_msg_length(p->ws, p->cfg->max_message);
+  return 0;
+}
+
+void wsp__frames_free(wsp_probe *p) {
+  wslay_event_context_free(p->ws);
+  p->ws = NULL;
+}
+
+/* Sends whatever wslay has queued and notes when our close went out. */
+static void flush(wsp_probe *p) {
+  if (wslay_event_want_write(p->ws) && wslay_event_send(p->ws) != 0 &&
+      !p->decided) {
+    wsp__probe_finish(p, WSP_OUTCOME_ABNORMAL_CLOSURE,
+                      "could not send to the server");
+    return;
+  }
+  if (wslay_event_get_close_sent(p->ws) &&
+      p->result->marks[WSP_MARK_CLOSE_SENT] < 0) {
+    wsp__probe_mark(p, WSP_MARK_CLOSE_SENT);
+    if (p->result->close_sent.code < 0) {
+      /* wslay queued this close itself, after a protocol violation. */
+      p->result->close_sent.code = wslay_event_get_status_code_sent(p->ws);
+    }
+  }
+}
+
+int wsp__frames_close(wsp_probe *p, uint16_t code, const char *reason) {
+  size_t rlen = reason ? strlen(reason) : 0;
+  int rc;
+  if (p->close_queued)
+    return 0;
+  if (rlen > WSP__MAX_REASON)
+    rlen = WSP__MAX_REASON;
+  rc = wslay_event_queue_close(p->ws, code, (const uint8_t *)reason, rlen);
+  if (rc != 0)
+    return rc == WSLAY_ERR_NO_MORE_MSG ? 0 : WSP_ENOMEM;
+  p->close_queued = 1;
+  p->result->close_sent.code = code ? code : 1005;
+  memcpy(p->result->close_sent.reason, reason ? reason : "", rlen);
+  p->result->close_sent.reason[rlen] = '\0';
+  p->result->close_sent.reason_len = (uint8_t)rlen;
+  return 0;
+}
+
+int wsp__frames_send_message(wsp_probe *p) {
+  struct wslay_event_msg m;
+  m.opcode = p->cfg->message_binary ? WSLAY_BINARY_FRAME : WSLAY_TEXT_FRAME;
+  m.msg = p->cfg->message;
+  m.msg_length = p->cfg->message_len;
+  if (wslay_event_queue_msg(p->ws, &m) != 0)
+    return WSP_ENOMEM;
+  flush(p);
+  return 0;
+}
+
+void wsp__frames_flush(wsp_probe *p) { flush(p); }
+
+void wsp__frames_feed(wsp_probe *p, const uint8_t *data, size_t len) {
+  int rc;
+  p->in = data;
+  p->in_len = len;
+  rc = wslay_event_recv(p->ws);
+  p->in = NULL;
+  p->in_len = 0;
+  if (p->decided && !p->lingering)
+    return;
+  flush(p);
+  if (p->decided)
+    return;
+  if (p->close_recv_seen) {
+    wsp__probe_on_close(p);
+  } else if (rc != 0 || !wslay_event_get_read_enabled(p->ws)) {
+    /* wslay failed the connection: a masked or reserved frame, RSV bits,
+     * invalid UTF-8, a fragmented control frame, an oversized message. */
+    unsigned sent = wslay_event_get_close_sent(p->ws)
+                        ? wslay_event_get_status_code_sent(p->ws)
+                        : 0;
+    if (sent == 1009)
+      wsp__probe_finish(p, WSP_OUTCOME_PROTOCOL_ERROR,
+                        "server message exceeds the maximum of %llu bytes; "
+                        "sent close 1009",
+                        (unsigned long long)p->cfg->max_message);
+    else if (sent == 1007)
+      wsp__probe_finish(p, WSP_OUTCOME_PROTOCOL_ERROR,
+                        "server sent invalid UTF-8 in a text or close frame; "
+                        "sent close 1007");
+    else
+      wsp__probe_finish(p, WSP_OUTCOME_PROTOCOL_ERROR,
+                        "server violated the WebSocket framing protocol "
+                        "(masked frame, reserved bits or opcode, or a "
+                        "fragmented control frame)%s",
+                        sent ? "; sent close 1002" : "");
+  }
+}

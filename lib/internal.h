@@ -1,0 +1,258 @@
+/*
+ * Private declarations shared by the library's files. Nothing here is part
+ * of the ABI.
+ */
+#ifndef WSP_INTERNAL_H
+#define WSP_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+#include <uv.h>
+#include <wslay/wslay.h>
+
+#include "wsprobe.h"
+
+#define WSP__ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Size of the per-loop read buffer every probe's reads land in. */
+#define WSP__READ_BUF (64 * 1024)
+/* Most events (typed JSON messages) a result keeps. */
+#define WSP__MAX_EVENTS 256
+/* Longest close reason on the wire (125 - 2 bytes of code). */
+#define WSP__MAX_REASON 123
+
+/* A parsed ws:// URL. All strings are owned. */
+typedef struct wsp__url {
+  char *host;          /* Host without brackets, e.g. "::1". */
+  uint16_t port;       /* Port, defaulted from the scheme. */
+  char *target;        /* Request target: path and query, at least "/". */
+  char *host_header;   /* Value of the Host header (brackets, port). */
+  int tls;             /* Non-zero for wss://. */
+  int ip_literal;      /* AF_INET or AF_INET6 when host is a literal. */
+} wsp__url;
+
+int wsp__url_parse(const char *s, wsp__url *out, char *err, size_t errlen);
+void wsp__url_clear(wsp__url *u);
+int wsp__url_copy(wsp__url *dst, const wsp__url *src);
+
+/* One extra request header. */
+typedef struct wsp__header {
+  char *name;  /* Header name as given. */
+  char *value; /* Header value as given. */
+  int secret;  /* Non-zero when the value must be redacted. */
+} wsp__header;
+
+/* A growable array of owned strings. */
+typedef struct wsp__strv {
+  char **v;   /* The strings. */
+  size_t n;   /* How many are in use. */
+} wsp__strv;
+
+int wsp__strv_push(wsp__strv *sv, const char *s);
+void wsp__strv_clear(wsp__strv *sv);
+int wsp__strv_copy(wsp__strv *dst, const wsp__strv *src);
+
+struct wsp_config {
+  char *url_text;                   /* The URL as the user gave it. */
+  wsp__url url;                     /* The parsed URL; host NULL if unset. */
+  wsp__header *headers;             /* Extra request headers. */
+  size_t nheaders;                  /* Number of extra headers. */
+  wsp__strv subprotocols;           /* Offered subprotocols, in order. */
+  char *jwt;                        /* The token, or NULL. */
+  unsigned int jwt_placement;       /* wsp_jwt_placement bits. */
+  char *origin;                     /* Origin header value, or NULL. */
+  uint8_t *message;                 /* First message, or NULL. */
+  size_t message_len;               /* Its length. */
+  int message_binary;               /* Binary frame instead of text. */
+  int has_message;                  /* A first message is configured. */
+  uint32_t delay_ms;                /* Open to first message. */
+  uint32_t hold_ms;                 /* Open to close without a message. */
+  wsp__strv expect;                 /* Expected event types. */
+  uint32_t timeout_ms[WSP_PHASE_COUNT]; /* Per-phase timeouts; 0 = none. */
+  uint64_t max_message;             /* Largest accepted server message. */
+  char error[256];                  /* Last setter error, one line. */
+};
+
+/* Sets cfg->error from a format; returns `err`. */
+int wsp__config_fail(wsp_config *cfg, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Whether a header name's value is a secret (Authorization, Cookie...). */
+int wsp__header_is_secret(const char *name);
+/* The subprotocol string for the JWT placement: "jwt." + token. */
+extern const char wsp__jwt_prefix[5];
+/* Writes a redacted form of a subprotocol offered/selected into `buf`. */
+const char *wsp__redact_subprotocol(const char *proto, int show_secrets);
+
+/* State shared by all probes on one loop. */
+struct wsp_ctx {
+  uv_loop_t *loop;                 /* The loop everything runs on. */
+  mbedtls_entropy_context entropy; /* Seeds the DRBG, once. */
+  mbedtls_ctr_drbg_context drbg;   /* Keys and masks for every probe. */
+  uint8_t *rbuf;                   /* Shared read buffer (WSP__READ_BUF). */
+  int rbuf_busy;                   /* Set while a read callback holds it. */
+  size_t nprobes;                  /* Probes alive on this context. */
+};
+
+int wsp__random(wsp_ctx *ctx, void *buf, size_t len);
+
+/* An event kept in a result. */
+typedef struct wsp__event {
+  char *type;   /* The JSON "type" value. */
+  int64_t t_ns; /* When it arrived, ns since the probe started. */
+} wsp__event;
+
+/* A close frame as seen on the wire. */
+typedef struct wsp__close {
+  int code;                          /* Code, 1005 none, 1006 no frame, -1. */
+  char reason[WSP__MAX_REASON + 1];  /* Reason bytes, NUL-terminated. */
+  uint8_t reason_len;                /* Reason length on the wire. */
+} wsp__close;
+
+struct wsp_result {
+  uint32_t index;                  /* Index within the campaign. */
+  wsp_outcome outcome;             /* The one outcome. */
+  wsp_phase phase;                 /* The phase it was decided in. */
+  char *error;                     /* One-line explanation, or NULL. */
+  int http_status;                 /* Upgrade response status, 0 if none. */
+  char *http_reason;               /* Its reason phrase, or NULL. */
+  char *retry_after;               /* Retry-After of a rejection, or NULL. */
+  char *content_type;              /* Content-Type of a rejection, or NULL. */
+  uint8_t *body;                   /* First bytes of a rejection's body. */
+  size_t body_len;                 /* How many. */
+  char *subprotocol;               /* Selected subprotocol, or NULL. */
+  wsp__close close_recv;           /* What the server sent. */
+  wsp__close close_sent;           /* What we sent. */
+  int64_t marks[WSP_MARK_COUNT];   /* Timeline, -1 when not reached. */
+  uint32_t messages;               /* Messages received. */
+  wsp__event *events;              /* Typed messages received. */
+  size_t nevents;                  /* How many are kept. */
+  size_t events_cap;               /* Allocated slots. */
+  uint32_t expected_seen;          /* Bit i: expected type i arrived. */
+  int redact_subprotocol;          /* Subprotocol holds a token. */
+};
+
+wsp_result *wsp__result_new(void);
+int wsp__result_add_event(wsp_result *r, const char *type, size_t len,
+                          int64_t t_ns);
+/* Appends the result's JSON object to `arr` (a cJSON array). */
+struct cJSON;
+struct cJSON *wsp__result_json(const wsp_result *r, int show_secrets);
+
+#include "upgrade.h"
+
+/* ---- probe ---- */
+
+/* What the single probe timer is armed for. */
+typedef enum {
+  WSP__TIMER_NONE,     /* Not armed. */
+  WSP__TIMER_DEADLINE, /* The current phase's timeout. */
+  WSP__TIMER_DELAY,    /* The first-message delay or the hold. */
+} wsp__timer_kind;
+
+/* How the connection's bytes travel (TLS is added in its own file). */
+typedef struct wsp__write {
+  uv_write_t req;    /* The libuv request. */
+  size_t len;        /* Bytes held in data. */
+  uint8_t data[];    /* The bytes uv_try_write could not take. */
+} wsp__write;
+
+struct wsp_probe {
+  wsp_ctx *ctx;                 /* The loop's shared state. */
+  wsp_config *cfg;              /* Private copy of the config. */
+  wsp_probe_cb cb;              /* Completion callback. */
+  void *user_data;              /* Passed to cb. */
+  wsp_result *result;           /* Being filled; handed to cb. */
+  uint64_t t0;                  /* uv_hrtime() at start. */
+  wsp_phase phase;              /* Current phase. */
+  int decided;                  /* The outcome is fixed. */
+  uv_getaddrinfo_t gai;         /* Resolution request. */
+  int gai_pending;              /* gai callback not yet run. */
+  struct addrinfo *ai;          /* Resolved addresses (owned). */
+  struct addrinfo *ai_next;     /* Next address to try. */
+  uv_connect_t connect_req;     /* Connection request. */
+  uv_tcp_t tcp;                 /* The socket. */
+  int tcp_open;                 /* tcp initialised and not yet closing. */
+  int handles;                  /* Handles whose close_cb has not run. */
+  int last_connect_err;         /* libuv error of the last attempt. */
+  unsigned connect_attempts;    /* Addresses tried. */
+  uv_timer_t timer;             /* Deadlines, delay and hold. */
+  wsp__timer_kind timer_kind;   /* What the timer is armed for. */
+  size_t writes_pending;        /* uv_write requests in flight. */
+  wsp__upgrade *up;             /* Upgrade parser; NULL once open. */
+  wslay_event_context_ptr ws;   /* Frame layer; NULL before open. */
+  const uint8_t *in;            /* Bytes waiting for wslay's recv. */
+  size_t in_len;                /* How many. */
+  int eof;                      /* The server ended TCP. */
+  int close_queued;             /* We queued a close frame. */
+  int close_recv_seen;          /* A close frame arrived. */
+  int close_recv_valid;         /* Its code and reason were legal. */
+  int lingering;                /* Decided; waiting for the server's EOF. */
+  int wslay_failed;             /* wslay gave up on the stream. */
+  int ctl_close;                /* Capturing a close frame's payload. */
+  uint8_t ctl_buf[125];         /* The close frame's payload. */
+  uint8_t ctl_len;              /* Bytes captured. */
+  int torn_down;                /* Handles are being closed. */
+  struct addrinfo *literal_ai;  /* The address of an IP literal URL. */
+  char *jwt_proto;              /* "jwt.<token>" when offered, or NULL. */
+  const char **offered;         /* Offered subprotocols during upgrade. */
+};
+
+void wsp__probe_timer_cb(uv_timer_t *t);
+
+/* Decides the outcome (only the first call counts) and starts teardown. */
+void wsp__probe_finish(wsp_probe *p, wsp_outcome o, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int64_t wsp__probe_now(const wsp_probe *p);
+void wsp__probe_mark(wsp_probe *p, wsp_mark m);
+
+/* probe.c: what the transport reports. */
+void wsp__probe_on_data(wsp_probe *p, const uint8_t *data, size_t len);
+void wsp__probe_on_end(wsp_probe *p, int err);
+void wsp__probe_on_drain(wsp_probe *p);
+
+/* transport.c: bytes over TCP. */
+int wsp__tx_write(wsp_probe *p, const uint8_t *data, size_t len);
+int wsp__tx_start_read(wsp_probe *p);
+
+/* frames.c */
+int wsp__frames_start(wsp_probe *p);
+void wsp__frames_feed(wsp_probe *p, const uint8_t *data, size_t len);
+void wsp__frames_eof(wsp_probe *p);
+int wsp__frames_send_message(wsp_probe *p);
+int wsp__frames_close(wsp_probe *p, uint16_t code, const char *reason);
+void wsp__frames_free(wsp_probe *p);
+void wsp__frames_flush(wsp_probe *p);
+
+/* probe.c hooks called by frames.c */
+void wsp__probe_on_message(wsp_probe *p, int opcode, const uint8_t *msg,
+                           size_t len);
+void wsp__probe_on_close(wsp_probe *p);
+
+/* histogram.c: log-linear, mergeable. */
+#define WSP__HIST_SUB 64
+#define WSP__HIST_BUCKETS (2 * WSP__HIST_SUB + 58 * WSP__HIST_SUB)
+typedef struct wsp__hist {
+  uint64_t count;                      /* Values recorded. */
+  uint64_t max;                        /* Largest value. */
+  uint64_t min;                        /* Smallest value. */
+  uint64_t b[WSP__HIST_BUCKETS];       /* Bucket counts. */
+} wsp__hist;
+
+void wsp__hist_init(wsp__hist *h);
+void wsp__hist_add(wsp__hist *h, uint64_t v);
+void wsp__hist_merge(wsp__hist *dst, const wsp__hist *src);
+uint64_t wsp__hist_quantile(const wsp__hist *h, double q);
+
+/* Small string helpers. */
+char *wsp__strdup(const char *s);
+char *wsp__strndup(const char *s, size_t n);
+int wsp__strcaseeq(const char *a, const char *b);
+int wsp__is_token(const char *s);
+int wsp__utf8_valid(const uint8_t *s, size_t n);
+
+#endif

@@ -1,0 +1,739 @@
+/*
+ * The probe: one connection's phase machine, its single timer, and the one
+ * place where its outcome is decided (wsp__probe_finish / decide()).
+ *
+ *   resolve -> connect -> upgrade -> open -[delay]-> first_send ->
+ *   awaiting_reply -> closing -> (server's close, then its EOF) -> ok
+ *
+ * A probe is freed only after the close callbacks of all its handles ran
+ * and its resolution request returned; only then is the user's callback
+ * called, so a user may free everything from it.
+ */
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "internal.h"
+
+static void connect_next(wsp_probe *p);
+static void teardown(wsp_probe *p);
+
+int64_t wsp__probe_now(const wsp_probe *p) {
+  return (int64_t)(uv_hrtime() - p->t0);
+}
+
+void wsp__probe_mark(wsp_probe *p, wsp_mark m) {
+  if (p->result->marks[m] < 0)
+    p->result->marks[m] = wsp__probe_now(p);
+}
+
+static void arm(wsp_probe *p, wsp__timer_kind kind, uint64_t ms) {
+  p->timer_kind = kind;
+  uv_timer_start(&p->timer, wsp__probe_timer_cb, ms, 0);
+}
+
+static void arm_deadline(wsp_probe *p) {
+  uint32_t ms = p->cfg->timeout_ms[p->phase];
+  if (ms == 0) {
+    uv_timer_stop(&p->timer);
+    p->timer_kind = WSP__TIMER_NONE;
+  } else {
+    arm(p, WSP__TIMER_DEADLINE, ms);
+  }
+}
+
+static void enter(wsp_probe *p, wsp_phase phase) {
+  assert(phase >= p->phase || p->phase == WSP_PHASE_CLOSING);
+  p->phase = phase;
+  arm_deadline(p);
+}
+
+/* Fixes the outcome: only the first decision counts. */
+static int vdecide(wsp_probe *p, wsp_outcome o, const char *fmt, va_list ap) {
+  char buf[512];
+  if (p->decided)
+    return 0;
+  p->decided = 1;
+  p->result->outcome = o;
+  p->result->phase = p->phase;
+  if (fmt != NULL) {
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    p->result->error = wsp__strdup(buf);
+  }
+  return 1;
+}
+
+static int decide(wsp_probe *p, wsp_outcome o, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int decide(wsp_probe *p, wsp_outcome o, const char *fmt, ...) {
+  va_list ap;
+  int r;
+  va_start(ap, fmt);
+  r = vdecide(p, o, fmt, ap);
+  va_end(ap);
+  return r;
+}
+
+void wsp__probe_finish(wsp_probe *p, wsp_outcome o, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vdecide(p, o, fmt, ap);
+  va_end(ap);
+  teardown(p);
+}
+
+/*
+ * The outcome is known, but the server is expected to end TCP (it closes
+ * first after a close handshake, RFC 6455 7.1.1): wait for its EOF, bounded
+ * by the closing timeout, so TIME_WAIT stays on the server's side.
+ */
+static void linger(wsp_probe *p) {
+  p->lingering = 1;
+  if (p->eof) {
+    teardown(p);
+    return;
+  }
+  arm(p, WSP__TIMER_DEADLINE, p->cfg->timeout_ms[WSP_PHASE_CLOSING]);
+}
+
+/* ---- completion ---- */
+
+static void deliver(wsp_probe *p) {
+  wsp_probe_cb cb = p->cb;
+  void *ud = p->user_data;
+  wsp_result *r = p->result;
+  if (p->handles > 0 || p->gai_pending)
+    return;
+  if (p->up != NULL) {
+    wsp__upgrade_clear(p->up);
+    free(p->up);
+    p->up = NULL;
+  }
+  wsp__frames_free(p);
+  if (p->ai != NULL)
+    uv_freeaddrinfo(p->ai);
+  free(p->literal_ai);
+  free(p->offered);
+  free(p->jwt_proto);
+  wsp_config_free(p->cfg);
+  p->ctx->nprobes--;
+  p->result = NULL;
+  cb(p, r, ud);
+  free(p);
+}
+
+static void on_handle_closed(uv_handle_t *h) {
+  wsp_probe *p = h->data;
+  if (h == (uv_handle_t *)&p->tcp && p->decided)
+    wsp__probe_mark(p, WSP_MARK_CLOSED);
+  p->handles--;
+  deliver(p);
+}
+
+static void teardown(wsp_probe *p) {
+  assert(p->decided);
+  if (p->torn_down)
+    return;
+  p->torn_down = 1;
+  if (p->gai_pending)
+    uv_cancel((uv_req_t *)&p->gai);
+  if (!uv_is_closing((uv_handle_t *)&p->timer))
+    uv_close((uv_handle_t *)&p->timer, on_handle_closed);
+  if (p->tcp_open) {
+    p->tcp_open = 0;
+    uv_close((uv_handle_t *)&p->tcp, on_handle_closed);
+  }
+}
+
+/* ---- resolve and connect ---- */
+
+static void on_resolved(uv_getaddrinfo_t *req, int status,
+                        struct addrinfo *ai) {
+  wsp_probe *p = req->data;
+  p->gai_pending = 0;
+  if (p->decided) {
+    uv_freeaddrinfo(ai);
+    deliver(p);
+    return;
+  }
+  if (status < 0) {
+    wsp__probe_finish(p, WSP_OUTCOME_DNS_FAILED, "cannot resolve '%s': %s",
+                      p->cfg->url.host, uv_strerror(status));
+    return;
+  }
+  wsp__probe_mark(p, WSP_MARK_RESOLVED);
+  p->ai = ai;
+  p->ai_next = ai;
+  enter(p, WSP_PHASE_CONNECT);
+  connect_next(p);
+}
+
+static void on_reconnect_closed(uv_handle_t *h) {
+  wsp_probe *p = h->data;
+  p->handles--;
+  if (p->decided)
+    deliver(p);
+  else
+    connect_next(p);
+}
+
+static void connect_failed(wsp_probe *p, int err) {
+  char addr[64] = "?";
+  const struct sockaddr *sa = p->ai_next ? p->ai_next->ai_addr : NULL;
+  p->last_connect_err = err;
+  if (sa != NULL) {
+    if (sa->sa_family == AF_INET6)
+      uv_ip6_name((const struct sockaddr_in6 *)sa, addr, sizeof(addr));
+    else
+      uv_ip4_name((const struct sockaddr_in *)sa, addr, sizeof(addr));
+  }
+  p->ai_next = p->ai_next ? p->ai_next->ai_next : NULL;
+  while (p->ai_next && p->ai_next->ai_socktype != SOCK_STREAM)
+    p->ai_next = p->ai_next->ai_next;
+  if (p->ai_next != NULL) {
+    /* Another address remains (e.g. localhost's 127.0.0.1 after ::1). */
+    if (p->tcp_open) {
+      p->tcp_open = 0;
+      uv_close((uv_handle_t *)&p->tcp, on_reconnect_closed);
+    } else {
+      connect_next(p);
+    }
+    return;
+  }
+  wsp__probe_finish(p,
+                    err == UV_ECONNREFUSED ? WSP_OUTCOME_CONNECT_REFUSED
+                    : err == UV_ETIMEDOUT  ? WSP_OUTCOME_CONNECT_TIMEOUT
+                                           : WSP_OUTCOME_CONNECT_FAILED,
+                    "cannot connect to %s port %u: %s%s", addr,
+                    (unsigned)p->cfg->url.port, uv_strerror(err),
+                    p->connect_attempts > 1 ? " (every address failed)" : "");
+}
+
+static void start_upgrade(wsp_probe *p);
+
+static void on_connect(uv_connect_t *req, int status) {
+  wsp_probe *p = req->data;
+  if (status == UV_ECANCELED || p->decided)
+    return;
+  if (status < 0) {
+    connect_failed(p, status);
+    return;
+  }
+  wsp__probe_mark(p, WSP_MARK_CONNECTED);
+  start_upgrade(p);
+}
+
+static void connect_next(wsp_probe *p) {
+  struct sockaddr_storage ss;
+  int rc;
+  assert(p->ai_next != NULL);
+  memcpy(&ss, p->ai_next->ai_addr, p->ai_next->ai_addrlen);
+  ((struct sockaddr_in *)&ss)->sin_port = htons(p->cfg->url.port);
+  p->connect_attempts++;
+  if ((rc = uv_tcp_init(p->ctx->loop, &p->tcp)) != 0) {
+    wsp__probe_finish(p, WSP_OUTCOME_CONNECT_FAILED, "cannot create a "
+                      "socket: %s", uv_strerror(rc));
+    return;
+  }
+  p->tcp.data = p;
+  p->tcp_open = 1;
+  p->handles++;
+  uv_tcp_nodelay(&p->tcp, 1);
+  p->connect_req.data = p;
+  rc = uv_tcp_connect(&p->connect_req, &p->tcp, (struct sockaddr *)&ss,
+                      on_connect);
+  if (rc != 0)
+    connect_failed(p, rc);
+}
+
+/* ---- upgrade ---- */
+
+static void start_upgrade(wsp_probe *p) {
+  uint8_t nonce[16];
+  char key[WSP__KEY_LEN + 1];
+  char *req;
+  size_t len;
+  int rc;
+  const char **offered = NULL;
+  size_t noffered = 0;
+
+  enter(p, WSP_PHASE_UPGRADE);
+  if ((p->up = malloc(sizeof(*p->up))) == NULL)
+    goto nomem;
+  /* The subprotocols the server may select: ours, and jwt.<token>. */
+  noffered = p->cfg->subprotocols.n;
+  if (p->jwt_proto != NULL)
+    noffered++;
+  if (noffered > 0) {
+    size_t i = 0;
+    if ((offered = calloc(noffered, sizeof(*offered))) == NULL)
+      goto nomem;
+    if (p->jwt_proto != NULL)
+      offered[i++] = p->jwt_proto;
+    for (size_t k = 0; k < p->cfg->subprotocols.n; k++)
+      offered[i++] = p->cfg->subprotocols.v[k];
+  }
+  p->offered = offered;
+  if (wsp__random(p->ctx, nonce, sizeof(nonce)) != 0 ||
+      wsp__ws_key(nonce, key) != 0 ||
+      wsp__upgrade_init(p->up, key, offered, noffered) != 0) {
+    wsp__probe_finish(p, WSP_OUTCOME_INTERNAL_ERROR,
+                      "random number generator failed");
+    return;
+  }
+  if (wsp__upgrade_request(p->cfg, key, &req, &len) != 0)
+    goto nomem;
+  rc = wsp__tx_write(p, (const uint8_t *)req, len);
+  free(req);
+  if (rc != 0) {
+    wsp__probe_finish(p, WSP_OUTCOME_ABNORMAL_CLOSURE,
+                      "cannot send the upgrade request: %s", uv_strerror(rc));
+    return;
+  }
+  wsp__probe_mark(p, WSP_MARK_UPGRADE_SENT);
+  if ((rc = wsp__tx_start_read(p)) != 0)
+    wsp__probe_finish(p, WSP_OUTCOME_CONNECT_FAILED, "cannot read: %s",
+                      uv_strerror(rc));
+  return;
+nomem:
+  wsp__probe_finish(p, WSP_OUTCOME_INTERNAL_ERROR, "out of memory");
+}
+
+/* Copies what a non-101 response said into the result. */
+static void record_response(wsp_probe *p) {
+  wsp__upgrade *up = p->up;
+  wsp_result *r = p->result;
+  if (up->status == 0 || r->http_status != 0)
+    return;
+  r->http_status = up->status;
+  r->http_reason = wsp__strndup(up->reason, up->reason_len);
+  if (up->status != 101) {
+    r->retry_after = wsp__strdup(up->h[WSP__H_RETRY_AFTER]);
+    r->content_type = wsp__strdup(up->h[WSP__H_CONTENT_TYPE]);
+  }
+}
+
+static void rejected(wsp_probe *p) {
+  wsp__upgrade *up = p->up;
+  wsp_result *r = p->result;
+  record_response(p);
+  if (up->body_len > 0 && (r->body = malloc(up->body_len)) != NULL) {
+    memcpy(r->body, up->body, up->body_len);
+    r->body_len = up->body_len;
+  }
+  char ra[96] = "";
+  if (r->retry_after != NULL)
+    snprintf(ra, sizeof(ra), " (Retry-After: %.64s)", r->retry_after);
+  wsp__probe_finish(p, WSP_OUTCOME_HANDSHAKE_REJECTED,
+                    "server refused the upgrade: HTTP %d %s%s", up->status,
+                    r->http_reason ? r->http_reason : "", ra);
+}
+
+static void send_first(wsp_probe *p);
+
+static void opened(wsp_probe *p, const uint8_t *rest, size_t rest_len) {
+  wsp_result *r = p->result;
+  const char *proto = p->up->h[WSP__H_PROTOCOL];
+  int rc;
+  record_response(p);
+  if (proto != NULL) {
+    r->subprotocol = wsp__strdup(proto);
+    r->redact_subprotocol = p->jwt_proto && strcmp(proto, p->jwt_proto) == 0;
+  }
+  wsp__upgrade_clear(p->up);
+  free(p->up);
+  p->up = NULL;
+  free(p->offered);
+  p->offered = NULL;
+  if ((rc = wsp__frames_start(p)) != 0) {
+    wsp__probe_finish(p, WSP_OUTCOME_INTERNAL_ERROR, "out of memory");
+    return;
+  }
+  wsp__probe_mark(p, WSP_MARK_OPEN);
+  enter(p, WSP_PHASE_OPEN);
+  /* Frames that came in the same read as the 101 belong to the stream. */
+  if (rest_len > 0)
+    wsp__frames_feed(p, rest, rest_len);
+  if (p->decided)
+    return;
+  if (p->cfg->has_message) {
+    if (p->cfg->delay_ms == 0)
+      send_first(p);
+    else
+      arm(p, WSP__TIMER_DELAY, p->cfg->delay_ms);
+  } else {
+    arm(p, WSP__TIMER_DELAY, p->cfg->hold_ms);
+  }
+}
+
+static void upgrade_data(wsp_probe *p, const uint8_t *data, size_t len) {
+  size_t used;
+  wsp__up_state st = wsp__upgrade_parse(p->up, data, len, &used);
+  if (p->up->headers_done)
+    wsp__probe_mark(p, WSP_MARK_RESPONSE);
+  switch (st) {
+  case WSP__UP_MORE:
+    break;
+  case WSP__UP_OPEN:
+    opened(p, data + used, len - used);
+    break;
+  case WSP__UP_REJECTED:
+    rejected(p);
+    break;
+  case WSP__UP_INVALID:
+    record_response(p);
+    wsp__probe_finish(p, WSP_OUTCOME_HANDSHAKE_INVALID, "%s", p->up->err);
+    break;
+  }
+}
+
+/* ---- open connection ---- */
+
+static int all_expected_seen(const wsp_probe *p) {
+  uint32_t want = p->cfg->expect.n >= 32 ? 0xffffffffu
+                                         : ((1u << p->cfg->expect.n) - 1);
+  return (p->result->expected_seen & want) == want;
+}
+
+static void begin_close(wsp_probe *p) {
+  enter(p, WSP_PHASE_CLOSING);
+  if (wsp__frames_close(p, 1000, NULL) != 0) {
+    wsp__probe_finish(p, WSP_OUTCOME_INTERNAL_ERROR, "out of memory");
+    return;
+  }
+  wsp__frames_flush(p);
+}
+
+/* Awaiting is over when the reply, or every expected event, is in. */
+static void check_awaiting(wsp_probe *p) {
+  if (p->phase != WSP_PHASE_AWAITING_REPLY || p->decided)
+    return;
+  if (p->cfg->expect.n > 0 ? all_expected_seen(p)
+                           : p->result->marks[WSP_MARK_FIRST_RECEIVED] >= 0)
+    begin_close(p);
+}
+
+static void first_sent(wsp_probe *p) {
+  wsp__probe_mark(p, WSP_MARK_FIRST_SENT);
+  enter(p, WSP_PHASE_AWAITING_REPLY);
+  check_awaiting(p);
+}
+
+static void send_first(wsp_probe *p) {
+  enter(p, WSP_PHASE_FIRST_SEND);
+  if (wsp__frames_send_message(p) != 0) {
+    wsp__probe_finish(p, WSP_OUTCOME_INTERNAL_ERROR, "out of memory");
+    return;
+  }
+  /* A large message may still be queued; it counts as sent once written. */
+  if (!p->decided && p->writes_pending == 0)
+    first_sent(p);
+}
+
+void wsp__probe_on_drain(wsp_probe *p) {
+  if (!p->decided && p->phase == WSP_PHASE_FIRST_SEND)
+    first_sent(p);
+}
+
+void wsp__probe_on_message(wsp_probe *p, int opcode, const uint8_t *msg,
+                           size_t len) {
+  wsp_result *r = p->result;
+  int64_t now = wsp__probe_now(p);
+  r->messages++;
+  if (p->phase >= WSP_PHASE_AWAITING_REPLY &&
+      r->marks[WSP_MARK_FIRST_RECEIVED] < 0)
+    r->marks[WSP_MARK_FIRST_RECEIVED] = now;
+  if (opcode == WSLAY_TEXT_FRAME && len > 0) {
+    size_t i = 0;
+    while (i < len && (msg[i] == ' ' || msg[i] == '\n' || msg[i] == '\r' ||
+                       msg[i] == '\t'))
+      i++;
+    if (i < len && msg[i] == '{') {
+      cJSON *j = cJSON_ParseWithLength((const char *)msg, len);
+      const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "type");
+      if (cJSON_IsString(t) && t->valuestring != NULL) {
+        wsp__result_add_event(r, t->valuestring, strlen(t->valuestring), now);
+        for (size_t k = 0; k < p->cfg->expect.n && k < 32; k++)
+          if (strcmp(p->cfg->expect.v[k], t->valuestring) == 0)
+            r->expected_seen |= 1u << k;
+      }
+      cJSON_Delete(j);
+    }
+  }
+  check_awaiting(p);
+}
+
+/* Names the expected events that have not arrived, into buf. */
+static const char *missing_events(const wsp_probe *p, char *buf, size_t n) {
+  size_t used = 0;
+  buf[0] = '\0';
+  for (size_t k = 0; k < p->cfg->expect.n && k < 32; k++) {
+    if (p->result->expected_seen & (1u << k))
+      continue;
+    int w = snprintf(buf + used, n - used, "%s%s", used ? ", " : "",
+                     p->cfg->expect.v[k]);
+    if (w < 0 || (size_t)w >= n - used)
+      break;
+    used += (size_t)w;
+  }
+  return buf;
+}
+
+/* A close frame arrived and has been answered. */
+void wsp__probe_on_close(wsp_probe *p) {
+  const wsp__close *c = &p->result->close_recv;
+  char missing[256];
+  if (!p->close_recv_valid) {
+    decide(p, WSP_OUTCOME_PROTOCOL_ERROR,
+           "server sent an invalid close frame (code %d%s); sent close 1002",
+           c->code, c->code >= 0 && c->code != 1005 ? "" : ", bad payload");
+    teardown(p);
+    return;
+  }
+  if (p->phase == WSP_PHASE_CLOSING) {
+    /* The answer to our close. 1000 and 1001 are clean; an answer with no
+     * code (1005) is allowed by RFC 6455 too. */
+    if (c->code == 1000 || c->code == 1001 || c->code == 1005)
+      decide(p, WSP_OUTCOME_OK, NULL);
+    else
+      decide(p, WSP_OUTCOME_CLOSED_BY_SERVER,
+             "server answered our close with %d%s%s%s", c->code,
+             c->reason_len ? " (" : "", c->reason, c->reason_len ? ")" : "");
+  } else {
+    missing_events(p, missing, sizeof(missing));
+    decide(p, WSP_OUTCOME_CLOSED_BY_SERVER,
+           "server closed with %d%s%s%s during %s%s%s", c->code,
+           c->reason_len ? " (" : "", c->reason, c->reason_len ? ")" : "",
+           wsp_phase_name(p->phase), missing[0] ? "; never received: " : "",
+           missing);
+  }
+  linger(p);
+}
+
+/* ---- transport events ---- */
+
+void wsp__probe_on_data(wsp_probe *p, const uint8_t *data, size_t len) {
+  if (p->decided)
+    return; /* Lingering: the outcome is fixed, only EOF matters. */
+  if (p->up != NULL)
+    upgrade_data(p, data, len);
+  else
+    wsp__frames_feed(p, data, len);
+}
+
+void wsp__probe_on_end(wsp_probe *p, int err) {
+  wsp_result *r = p->result;
+  int reset = err != UV_EOF;
+  p->eof = 1;
+  if (p->decided) {
+    teardown(p);
+    return;
+  }
+  if (p->up != NULL) {
+    wsp__up_state st = reset ? p->up->state : wsp__upgrade_eof(p->up);
+    if (st == WSP__UP_REJECTED ||
+        (p->up->headers_done && p->up->status != 101)) {
+      rejected(p);
+    } else if (p->up->status == 0 && p->up->header_bytes == 0) {
+      wsp__probe_finish(p, WSP_OUTCOME_ABNORMAL_CLOSURE,
+                        "server %s the connection before responding to the "
+                        "upgrade",
+                        reset ? "reset" : "closed");
+    } else {
+      record_response(p);
+      wsp__probe_finish(p, WSP_OUTCOME_HANDSHAKE_INVALID, "%s",
+                        reset ? "connection reset in the middle of the "
+                                "upgrade response"
+                              : p->up->err);
+    }
+    return;
+  }
+  /* TCP ended without a close frame: what RFC 6455 calls 1006. */
+  r->close_recv.code = 1006;
+  wsp__probe_finish(p, WSP_OUTCOME_ABNORMAL_CLOSURE,
+                    "server %s the connection without a close frame during "
+                    "%s",
+                    reset ? "reset" : "closed", wsp_phase_name(p->phase));
+}
+
+void wsp__probe_timer_cb(uv_timer_t *t) {
+  wsp_probe *p = t->data;
+  char missing[256];
+  wsp__timer_kind kind = p->timer_kind;
+  uint32_t ms = p->cfg->timeout_ms[p->phase];
+  p->timer_kind = WSP__TIMER_NONE;
+  if (p->lingering || p->decided) {
+    teardown(p);
+    return;
+  }
+  if (kind == WSP__TIMER_DELAY) {
+    if (p->cfg->has_message)
+      send_first(p);
+    else
+      begin_close(p);
+    return;
+  }
+  switch (p->phase) {
+  case WSP_PHASE_CONNECT:
+    wsp__probe_finish(p, WSP_OUTCOME_CONNECT_TIMEOUT,
+                      "no connection to port %u within %u ms",
+                      (unsigned)p->cfg->url.port, ms);
+    break;
+  case WSP_PHASE_UPGRADE:
+    if (p->up->headers_done && p->up->status != 101)
+      rejected(p); /* The status is known; the body was slow. */
+    else
+      wsp__probe_finish(p, WSP_OUTCOME_TIMEOUT,
+                        "no complete upgrade response within %u ms (%zu "
+                        "header bytes received)",
+                        ms, p->up->header_bytes);
+    break;
+  case WSP_PHASE_AWAITING_REPLY:
+    if (p->cfg->expect.n > 0 && p->result->messages > 0)
+      wsp__probe_finish(p, WSP_OUTCOME_EXPECTATION_FAILED,
+                        "expected event(s) not received within %u ms: %s "
+                        "(%u message(s) received)",
+                        ms, missing_events(p, missing, sizeof(missing)),
+                        p->result->messages);
+    else
+      wsp__probe_finish(p, WSP_OUTCOME_TIMEOUT, "no reply within %u ms", ms);
+    break;
+  case WSP_PHASE_CLOSING:
+    wsp__probe_finish(p, WSP_OUTCOME_TIMEOUT,
+                      "server did not answer our close within %u ms", ms);
+    break;
+  default:
+    wsp__probe_finish(p, WSP_OUTCOME_TIMEOUT, "%s took longer than %u ms",
+                      wsp_phase_name(p->phase), ms);
+    break;
+  }
+}
+
+/* ---- public ---- */
+
+int wsp_probe_start(wsp_ctx *ctx, const wsp_config *cfg, wsp_probe_cb cb,
+                    void *user_data, wsp_probe **out) {
+  wsp_probe *p;
+  int rc;
+  if (ctx == NULL || cfg == NULL || cb == NULL)
+    return WSP_EINVAL;
+  if (cfg->url.host == NULL)
+    return WSP_EURL;
+  if ((p = calloc(1, sizeof(*p))) == NULL)
+    return WSP_ENOMEM;
+  p->ctx = ctx;
+  p->cb = cb;
+  p->user_data = user_data;
+  if ((p->cfg = wsp_config_dup(cfg)) == NULL ||
+      (p->result = wsp__result_new()) == NULL)
+    goto nomem;
+  if (cfg->jwt && (cfg->jwt_placement & WSP_JWT_SUBPROTOCOL)) {
+    size_t n = strlen(cfg->jwt);
+    if ((p->jwt_proto = malloc(sizeof(wsp__jwt_prefix) + n)) == NULL)
+      goto nomem;
+    memcpy(p->jwt_proto, wsp__jwt_prefix, sizeof(wsp__jwt_prefix) - 1);
+    memcpy(p->jwt_proto + sizeof(wsp__jwt_prefix) - 1, cfg->jwt, n + 1);
+  }
+  if ((rc = uv_timer_init(ctx->loop, &p->timer)) != 0) {
+    wsp_result_free(p->result);
+    wsp_config_free(p->cfg);
+    free(p->jwt_proto);
+    free(p);
+    return rc;
+  }
+  p->timer.data = p;
+  p->handles = 1;
+  ctx->nprobes++;
+  p->t0 = uv_hrtime();
+  p->phase = WSP_PHASE_RESOLVE;
+  if (out != NULL)
+    *out = p;
+
+  if (cfg->url.ip_literal) {
+    /* Literals need no resolver (and no thread-pool queueing). */
+    struct addrinfo *ai = calloc(1, sizeof(*ai) + sizeof(struct sockaddr_in6));
+    struct sockaddr *sa = (struct sockaddr *)(ai ? ai + 1 : NULL);
+    if (ai == NULL) {
+      wsp__probe_finish(p, WSP_OUTCOME_INTERNAL_ERROR, "out of memory");
+      return 0;
+    }
+    ai->ai_addr = sa;
+    ai->ai_socktype = SOCK_STREAM;
+    if (cfg->url.ip_literal == AF_INET6) {
+      uv_ip6_addr(cfg->url.host, cfg->url.port, (struct sockaddr_in6 *)sa);
+      ai->ai_addrlen = sizeof(struct sockaddr_in6);
+    } else {
+      uv_ip4_addr(cfg->url.host, cfg->url.port, (struct sockaddr_in *)sa);
+      ai->ai_addrlen = sizeof(struct sockaddr_in);
+    }
+    ai->ai_family = sa->sa_family;
+    p->literal_ai = ai;
+    p->ai_next = ai;
+    wsp__probe_mark(p, WSP_MARK_RESOLVED);
+    enter(p, WSP_PHASE_CONNECT);
+    connect_next(p);
+  } else {
+    struct addrinfo hints;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_ADDRCONFIG;
+    p->gai.data = p;
+    enter(p, WSP_PHASE_RESOLVE);
+    rc = uv_getaddrinfo(ctx->loop, &p->gai, on_resolved, cfg->url.host, NULL,
+                        &hints);
+    if (rc != 0)
+      wsp__probe_finish(p, WSP_OUTCOME_DNS_FAILED, "cannot resolve '%s': %s",
+                        cfg->url.host, uv_strerror(rc));
+    else
+      p->gai_pending = 1;
+  }
+  return 0;
+
+nomem:
+  wsp_result_free(p->result);
+  wsp_config_free(p->cfg);
+  free(p->jwt_proto);
+  free(p);
+  return WSP_ENOMEM;
+}
+
+void wsp_probe_cancel(wsp_probe *p) {
+  if (p == NULL || p->decided)
+    return;
+  wsp__probe_finish(p, WSP_OUTCOME_CANCELLED, "cancelled");
+}
+
+void *wsp_probe_user_data(const wsp_probe *p) {
+  return p ? p->user_data : NULL;
+}
+
+static void run_cb(wsp_probe *p, wsp_result *r, void *ud) {
+  (void)p;
+  *(wsp_result **)ud = r;
+}
+
+int wsp_probe_run(const wsp_config *cfg, wsp_result **out) {
+  uv_loop_t loop;
+  wsp_ctx *ctx = NULL;
+  wsp_result *r = NULL;
+  int rc;
+  if (cfg == NULL || out == NULL)
+    return WSP_EINVAL;
+  if ((rc = uv_loop_init(&loop)) != 0)
+    return rc;
+  if ((rc = wsp_ctx_new(&loop, &ctx)) == 0 &&
+      (rc = wsp_probe_start(ctx, cfg, run_cb, &r, NULL)) == 0)
+    uv_run(&loop, UV_RUN_DEFAULT);
+  wsp_ctx_free(ctx);
+  rc = uv_loop_close(&loop) == 0 ? rc : (rc ? rc : WSP_EBUSY);
+  if (rc == 0)
+    *out = r;
+  else
+    wsp_result_free(r);
+  return rc;
+}

@@ -1,0 +1,121 @@
+/*
+ * Small string helpers used across the library.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+void wsp_free(void *ptr) { free(ptr); }
+
+char *wsp__strdup(const char *s) { return s ? strdup(s) : NULL; }
+
+char *wsp__strndup(const char *s, size_t n) {
+  char *d = malloc(n + 1);
+  if (d == NULL)
+    return NULL;
+  memcpy(d, s, n);
+  d[n] = '\0';
+  return d;
+}
+
+int wsp__strcaseeq(const char *a, const char *b) {
+  for (; *a && *b; a++, b++) {
+    char x = *a, y = *b;
+    if (x >= 'A' && x <= 'Z')
+      x += 'a' - 'A';
+    if (y >= 'A' && y <= 'Z')
+      y += 'a' - 'A';
+    if (x != y)
+      return 0;
+  }
+  return *a == *b;
+}
+
+/* RFC 7230 tchar. */
+static int is_tchar(unsigned char c) {
+  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+      (c >= 'A' && c <= 'Z'))
+    return 1;
+  return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+int wsp__is_token(const char *s) {
+  if (s == NULL || *s == '\0')
+    return 0;
+  for (; *s; s++)
+    if (!is_tchar((unsigned char)*s))
+      return 0;
+  return 1;
+}
+
+/* Strict UTF-8 (RFC 3629): no overlongs, surrogates or values > U+10FFFF. */
+int wsp__utf8_valid(const uint8_t *s, size_t n) {
+  size_t i = 0;
+  while (i < n) {
+    uint8_t c = s[i];
+    size_t need;
+    uint32_t cp;
+    if (c < 0x80) {
+      i++;
+      continue;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      need = 1;
+      cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      need = 2;
+      cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      need = 3;
+      cp = c & 0x07;
+    } else {
+      return 0;
+    }
+    if (n - i - 1 < need)
+      return 0;
+    for (size_t k = 1; k <= need; k++) {
+      if ((s[i + k] & 0xC0) != 0x80)
+        return 0;
+      cp = (cp << 6) | (s[i + k] & 0x3F);
+    }
+    if ((need == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+        (need == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
+      return 0;
+    i += need + 1;
+  }
+  return 1;
+}
+
+int wsp__strv_push(wsp__strv *sv, const char *s) {
+  char *d = strdup(s);
+  if (d == NULL)
+    return WSP_ENOMEM;
+  char **v = realloc(sv->v, (sv->n + 1) * sizeof(*v));
+  if (v == NULL) {
+    free(d);
+    return WSP_ENOMEM;
+  }
+  v[sv->n++] = d;
+  sv->v = v;
+  return 0;
+}
+
+void wsp__strv_clear(wsp__strv *sv) {
+  for (size_t i = 0; i < sv->n; i++)
+    free(sv->v[i]);
+  free(sv->v);
+  sv->v = NULL;
+  sv->n = 0;
+}
+
+int wsp__strv_copy(wsp__strv *dst, const wsp__strv *src) {
+  dst->v = NULL;
+  dst->n = 0;
+  for (size_t i = 0; i < src->n; i++) {
+    if (wsp__strv_push(dst, src->v[i]) != 0) {
+      wsp__strv_clear(dst);
+      return WSP_ENOMEM;
+    }
+  }
+  return 0;
+}
