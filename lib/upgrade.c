@@ -234,7 +234,9 @@ static int on_headers_complete(llhttp_t *h) {
   wsp__upgrade *up = up_of(h);
   up->headers_done = 1;
   up->status = h->status_code;
-  return 0;
+  /* Whatever the headers say, the bytes after a 101 are not HTTP: stop
+   * there and let check_101() judge the headers (2 = pause for upgrade). */
+  return up->status == 101 ? 2 : 0;
 }
 
 static int on_body(llhttp_t *h, const char *at, size_t len) {
