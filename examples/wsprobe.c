@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +50,14 @@ static const char usage[] =
     "                           timeout of one phase\n"
     "      --max-message BYTES  largest server message accepted (default\n"
     "                           1048576)\n"
+    "      --cacert FILE        wss://: trust the CAs in FILE instead of the\n"
+    "                           system bundle\n"
+    "  -k, --insecure           wss://: do not verify the certificate\n"
+    "                           (recorded in the report)\n"
+    "      --cert FILE, --key FILE\n"
+    "                           wss://: client certificate and key (mutual\n"
+    "                           TLS)\n"
+    "      --tls-timeout MS     timeout of the TLS handshake\n"
     "  -j, --json FILE          write the JSON report to FILE ('-': stdout;\n"
     "                           the summary then goes to stderr)\n"
     "  -q, --quiet              no human summary\n"
@@ -70,6 +79,10 @@ enum {
   OPT_CLOSE_TIMEOUT,
   OPT_MAX_MESSAGE,
   OPT_SHOW_SECRETS,
+  OPT_CACERT,
+  OPT_CERT,
+  OPT_KEY,
+  OPT_TLS_TIMEOUT,
 };
 
 static const struct option long_opts[] = {
@@ -91,6 +104,11 @@ static const struct option long_opts[] = {
     {"reply-timeout", required_argument, NULL, OPT_REPLY_TIMEOUT},
     {"close-timeout", required_argument, NULL, OPT_CLOSE_TIMEOUT},
     {"max-message", required_argument, NULL, OPT_MAX_MESSAGE},
+    {"cacert", required_argument, NULL, OPT_CACERT},
+    {"insecure", no_argument, NULL, 'k'},
+    {"cert", required_argument, NULL, OPT_CERT},
+    {"key", required_argument, NULL, OPT_KEY},
+    {"tls-timeout", required_argument, NULL, OPT_TLS_TIMEOUT},
     {"json", required_argument, NULL, 'j'},
     {"quiet", no_argument, NULL, 'q'},
     {"show-secrets", no_argument, NULL, OPT_SHOW_SECRETS},
@@ -175,6 +193,7 @@ static int write_file(const char *path, const char *text) {
 int main(int argc, char **argv) {
   wsp_config *cfg = wsp_config_new();
   const char *json_path = NULL, *jwt = NULL, *send = NULL;
+  const char *cert = NULL, *key = NULL;
   unsigned placement = 0;
   uint32_t count = 1, concurrency = 1;
   int binary = 0, quiet = 0, show_secrets = 0, opt, rc, status;
@@ -183,12 +202,13 @@ int main(int argc, char **argv) {
   app a = {0};
   char *text = NULL;
 
+  signal(SIGPIPE, SIG_IGN); /* A reset connection is an outcome. */
   if (cfg == NULL) {
     fputs("wsprobe: out of memory\n", stderr);
     return EXIT_USAGE;
   }
   opterr = 0;
-  while ((opt = getopt_long(argc, argv, ":n:c:H:p:s:d:e:t:j:qhV", long_opts,
+  while ((opt = getopt_long(argc, argv, ":n:c:H:p:s:d:e:t:j:kqhV", long_opts,
                             NULL)) != -1) {
     const char *name = optind > 1 ? argv[optind - 1] : "?";
     switch (opt) {
@@ -269,6 +289,23 @@ int main(int argc, char **argv) {
                      cfg, number("--max-message", optarg, 1,
                                  (unsigned long long)1 << 31)));
       break;
+    case OPT_CACERT:
+      check(cfg, wsp_config_set_ca_file(cfg, optarg));
+      break;
+    case 'k':
+      check(cfg, wsp_config_set_insecure(cfg, 1));
+      break;
+    case OPT_CERT:
+      cert = optarg;
+      break;
+    case OPT_KEY:
+      key = optarg;
+      break;
+    case OPT_TLS_TIMEOUT:
+      check(cfg, wsp_config_set_timeout(
+                     cfg, WSP_PHASE_TLS,
+                     (uint32_t)number("--tls-timeout", optarg, 1, 3600000)));
+      break;
     case 'j':
       json_path = optarg;
       break;
@@ -303,6 +340,10 @@ int main(int argc, char **argv) {
     check(cfg, wsp_config_set_jwt(cfg, jwt,
                                   placement ? placement
                                             : WSP_JWT_SUBPROTOCOL));
+  if ((cert == NULL) != (key == NULL))
+    die_usage("--cert and --key go together");
+  if (cert != NULL)
+    check(cfg, wsp_config_set_client_cert(cfg, cert, key));
   if (binary && send == NULL)
     die_usage("--binary needs --send");
   if (send != NULL)

@@ -216,8 +216,8 @@ WSP_EXTERN void wsp_config_free(wsp_config *cfg);
 WSP_EXTERN const char *wsp_config_last_error(const wsp_config *cfg);
 
 /*
- * The target: ws://host[:port]/path?query. Hosts may be names, IPv4
- * literals or bracketed IPv6 literals. Returns WSP_EURL or WSP_ESCHEME.
+ * The target: ws://host[:port]/path?query or wss://... Hosts may be names,
+ * IPv4 literals or bracketed IPv6 literals. Returns WSP_EURL.
  */
 WSP_EXTERN int wsp_config_set_url(wsp_config *cfg, const char *url);
 /*
@@ -268,6 +268,26 @@ WSP_EXTERN int wsp_config_set_timeout(wsp_config *cfg, wsp_phase phase,
 WSP_EXTERN int wsp_config_set_timeouts(wsp_config *cfg, uint32_t ms);
 /* Largest message accepted from the server (default 1 MiB); above: 1009. */
 WSP_EXTERN int wsp_config_set_max_message(wsp_config *cfg, uint64_t bytes);
+/*
+ * wss:// verification is on by default, against the system CA bundle
+ * (/etc/ssl/certs/ca-certificates.crt), checking the URL's host name or IP
+ * address against the certificate. This replaces the bundle with the PEM
+ * or DER certificates in `path` (parsed now: an unreadable file is refused
+ * here). NULL restores the system bundle.
+ */
+WSP_EXTERN int wsp_config_set_ca_file(wsp_config *cfg, const char *path);
+/*
+ * Turns certificate verification off (non-zero) or on. Reports record it,
+ * so that an unverified run is never mistaken for a verified one.
+ */
+WSP_EXTERN int wsp_config_set_insecure(wsp_config *cfg, int insecure);
+/*
+ * A client certificate and its private key (PEM or DER files) for mutual
+ * TLS; both are loaded now and must match. NULL, NULL removes them.
+ */
+WSP_EXTERN int wsp_config_set_client_cert(wsp_config *cfg,
+                                          const char *cert_file,
+                                          const char *key_file);
 /* The URL as set, or NULL. */
 WSP_EXTERN const char *wsp_config_url(const wsp_config *cfg);
 
@@ -294,7 +314,12 @@ struct uv_loop_s;
  */
 typedef struct wsp_ctx wsp_ctx;
 
-/* Creates a context on `loop`. Adds no handles to the loop by itself. */
+/*
+ * Creates a context on `loop`. Adds no handles to the loop by itself.
+ * As with any libuv program, a write to a connection the server has reset
+ * raises SIGPIPE on Linux: ignore SIGPIPE in the process (the CLI does, and
+ * so does Python).
+ */
 WSP_EXTERN int wsp_ctx_new(struct uv_loop_s *loop, wsp_ctx **out);
 /*
  * Frees the context. Returns WSP_EBUSY, freeing nothing, while probes
@@ -352,6 +377,9 @@ WSP_EXTERN int wsp_result_close_sent(const wsp_result *r, const char **reason);
 WSP_EXTERN int64_t wsp_result_mark(const wsp_result *r, wsp_mark mark);
 /* A derived duration in nanoseconds, or -1 when either end is missing. */
 WSP_EXTERN int64_t wsp_result_span(const wsp_result *r, wsp_span span);
+/* The negotiated TLS version ("TLSv1.2") and cipher suite, or NULL. */
+WSP_EXTERN const char *wsp_result_tls_version(const wsp_result *r);
+WSP_EXTERN const char *wsp_result_tls_cipher(const wsp_result *r);
 /* Number of messages received from the server. */
 WSP_EXTERN uint32_t wsp_result_message_count(const wsp_result *r);
 /* Number of recorded events (JSON messages with a string "type"). */

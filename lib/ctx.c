@@ -25,7 +25,9 @@ int wsp_ctx_new(uv_loop_t *loop, wsp_ctx **out) {
     return WSP_ECRYPTO;
   }
   /* Reads are processed synchronously, so one buffer serves every probe. */
-  if ((ctx->rbuf = malloc(WSP__READ_BUF)) == NULL) {
+  if ((ctx->rbuf = malloc(WSP__READ_BUF)) == NULL ||
+      (ctx->pbuf = malloc(WSP__PLAIN_BUF)) == NULL) {
+    free(ctx->rbuf);
     mbedtls_ctr_drbg_free(&ctx->drbg);
     mbedtls_entropy_free(&ctx->entropy);
     free(ctx);
@@ -42,7 +44,9 @@ int wsp_ctx_free(wsp_ctx *ctx) {
     return WSP_EBUSY;
   mbedtls_ctr_drbg_free(&ctx->drbg);
   mbedtls_entropy_free(&ctx->entropy);
+  wsp__tls_ctx_free(ctx);
   free(ctx->rbuf);
+  free(ctx->pbuf);
   free(ctx);
   return 0;
 }

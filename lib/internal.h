@@ -21,6 +21,8 @@
 
 /* Size of the per-loop read buffer every probe's reads land in. */
 #define WSP__READ_BUF (64 * 1024)
+/* Size of the per-loop buffer decrypted TLS records land in. */
+#define WSP__PLAIN_BUF (16 * 1024)
 /* Most events (typed JSON messages) a result keeps. */
 #define WSP__MAX_EVENTS 256
 /* Longest close reason on the wire (125 - 2 bytes of code). */
@@ -75,6 +77,10 @@ struct wsp_config {
   wsp__strv expect;                 /* Expected event types. */
   uint32_t timeout_ms[WSP_PHASE_COUNT]; /* Per-phase timeouts; 0 = none. */
   uint64_t max_message;             /* Largest accepted server message. */
+  char *ca_file;                    /* CA bundle for wss://, or NULL. */
+  int tls_insecure;                 /* Skip certificate verification. */
+  char *cert_file;                  /* Client certificate, or NULL. */
+  char *key_file;                   /* Its private key, or NULL. */
   char error[256];                  /* Last setter error, one line. */
 };
 
@@ -88,13 +94,16 @@ extern const char wsp__jwt_prefix[5];
 /* Writes a redacted form of a subprotocol offered/selected into `buf`. */
 const char *wsp__redact_subprotocol(const char *proto, int show_secrets);
 
+typedef struct wsp__tls_profile wsp__tls_profile;
+
 /* State shared by all probes on one loop. */
 struct wsp_ctx {
   uv_loop_t *loop;                 /* The loop everything runs on. */
   mbedtls_entropy_context entropy; /* Seeds the DRBG, once. */
   mbedtls_ctr_drbg_context drbg;   /* Keys and masks for every probe. */
   uint8_t *rbuf;                   /* Shared read buffer (WSP__READ_BUF). */
-  int rbuf_busy;                   /* Set while a read callback holds it. */
+  uint8_t *pbuf;                   /* Shared TLS plaintext buffer. */
+  wsp__tls_profile *tls_profiles;  /* TLS configurations, made lazily. */
   size_t nprobes;                  /* Probes alive on this context. */
 };
 
@@ -134,6 +143,11 @@ struct wsp_result {
   size_t events_cap;               /* Allocated slots. */
   uint32_t expected_seen;          /* Bit i: expected type i arrived. */
   int redact_subprotocol;          /* Subprotocol holds a token. */
+  char *tls_version;               /* Negotiated TLS version, or NULL. */
+  char *tls_cipher;                /* Negotiated cipher suite, or NULL. */
+  char *tls_alpn;                  /* Negotiated ALPN protocol, or NULL. */
+  int tls_verified;                /* The certificate was verified. */
+  int tls_close_notify;            /* The server sent close_notify. */
 };
 
 wsp_result *wsp__result_new(void);
@@ -200,6 +214,11 @@ struct wsp_probe {
   struct addrinfo *literal_ai;  /* The address of an IP literal URL. */
   char *jwt_proto;              /* "jwt.<token>" when offered, or NULL. */
   const char **offered;         /* Offered subprotocols during upgrade. */
+  struct mbedtls_ssl_context *tls; /* TLS session for wss://, or NULL. */
+  const uint8_t *tls_in;        /* Ciphertext waiting for mbedTLS. */
+  size_t tls_in_len;            /* How many bytes. */
+  int tls_done;                 /* The TLS handshake completed. */
+  int tls_verified;             /* The certificate is being verified. */
 };
 
 void wsp__probe_timer_cb(uv_timer_t *t);
@@ -214,9 +233,24 @@ void wsp__probe_mark(wsp_probe *p, wsp_mark m);
 void wsp__probe_on_data(wsp_probe *p, const uint8_t *data, size_t len);
 void wsp__probe_on_end(wsp_probe *p, int err);
 void wsp__probe_on_drain(wsp_probe *p);
+void wsp__probe_on_secure(wsp_probe *p);
 
-/* transport.c: bytes over TCP. */
+/* transport.c: bytes over TCP; tx_write goes through TLS when it is on. */
 int wsp__tx_write(wsp_probe *p, const uint8_t *data, size_t len);
+int wsp__raw_write(wsp_probe *p, const uint8_t *data, size_t len);
+
+/* tls.c */
+struct mbedtls_x509_crt;
+struct mbedtls_pk_context;
+extern const char wsp__system_ca_file[];
+int wsp__tls_start(wsp_probe *p);
+int wsp__tls_feed(wsp_probe *p, const uint8_t *data, size_t len);
+int wsp__tls_write(wsp_probe *p, const uint8_t *data, size_t len);
+void wsp__tls_free(wsp_probe *p);
+void wsp__tls_ctx_free(wsp_ctx *ctx);
+int wsp__tls_load_client(struct mbedtls_x509_crt *crt,
+                         struct mbedtls_pk_context *pk, const char *cert_file,
+                         const char *key_file, char *err, size_t errlen);
 int wsp__tx_start_read(wsp_probe *p);
 
 /* frames.c */

@@ -114,6 +114,7 @@ static void deliver(wsp_probe *p) {
     p->up = NULL;
   }
   wsp__frames_free(p);
+  wsp__tls_free(p);
   if (p->ai != NULL)
     uv_freeaddrinfo(p->ai);
   free(p->literal_ai);
@@ -224,8 +225,19 @@ static void on_connect(uv_connect_t *req, int status) {
     return;
   }
   wsp__probe_mark(p, WSP_MARK_CONNECTED);
+  if (p->cfg->url.tls) {
+    int rc;
+    enter(p, WSP_PHASE_TLS);
+    if (wsp__tls_start(p) == 0 && !p->decided &&
+        (rc = wsp__tx_start_read(p)) != 0)
+      wsp__probe_finish(p, WSP_OUTCOME_CONNECT_FAILED, "cannot read: %s",
+                        uv_strerror(rc));
+    return;
+  }
   start_upgrade(p);
 }
+
+void wsp__probe_on_secure(wsp_probe *p) { start_upgrade(p); }
 
 static void connect_next(wsp_probe *p) {
   struct sockaddr_storage ss;
@@ -295,7 +307,7 @@ static void start_upgrade(wsp_probe *p) {
     return;
   }
   wsp__probe_mark(p, WSP_MARK_UPGRADE_SENT);
-  if ((rc = wsp__tx_start_read(p)) != 0)
+  if (p->tls == NULL && (rc = wsp__tx_start_read(p)) != 0)
     wsp__probe_finish(p, WSP_OUTCOME_CONNECT_FAILED, "cannot read: %s",
                       uv_strerror(rc));
   return;
@@ -533,6 +545,12 @@ void wsp__probe_on_end(wsp_probe *p, int err) {
     teardown(p);
     return;
   }
+  if (p->phase == WSP_PHASE_TLS) {
+    wsp__probe_finish(p, WSP_OUTCOME_TLS_FAILED,
+                      "server %s the connection during the TLS handshake",
+                      reset ? "reset" : "closed");
+    return;
+  }
   if (p->up != NULL) {
     wsp__up_state st = reset ? p->up->state : wsp__upgrade_eof(p->up);
     if (st == WSP__UP_REJECTED ||
@@ -582,6 +600,10 @@ void wsp__probe_timer_cb(uv_timer_t *t) {
     wsp__probe_finish(p, WSP_OUTCOME_CONNECT_TIMEOUT,
                       "no connection to port %u within %u ms",
                       (unsigned)p->cfg->url.port, ms);
+    break;
+  case WSP_PHASE_TLS:
+    wsp__probe_finish(p, WSP_OUTCOME_TLS_FAILED,
+                      "TLS handshake timed out after %u ms", ms);
     break;
   case WSP_PHASE_UPGRADE:
     if (p->up->headers_done && p->up->status != 101)

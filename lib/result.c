@@ -29,6 +29,9 @@ void wsp_result_free(wsp_result *r) {
   free(r->content_type);
   free(r->body);
   free(r->subprotocol);
+  free(r->tls_version);
+  free(r->tls_cipher);
+  free(r->tls_alpn);
   for (size_t i = 0; i < r->nevents; i++)
     free(r->events[i].type);
   free(r->events);
@@ -45,13 +48,18 @@ wsp_result *wsp_result_dup(const wsp_result *src) {
   r->retry_after = wsp__strdup(src->retry_after);
   r->content_type = wsp__strdup(src->content_type);
   r->subprotocol = wsp__strdup(src->subprotocol);
+  r->tls_version = wsp__strdup(src->tls_version);
+  r->tls_cipher = wsp__strdup(src->tls_cipher);
+  r->tls_alpn = wsp__strdup(src->tls_alpn);
   r->body = NULL;
   r->events = NULL;
   r->nevents = r->events_cap = 0;
   if ((src->error && !r->error) || (src->http_reason && !r->http_reason) ||
       (src->retry_after && !r->retry_after) ||
       (src->content_type && !r->content_type) ||
-      (src->subprotocol && !r->subprotocol))
+      (src->subprotocol && !r->subprotocol) ||
+      (src->tls_version && !r->tls_version) ||
+      (src->tls_cipher && !r->tls_cipher) || (src->tls_alpn && !r->tls_alpn))
     goto fail;
   if (src->body_len > 0) {
     if ((r->body = malloc(src->body_len)) == NULL)
@@ -157,6 +165,14 @@ int64_t wsp_result_span(const wsp_result *r, wsp_span s) {
   return a < 0 || b < 0 || b < a ? -1 : b - a;
 }
 
+const char *wsp_result_tls_version(const wsp_result *r) {
+  return r->tls_version;
+}
+
+const char *wsp_result_tls_cipher(const wsp_result *r) {
+  return r->tls_cipher;
+}
+
 uint32_t wsp_result_message_count(const wsp_result *r) { return r->messages; }
 size_t wsp_result_event_count(const wsp_result *r) { return r->nevents; }
 
@@ -227,6 +243,16 @@ cJSON *wsp__result_json(const wsp_result *r, int show_secrets) {
       str_or_null(r->redact_subprotocol
                       ? wsp__redact_subprotocol(r->subprotocol, show_secrets)
                       : r->subprotocol));
+  if (r->tls_version != NULL) {
+    x = cJSON_AddObjectToObject(o, "tls");
+    cJSON_AddStringToObject(x, "version", r->tls_version);
+    cJSON_AddItemToObject(x, "cipher", str_or_null(r->tls_cipher));
+    cJSON_AddItemToObject(x, "alpn", str_or_null(r->tls_alpn));
+    cJSON_AddBoolToObject(x, "verified", r->tls_verified);
+    cJSON_AddBoolToObject(x, "close_notify", r->tls_close_notify);
+  } else {
+    cJSON_AddNullToObject(o, "tls");
+  }
   x = cJSON_AddObjectToObject(o, "close");
   cJSON_AddItemToObject(x, "received", close_json(&r->close_recv));
   cJSON_AddItemToObject(x, "sent", close_json(&r->close_sent));

@@ -22,6 +22,12 @@ static void on_write(uv_write_t *req, int status) {
 }
 
 int wsp__tx_write(wsp_probe *p, const uint8_t *data, size_t len) {
+  if (p->tls != NULL)
+    return wsp__tls_write(p, data, len);
+  return wsp__raw_write(p, data, len);
+}
+
+int wsp__raw_write(wsp_probe *p, const uint8_t *data, size_t len) {
   uv_stream_t *s = (uv_stream_t *)&p->tcp;
   size_t done = 0;
   wsp__write *w;
@@ -68,7 +74,9 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   wsp_probe *p = s->data;
-  if (nread > 0)
+  if (nread > 0 && p->tls != NULL)
+    wsp__tls_feed(p, (const uint8_t *)buf->base, (size_t)nread);
+  else if (nread > 0)
     wsp__probe_on_data(p, (const uint8_t *)buf->base, (size_t)nread);
   else if (nread < 0)
     wsp__probe_on_end(p, (int)nread);

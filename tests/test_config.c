@@ -15,8 +15,16 @@ static void test_validation(void) {
   CHECK(wsp_config_url(cfg) == NULL); /* A refused value changes nothing. */
   CHECK_INT(wsp_config_set_url(cfg, "ws://127.0.0.1:1/"), 0);
   CHECK_STR(wsp_config_last_error(cfg), "");
-  CHECK_INT(wsp_config_set_url(cfg, "wss://x/"), WSP_ESCHEME);
+  CHECK_INT(wsp_config_set_url(cfg, "ftp://x/"), WSP_EURL);
   CHECK_STR(wsp_config_url(cfg), "ws://127.0.0.1:1/");
+  CHECK_INT(wsp_config_set_ca_file(cfg, "/nonexistent/ca.pem"), WSP_EINVAL);
+  CHECK(strstr(wsp_config_last_error(cfg), "/nonexistent/ca.pem") != NULL);
+  CHECK_INT(wsp_config_set_client_cert(cfg, "/nonexistent/c.pem", NULL),
+            WSP_EINVAL);
+  CHECK_INT(wsp_config_set_client_cert(cfg, "/nonexistent/c.pem",
+                                       "/nonexistent/k.pem"),
+            WSP_EINVAL);
+  CHECK(strstr(wsp_config_last_error(cfg), "client certificate") != NULL);
 
   CHECK_INT(wsp_config_add_header_line(cfg, "Bad Header: x"), WSP_EHEADER);
   CHECK_INT(wsp_config_add_header_line(cfg, "NoColon"), WSP_EHEADER);
