@@ -64,7 +64,9 @@ WSP_EXTERN const char *wsp_version_string(void);
   XX(EEXPECT, -30013, "invalid expected event")                                \
   XX(ECRYPTO, -30014, "random number generator failed")                        \
   XX(EJSON, -30015, "cannot produce JSON")                                     \
-  XX(EIO, -30016, "input/output error")
+  XX(EIO, -30016, "input/output error")                                        \
+  XX(EEXPIRED, -30017, "token expired")                                        \
+  XX(ENOTYET, -30018, "token not yet valid")
 
 typedef enum {
 #define WSP__ERR(name, value, msg) WSP_##name = value,
@@ -200,8 +202,43 @@ typedef struct wsp_config wsp_config;
 /* Where a JWT is placed in the upgrade request (bit flags). */
 typedef enum {
   WSP_JWT_SUBPROTOCOL = 1 << 0, /* Sec-WebSocket-Protocol: jwt.<token> */
-  WSP_JWT_BEARER = 1 << 1       /* Authorization: Bearer <token> */
+  WSP_JWT_BEARER = 1 << 1,      /* Authorization: Bearer <token> */
+  WSP_JWT_QUERY = 1 << 2        /* ?access_token=<token> */
 } wsp_jwt_placement;
+
+/* JWS algorithms wsprobe signs and verifies. */
+typedef enum {
+  WSP_JWT_HS256, /* HMAC-SHA256 with a shared secret */
+  WSP_JWT_RS256, /* RSASSA-PKCS1-v1_5 with SHA-256, RSA key */
+  WSP_JWT_ES256  /* ECDSA P-256 with SHA-256 (raw r||s signature) */
+} wsp_jwt_alg;
+
+/* "HS256", "RS256", "ES256", or NULL. */
+WSP_EXTERN const char *wsp_jwt_alg_name(wsp_jwt_alg alg);
+/* The algorithm named `name`, or -1. */
+WSP_EXTERN int wsp_jwt_alg_from_name(const char *name);
+
+/*
+ * Signs a JWT: header {"alg", "typ": "JWT"}, the claims of `claims_json`
+ * (a JSON object, or NULL for none) with "iat" = now and "exp" = now + ttl
+ * (Unix seconds). `key` is the shared secret for HS256 and a PEM or DER
+ * private key for RS256/ES256. *out is a malloc'd token (wsp_free()).
+ */
+WSP_EXTERN int wsp_jwt_sign(wsp_jwt_alg alg, const void *key, size_t key_len,
+                            const char *claims_json, int64_t now, uint32_t ttl,
+                            char **out);
+/*
+ * Verifies `token` with `alg` (the token's own "alg" must match it; "none"
+ * never does) and `key` (the secret for HS256, a public or private PEM key
+ * otherwise), then checks "exp" and "nbf" against `now` allowing `skew`
+ * seconds. Returns 0, WSP_ETOKEN (malformed, wrong algorithm, bad
+ * signature), WSP_EEXPIRED or WSP_ENOTYET; `err` (may be NULL) receives the
+ * reason. On success *claims_out (may be NULL) receives the claims JSON.
+ */
+WSP_EXTERN int wsp_jwt_verify(const char *token, wsp_jwt_alg alg,
+                              const void *key, size_t key_len, int64_t now,
+                              uint32_t skew, char **claims_out, char *err,
+                              size_t errlen);
 
 /* Returns a new config with defaults, or NULL when out of memory. */
 WSP_EXTERN wsp_config *wsp_config_new(void);
@@ -236,9 +273,43 @@ WSP_EXTERN int wsp_config_add_subprotocol(wsp_config *cfg, const char *proto);
 /*
  * Sets the JWT and where it goes (a non-zero mask of wsp_jwt_placement).
  * The token must consist of base64url characters and dots. NULL clears it.
+ * Replaces any signing set with wsp_config_set_jwt_signing().
  */
 WSP_EXTERN int wsp_config_set_jwt(wsp_config *cfg, const char *token,
                                   unsigned int placement);
+/* Where the token goes (a non-zero mask of wsp_jwt_placement). */
+WSP_EXTERN int wsp_config_set_jwt_placement(wsp_config *cfg,
+                                            unsigned int placement);
+/*
+ * Mints a token for every probe instead of using a fixed one: signed with
+ * `alg` and `key` (the secret for HS256, a PEM private key otherwise,
+ * parsed now to refuse a bad key here). NULL key clears it.
+ */
+WSP_EXTERN int wsp_config_set_jwt_signing(wsp_config *cfg, wsp_jwt_alg alg,
+                                          const void *key, size_t key_len);
+/*
+ * The claims of minted tokens: a JSON object. String values may contain
+ * "{index}", replaced by the probe's index so that concurrent probes are
+ * distinct users ("sub": "user-{index}"). "iat" and "exp" are set by
+ * wsprobe, "nbf" too when wsp_config_set_jwt_nbf() was called.
+ */
+WSP_EXTERN int wsp_config_set_jwt_claims(wsp_config *cfg, const char *json);
+/* Lifetime of minted tokens in seconds (default 300). */
+WSP_EXTERN int wsp_config_set_jwt_ttl(wsp_config *cfg, uint32_t seconds);
+/* Adds "nbf" = now + offset_s to minted tokens. */
+WSP_EXTERN int wsp_config_set_jwt_nbf(wsp_config *cfg, int32_t offset_s);
+/* The subprotocol prefix (default "jwt."), a token. */
+WSP_EXTERN int wsp_config_set_jwt_prefix(wsp_config *cfg, const char *prefix);
+/* The query parameter for WSP_JWT_QUERY (default "access_token"). */
+WSP_EXTERN int wsp_config_set_jwt_query_param(wsp_config *cfg,
+                                              const char *name);
+/*
+ * When the token is offered as a subprotocol, the server must select one
+ * of the offered subprotocols; a 101 without one is handshake_invalid.
+ * Non-zero (the default) requires it.
+ */
+WSP_EXTERN int wsp_config_set_require_subprotocol(wsp_config *cfg,
+                                                  int require);
 /* Sets the Origin header. NULL clears it. */
 WSP_EXTERN int wsp_config_set_origin(wsp_config *cfg, const char *origin);
 /*

@@ -115,7 +115,8 @@ static void launch(wsp_campaign *c) {
          c->in_flight < c->concurrency) {
     uint32_t index = c->started++;
     wsp__slot *slot = &c->slots[c->free_slots[--c->nfree]];
-    int rc = wsp_probe_start(c->ctx, c->cfg, on_probe, slot, &slot->probe);
+    int rc = wsp__probe_start(c->ctx, c->cfg, index, on_probe, slot,
+                              &slot->probe);
     if (rc != 0) {
       /* Not even started: record why, as this probe's result. */
       wsp_result *r = wsp__result_new();
@@ -132,7 +133,6 @@ static void launch(wsp_campaign *c) {
       record(c, r);
       continue;
     }
-    slot->probe->result->index = index;
     c->in_flight++;
   }
 }

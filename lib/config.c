@@ -75,6 +75,11 @@ wsp_config *wsp_config_new(void) {
   memcpy(cfg->timeout_ms, default_timeouts, sizeof(default_timeouts));
   cfg->max_message = 1024 * 1024;
   cfg->jwt_placement = WSP_JWT_SUBPROTOCOL;
+  cfg->jwt_spec.alg = WSP_JWT_HS256;
+  cfg->jwt_spec.ttl = 300;
+  memcpy(cfg->jwt_prefix, wsp__jwt_prefix, sizeof(wsp__jwt_prefix));
+  strcpy(cfg->jwt_query, "access_token");
+  cfg->require_subprotocol = 1;
   return cfg;
 }
 
@@ -96,6 +101,10 @@ void wsp_config_free(wsp_config *cfg) {
   free(cfg->ca_file);
   free(cfg->cert_file);
   free(cfg->key_file);
+  if (cfg->jwt_spec.key != NULL)
+    memset(cfg->jwt_spec.key, 0, cfg->jwt_spec.key_len);
+  free(cfg->jwt_spec.key);
+  free(cfg->jwt_spec.claims);
   free(cfg);
 }
 
@@ -113,6 +122,8 @@ wsp_config *wsp_config_dup(const wsp_config *src) {
   cfg->jwt = cfg->origin = NULL;
   cfg->message = NULL;
   cfg->ca_file = cfg->cert_file = cfg->key_file = NULL;
+  cfg->jwt_spec.key = NULL;
+  cfg->jwt_spec.claims = NULL;
 
   if ((src->url_text && !(cfg->url_text = strdup(src->url_text))) ||
       wsp__url_copy(&cfg->url, &src->url) != 0 ||
@@ -122,8 +133,15 @@ wsp_config *wsp_config_dup(const wsp_config *src) {
       (src->origin && !(cfg->origin = strdup(src->origin))) ||
       (src->ca_file && !(cfg->ca_file = strdup(src->ca_file))) ||
       (src->cert_file && !(cfg->cert_file = strdup(src->cert_file))) ||
-      (src->key_file && !(cfg->key_file = strdup(src->key_file))))
+      (src->key_file && !(cfg->key_file = strdup(src->key_file))) ||
+      (src->jwt_spec.claims &&
+       !(cfg->jwt_spec.claims = strdup(src->jwt_spec.claims))))
     goto fail;
+  if (src->jwt_spec.key != NULL) {
+    if ((cfg->jwt_spec.key = malloc(src->jwt_spec.key_len)) == NULL)
+      goto fail;
+    memcpy(cfg->jwt_spec.key, src->jwt_spec.key, src->jwt_spec.key_len);
+  }
   if (src->message_len > 0) {
     if ((cfg->message = malloc(src->message_len)) == NULL)
       goto fail;
@@ -280,8 +298,9 @@ int wsp_config_set_jwt(wsp_config *cfg, const char *token,
     cfg->jwt = NULL;
     return ok(cfg);
   }
-  if (placement == 0 ||
-      (placement & ~(unsigned)(WSP_JWT_SUBPROTOCOL | WSP_JWT_BEARER)))
+  if (placement == 0 || (placement & ~(unsigned)(WSP_JWT_SUBPROTOCOL |
+                                                   WSP_JWT_BEARER |
+                                                   WSP_JWT_QUERY)))
     return wsp__config_fail(cfg, WSP_EINVAL, "invalid JWT placement");
   if (*token == '\0')
     return wsp__config_fail(cfg, WSP_ETOKEN, "empty JWT");
@@ -300,6 +319,126 @@ int wsp_config_set_jwt(wsp_config *cfg, const char *token,
   free(cfg->jwt);
   cfg->jwt = t;
   cfg->jwt_placement = placement;
+  cfg->jwt_spec.enabled = 0;
+  return ok(cfg);
+}
+
+int wsp_config_set_jwt_placement(wsp_config *cfg, unsigned int placement) {
+  if (cfg == NULL)
+    return WSP_EINVAL;
+  if (placement == 0 || (placement & ~(unsigned)(WSP_JWT_SUBPROTOCOL |
+                                                   WSP_JWT_BEARER |
+                                                   WSP_JWT_QUERY)))
+    return wsp__config_fail(cfg, WSP_EINVAL, "invalid JWT placement");
+  cfg->jwt_placement = placement;
+  return ok(cfg);
+}
+
+int wsp_config_set_jwt_signing(wsp_config *cfg, wsp_jwt_alg alg,
+                               const void *key, size_t key_len) {
+  char err[200];
+  uint8_t *k;
+  int rc;
+  if (cfg == NULL)
+    return WSP_EINVAL;
+  if (key == NULL) {
+    cfg->jwt_spec.enabled = 0;
+    return ok(cfg);
+  }
+  if ((unsigned)alg > WSP_JWT_ES256)
+    return wsp__config_fail(cfg, WSP_EINVAL, "unknown JWT algorithm");
+  if (key_len == 0)
+    return wsp__config_fail(cfg, WSP_EINVAL, "empty JWT signing key");
+  /* Never echo the key: only what is wrong with it. */
+  if ((rc = wsp__jwt_check_key(alg, key, key_len, err, sizeof(err))) != 0)
+    return wsp__config_fail(cfg, rc, "%s", err);
+  if ((k = malloc(key_len)) == NULL)
+    return wsp__config_fail(cfg, WSP_ENOMEM, "out of memory");
+  memcpy(k, key, key_len);
+  if (cfg->jwt_spec.key != NULL)
+    memset(cfg->jwt_spec.key, 0, cfg->jwt_spec.key_len);
+  free(cfg->jwt_spec.key);
+  cfg->jwt_spec.key = k;
+  cfg->jwt_spec.key_len = key_len;
+  cfg->jwt_spec.alg = alg;
+  cfg->jwt_spec.enabled = 1;
+  free(cfg->jwt);
+  cfg->jwt = NULL;
+  return ok(cfg);
+}
+
+int wsp_config_set_jwt_claims(wsp_config *cfg, const char *json) {
+  cJSON *o;
+  char *text;
+  if (cfg == NULL)
+    return WSP_EINVAL;
+  if (json == NULL) {
+    free(cfg->jwt_spec.claims);
+    cfg->jwt_spec.claims = NULL;
+    return ok(cfg);
+  }
+  if ((o = cJSON_Parse(json)) == NULL || !cJSON_IsObject(o)) {
+    cJSON_Delete(o);
+    return wsp__config_fail(cfg, WSP_EJSON,
+                            "JWT claims must be a JSON object");
+  }
+  text = cJSON_PrintUnformatted(o);
+  cJSON_Delete(o);
+  if (text == NULL)
+    return wsp__config_fail(cfg, WSP_ENOMEM, "out of memory");
+  free(cfg->jwt_spec.claims);
+  cfg->jwt_spec.claims = text;
+  return ok(cfg);
+}
+
+int wsp_config_set_jwt_ttl(wsp_config *cfg, uint32_t seconds) {
+  if (cfg == NULL)
+    return WSP_EINVAL;
+  if (seconds < 1 || seconds > 366u * 86400u)
+    return wsp__config_fail(cfg, WSP_ERANGE,
+                            "JWT lifetime out of range (1 s to 366 days)");
+  cfg->jwt_spec.ttl = seconds;
+  return ok(cfg);
+}
+
+int wsp_config_set_jwt_nbf(wsp_config *cfg, int32_t offset_s) {
+  if (cfg == NULL)
+    return WSP_EINVAL;
+  cfg->jwt_spec.nbf_set = 1;
+  cfg->jwt_spec.nbf_offset = offset_s;
+  return ok(cfg);
+}
+
+int wsp_config_set_jwt_prefix(wsp_config *cfg, const char *prefix) {
+  if (cfg == NULL)
+    return WSP_EINVAL;
+  if (prefix == NULL || !wsp__is_token(prefix) ||
+      strlen(prefix) >= sizeof(cfg->jwt_prefix))
+    return wsp__config_fail(cfg, WSP_ESUBPROTO,
+                            "invalid JWT subprotocol prefix (a token of at "
+                            "most 32 characters)");
+  strcpy(cfg->jwt_prefix, prefix);
+  return ok(cfg);
+}
+
+int wsp_config_set_jwt_query_param(wsp_config *cfg, const char *name) {
+  if (cfg == NULL)
+    return WSP_EINVAL;
+  if (name == NULL || *name == '\0' || strlen(name) >= sizeof(cfg->jwt_query))
+    return wsp__config_fail(cfg, WSP_EINVAL, "invalid JWT query parameter");
+  for (const char *c = name; *c; c++)
+    if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+          (*c >= '0' && *c <= '9') || *c == '_' || *c == '-' || *c == '.'))
+      return wsp__config_fail(cfg, WSP_EINVAL,
+                              "invalid JWT query parameter '%.64s'", name);
+  strcpy(cfg->jwt_query, name);
+  return ok(cfg);
+}
+
+int wsp_config_set_require_subprotocol(wsp_config *cfg, int require) {
+  if (cfg == NULL)
+    return WSP_EINVAL;
+  cfg->require_subprotocol = require != 0;
   return ok(cfg);
 }
 
@@ -508,15 +647,34 @@ int wsp_config_to_json(const wsp_config *cfg, int show_secrets, char **out) {
   for (size_t i = 0; a && i < cfg->subprotocols.n; i++)
     cJSON_AddItemToArray(a, cJSON_CreateString(wsp__redact_subprotocol(
                                 cfg->subprotocols.v[i], show_secrets)));
-  if (cfg->jwt != NULL) {
+  if (cfg->jwt != NULL || cfg->jwt_spec.enabled) {
     cJSON *j = cJSON_AddObjectToObject(o, "jwt");
     cJSON *pl = cJSON_AddArrayToObject(j, "placement");
     if (cfg->jwt_placement & WSP_JWT_SUBPROTOCOL)
       cJSON_AddItemToArray(pl, cJSON_CreateString("subprotocol"));
     if (cfg->jwt_placement & WSP_JWT_BEARER)
       cJSON_AddItemToArray(pl, cJSON_CreateString("bearer"));
-    cJSON_AddStringToObject(j, "token",
-                            show_secrets ? cfg->jwt : "<redacted>");
+    if (cfg->jwt_placement & WSP_JWT_QUERY)
+      cJSON_AddItemToArray(pl, cJSON_CreateString("query"));
+    if (cfg->jwt != NULL) {
+      cJSON_AddStringToObject(j, "token",
+                              show_secrets ? cfg->jwt : "<redacted>");
+    } else {
+      cJSON *m = cJSON_AddObjectToObject(j, "minted");
+      cJSON_AddStringToObject(m, "alg", wsp_jwt_alg_name(cfg->jwt_spec.alg));
+      cJSON_AddItemToObject(m, "claims",
+                            cfg->jwt_spec.claims
+                                ? cJSON_Parse(cfg->jwt_spec.claims)
+                                : cJSON_CreateObject());
+      cJSON_AddNumberToObject(m, "ttl", cfg->jwt_spec.ttl);
+      if (cfg->jwt_spec.nbf_set)
+        cJSON_AddNumberToObject(m, "nbf_offset", cfg->jwt_spec.nbf_offset);
+      cJSON_AddStringToObject(m, "key", "<redacted>");
+    }
+    cJSON_AddStringToObject(j, "prefix", cfg->jwt_prefix);
+    if (cfg->jwt_placement & WSP_JWT_QUERY)
+      cJSON_AddStringToObject(j, "query_param", cfg->jwt_query);
+    cJSON_AddBoolToObject(j, "require_subprotocol", cfg->require_subprotocol);
   } else {
     cJSON_AddNullToObject(o, "jwt");
   }

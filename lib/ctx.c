@@ -45,6 +45,7 @@ int wsp_ctx_free(wsp_ctx *ctx) {
   mbedtls_ctr_drbg_free(&ctx->drbg);
   mbedtls_entropy_free(&ctx->entropy);
   wsp__tls_ctx_free(ctx);
+  wsp__jwt_ctx_free(ctx);
   free(ctx->rbuf);
   free(ctx->pbuf);
   free(ctx);

@@ -59,6 +59,18 @@ int wsp__strv_push(wsp__strv *sv, const char *s);
 void wsp__strv_clear(wsp__strv *sv);
 int wsp__strv_copy(wsp__strv *dst, const wsp__strv *src);
 
+/* How to mint a token per probe. */
+typedef struct wsp_jwt_spec {
+  int enabled;          /* Mint instead of using cfg->jwt. */
+  wsp_jwt_alg alg;      /* Signing algorithm. */
+  uint8_t *key;         /* Secret or PEM private key (a secret). */
+  size_t key_len;       /* Its length. */
+  char *claims;         /* JSON object text, or NULL. */
+  uint32_t ttl;         /* exp = iat + ttl. */
+  int nbf_set;          /* Add nbf. */
+  int32_t nbf_offset;   /* nbf = iat + offset. */
+} wsp_jwt_spec;
+
 struct wsp_config {
   char *url_text;                   /* The URL as the user gave it. */
   wsp__url url;                     /* The parsed URL; host NULL if unset. */
@@ -67,6 +79,10 @@ struct wsp_config {
   wsp__strv subprotocols;           /* Offered subprotocols, in order. */
   char *jwt;                        /* The token, or NULL. */
   unsigned int jwt_placement;       /* wsp_jwt_placement bits. */
+  wsp_jwt_spec jwt_spec;            /* Per-probe minting. */
+  char jwt_prefix[33];              /* Subprotocol prefix, "jwt.". */
+  char jwt_query[65];               /* Query parameter name. */
+  int require_subprotocol;          /* A jwt subprotocol must be echoed. */
   char *origin;                     /* Origin header value, or NULL. */
   uint8_t *message;                 /* First message, or NULL. */
   size_t message_len;               /* Its length. */
@@ -89,10 +105,19 @@ int wsp__config_fail(wsp_config *cfg, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Whether a header name's value is a secret (Authorization, Cookie...). */
 int wsp__header_is_secret(const char *name);
-/* The subprotocol string for the JWT placement: "jwt." + token. */
+/* The default subprotocol prefix of a JWT. */
 extern const char wsp__jwt_prefix[5];
-/* Writes a redacted form of a subprotocol offered/selected into `buf`. */
+/* A subprotocol carrying a token, redacted unless show_secrets. */
 const char *wsp__redact_subprotocol(const char *proto, int show_secrets);
+
+/* jwt.c */
+typedef struct wsp__jwt_key wsp__jwt_key;
+int wsp__b64url_encode(const uint8_t *in, size_t len, char **out,
+                       size_t *olen);
+int wsp__b64url_decode(const char *in, size_t len, uint8_t **out,
+                       size_t *olen);
+int wsp__jwt_check_key(wsp_jwt_alg alg, const uint8_t *key, size_t len,
+                       char *err, size_t errlen);
 
 typedef struct wsp__tls_profile wsp__tls_profile;
 
@@ -104,6 +129,7 @@ struct wsp_ctx {
   uint8_t *rbuf;                   /* Shared read buffer (WSP__READ_BUF). */
   uint8_t *pbuf;                   /* Shared TLS plaintext buffer. */
   wsp__tls_profile *tls_profiles;  /* TLS configurations, made lazily. */
+  wsp__jwt_key *jwt_keys;          /* Parsed signing keys, made lazily. */
   size_t nprobes;                  /* Probes alive on this context. */
 };
 
@@ -212,6 +238,7 @@ struct wsp_probe {
   uint8_t ctl_len;              /* Bytes captured. */
   int torn_down;                /* Handles are being closed. */
   struct addrinfo *literal_ai;  /* The address of an IP literal URL. */
+  char *token;                  /* The JWT this probe sends, or NULL. */
   char *jwt_proto;              /* "jwt.<token>" when offered, or NULL. */
   const char **offered;         /* Offered subprotocols during upgrade. */
   struct mbedtls_ssl_context *tls; /* TLS session for wss://, or NULL. */
@@ -248,6 +275,11 @@ int wsp__tls_feed(wsp_probe *p, const uint8_t *data, size_t len);
 int wsp__tls_write(wsp_probe *p, const uint8_t *data, size_t len);
 void wsp__tls_free(wsp_probe *p);
 void wsp__tls_ctx_free(wsp_ctx *ctx);
+void wsp__jwt_ctx_free(wsp_ctx *ctx);
+int wsp__jwt_mint(wsp_ctx *ctx, const wsp_jwt_spec *spec, uint32_t index,
+                  int64_t now, char **out, char *err, size_t errlen);
+int wsp__probe_start(wsp_ctx *ctx, const wsp_config *cfg, uint32_t index,
+                     wsp_probe_cb cb, void *user_data, wsp_probe **out);
 int wsp__tls_load_client(struct mbedtls_x509_crt *crt,
                          struct mbedtls_pk_context *pk, const char *cert_file,
                          const char *key_file, char *err, size_t errlen);

@@ -120,6 +120,7 @@ static void deliver(wsp_probe *p) {
   free(p->literal_ai);
   free(p->offered);
   free(p->jwt_proto);
+  free(p->token);
   wsp_config_free(p->cfg);
   p->ctx->nprobes--;
   p->result = NULL;
@@ -297,7 +298,7 @@ static void start_upgrade(wsp_probe *p) {
                       "random number generator failed");
     return;
   }
-  if (wsp__upgrade_request(p->cfg, key, &req, &len) != 0)
+  if (wsp__upgrade_request(p->cfg, p->token, key, &req, &len) != 0)
     goto nomem;
   rc = wsp__tx_write(p, (const uint8_t *)req, len);
   free(req);
@@ -355,6 +356,14 @@ static void opened(wsp_probe *p, const uint8_t *rest, size_t rest_len) {
   if (proto != NULL) {
     r->subprotocol = wsp__strdup(proto);
     r->redact_subprotocol = p->jwt_proto && strcmp(proto, p->jwt_proto) == 0;
+  } else if (p->jwt_proto != NULL && p->cfg->require_subprotocol) {
+    /* The token went in as a subprotocol; a server that took it selects
+     * one. Silence usually means a proxy or server that ignored it. */
+    wsp__probe_finish(p, WSP_OUTCOME_HANDSHAKE_INVALID,
+                      "server selected no subprotocol although the token "
+                      "was offered as %s<redacted>",
+                      p->cfg->jwt_prefix);
+    return;
   }
   wsp__upgrade_clear(p->up);
   free(p->up);
@@ -639,6 +648,36 @@ void wsp__probe_timer_cb(uv_timer_t *t) {
 
 int wsp_probe_start(wsp_ctx *ctx, const wsp_config *cfg, wsp_probe_cb cb,
                     void *user_data, wsp_probe **out) {
+  return wsp__probe_start(ctx, cfg, 0, cb, user_data, out);
+}
+
+/* The probe's token: the configured one, or one minted for it now. */
+static int take_token(wsp_probe *p, uint32_t index) {
+  const wsp_config *cfg = p->cfg;
+  const char *prefix = cfg->jwt_prefix;
+  char err[200];
+  size_t n, pl = strlen(prefix);
+  if (cfg->jwt_spec.enabled) {
+    uv_timeval64_t tv;
+    uv_gettimeofday(&tv);
+    if (wsp__jwt_mint(p->ctx, &cfg->jwt_spec, index, tv.tv_sec, &p->token,
+                      err, sizeof(err)) != 0)
+      return WSP_ETOKEN;
+  } else if (cfg->jwt != NULL && (p->token = strdup(cfg->jwt)) == NULL) {
+    return WSP_ENOMEM;
+  }
+  if (p->token == NULL || !(cfg->jwt_placement & WSP_JWT_SUBPROTOCOL))
+    return 0;
+  n = strlen(p->token);
+  if ((p->jwt_proto = malloc(pl + n + 1)) == NULL)
+    return WSP_ENOMEM;
+  memcpy(p->jwt_proto, prefix, pl);
+  memcpy(p->jwt_proto + pl, p->token, n + 1);
+  return 0;
+}
+
+int wsp__probe_start(wsp_ctx *ctx, const wsp_config *cfg, uint32_t index,
+                     wsp_probe_cb cb, void *user_data, wsp_probe **out) {
   wsp_probe *p;
   int rc;
   if (ctx == NULL || cfg == NULL || cb == NULL)
@@ -653,20 +692,11 @@ int wsp_probe_start(wsp_ctx *ctx, const wsp_config *cfg, wsp_probe_cb cb,
   if ((p->cfg = wsp_config_dup(cfg)) == NULL ||
       (p->result = wsp__result_new()) == NULL)
     goto nomem;
-  if (cfg->jwt && (cfg->jwt_placement & WSP_JWT_SUBPROTOCOL)) {
-    size_t n = strlen(cfg->jwt);
-    if ((p->jwt_proto = malloc(sizeof(wsp__jwt_prefix) + n)) == NULL)
-      goto nomem;
-    memcpy(p->jwt_proto, wsp__jwt_prefix, sizeof(wsp__jwt_prefix) - 1);
-    memcpy(p->jwt_proto + sizeof(wsp__jwt_prefix) - 1, cfg->jwt, n + 1);
-  }
-  if ((rc = uv_timer_init(ctx->loop, &p->timer)) != 0) {
-    wsp_result_free(p->result);
-    wsp_config_free(p->cfg);
-    free(p->jwt_proto);
-    free(p);
-    return rc;
-  }
+  p->ctx = ctx;
+  p->result->index = index;
+  if ((rc = take_token(p, index)) != 0 ||
+      (rc = uv_timer_init(ctx->loop, &p->timer)) != 0)
+    goto fail;
   p->timer.data = p;
   p->handles = 1;
   ctx->nprobes++;
@@ -717,11 +747,14 @@ int wsp_probe_start(wsp_ctx *ctx, const wsp_config *cfg, wsp_probe_cb cb,
   return 0;
 
 nomem:
+  rc = WSP_ENOMEM;
+fail:
   wsp_result_free(p->result);
   wsp_config_free(p->cfg);
   free(p->jwt_proto);
+  free(p->token);
   free(p);
-  return WSP_ENOMEM;
+  return rc;
 }
 
 void wsp_probe_cancel(wsp_probe *p) {

@@ -67,16 +67,16 @@ static void put(sbuf *b, const char *s) {
   b->len += n;
 }
 
-int wsp__upgrade_request(const wsp_config *cfg, const char *key, char **out,
-                         size_t *len) {
+int wsp__upgrade_request(const wsp_config *cfg, const char *token,
+                         const char *key, char **out, size_t *len) {
   size_t need = 256 + strlen(cfg->url.target) + strlen(cfg->url.host_header);
-  int jwt_proto = cfg->jwt && (cfg->jwt_placement & WSP_JWT_SUBPROTOCOL);
+  int jwt_proto = token && (cfg->jwt_placement & WSP_JWT_SUBPROTOCOL);
   sbuf b;
 
   for (size_t i = 0; i < cfg->subprotocols.n; i++)
     need += strlen(cfg->subprotocols.v[i]) + 2;
-  if (cfg->jwt)
-    need += 2 * strlen(cfg->jwt) + 64;
+  if (token)
+    need += 3 * strlen(token) + 200;
   if (cfg->origin)
     need += strlen(cfg->origin) + 16;
   for (size_t i = 0; i < cfg->nheaders; i++)
@@ -87,6 +87,13 @@ int wsp__upgrade_request(const wsp_config *cfg, const char *key, char **out,
 
   put(&b, "GET ");
   put(&b, cfg->url.target);
+  if (token && (cfg->jwt_placement & WSP_JWT_QUERY)) {
+    /* Tokens are base64url and dots: nothing to percent-encode. */
+    put(&b, strchr(cfg->url.target, '?') ? "&" : "?");
+    put(&b, cfg->jwt_query);
+    put(&b, "=");
+    put(&b, token);
+  }
   put(&b, " HTTP/1.1\r\nHost: ");
   put(&b, cfg->url.host_header);
   put(&b, "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -99,8 +106,8 @@ int wsp__upgrade_request(const wsp_config *cfg, const char *key, char **out,
     /* The token goes first: servers that authenticate this way look for
      * it and echo it back. */
     if (jwt_proto) {
-      put(&b, wsp__jwt_prefix);
-      put(&b, cfg->jwt);
+      put(&b, cfg->jwt_prefix);
+      put(&b, token);
       sep = ", ";
     }
     for (size_t i = 0; i < cfg->subprotocols.n; i++) {
@@ -110,9 +117,9 @@ int wsp__upgrade_request(const wsp_config *cfg, const char *key, char **out,
     }
     put(&b, "\r\n");
   }
-  if (cfg->jwt && (cfg->jwt_placement & WSP_JWT_BEARER)) {
+  if (token && (cfg->jwt_placement & WSP_JWT_BEARER)) {
     put(&b, "Authorization: Bearer ");
-    put(&b, cfg->jwt);
+    put(&b, token);
     put(&b, "\r\n");
   }
   if (cfg->origin) {

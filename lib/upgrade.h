@@ -34,11 +34,12 @@ int wsp__ws_key(const uint8_t nonce[16], char out[WSP__KEY_LEN + 1]);
 struct wsp_config;
 
 /*
- * Builds the upgrade request for `cfg` with `key` into a malloc'd buffer.
+ * Builds the upgrade request for `cfg` with `key`, carrying `token` (or
+ * NULL) where the config places it, into a malloc'd buffer.
  * Returns 0 or WSP_ENOMEM.
  */
-int wsp__upgrade_request(const struct wsp_config *cfg, const char *key,
-                         char **out, size_t *len);
+int wsp__upgrade_request(const struct wsp_config *cfg, const char *token,
+                         const char *key, char **out, size_t *len);
 
 /* What wsp__upgrade_parse() concluded. */
 typedef enum {

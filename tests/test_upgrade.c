@@ -72,7 +72,7 @@ static void test_request(void) {
             0);
   CHECK_INT(wsp_config_set_origin(cfg, "https://app.example"), 0);
   CHECK_INT(wsp_config_add_header_line(cfg, "X-Trace:  abc"), 0);
-  CHECK_INT(wsp__upgrade_request(cfg, key, &req, &len), 0);
+  CHECK_INT(wsp__upgrade_request(cfg, "aaa.bbb.ccc", key, &req, &len), 0);
   req[len] = '\0'; /* The buffer was sized with room to spare. */
   CHECK(strncmp(req, "GET /chat?room=1 HTTP/1.1\r\nHost: [::1]:9000\r\n", 44) ==
         0);
