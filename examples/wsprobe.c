@@ -33,9 +33,23 @@ static const char usage[] =
     "  -c, --concurrency N      probes in flight at once (default 1)\n"
     "  -H, --header 'N: V'      add a request header (repeatable)\n"
     "  -p, --subprotocol P      offer a subprotocol (repeatable)\n"
-    "      --jwt TOKEN          authenticate with a JWT\n"
-    "      --jwt-placement P    subprotocol (jwt.<token>, default) or bearer\n"
-    "                           (Authorization: Bearer); repeatable\n"
+    "      --jwt TOKEN          authenticate with this JWT\n"
+    "      --jwt-secret SECRET  mint a JWT per probe, signed with SECRET\n"
+    "      --jwt-secret-file F  ... with the secret in file F\n"
+    "      --jwt-key PEMFILE    ... with this RSA or P-256 private key\n"
+    "      --jwt-alg ALG        HS256 (default with a secret), RS256 or\n"
+    "                           ES256 (default with a key)\n"
+    "      --jwt-claims JSON    claims of minted tokens; \"{index}\" in a\n"
+    "                           string becomes the probe's index\n"
+    "      --jwt-ttl SECONDS    lifetime of minted tokens (default 300)\n"
+    "      --jwt-placement P    subprotocol (jwt.<token>, default), bearer\n"
+    "                           (Authorization: Bearer) or query\n"
+    "                           (?access_token=); repeatable\n"
+    "      --jwt-prefix P       subprotocol prefix (default jwt.)\n"
+    "      --jwt-query-param N  query parameter name (default access_token)\n"
+    "      --no-require-subprotocol\n"
+    "                           accept a 101 that selects no subprotocol\n"
+    "                           although the token was offered as one\n"
     "      --origin ORIGIN      send an Origin header\n"
     "  -s, --send TEXT          first message to send after the open\n"
     "      --binary             send the first message as a binary frame\n"
@@ -83,6 +97,15 @@ enum {
   OPT_CERT,
   OPT_KEY,
   OPT_TLS_TIMEOUT,
+  OPT_JWT_SECRET,
+  OPT_JWT_SECRET_FILE,
+  OPT_JWT_KEY,
+  OPT_JWT_ALG,
+  OPT_JWT_CLAIMS,
+  OPT_JWT_TTL,
+  OPT_JWT_PREFIX,
+  OPT_JWT_QUERY_PARAM,
+  OPT_NO_REQUIRE_SUBPROTOCOL,
 };
 
 static const struct option long_opts[] = {
@@ -92,6 +115,16 @@ static const struct option long_opts[] = {
     {"subprotocol", required_argument, NULL, 'p'},
     {"jwt", required_argument, NULL, OPT_JWT},
     {"jwt-placement", required_argument, NULL, OPT_JWT_PLACEMENT},
+    {"jwt-secret", required_argument, NULL, OPT_JWT_SECRET},
+    {"jwt-secret-file", required_argument, NULL, OPT_JWT_SECRET_FILE},
+    {"jwt-key", required_argument, NULL, OPT_JWT_KEY},
+    {"jwt-alg", required_argument, NULL, OPT_JWT_ALG},
+    {"jwt-claims", required_argument, NULL, OPT_JWT_CLAIMS},
+    {"jwt-ttl", required_argument, NULL, OPT_JWT_TTL},
+    {"jwt-prefix", required_argument, NULL, OPT_JWT_PREFIX},
+    {"jwt-query-param", required_argument, NULL, OPT_JWT_QUERY_PARAM},
+    {"no-require-subprotocol", no_argument, NULL,
+     OPT_NO_REQUIRE_SUBPROTOCOL},
     {"origin", required_argument, NULL, OPT_ORIGIN},
     {"send", required_argument, NULL, 's'},
     {"binary", no_argument, NULL, OPT_BINARY},
@@ -173,6 +206,29 @@ static void on_done(wsp_campaign *c, void *ud) {
   uv_close((uv_handle_t *)&a->sigint, NULL);
 }
 
+/* Reads a whole file (a secret or a key) or exits with a usage error. */
+static char *read_file(const char *opt, const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  char *buf = NULL;
+  size_t n = 0, cap = 0;
+  if (f == NULL)
+    die_usage("%s: cannot read '%s': %s", opt, path, strerror(errno));
+  for (;;) {
+    if (n == cap) {
+      cap = cap ? 2 * cap : 4096;
+      if (cap > 1024 * 1024 || (buf = realloc(buf, cap)) == NULL)
+        die_usage("%s: '%s' is too large", opt, path);
+    }
+    size_t r = fread(buf + n, 1, cap - n, f);
+    if (r == 0)
+      break;
+    n += r;
+  }
+  fclose(f);
+  *len = n;
+  return buf;
+}
+
 static int write_file(const char *path, const char *text) {
   FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
   if (f == NULL) {
@@ -193,7 +249,10 @@ static int write_file(const char *path, const char *text) {
 int main(int argc, char **argv) {
   wsp_config *cfg = wsp_config_new();
   const char *json_path = NULL, *jwt = NULL, *send = NULL;
-  const char *cert = NULL, *key = NULL;
+  const char *cert = NULL, *key = NULL, *jwt_alg = NULL;
+  char *jwt_key = NULL;
+  size_t jwt_key_len = 0;
+  int jwt_key_is_pem = 0;
   unsigned placement = 0;
   uint32_t count = 1, concurrency = 1;
   int binary = 0, quiet = 0, show_secrets = 0, opt, rc, status;
@@ -232,9 +291,54 @@ int main(int argc, char **argv) {
         placement |= WSP_JWT_SUBPROTOCOL;
       else if (strcmp(optarg, "bearer") == 0)
         placement |= WSP_JWT_BEARER;
+      else if (strcmp(optarg, "query") == 0)
+        placement |= WSP_JWT_QUERY;
       else
-        die_usage("--jwt-placement: '%s' is not subprotocol or bearer",
+        die_usage("--jwt-placement: '%s' is not subprotocol, bearer or "
+                  "query",
                   optarg);
+      break;
+    case OPT_JWT_SECRET:
+      if (jwt_key != NULL)
+        die_usage("give one of --jwt-secret, --jwt-secret-file, --jwt-key");
+      jwt_key_len = strlen(optarg);
+      jwt_key = strdup(optarg);
+      break;
+    case OPT_JWT_SECRET_FILE:
+    case OPT_JWT_KEY:
+      if (jwt_key != NULL)
+        die_usage("give one of --jwt-secret, --jwt-secret-file, --jwt-key");
+      jwt_key = read_file(opt == OPT_JWT_KEY ? "--jwt-key"
+                                             : "--jwt-secret-file",
+                          optarg, &jwt_key_len);
+      /* A secret file's trailing newline is not part of the secret. */
+      while (opt == OPT_JWT_SECRET_FILE && jwt_key_len > 0 &&
+             (jwt_key[jwt_key_len - 1] == '\n' ||
+              jwt_key[jwt_key_len - 1] == '\r'))
+        jwt_key_len--;
+      jwt_key_is_pem = opt == OPT_JWT_KEY;
+      break;
+    case OPT_JWT_ALG:
+      if (wsp_jwt_alg_from_name(optarg) < 0)
+        die_usage("--jwt-alg: '%s' is not HS256, RS256 or ES256", optarg);
+      jwt_alg = optarg;
+      break;
+    case OPT_JWT_CLAIMS:
+      check(cfg, wsp_config_set_jwt_claims(cfg, optarg));
+      break;
+    case OPT_JWT_TTL:
+      check(cfg, wsp_config_set_jwt_ttl(
+                     cfg, (uint32_t)number("--jwt-ttl", optarg, 1,
+                                           366 * 86400)));
+      break;
+    case OPT_JWT_PREFIX:
+      check(cfg, wsp_config_set_jwt_prefix(cfg, optarg));
+      break;
+    case OPT_JWT_QUERY_PARAM:
+      check(cfg, wsp_config_set_jwt_query_param(cfg, optarg));
+      break;
+    case OPT_NO_REQUIRE_SUBPROTOCOL:
+      check(cfg, wsp_config_set_require_subprotocol(cfg, 0));
       break;
     case OPT_ORIGIN:
       check(cfg, wsp_config_set_origin(cfg, optarg));
@@ -334,12 +438,38 @@ int main(int argc, char **argv) {
   if (optind + 1 < argc)
     die_usage("unexpected argument '%s' after the URL", argv[optind + 1]);
   check(cfg, wsp_config_set_url(cfg, argv[optind]));
-  if (placement != 0 && jwt == NULL)
-    die_usage("--jwt-placement needs --jwt");
+  if (jwt != NULL && jwt_key != NULL)
+    die_usage("--jwt and --jwt-secret/--jwt-key exclude each other");
+  if (placement != 0 && jwt == NULL && jwt_key == NULL)
+    die_usage("--jwt-placement needs --jwt, --jwt-secret or --jwt-key");
+  if (jwt_alg != NULL && jwt_key == NULL)
+    die_usage("--jwt-alg needs --jwt-secret, --jwt-secret-file or --jwt-key");
   if (jwt != NULL)
     check(cfg, wsp_config_set_jwt(cfg, jwt,
                                   placement ? placement
                                             : WSP_JWT_SUBPROTOCOL));
+  if (jwt_key != NULL) {
+    if (jwt_alg != NULL) {
+      int alg = wsp_jwt_alg_from_name(jwt_alg);
+      if (jwt_key_is_pem && alg == WSP_JWT_HS256)
+        die_usage("--jwt-key holds a private key: HS256 takes a secret "
+                  "(--jwt-secret or --jwt-secret-file)");
+      check(cfg, wsp_config_set_jwt_signing(cfg, (wsp_jwt_alg)alg, jwt_key,
+                                            jwt_key_len));
+    } else if (!jwt_key_is_pem) {
+      check(cfg, wsp_config_set_jwt_signing(cfg, WSP_JWT_HS256, jwt_key,
+                                            jwt_key_len));
+    } else if (wsp_config_set_jwt_signing(cfg, WSP_JWT_RS256, jwt_key,
+                                          jwt_key_len) != 0) {
+      /* Not an RSA key: the key's type picks the algorithm. */
+      check(cfg, wsp_config_set_jwt_signing(cfg, WSP_JWT_ES256, jwt_key,
+                                            jwt_key_len));
+    }
+    if (placement != 0)
+      check(cfg, wsp_config_set_jwt_placement(cfg, placement));
+    memset(jwt_key, 0, jwt_key_len);
+    free(jwt_key);
+  }
   if ((cert == NULL) != (key == NULL))
     die_usage("--cert and --key go together");
   if (cert != NULL)
