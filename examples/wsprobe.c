@@ -8,6 +8,8 @@
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,8 +31,29 @@ static const char usage[] =
     "in one outcome (ok, handshake_rejected, closed_by_server, ...) and the\n"
     "phase it happened in; only ok passes.\n"
     "\n"
-    "  -n, --count N            probes to run (default 1)\n"
+    "  -n, --count N            probes to run (default 1); with --delays,\n"
+    "                           probes per delay\n"
     "  -c, --concurrency N      probes in flight at once (default 1)\n"
+    "      --rate R             start at most R probes per second\n"
+    "      --duration SECONDS   keep probing this long (count is a cap)\n"
+    "      --slice MS           time slice of outcomes over time (1000)\n"
+    "      --burst              open -c connections, then send every first\n"
+    "                           message in the same loop iteration\n"
+    "      --delays LIST        delay sweep, e.g. 0,10,50,100,500 (ms)\n"
+    "      --window-search LO:HI\n"
+    "                           find the first-message delay above which\n"
+    "                           failures stop, by bisection between LO and\n"
+    "                           HI ms\n"
+    "      --resolution MS      ... to this resolution (default 1)\n"
+    "      --trials N           ... with N probes per point (default 5)\n"
+    "      --concurrency-sweep MAX\n"
+    "                           bursts of 1, 2, 4, ... MAX connections\n"
+    "      --seed N             seed of every random choice (recorded)\n"
+    "      --jitter MS          add a random 0..MS to each delay\n"
+    "      --shard I/N          run shard I (0-based) of N\n"
+    "      --lag-threshold MS   flag probes run while the prober's loop was\n"
+    "                           this late (default 5)\n"
+    "      --expect-order       expected events in order, each once\n"
     "  -H, --header 'N: V'      add a request header (repeatable)\n"
     "  -p, --subprotocol P      offer a subprotocol (repeatable)\n"
     "      --jwt TOKEN          authenticate with this JWT\n"
@@ -106,6 +129,20 @@ enum {
   OPT_JWT_PREFIX,
   OPT_JWT_QUERY_PARAM,
   OPT_NO_REQUIRE_SUBPROTOCOL,
+  OPT_RATE,
+  OPT_DURATION,
+  OPT_SLICE,
+  OPT_BURST,
+  OPT_DELAYS,
+  OPT_WINDOW,
+  OPT_RESOLUTION,
+  OPT_TRIALS,
+  OPT_CONC_SWEEP,
+  OPT_SEED,
+  OPT_JITTER,
+  OPT_SHARD,
+  OPT_LAG,
+  OPT_EXPECT_ORDER,
 };
 
 static const struct option long_opts[] = {
@@ -142,6 +179,20 @@ static const struct option long_opts[] = {
     {"cert", required_argument, NULL, OPT_CERT},
     {"key", required_argument, NULL, OPT_KEY},
     {"tls-timeout", required_argument, NULL, OPT_TLS_TIMEOUT},
+    {"rate", required_argument, NULL, OPT_RATE},
+    {"duration", required_argument, NULL, OPT_DURATION},
+    {"slice", required_argument, NULL, OPT_SLICE},
+    {"burst", no_argument, NULL, OPT_BURST},
+    {"delays", required_argument, NULL, OPT_DELAYS},
+    {"window-search", required_argument, NULL, OPT_WINDOW},
+    {"resolution", required_argument, NULL, OPT_RESOLUTION},
+    {"trials", required_argument, NULL, OPT_TRIALS},
+    {"concurrency-sweep", required_argument, NULL, OPT_CONC_SWEEP},
+    {"seed", required_argument, NULL, OPT_SEED},
+    {"jitter", required_argument, NULL, OPT_JITTER},
+    {"shard", required_argument, NULL, OPT_SHARD},
+    {"lag-threshold", required_argument, NULL, OPT_LAG},
+    {"expect-order", no_argument, NULL, OPT_EXPECT_ORDER},
     {"json", required_argument, NULL, 'j'},
     {"quiet", no_argument, NULL, 'q'},
     {"show-secrets", no_argument, NULL, OPT_SHOW_SECRETS},
@@ -191,7 +242,84 @@ typedef struct {
   wsp_campaign *campaign; /* What runs. */
   uv_signal_t sigint;     /* Ctrl-C cancels the campaign. */
   int interrupted;        /* SIGINT arrived. */
+  uv_timer_t progress;    /* Redraws the progress line. */
+  int show_progress;      /* stderr is a terminal and not --quiet. */
+  uint64_t done;          /* Probes ended. */
+  uint64_t failed;        /* Of which did not pass. */
+  uint64_t total;         /* Planned, 0 when open-ended. */
+  uint64_t t0;            /* uv_hrtime() at start. */
 } app;
+
+static void on_probe_done(wsp_campaign *c, const wsp_result *r, void *ud) {
+  app *a = ud;
+  (void)c;
+  a->done++;
+  a->failed += !wsp_result_passed(r);
+}
+
+static void draw_progress(app *a, int final) {
+  double secs = (double)(uv_hrtime() - a->t0) / 1e9;
+  double rate = secs > 0 ? (double)a->done / secs : 0;
+  if (a->total > 0 && rate > 0 && a->done < a->total)
+    fprintf(stderr, "\r%llu/%llu probes, %.0f/s, %llu failed, ETA %.0fs   ",
+            (unsigned long long)a->done, (unsigned long long)a->total, rate,
+            (unsigned long long)a->failed,
+            (double)(a->total - a->done) / rate);
+  else
+    fprintf(stderr, "\r%llu probes, %.0f/s, %llu failed            ",
+            (unsigned long long)a->done, rate, (unsigned long long)a->failed);
+  if (final)
+    fputs("\r\033[K", stderr);
+}
+
+static void on_progress(uv_timer_t *t) { draw_progress(t->data, 0); }
+
+/* A list of delays: "0,10,50" (ms). */
+static size_t parse_delays(const char *s, uint32_t **out) {
+  size_t n = 1, k = 0;
+  uint32_t *d;
+  char *copy, *tok, *save = NULL;
+  for (const char *c = s; *c; c++)
+    n += *c == ',';
+  if (n > 10000 || (d = calloc(n, sizeof(*d))) == NULL ||
+      (copy = strdup(s)) == NULL)
+    die_usage("--delays: too many delays");
+  for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+    d[k++] = (uint32_t)number("--delays", tok, 0, 3600000);
+  if (k != n)
+    die_usage("--delays: '%s' has an empty entry", s);
+  free(copy);
+  *out = d;
+  return n;
+}
+
+/* Two numbers around a separator: "LO:HI", "I/N". */
+static void parse_pair(const char *opt, const char *s, char sep,
+                       unsigned long long max, unsigned long long *a,
+                       unsigned long long *b) {
+  const char *m = strchr(s, sep);
+  char first[32];
+  if (m == NULL || (size_t)(m - s) >= sizeof(first))
+    die_usage("%s: '%s' is not of the form A%cB", opt, s, sep);
+  memcpy(first, s, (size_t)(m - s));
+  first[m - s] = '\0';
+  *a = number(opt, first, 0, max);
+  *b = number(opt, m + 1, 0, max);
+}
+
+/* Raises the open-files limit as far as allowed; 0 if `need` fits. */
+static int raise_nofile(uint64_t need, rlim_t *have) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+    return 0;
+  if (rl.rlim_cur < rl.rlim_max && rl.rlim_cur < need) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    getrlimit(RLIMIT_NOFILE, &rl);
+  }
+  *have = rl.rlim_cur;
+  return rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need ? 0 : -1;
+}
 
 static void on_sigint(uv_signal_t *s, int signum) {
   app *a = s->data;
@@ -204,6 +332,10 @@ static void on_done(wsp_campaign *c, void *ud) {
   app *a = ud;
   (void)c;
   uv_close((uv_handle_t *)&a->sigint, NULL);
+  if (a->show_progress) {
+    draw_progress(a, 1);
+    uv_close((uv_handle_t *)&a->progress, NULL);
+  }
 }
 
 /* Reads a whole file (a secret or a key) or exits with a usage error. */
@@ -254,7 +386,14 @@ int main(int argc, char **argv) {
   size_t jwt_key_len = 0;
   int jwt_key_is_pem = 0;
   unsigned placement = 0;
-  uint32_t count = 1, concurrency = 1;
+  uint32_t count = 1, concurrency = 1, *delays = NULL;
+  size_t ndelays = 0;
+  double rate = 0;
+  unsigned long long duration = 0, slice = 0, seed = 0, jitter = 0;
+  unsigned long long win_lo = 0, win_hi = 0, resolution = 1, trials = 5;
+  unsigned long long conc_sweep = 0, shard_i = 0, shard_n = 1, lag = 0;
+  int burst = 0, have_seed = 0, window = 0;
+  rlim_t nofile;
   int binary = 0, quiet = 0, show_secrets = 0, opt, rc, status;
   uv_loop_t loop;
   wsp_ctx *ctx = NULL;
@@ -410,6 +549,61 @@ int main(int argc, char **argv) {
                      cfg, WSP_PHASE_TLS,
                      (uint32_t)number("--tls-timeout", optarg, 1, 3600000)));
       break;
+    case OPT_RATE: {
+      char *end;
+      errno = 0;
+      rate = strtod(optarg, &end);
+      if (*end != '\0' || errno != 0 || !(rate > 0 && rate <= 1e7))
+        die_usage("--rate: '%s' is not a rate between 0 and 10000000",
+                  optarg);
+      break;
+    }
+    case OPT_DURATION:
+      duration = number("--duration", optarg, 1, 7 * 24 * 3600);
+      break;
+    case OPT_SLICE:
+      slice = number("--slice", optarg, 1, 3600000);
+      break;
+    case OPT_BURST:
+      burst = 1;
+      break;
+    case OPT_DELAYS:
+      free(delays);
+      ndelays = parse_delays(optarg, &delays);
+      break;
+    case OPT_WINDOW:
+      parse_pair("--window-search", optarg, ':', 3600000, &win_lo, &win_hi);
+      if (win_hi <= win_lo)
+        die_usage("--window-search: HI must be above LO");
+      window = 1;
+      break;
+    case OPT_RESOLUTION:
+      resolution = number("--resolution", optarg, 1, 3600000);
+      break;
+    case OPT_TRIALS:
+      trials = number("--trials", optarg, 1, 100000);
+      break;
+    case OPT_CONC_SWEEP:
+      conc_sweep = number("--concurrency-sweep", optarg, 1, 1000000);
+      break;
+    case OPT_SEED:
+      seed = number("--seed", optarg, 0, 0x1fffffffffffffull);
+      have_seed = 1;
+      break;
+    case OPT_JITTER:
+      jitter = number("--jitter", optarg, 0, 3600000);
+      break;
+    case OPT_SHARD:
+      parse_pair("--shard", optarg, '/', 1000000, &shard_i, &shard_n);
+      if (shard_n == 0 || shard_i >= shard_n)
+        die_usage("--shard: I must be below N (I/N, 0-based)");
+      break;
+    case OPT_LAG:
+      lag = number("--lag-threshold", optarg, 1, 60000);
+      break;
+    case OPT_EXPECT_ORDER:
+      check(cfg, wsp_config_set_expect_order(cfg, 1));
+      break;
     case 'j':
       json_path = optarg;
       break;
@@ -479,13 +673,55 @@ int main(int argc, char **argv) {
   if (send != NULL)
     check(cfg, wsp_config_set_message(cfg, send, strlen(send), binary));
 
+  if ((ndelays > 0) + window + (conc_sweep > 0) > 1)
+    die_usage("--delays, --window-search and --concurrency-sweep exclude "
+              "each other");
+  if ((window || conc_sweep) && shard_n > 1)
+    die_usage("--shard splits fixed schedules, not --window-search or "
+              "--concurrency-sweep");
+  if ((ndelays > 0 || window) && send == NULL)
+    die_usage("--delays and --window-search need --send");
+  if ((burst || conc_sweep) && send == NULL)
+    die_usage("--burst and --concurrency-sweep need --send");
   if ((rc = wsp_campaign_new(cfg, &a.campaign)) != 0 ||
       (rc = wsp_campaign_set_count(a.campaign, count)) != 0 ||
-      (rc = wsp_campaign_set_concurrency(a.campaign, concurrency)) != 0) {
-    fprintf(stderr, "wsprobe: %s\n", wsp_strerror(rc));
-    return EXIT_USAGE;
+      (rc = wsp_campaign_set_concurrency(a.campaign, concurrency)) != 0 ||
+      (rate > 0 && (rc = wsp_campaign_set_rate(a.campaign, rate)) != 0) ||
+      (duration > 0 &&
+       (rc = wsp_campaign_set_duration(a.campaign,
+                                       (uint32_t)(duration * 1000))) != 0) ||
+      (slice > 0 &&
+       (rc = wsp_campaign_set_slice(a.campaign, (uint32_t)slice)) != 0) ||
+      (rc = wsp_campaign_set_burst(a.campaign, burst)) != 0 ||
+      (have_seed && (rc = wsp_campaign_set_seed(a.campaign, seed)) != 0) ||
+      (rc = wsp_campaign_set_jitter(a.campaign, (uint32_t)jitter)) != 0 ||
+      (rc = wsp_campaign_set_shard(a.campaign, (uint32_t)shard_i,
+                                   (uint32_t)shard_n)) != 0 ||
+      (lag > 0 && (rc = wsp_campaign_set_lag_threshold(a.campaign,
+                                                       (uint32_t)lag)) != 0) ||
+      (ndelays > 0 && (rc = wsp_campaign_set_delays(a.campaign, delays,
+                                                    ndelays, count)) != 0) ||
+      (window && (rc = wsp_campaign_set_window_search(
+                      a.campaign, (uint32_t)win_lo, (uint32_t)win_hi,
+                      (uint32_t)resolution, (uint32_t)trials)) != 0) ||
+      (conc_sweep && (rc = wsp_campaign_set_concurrency_sweep(
+                          a.campaign, (uint32_t)conc_sweep)) != 0)) {
+    die_usage("invalid campaign: %s", wsp_strerror(rc));
   }
+  free(delays);
   wsp_config_free(cfg);
+  {
+    uint64_t in_flight = conc_sweep  ? conc_sweep
+                         : window    ? (trials > concurrency ? trials
+                                                             : concurrency)
+                                     : concurrency;
+    if (raise_nofile(in_flight + 64, &nofile) != 0)
+      die_usage("%llu connections at once need about %llu open files, but "
+                "the limit is %llu (raise it with ulimit -n)",
+                (unsigned long long)in_flight,
+                (unsigned long long)in_flight + 64,
+                (unsigned long long)nofile);
+  }
 
   if ((rc = uv_loop_init(&loop)) != 0 || (rc = wsp_ctx_new(&loop, &ctx)) != 0) {
     fprintf(stderr, "wsprobe: cannot start: %s\n", wsp_strerror(rc));
@@ -495,6 +731,16 @@ int main(int argc, char **argv) {
   a.sigint.data = &a;
   uv_signal_start(&a.sigint, on_sigint, SIGINT);
   uv_unref((uv_handle_t *)&a.sigint);
+  a.total = wsp_campaign_planned(a.campaign);
+  a.t0 = uv_hrtime();
+  a.show_progress = !quiet && isatty(STDERR_FILENO);
+  wsp_campaign_set_probe_cb(a.campaign, on_probe_done, &a);
+  if (a.show_progress) {
+    uv_timer_init(&loop, &a.progress);
+    a.progress.data = &a;
+    uv_timer_start(&a.progress, on_progress, 200, 200);
+    uv_unref((uv_handle_t *)&a.progress);
+  }
   if ((rc = wsp_campaign_start(a.campaign, ctx, on_done, &a)) != 0) {
     fprintf(stderr, "wsprobe: cannot start: %s\n", wsp_strerror(rc));
     return EXIT_FAIL;
@@ -504,9 +750,10 @@ int main(int argc, char **argv) {
   if (uv_loop_close(&loop) != 0)
     fputs("wsprobe: warning: handles left open on the loop\n", stderr);
 
-  status = wsp_campaign_passed(a.campaign) ==
+  status = wsp_campaign_result_count(a.campaign) > 0 &&
+                   wsp_campaign_passed(a.campaign) ==
                        wsp_campaign_result_count(a.campaign) &&
-                   wsp_campaign_result_count(a.campaign) == count
+                   !a.interrupted
                ? EXIT_PASS
                : EXIT_FAIL;
   if (json_path != NULL) {

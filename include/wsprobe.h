@@ -330,6 +330,12 @@ WSP_EXTERN int wsp_config_set_hold(wsp_config *cfg, uint32_t hold_ms);
  */
 WSP_EXTERN int wsp_config_add_expect(wsp_config *cfg, const char *type);
 /*
+ * Non-zero: the expected events must arrive in the order they were added,
+ * each exactly once; a duplicate or an event ahead of its turn ends the
+ * probe with expectation_failed naming it.
+ */
+WSP_EXTERN int wsp_config_set_expect_order(wsp_config *cfg, int ordered);
+/*
  * The timeout of one phase in milliseconds (1..3600000). WSP_PHASE_OPEN has
  * no timeout (the delay or hold governs it) and is refused with WSP_EINVAL.
  */
@@ -515,7 +521,8 @@ typedef void (*wsp_campaign_probe_cb)(wsp_campaign *c, const wsp_result *r,
 /* Called once when every probe of the campaign has ended. */
 typedef void (*wsp_campaign_done_cb)(wsp_campaign *c, void *user_data);
 
-/* A campaign of `cfg` (copied): 1 probe at concurrency 1 by default. */
+/* A campaign of `cfg` (copied): 1 probe at concurrency 1 by default.
+ * Its probes share that copy and one resolution of the host. */
 WSP_EXTERN int wsp_campaign_new(const wsp_config *cfg, wsp_campaign **out);
 /* Frees the campaign; WSP_EBUSY while it is running. */
 WSP_EXTERN int wsp_campaign_free(wsp_campaign *c);
@@ -523,6 +530,73 @@ WSP_EXTERN int wsp_campaign_free(wsp_campaign *c);
 WSP_EXTERN int wsp_campaign_set_count(wsp_campaign *c, uint32_t count);
 /* Probes in flight at once (1..1,000,000). */
 WSP_EXTERN int wsp_campaign_set_concurrency(wsp_campaign *c, uint32_t n);
+/*
+ * Starts at most `per_second` probes a second (0, the default: as fast as
+ * the concurrency allows).
+ */
+WSP_EXTERN int wsp_campaign_set_rate(wsp_campaign *c, double per_second);
+/*
+ * Duration mode: keeps starting probes for `ms` milliseconds (the count,
+ * if set, becomes a cap), recording outcomes per time slice, e.g. to watch
+ * a deployment turn 503 -> 1011 -> ok.
+ */
+WSP_EXTERN int wsp_campaign_set_duration(wsp_campaign *c, uint32_t ms);
+/* The time slice of outcomes over time (default 1000 ms). */
+WSP_EXTERN int wsp_campaign_set_slice(wsp_campaign *c, uint32_t ms);
+/*
+ * Synchronised bursts: open `concurrency` connections, wait until all are
+ * open (or failed), then send every first message in the same loop
+ * iteration. The report gives the spread of the actual send times.
+ */
+WSP_EXTERN int wsp_campaign_set_burst(wsp_campaign *c, int burst);
+/*
+ * Delay sweep: `per_delay` probes at each of the `n` first-message delays,
+ * run in an order shuffled by the seed. The report gives outcomes and the
+ * failure rate per delay.
+ */
+WSP_EXTERN int wsp_campaign_set_delays(wsp_campaign *c,
+                                       const uint32_t *delays, size_t n,
+                                       uint32_t per_delay);
+/*
+ * Race-window search: estimates the smallest first-message delay above
+ * which failures stop, by bisection between `lo_ms` (expected to fail) and
+ * `hi_ms` (expected to pass) to `resolution_ms`, with `trials` probes at
+ * each point. A point fails when any of its probes fails.
+ */
+WSP_EXTERN int wsp_campaign_set_window_search(wsp_campaign *c, uint32_t lo_ms,
+                                              uint32_t hi_ms,
+                                              uint32_t resolution_ms,
+                                              uint32_t trials);
+/*
+ * Concurrency sweep: bursts of 1, 2, 4, ... simultaneous connections up to
+ * `max_level`; the report names the first level at which failures appear.
+ */
+WSP_EXTERN int wsp_campaign_set_concurrency_sweep(wsp_campaign *c,
+                                                  uint32_t max_level);
+/*
+ * The seed of every random choice (jitter, order): the same seed gives the
+ * same schedule. By default a random seed is drawn and recorded. At most
+ * 2^53 - 1, so that JSON carries it exactly.
+ */
+WSP_EXTERN int wsp_campaign_set_seed(wsp_campaign *c, uint64_t seed);
+/* The seed in use. */
+WSP_EXTERN uint64_t wsp_campaign_seed(const wsp_campaign *c);
+/* Adds a random 0..ms to each probe's first-message delay. */
+WSP_EXTERN int wsp_campaign_set_jitter(wsp_campaign *c, uint32_t ms);
+/*
+ * Runs only shard `index` of `count` disjoint shards (probe indexes with
+ * index % count == index), so that several machines together run the
+ * whole campaign. Not for window or concurrency searches.
+ */
+WSP_EXTERN int wsp_campaign_set_shard(wsp_campaign *c, uint32_t index,
+                                      uint32_t count);
+/*
+ * The event-loop lag above which results are flagged (default 5 ms): a
+ * prober that is late itself must not pass its delay off as the server's.
+ */
+WSP_EXTERN int wsp_campaign_set_lag_threshold(wsp_campaign *c, uint32_t ms);
+/* Probes a fixed schedule will run (0 for adaptive or timed campaigns). */
+WSP_EXTERN uint32_t wsp_campaign_planned(const wsp_campaign *c);
 /* Sets a callback run after each probe ends (NULL for none). */
 WSP_EXTERN int wsp_campaign_set_probe_cb(wsp_campaign *c,
                                          wsp_campaign_probe_cb cb,
@@ -539,7 +613,8 @@ WSP_EXTERN void wsp_campaign_cancel(wsp_campaign *c);
 WSP_EXTERN int wsp_campaign_run(wsp_campaign *c);
 /* Number of results so far. */
 WSP_EXTERN size_t wsp_campaign_result_count(const wsp_campaign *c);
-/* Result `i` in order of probe index, or NULL; owned by the campaign. */
+/* Result `i` (in order of ending while running, of probe index once the
+ * campaign is done), or NULL; owned by the campaign. */
 WSP_EXTERN const wsp_result *wsp_campaign_result(const wsp_campaign *c,
                                                  size_t i);
 /* Number of results whose outcome is ok. */

@@ -1,15 +1,36 @@
 /*
- * Campaigns: `count` probes of one config, at most `concurrency` in flight,
- * on one loop. Aggregates are updated as each result arrives.
+ * Campaigns: many probes of one config on one loop, run as rounds.
+ *
+ *   plain        one round of `count` probes at `concurrency` (bursts:
+ *                rounds of `concurrency` probes released together)
+ *   sweep        `per_delay` probes at each delay, in a seeded order
+ *   window       bisection over the first-message delay for the smallest
+ *                delay above which failures stop, `trials` per point
+ *   concurrency  bursts of 1, 2, 4, ... up to a limit
+ *
+ * Probes borrow the campaign's config (no copy per probe) and share one
+ * resolution of the host. A loop-lag timer watches the prober itself, so
+ * that its own delays are never passed off as the server's.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
 #include "campaign.h"
+
+#define LAG_TICK_MS 10
+#define LAG_RING 65536
+
+/* splitmix64: small, fast, and the same sequence for the same seed. */
+static uint64_t next_rand(wsp_campaign *c) {
+  uint64_t z = (c->rng += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
 
 int wsp_campaign_new(const wsp_config *cfg, wsp_campaign **out) {
   wsp_campaign *c;
+  uint8_t seed[8];
   if (cfg == NULL || out == NULL)
     return WSP_EINVAL;
   if (cfg->url.host == NULL)
@@ -22,8 +43,20 @@ int wsp_campaign_new(const wsp_config *cfg, wsp_campaign **out) {
   }
   c->count = 1;
   c->concurrency = 1;
+  c->slice_ms = 1000;
+  c->shards = 1;
+  c->lag_threshold_ms = 5;
+  c->per_delay = 1;
+  c->win_res = 1;
+  c->win_trials = 5;
+  /* A seed nobody chose is still recorded, so the run can be repeated. */
+  uv_random(NULL, NULL, seed, sizeof(seed), 0, NULL);
+  memcpy(&c->seed, seed, sizeof(c->seed));
+  c->seed &= 0x1fffffffffffffull; /* Exact in a JSON number (2^53). */
   for (int s = 0; s < WSP_SPAN_COUNT; s++)
     wsp__hist_init(&c->spans[s]);
+  wsp__hist_init(&c->lag);
+  wsp__hist_init(&c->spread);
   *out = c;
   return 0;
 }
@@ -33,32 +66,155 @@ int wsp_campaign_free(wsp_campaign *c) {
     return 0;
   if (c->running)
     return WSP_EBUSY;
-  if (c->results != NULL)
-    for (uint32_t i = 0; i < c->count; i++)
-      wsp_result_free(c->results[i]);
+  for (size_t i = 0; i < c->nresults; i++)
+    wsp_result_free(c->results[i]);
   free(c->results);
   free(c->slots);
   free(c->free_slots);
+  free(c->order);
+  free(c->delays);
+  free(c->lags);
+  free(c->slices);
+  free(c->evidence);
+  free(c->levels);
   wsp_config_free(c->cfg);
   free(c);
   return 0;
 }
 
+#define SETTER_GUARD(c)                                                        \
+  do {                                                                         \
+    if ((c) == NULL)                                                           \
+      return WSP_EINVAL;                                                       \
+    if ((c)->running || (c)->ran)                                              \
+      return WSP_ESTATE;                                                       \
+  } while (0)
+
 int wsp_campaign_set_count(wsp_campaign *c, uint32_t count) {
-  if (c == NULL || count < 1 || count > 10000000)
-    return c == NULL ? WSP_EINVAL : WSP_ERANGE;
-  if (c->running || c->ran)
-    return WSP_ESTATE;
+  SETTER_GUARD(c);
+  if (count < 1 || count > 10000000)
+    return WSP_ERANGE;
   c->count = count;
   return 0;
 }
 
 int wsp_campaign_set_concurrency(wsp_campaign *c, uint32_t n) {
-  if (c == NULL || n < 1 || n > 1000000)
-    return c == NULL ? WSP_EINVAL : WSP_ERANGE;
-  if (c->running || c->ran)
-    return WSP_ESTATE;
+  SETTER_GUARD(c);
+  if (n < 1 || n > 1000000)
+    return WSP_ERANGE;
   c->concurrency = n;
+  return 0;
+}
+
+int wsp_campaign_set_rate(wsp_campaign *c, double per_second) {
+  SETTER_GUARD(c);
+  if (!(per_second >= 0 && per_second <= 1e7))
+    return WSP_ERANGE;
+  c->rate = per_second;
+  return 0;
+}
+
+int wsp_campaign_set_duration(wsp_campaign *c, uint32_t ms) {
+  SETTER_GUARD(c);
+  if (ms > 7 * 24 * 3600 * 1000u)
+    return WSP_ERANGE;
+  c->duration_ms = ms;
+  if (ms > 0 && c->count == 1)
+    c->count = 10000000; /* The duration decides; count is only a cap. */
+  return 0;
+}
+
+int wsp_campaign_set_slice(wsp_campaign *c, uint32_t ms) {
+  SETTER_GUARD(c);
+  if (ms < 1 || ms > 3600000)
+    return WSP_ERANGE;
+  c->slice_ms = ms;
+  return 0;
+}
+
+int wsp_campaign_set_burst(wsp_campaign *c, int burst) {
+  SETTER_GUARD(c);
+  c->burst = burst != 0;
+  return 0;
+}
+
+int wsp_campaign_set_seed(wsp_campaign *c, uint64_t seed) {
+  SETTER_GUARD(c);
+  if (seed > 0x1fffffffffffffull)
+    return WSP_ERANGE;
+  c->seed = seed;
+  return 0;
+}
+
+uint64_t wsp_campaign_seed(const wsp_campaign *c) { return c ? c->seed : 0; }
+
+int wsp_campaign_set_jitter(wsp_campaign *c, uint32_t ms) {
+  SETTER_GUARD(c);
+  if (ms > 3600000)
+    return WSP_ERANGE;
+  c->jitter_ms = ms;
+  return 0;
+}
+
+int wsp_campaign_set_shard(wsp_campaign *c, uint32_t index, uint32_t count) {
+  SETTER_GUARD(c);
+  if (count < 1 || index >= count)
+    return WSP_ERANGE;
+  c->shard = index;
+  c->shards = count;
+  return 0;
+}
+
+int wsp_campaign_set_lag_threshold(wsp_campaign *c, uint32_t ms) {
+  SETTER_GUARD(c);
+  if (ms < 1 || ms > 60000)
+    return WSP_ERANGE;
+  c->lag_threshold_ms = ms;
+  return 0;
+}
+
+int wsp_campaign_set_delays(wsp_campaign *c, const uint32_t *delays, size_t n,
+                            uint32_t per_delay) {
+  uint32_t *d;
+  SETTER_GUARD(c);
+  if (delays == NULL || n == 0 || n > 10000 || per_delay < 1 ||
+      (uint64_t)n * per_delay > 10000000)
+    return WSP_ERANGE;
+  for (size_t i = 0; i < n; i++)
+    if (delays[i] > 3600000)
+      return WSP_ERANGE;
+  if ((d = malloc(n * sizeof(*d))) == NULL)
+    return WSP_ENOMEM;
+  memcpy(d, delays, n * sizeof(*d));
+  free(c->delays);
+  c->delays = d;
+  c->ndelays = n;
+  c->per_delay = per_delay;
+  c->mode = WSP__MODE_SWEEP;
+  return 0;
+}
+
+int wsp_campaign_set_window_search(wsp_campaign *c, uint32_t lo_ms,
+                                   uint32_t hi_ms, uint32_t resolution_ms,
+                                   uint32_t trials) {
+  SETTER_GUARD(c);
+  if (hi_ms <= lo_ms || hi_ms > 3600000 || resolution_ms < 1 || trials < 1 ||
+      trials > 100000)
+    return WSP_ERANGE;
+  c->win_lo = lo_ms;
+  c->win_hi = hi_ms;
+  c->win_res = resolution_ms;
+  c->win_trials = trials;
+  c->mode = WSP__MODE_WINDOW;
+  return 0;
+}
+
+int wsp_campaign_set_concurrency_sweep(wsp_campaign *c, uint32_t max_level) {
+  SETTER_GUARD(c);
+  if (max_level < 1 || max_level > 1000000)
+    return WSP_ERANGE;
+  c->max_level = max_level;
+  c->mode = WSP__MODE_CONCURRENCY;
   return 0;
 }
 
@@ -71,11 +227,191 @@ int wsp_campaign_set_probe_cb(wsp_campaign *c, wsp_campaign_probe_cb cb,
   return 0;
 }
 
+/* ---- the schedule ---- */
+
+/* Global probe index of the local position `k` of a fixed schedule. */
+static uint32_t index_of(const wsp_campaign *c, uint32_t k) {
+  if (c->order != NULL)
+    k = c->order[k];
+  return k * c->shards + c->shard;
+}
+
+/* The first-message delay of probe `index`. */
+static uint32_t delay_of(wsp_campaign *c, uint32_t index) {
+  uint32_t d;
+  if (c->round.fixed_delay)
+    d = c->round.delay_ms;
+  else if (c->mode == WSP__MODE_SWEEP)
+    d = c->delays[index / c->per_delay];
+  else
+    d = c->cfg->delay_ms;
+  if (c->jitter_ms > 0)
+    d += (uint32_t)(next_rand(c) % ((uint64_t)c->jitter_ms + 1));
+  return d;
+}
+
+/* How many probes of the fixed schedule (plain, sweep) this shard runs. */
+static uint32_t shard_size(const wsp_campaign *c, uint64_t total) {
+  return (uint32_t)(total / c->shards + (c->shard < total % c->shards));
+}
+
+static void start_round(wsp_campaign *c, uint32_t n, uint32_t conc, int gated,
+                        int fixed, uint32_t delay) {
+  memset(&c->round, 0, sizeof(c->round));
+  c->round.n = n;
+  c->round.conc = conc;
+  c->round.gated = gated;
+  c->round.fixed_delay = fixed;
+  c->round.delay_ms = delay;
+}
+
+static void add_evidence(wsp_campaign *c) {
+  wsp__evidence *e = realloc(c->evidence, (c->nevidence + 1) * sizeof(*e));
+  if (e == NULL)
+    return;
+  c->evidence = e;
+  e[c->nevidence].delay_ms = c->round.delay_ms;
+  e[c->nevidence].trials = c->round.finished;
+  e[c->nevidence].failures = c->round.failures;
+  c->nevidence++;
+}
+
+/* Decides the next round after one ended (or at the start, with none).
+ * Returns 0 when there is nothing left to run. */
+static int plan(wsp_campaign *c, int first) {
+  uint32_t remaining = c->planned - c->next_local;
+  if (c->cancelled)
+    return 0;
+  switch (c->mode) {
+  case WSP__MODE_PLAIN:
+  case WSP__MODE_SWEEP:
+    if (c->duration_ms > 0 && !first &&
+        uv_hrtime() - c->t_start >= (uint64_t)c->duration_ms * 1000000)
+      return 0;
+    if (remaining == 0)
+      return 0;
+    if (c->burst)
+      start_round(c, remaining < c->concurrency ? remaining : c->concurrency,
+                  c->concurrency, 1, 0, 0);
+    else
+      start_round(c, remaining, c->concurrency, 0, 0, 0);
+    return 1;
+  case WSP__MODE_WINDOW: {
+    uint32_t conc = c->win_trials;
+    if (!first) {
+      int failed = c->round.failures > 0;
+      add_evidence(c);
+      if (c->win_stage == 0) { /* Tested hi. */
+        c->win_stage = failed ? 3 : 1;
+      } else if (c->win_stage == 1) { /* Tested lo. */
+        c->win_stage = failed ? 2 : 3;
+      } else if (failed) {
+        c->cur_lo = c->round.delay_ms;
+      } else {
+        c->cur_hi = c->round.delay_ms;
+      }
+      if (c->win_stage == 2 && c->cur_hi - c->cur_lo <= c->win_res)
+        c->win_stage = 3;
+    } else {
+      c->cur_lo = c->win_lo;
+      c->cur_hi = c->win_hi;
+    }
+    if (c->win_stage == 3)
+      return 0;
+    start_round(c, c->win_trials, conc, c->burst, 1,
+                c->win_stage == 0   ? c->cur_hi
+                : c->win_stage == 1 ? c->cur_lo
+                                    : c->cur_lo + (c->cur_hi - c->cur_lo) / 2);
+    return 1;
+  }
+  case WSP__MODE_CONCURRENCY: {
+    uint32_t level;
+    if (!first) {
+      wsp__level *l = realloc(c->levels, (c->nlevels + 1) * sizeof(*l));
+      if (l == NULL)
+        return 0;
+      c->levels = l;
+      memset(&l[c->nlevels], 0, sizeof(*l));
+      l[c->nlevels].level = c->round.n;
+      l[c->nlevels].failures = c->round.failures;
+      for (size_t i = c->nresults - c->round.n; i < c->nresults; i++)
+        l[c->nlevels].outcomes[c->results[i]->outcome]++;
+      c->nlevels++;
+      if (c->round.n >= c->max_level)
+        return 0;
+      level = c->round.n * 2 > c->max_level ? c->max_level : c->round.n * 2;
+    } else {
+      level = 1;
+    }
+    start_round(c, level, level, 1, 0, 0);
+    return 1;
+  }
+  }
+  return 0;
+}
+
+/* ---- running ---- */
+
+static void launch(wsp_campaign *c);
+static void drain(wsp_campaign *c);
+
+static void grow_slices(wsp_campaign *c, size_t slice) {
+  if (slice >= c->nslices) {
+    size_t n = slice + 1;
+    wsp__slice *s = realloc(c->slices, n * sizeof(*s));
+    if (s == NULL)
+      return;
+    memset(s + c->nslices, 0, (n - c->nslices) * sizeof(*s));
+    c->slices = s;
+    c->nslices = n;
+  }
+}
+
+/* The worst lag the loop suffered while `r` was running, or 0. */
+static int64_t lag_during(const wsp_campaign *c, const wsp_result *r) {
+  uint64_t end = r->t0 + (uint64_t)(r->marks[WSP_MARK_CLOSED] > 0
+                                        ? r->marks[WSP_MARK_CLOSED]
+                                        : 0);
+  uint64_t worst = 0;
+  size_t n = c->nlags < LAG_RING ? c->nlags : LAG_RING;
+  if (c->lags == NULL)
+    return -1;
+  for (size_t i = 0; i < n; i++) {
+    const wsp__lag *l = &c->lags[(c->nlags - 1 - i) % LAG_RING];
+    if (l->at < r->t0)
+      break; /* Older than the probe. */
+    if (l->at - l->lag <= end && l->lag > worst)
+      worst = l->lag;
+  }
+  return (int64_t)worst;
+}
+
 static void record(wsp_campaign *c, wsp_result *r) {
-  c->results[r->index] = r;
-  c->nresults++;
+  size_t slice;
+  if (c->nresults == c->results_cap) {
+    size_t cap = c->results_cap ? 2 * c->results_cap : 64;
+    wsp_result **v = realloc(c->results, cap * sizeof(*v));
+    if (v == NULL) {
+      wsp_result_free(r); /* Counted in nothing: out of memory. */
+      return;
+    }
+    c->results = v;
+    c->results_cap = cap;
+  }
+  c->results[c->nresults++] = r;
   if (r->outcome == WSP_OUTCOME_OK)
     c->passed++;
+  else
+    c->round.failures++;
+  r->lag_ns = lag_during(c, r);
+  if (r->lag_ns > 0)
+    c->flagged++;
+  slice = r->t0 > c->t_start
+              ? (size_t)((r->t0 - c->t_start) / ((uint64_t)c->slice_ms * 1000000))
+              : 0;
+  grow_slices(c, slice);
+  if (slice < c->nslices)
+    c->slices[slice].outcomes[r->outcome]++;
   for (int s = 0; s < WSP_SPAN_COUNT; s++) {
     int64_t v = wsp_result_span(r, (wsp_span)s);
     if (v >= 0)
@@ -85,17 +421,48 @@ static void record(wsp_campaign *c, wsp_result *r) {
     c->probe_cb(c, r, c->probe_ud);
 }
 
-static void launch(wsp_campaign *c);
+/* Burst: once every probe of the round opened or ended, release them all
+ * in this one loop iteration. */
+static void maybe_release(wsp_campaign *c) {
+  uint64_t lo = UINT64_MAX, hi = 0;
+  if (!c->round.gated || c->round.ready < c->round.n)
+    return;
+  for (uint32_t i = 0; i < c->nslots; i++) {
+    wsp__slot *s = &c->slots[i];
+    if (s->probe != NULL && s->ready)
+      wsp__probe_release(s->probe);
+  }
+  /* The spread of actual send times, on the monotonic clock. */
+  for (uint32_t i = 0; i < c->nslots; i++) {
+    wsp__slot *s = &c->slots[i];
+    int64_t m;
+    if (s->probe == NULL || !s->ready)
+      continue;
+    m = s->probe->result->marks[WSP_MARK_FIRST_SENT];
+    if (m < 0)
+      continue;
+    if (s->probe->t0 + (uint64_t)m < lo)
+      lo = s->probe->t0 + (uint64_t)m;
+    if (s->probe->t0 + (uint64_t)m > hi)
+      hi = s->probe->t0 + (uint64_t)m;
+  }
+  if (hi >= lo) {
+    wsp__hist_add(&c->spread, hi - lo);
+    c->bursts++;
+  }
+  c->round.gated = 0; /* Released; late arrivals go at once. */
+}
 
-static void finish_if_done(wsp_campaign *c) {
-  if (c->in_flight > 0 || (c->started < c->count && !c->cancelled))
+static void on_ready(wsp_probe *p, void *ud) {
+  wsp__slot *s = ud;
+  wsp_campaign *c = s->c;
+  if (!c->round.gated) {
+    wsp__probe_release(p);
     return;
-  if (!c->running)
-    return;
-  c->running = 0;
-  c->t_end = uv_hrtime();
-  if (c->done_cb != NULL)
-    c->done_cb(c, c->done_ud);
+  }
+  s->ready = 1;
+  c->round.ready++;
+  maybe_release(c);
 }
 
 static void on_probe(wsp_probe *p, wsp_result *r, void *ud) {
@@ -103,38 +470,164 @@ static void on_probe(wsp_probe *p, wsp_result *r, void *ud) {
   wsp_campaign *c = slot->c;
   (void)p;
   slot->probe = NULL;
+  if (!slot->ready && c->round.gated) {
+    c->round.ready++; /* Ended before opening: nothing to wait for. */
+  }
+  slot->ready = 0;
   c->free_slots[c->nfree++] = (uint32_t)(slot - c->slots);
   c->in_flight--;
+  c->round.finished++;
   record(c, r);
+  maybe_release(c);
   launch(c);
-  finish_if_done(c);
 }
 
+/* How many more probes the rate limit allows now. */
+static uint64_t rate_allows(wsp_campaign *c) {
+  uint64_t due;
+  if (c->rate <= 0)
+    return UINT64_MAX;
+  due = (uint64_t)((double)(uv_hrtime() - c->t_start) / 1e9 * c->rate) + 1;
+  return due > c->started ? due - c->started : 0;
+}
+
+static void on_pace(uv_timer_t *t) { launch(t->data); }
+
 static void launch(wsp_campaign *c) {
-  while (!c->cancelled && c->started < c->count &&
-         c->in_flight < c->concurrency) {
-    uint32_t index = c->started++;
+  wsp__round *r = &c->round;
+  uint64_t allowed;
+  if (c->draining)
+    return;
+  if (c->duration_ms > 0 && !c->cancelled &&
+      uv_hrtime() - c->t_start >= (uint64_t)c->duration_ms * 1000000 &&
+      (c->mode == WSP__MODE_PLAIN || c->mode == WSP__MODE_SWEEP))
+    r->n = r->launched; /* Time is up: start nothing more. */
+  allowed = rate_allows(c);
+  while (!c->cancelled && r->launched < r->n && c->in_flight < r->conc &&
+         c->nfree > 0 && allowed > 0) {
     wsp__slot *slot = &c->slots[c->free_slots[--c->nfree]];
-    int rc = wsp__probe_start(c->ctx, c->cfg, index, on_probe, slot,
-                              &slot->probe);
+    wsp__probe_opts opts;
+    int rc;
+    memset(&opts, 0, sizeof(opts));
+    if (c->mode == WSP__MODE_PLAIN || c->mode == WSP__MODE_SWEEP)
+      opts.index = index_of(c, c->next_local++);
+    else
+      opts.index = c->started;
+    opts.delay_ms = delay_of(c, opts.index);
+    opts.borrow_cfg = 1;
+    opts.ai = c->ai;
+    if (r->gated) {
+      opts.ready = on_ready;
+      opts.ready_ud = slot;
+    }
+    r->launched++;
+    c->started++;
+    allowed--;
+    slot->ready = 0;
+    rc = wsp__probe_start(c->ctx, c->cfg, &opts, on_probe, slot,
+                          &slot->probe);
     if (rc != 0) {
       /* Not even started: record why, as this probe's result. */
-      wsp_result *r = wsp__result_new();
+      wsp_result *res = wsp__result_new();
+      slot->probe = NULL;
       c->nfree++;
-      if (r == NULL) {
-        c->cancelled = 1;
-        c->started--;
-        c->count = c->started;
-        break;
+      r->finished++;
+      if (r->gated)
+        r->ready++;
+      if (res != NULL) {
+        res->index = opts.index;
+        res->t0 = uv_hrtime();
+        res->delay_ms = opts.delay_ms;
+        res->phase = WSP_PHASE_RESOLVE;
+        res->error = wsp__strdup(wsp_strerror(rc));
+        record(c, res);
       }
-      r->index = index;
-      r->phase = WSP_PHASE_RESOLVE;
-      r->error = wsp__strdup(wsp_strerror(rc));
-      record(c, r);
       continue;
     }
     c->in_flight++;
   }
+  if (r->launched < r->n && !c->cancelled && c->in_flight < r->conc &&
+      allowed == 0)
+    uv_timer_start(&c->pace, on_pace, 1, 0); /* Wait for the rate. */
+  maybe_release(c);
+  if (r->finished == r->n && c->in_flight == 0) {
+    if (plan(c, 0))
+      launch(c);
+    else
+      drain(c);
+  } else if (c->cancelled && c->in_flight == 0) {
+    drain(c);
+  }
+}
+
+static void on_lag_tick(uv_timer_t *t) {
+  wsp_campaign *c = t->data;
+  uint64_t now = uv_hrtime();
+  uint64_t lag = now > c->lag_expected ? now - c->lag_expected : 0;
+  wsp__hist_add(&c->lag, lag);
+  if (lag > (uint64_t)c->lag_threshold_ms * 1000000 && c->lags != NULL) {
+    c->lags[c->nlags % LAG_RING].at = now;
+    c->lags[c->nlags % LAG_RING].lag = lag;
+    c->nlags++;
+  }
+  c->lag_expected = now + LAG_TICK_MS * 1000000ull;
+}
+
+static int cmp_index(const void *a, const void *b) {
+  uint32_t x = (*(wsp_result *const *)a)->index;
+  uint32_t y = (*(wsp_result *const *)b)->index;
+  return x < y ? -1 : x > y;
+}
+
+static void on_own_closed(uv_handle_t *h) {
+  wsp_campaign *c = h->data;
+  if (--c->handles > 0 || c->gai_pending)
+    return;
+  c->running = 0;
+  qsort(c->results, c->nresults, sizeof(*c->results), cmp_index);
+  if (c->ai != NULL) {
+    uv_freeaddrinfo(c->ai);
+    c->ai = NULL;
+  }
+  if (c->done_cb != NULL)
+    c->done_cb(c, c->done_ud);
+}
+
+/* Every probe ended and no round follows: close the campaign's handles;
+ * the done callback runs after their close callbacks. */
+static void drain(wsp_campaign *c) {
+  if (c->draining)
+    return;
+  c->draining = 1;
+  c->t_end = uv_hrtime();
+  uv_close((uv_handle_t *)&c->pace, on_own_closed);
+  uv_close((uv_handle_t *)&c->lag_timer, on_own_closed);
+}
+
+static void begin(wsp_campaign *c) {
+  c->t_start = uv_hrtime();
+  c->lag_expected = c->t_start + LAG_TICK_MS * 1000000ull;
+  uv_timer_start(&c->lag_timer, on_lag_tick, LAG_TICK_MS, LAG_TICK_MS);
+  uv_unref((uv_handle_t *)&c->lag_timer);
+  if (plan(c, 1))
+    launch(c);
+  else
+    drain(c);
+}
+
+static void on_begin(uv_timer_t *t) { begin(t->data); }
+
+static void on_resolved(uv_getaddrinfo_t *req, int status,
+                        struct addrinfo *ai) {
+  wsp_campaign *c = req->data;
+  c->gai_pending = 0;
+  c->dns_ns = uv_hrtime() - c->t_start;
+  /* On failure each probe resolves for itself and says so. */
+  c->ai = status == 0 ? ai : NULL;
+  if (c->cancelled)
+    drain(c);
+  else
+    begin(c);
 }
 
 int wsp_campaign_start(wsp_campaign *c, wsp_ctx *ctx,
@@ -144,52 +637,102 @@ int wsp_campaign_start(wsp_campaign *c, wsp_ctx *ctx,
     return WSP_EINVAL;
   if (c->running || c->ran)
     return WSP_ESTATE;
-  nslots = c->concurrency < c->count ? c->concurrency : c->count;
-  c->results = calloc(c->count, sizeof(*c->results));
+  if (c->shards > 1 &&
+      (c->mode == WSP__MODE_WINDOW || c->mode == WSP__MODE_CONCURRENCY))
+    return WSP_EINVAL; /* Adaptive searches cannot be split up front. */
+  c->rng = c->seed;
+  switch (c->mode) {
+  case WSP__MODE_PLAIN:
+    c->planned = shard_size(c, c->count);
+    nslots = c->concurrency;
+    break;
+  case WSP__MODE_SWEEP:
+    c->planned = shard_size(c, (uint64_t)c->ndelays * c->per_delay);
+    nslots = c->concurrency;
+    if ((c->order = malloc(c->planned * sizeof(*c->order))) == NULL)
+      return WSP_ENOMEM;
+    /* A seeded shuffle: delays interleave, so that a drift of the server
+     * over time is not mistaken for an effect of the delay. */
+    for (uint32_t i = 0; i < c->planned; i++)
+      c->order[i] = i;
+    for (uint32_t i = c->planned; i > 1; i--) {
+      uint32_t j = (uint32_t)(next_rand(c) % i), t = c->order[i - 1];
+      c->order[i - 1] = c->order[j];
+      c->order[j] = t;
+    }
+    break;
+  case WSP__MODE_WINDOW:
+    nslots = c->win_trials > c->concurrency ? c->win_trials : c->concurrency;
+    break;
+  default:
+    nslots = c->max_level;
+    break;
+  }
+  if (nslots > c->planned && c->planned > 0 && c->mode <= WSP__MODE_SWEEP)
+    nslots = c->planned;
+  if (nslots == 0)
+    nslots = 1;
   c->slots = calloc(nslots, sizeof(*c->slots));
   c->free_slots = calloc(nslots, sizeof(*c->free_slots));
-  if (c->results == NULL || c->slots == NULL || c->free_slots == NULL) {
-    free(c->results);
+  c->lags = malloc(LAG_RING * sizeof(*c->lags));
+  if (c->slots == NULL || c->free_slots == NULL || c->lags == NULL) {
     free(c->slots);
     free(c->free_slots);
-    c->results = NULL;
+    free(c->lags);
+    free(c->order);
     c->slots = NULL;
     c->free_slots = NULL;
+    c->lags = NULL;
+    c->order = NULL;
     return WSP_ENOMEM;
   }
   for (uint32_t i = 0; i < nslots; i++) {
     c->slots[i].c = c;
     c->free_slots[i] = nslots - 1 - i;
   }
-  c->nfree = nslots;
+  c->nslots = c->nfree = nslots;
   c->ctx = ctx;
   c->done_cb = done;
   c->done_ud = user_data;
   c->running = 1;
   c->ran = 1;
+  uv_timer_init(ctx->loop, &c->pace);
+  uv_timer_init(ctx->loop, &c->lag_timer);
+  c->pace.data = c->lag_timer.data = c;
+  c->handles = 2;
   c->t_start = uv_hrtime();
-  launch(c);
-  /* Every start may have failed synchronously; completion is still
-   * reported from the loop, never from inside this call. */
-  if (c->in_flight == 0) {
-    uv_timer_init(ctx->loop, &c->idle);
-    c->idle.data = c;
-    uv_close((uv_handle_t *)&c->idle, wsp__campaign_idle_closed);
+  if (!c->cfg->url.ip_literal) {
+    struct addrinfo hints;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_ADDRCONFIG;
+    c->gai.data = c;
+    if (uv_getaddrinfo(ctx->loop, &c->gai, on_resolved, c->cfg->url.host,
+                       NULL, &hints) == 0) {
+      c->gai_pending = 1;
+      return 0;
+    }
   }
+  /* Completion is always reported from the loop, never from here: the
+   * first round starts on the next timer tick. */
+  uv_timer_start(&c->pace, on_begin, 0, 0);
   return 0;
 }
 
-void wsp__campaign_idle_closed(uv_handle_t *h) {
-  finish_if_done(h->data);
-}
-
 void wsp_campaign_cancel(wsp_campaign *c) {
-  if (c == NULL || !c->running)
+  if (c == NULL || !c->running || c->cancelled)
     return;
   c->cancelled = 1;
-  for (uint32_t i = 0; c->slots && i < c->concurrency && i < c->count; i++)
+  if (c->gai_pending) {
+    uv_cancel((uv_req_t *)&c->gai);
+    return;
+  }
+  for (uint32_t i = 0; i < c->nslots; i++)
     if (c->slots[i].probe != NULL)
       wsp_probe_cancel(c->slots[i].probe);
+  if (c->in_flight == 0)
+    drain(c);
 }
 
 static void run_done(wsp_campaign *c, void *ud) {
@@ -219,9 +762,19 @@ size_t wsp_campaign_result_count(const wsp_campaign *c) {
 }
 
 const wsp_result *wsp_campaign_result(const wsp_campaign *c, size_t i) {
-  if (c == NULL || c->results == NULL || i >= c->count)
+  if (c == NULL || i >= c->nresults)
     return NULL;
   return c->results[i];
 }
 
 size_t wsp_campaign_passed(const wsp_campaign *c) { return c ? c->passed : 0; }
+
+uint32_t wsp_campaign_planned(const wsp_campaign *c) {
+  if (c == NULL)
+    return 0;
+  if (c->mode == WSP__MODE_SWEEP)
+    return shard_size(c, (uint64_t)c->ndelays * c->per_delay);
+  if (c->mode == WSP__MODE_PLAIN && c->duration_ms == 0)
+    return shard_size(c, c->count);
+  return 0;
+}

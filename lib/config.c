@@ -435,6 +435,13 @@ int wsp_config_set_jwt_query_param(wsp_config *cfg, const char *name) {
   return ok(cfg);
 }
 
+int wsp_config_set_expect_order(wsp_config *cfg, int ordered) {
+  if (cfg == NULL)
+    return WSP_EINVAL;
+  cfg->expect_order = ordered != 0;
+  return ok(cfg);
+}
+
 int wsp_config_set_require_subprotocol(wsp_config *cfg, int require) {
   if (cfg == NULL)
     return WSP_EINVAL;
@@ -700,6 +707,7 @@ int wsp_config_to_json(const wsp_config *cfg, int show_secrets, char **out) {
   a = cJSON_AddArrayToObject(o, "expect");
   for (size_t i = 0; a && i < cfg->expect.n; i++)
     cJSON_AddItemToArray(a, cJSON_CreateString(cfg->expect.v[i]));
+  cJSON_AddBoolToObject(o, "expect_order", cfg->expect_order);
   t = cJSON_AddObjectToObject(o, "timeouts_ms");
   for (int i = 0; t && i < WSP_PHASE_COUNT; i++)
     if (i != WSP_PHASE_OPEN)

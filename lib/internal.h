@@ -83,6 +83,7 @@ struct wsp_config {
   char jwt_prefix[33];              /* Subprotocol prefix, "jwt.". */
   char jwt_query[65];               /* Query parameter name. */
   int require_subprotocol;          /* A jwt subprotocol must be echoed. */
+  int expect_order;                 /* Expected events in order, once. */
   char *origin;                     /* Origin header value, or NULL. */
   uint8_t *message;                 /* First message, or NULL. */
   size_t message_len;               /* Its length. */
@@ -150,6 +151,10 @@ typedef struct wsp__close {
 
 struct wsp_result {
   uint32_t index;                  /* Index within the campaign. */
+  uint64_t t0;                     /* uv_hrtime() at start (absolute). */
+  uint32_t delay_ms;               /* The first-message delay used. */
+  int64_t lag_ns;                  /* Worst loop lag in its lifetime, or
+                                      -1 when not measured. */
   wsp_outcome outcome;             /* The one outcome. */
   wsp_phase phase;                 /* The phase it was decided in. */
   char *error;                     /* One-line explanation, or NULL. */
@@ -201,9 +206,27 @@ typedef struct wsp__write {
   uint8_t data[];    /* The bytes uv_try_write could not take. */
 } wsp__write;
 
+/* How a probe is started; the public API uses defaults. */
+typedef struct wsp__probe_opts {
+  uint32_t index;                 /* Index within the campaign. */
+  uint32_t delay_ms;              /* First-message delay of this probe. */
+  int borrow_cfg;                 /* cfg outlives the probe: no copy. */
+  const struct addrinfo *ai;      /* Addresses resolved once, or NULL. */
+  void (*ready)(wsp_probe *p, void *ud); /* Gate: called at open instead
+                                            of arming the delay. */
+  void *ready_ud;                 /* Passed to ready. */
+} wsp__probe_opts;
+
 struct wsp_probe {
   wsp_ctx *ctx;                 /* The loop's shared state. */
-  wsp_config *cfg;              /* Private copy of the config. */
+  const wsp_config *cfg;        /* The config (own_cfg or borrowed). */
+  wsp_config *own_cfg;          /* Private copy, or NULL when borrowed. */
+  uint32_t delay_ms;            /* This probe's first-message delay. */
+  void (*ready)(wsp_probe *, void *); /* Burst gate, or NULL. */
+  void *ready_ud;               /* Its user data. */
+  uint8_t *prebuilt;            /* Gated: the first frame, masked. */
+  size_t prebuilt_len;          /* Its length. */
+  uint32_t next_expected;       /* Ordered expectations: next index. */
   wsp_probe_cb cb;              /* Completion callback. */
   void *user_data;              /* Passed to cb. */
   wsp_result *result;           /* Being filled; handed to cb. */
@@ -278,8 +301,11 @@ void wsp__tls_ctx_free(wsp_ctx *ctx);
 void wsp__jwt_ctx_free(wsp_ctx *ctx);
 int wsp__jwt_mint(wsp_ctx *ctx, const wsp_jwt_spec *spec, uint32_t index,
                   int64_t now, char **out, char *err, size_t errlen);
-int wsp__probe_start(wsp_ctx *ctx, const wsp_config *cfg, uint32_t index,
-                     wsp_probe_cb cb, void *user_data, wsp_probe **out);
+int wsp__probe_start(wsp_ctx *ctx, const wsp_config *cfg,
+                     const wsp__probe_opts *opts, wsp_probe_cb cb,
+                     void *user_data, wsp_probe **out);
+/* Sends a gated probe's first message now (it is open and waiting). */
+void wsp__probe_release(wsp_probe *p);
 int wsp__tls_load_client(struct mbedtls_x509_crt *crt,
                          struct mbedtls_pk_context *pk, const char *cert_file,
                          const char *key_file, char *err, size_t errlen);
@@ -293,6 +319,7 @@ int wsp__frames_send_message(wsp_probe *p);
 int wsp__frames_close(wsp_probe *p, uint16_t code, const char *reason);
 void wsp__frames_free(wsp_probe *p);
 void wsp__frames_flush(wsp_probe *p);
+void wsp__frames_prebuild(wsp_probe *p);
 
 /* probe.c hooks called by frames.c */
 void wsp__probe_on_message(wsp_probe *p, int opcode, const uint8_t *msg,

@@ -121,7 +121,8 @@ static void deliver(wsp_probe *p) {
   free(p->offered);
   free(p->jwt_proto);
   free(p->token);
-  wsp_config_free(p->cfg);
+  wsp_config_free(p->own_cfg);
+  free(p->prebuilt);
   p->ctx->nprobes--;
   p->result = NULL;
   cb(p, r, ud);
@@ -382,10 +383,17 @@ static void opened(wsp_probe *p, const uint8_t *rest, size_t rest_len) {
   if (p->decided)
     return;
   if (p->cfg->has_message) {
-    if (p->cfg->delay_ms == 0)
+    if (p->ready != NULL) {
+      /* A burst: wait, armed with the frame, for the campaign's release. */
+      uv_timer_stop(&p->timer);
+      p->timer_kind = WSP__TIMER_NONE;
+      wsp__frames_prebuild(p);
+      p->ready(p, p->ready_ud);
+    } else if (p->delay_ms == 0) {
       send_first(p);
-    else
-      arm(p, WSP__TIMER_DELAY, p->cfg->delay_ms);
+    } else {
+      arm(p, WSP__TIMER_DELAY, p->delay_ms);
+    }
   } else {
     arm(p, WSP__TIMER_DELAY, p->cfg->hold_ms);
   }
@@ -444,6 +452,11 @@ static void first_sent(wsp_probe *p) {
   check_awaiting(p);
 }
 
+void wsp__probe_release(wsp_probe *p) {
+  if (!p->decided && p->phase == WSP_PHASE_OPEN)
+    send_first(p);
+}
+
 static void send_first(wsp_probe *p) {
   enter(p, WSP_PHASE_FIRST_SEND);
   if (wsp__frames_send_message(p) != 0) {
@@ -458,6 +471,32 @@ static void send_first(wsp_probe *p) {
 void wsp__probe_on_drain(wsp_probe *p) {
   if (!p->decided && p->phase == WSP_PHASE_FIRST_SEND)
     first_sent(p);
+}
+
+/* Notes an expected event; with ordering on, judges its place. */
+static void expected_event(wsp_probe *p, const char *type) {
+  const wsp__strv *ex = &p->cfg->expect;
+  size_t k;
+  for (k = 0; k < ex->n && k < 32; k++)
+    if (strcmp(ex->v[k], type) == 0)
+      break;
+  if (k == ex->n || k >= 32)
+    return;
+  if (p->cfg->expect_order && !p->decided) {
+    if (p->result->expected_seen & (1u << k)) {
+      wsp__probe_finish(p, WSP_OUTCOME_EXPECTATION_FAILED,
+                        "event %s arrived twice", type);
+      return;
+    }
+    if (k != p->next_expected) {
+      wsp__probe_finish(p, WSP_OUTCOME_EXPECTATION_FAILED,
+                        "event %s arrived before %s", type,
+                        ex->v[p->next_expected]);
+      return;
+    }
+    p->next_expected++;
+  }
+  p->result->expected_seen |= 1u << k;
 }
 
 void wsp__probe_on_message(wsp_probe *p, int opcode, const uint8_t *msg,
@@ -478,9 +517,7 @@ void wsp__probe_on_message(wsp_probe *p, int opcode, const uint8_t *msg,
       const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "type");
       if (cJSON_IsString(t) && t->valuestring != NULL) {
         wsp__result_add_event(r, t->valuestring, strlen(t->valuestring), now);
-        for (size_t k = 0; k < p->cfg->expect.n && k < 32; k++)
-          if (strcmp(p->cfg->expect.v[k], t->valuestring) == 0)
-            r->expected_seen |= 1u << k;
+        expected_event(p, t->valuestring);
       }
       cJSON_Delete(j);
     }
@@ -648,7 +685,12 @@ void wsp__probe_timer_cb(uv_timer_t *t) {
 
 int wsp_probe_start(wsp_ctx *ctx, const wsp_config *cfg, wsp_probe_cb cb,
                     void *user_data, wsp_probe **out) {
-  return wsp__probe_start(ctx, cfg, 0, cb, user_data, out);
+  wsp__probe_opts opts;
+  if (cfg == NULL)
+    return WSP_EINVAL;
+  memset(&opts, 0, sizeof(opts));
+  opts.delay_ms = cfg->delay_ms;
+  return wsp__probe_start(ctx, cfg, &opts, cb, user_data, out);
 }
 
 /* The probe's token: the configured one, or one minted for it now. */
@@ -676,9 +718,11 @@ static int take_token(wsp_probe *p, uint32_t index) {
   return 0;
 }
 
-int wsp__probe_start(wsp_ctx *ctx, const wsp_config *cfg, uint32_t index,
-                     wsp_probe_cb cb, void *user_data, wsp_probe **out) {
+int wsp__probe_start(wsp_ctx *ctx, const wsp_config *cfg,
+                     const wsp__probe_opts *opts, wsp_probe_cb cb,
+                     void *user_data, wsp_probe **out) {
   wsp_probe *p;
+  uint32_t index = opts->index;
   int rc;
   if (ctx == NULL || cfg == NULL || cb == NULL)
     return WSP_EINVAL;
@@ -689,11 +733,19 @@ int wsp__probe_start(wsp_ctx *ctx, const wsp_config *cfg, uint32_t index,
   p->ctx = ctx;
   p->cb = cb;
   p->user_data = user_data;
-  if ((p->cfg = wsp_config_dup(cfg)) == NULL ||
-      (p->result = wsp__result_new()) == NULL)
+  if (opts->borrow_cfg) {
+    p->cfg = cfg;
+  } else if ((p->cfg = p->own_cfg = wsp_config_dup(cfg)) == NULL) {
+    goto nomem;
+  }
+  if ((p->result = wsp__result_new()) == NULL)
     goto nomem;
   p->ctx = ctx;
   p->result->index = index;
+  p->result->delay_ms = opts->delay_ms;
+  p->delay_ms = opts->delay_ms;
+  p->ready = opts->ready;
+  p->ready_ud = opts->ready_ud;
   if ((rc = take_token(p, index)) != 0 ||
       (rc = uv_timer_init(ctx->loop, &p->timer)) != 0)
     goto fail;
@@ -701,11 +753,18 @@ int wsp__probe_start(wsp_ctx *ctx, const wsp_config *cfg, uint32_t index,
   p->handles = 1;
   ctx->nprobes++;
   p->t0 = uv_hrtime();
+  p->result->t0 = p->t0;
   p->phase = WSP_PHASE_RESOLVE;
   if (out != NULL)
     *out = p;
 
-  if (cfg->url.ip_literal) {
+  if (opts->ai != NULL) {
+    /* Resolved once for the whole campaign. */
+    p->ai_next = (struct addrinfo *)opts->ai;
+    wsp__probe_mark(p, WSP_MARK_RESOLVED);
+    enter(p, WSP_PHASE_CONNECT);
+    connect_next(p);
+  } else if (cfg->url.ip_literal) {
     /* Literals need no resolver (and no thread-pool queueing). */
     struct addrinfo *ai = calloc(1, sizeof(*ai) + sizeof(struct sockaddr_in6));
     struct sockaddr *sa = (struct sockaddr *)(ai ? ai + 1 : NULL);
@@ -750,7 +809,7 @@ nomem:
   rc = WSP_ENOMEM;
 fail:
   wsp_result_free(p->result);
-  wsp_config_free(p->cfg);
+  wsp_config_free(p->own_cfg);
   free(p->jwt_proto);
   free(p->token);
   free(p);

@@ -64,10 +64,8 @@ typedef struct {
 
 static void summarize(const wsp_campaign *c, summary *s) {
   memset(s, 0, sizeof(*s));
-  for (uint32_t i = 0; c->results && i < c->count; i++) {
+  for (size_t i = 0; i < c->nresults; i++) {
     const wsp_result *r = c->results[i];
-    if (r == NULL)
-      continue;
     s->outcomes[r->outcome]++;
     s->phases[r->outcome][r->phase]++;
     if (r->close_recv.code >= 0)
@@ -97,6 +95,176 @@ static cJSON *tally_json(const tally *t) {
 static const double quantiles[] = {0.5, 0.9, 0.99, 0.999};
 static const char *const quantile_names[] = {"p50", "p90", "p99", "p999"};
 
+/* {count, min, p50, p90, p99, p999, max} in ms, nulls when empty. */
+static cJSON *hist_json(const wsp__hist *h) {
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddNumberToObject(o, "count", (double)h->count);
+  if (h->count == 0) {
+    cJSON_AddNullToObject(o, "min");
+    for (size_t q = 0; q < WSP__ARRAY_SIZE(quantiles); q++)
+      cJSON_AddNullToObject(o, quantile_names[q]);
+    cJSON_AddNullToObject(o, "max");
+    return o;
+  }
+  cJSON_AddNumberToObject(o, "min", (double)h->min / 1e6);
+  for (size_t q = 0; q < WSP__ARRAY_SIZE(quantiles); q++)
+    cJSON_AddNumberToObject(o, quantile_names[q],
+                            (double)wsp__hist_quantile(h, quantiles[q]) / 1e6);
+  cJSON_AddNumberToObject(o, "max", (double)h->max / 1e6);
+  return o;
+}
+
+static cJSON *outcomes_json(const uint64_t *counts, int all) {
+  cJSON *o = cJSON_CreateObject();
+  for (int i = 0; i < WSP_OUTCOME_COUNT; i++)
+    if (all || counts[i])
+      cJSON_AddNumberToObject(o, wsp_outcome_name((wsp_outcome)i),
+                              (double)counts[i]);
+  return o;
+}
+
+/* Results grouped by first-message delay, for sweeps. */
+typedef struct {
+  uint32_t delay;                        /* The delay, ms. */
+  uint64_t total;                        /* Probes. */
+  uint64_t failed;                       /* Not ok. */
+  uint64_t outcomes[WSP_OUTCOME_COUNT];  /* Per outcome. */
+} delay_row;
+
+static delay_row *by_delay(const wsp_campaign *c, size_t *n) {
+  delay_row *rows = calloc(c->ndelays ? c->ndelays : 1, sizeof(*rows));
+  *n = 0;
+  if (rows == NULL || c->mode != WSP__MODE_SWEEP)
+    return rows;
+  for (size_t i = 0; i < c->ndelays; i++)
+    rows[i].delay = c->delays[i];
+  *n = c->ndelays;
+  for (size_t i = 0; i < c->nresults; i++) {
+    const wsp_result *r = c->results[i];
+    size_t d = r->index / c->per_delay;
+    if (d >= c->ndelays)
+      continue;
+    rows[d].total++;
+    rows[d].failed += r->outcome != WSP_OUTCOME_OK;
+    rows[d].outcomes[r->outcome]++;
+  }
+  return rows;
+}
+
+static const char *const mode_names[] = {"plain", "sweep", "window",
+                                         "concurrency"};
+
+static cJSON *campaign_json(const wsp_campaign *c) {
+  cJSON *x = cJSON_CreateObject(), *a;
+  cJSON_AddStringToObject(x, "mode", mode_names[c->mode]);
+  cJSON_AddNumberToObject(x, "count", c->nresults);
+  cJSON_AddNumberToObject(x, "concurrency", c->concurrency);
+  cJSON_AddBoolToObject(x, "burst", c->burst);
+  if (c->rate > 0)
+    cJSON_AddNumberToObject(x, "rate", c->rate);
+  else
+    cJSON_AddNullToObject(x, "rate");
+  cJSON_AddNumberToObject(x, "seed", (double)c->seed);
+  cJSON_AddNumberToObject(x, "jitter_ms", c->jitter_ms);
+  a = cJSON_AddObjectToObject(x, "shard");
+  cJSON_AddNumberToObject(a, "index", c->shard);
+  cJSON_AddNumberToObject(a, "count", c->shards);
+  cJSON_AddItemToObject(x, "duration_ms",
+                        c->t_end ? cJSON_CreateNumber(
+                                       (double)(c->t_end - c->t_start) / 1e6)
+                                 : cJSON_CreateNull());
+  cJSON_AddItemToObject(x, "dns_ms", c->ai ? cJSON_CreateNumber(
+                                                 (double)c->dns_ns / 1e6)
+                                           : cJSON_CreateNull());
+  if (c->burst || c->mode == WSP__MODE_CONCURRENCY) {
+    a = cJSON_AddObjectToObject(x, "bursts");
+    cJSON_AddNumberToObject(a, "released", c->bursts);
+    cJSON_AddItemToObject(a, "send_spread_ms", hist_json(&c->spread));
+  }
+  a = cJSON_AddObjectToObject(x, "loop_lag_ms");
+  {
+    cJSON *h = hist_json(&c->lag);
+    cJSON_AddItemToObject(a, "samples", h);
+    cJSON_AddNumberToObject(a, "threshold", c->lag_threshold_ms);
+    cJSON_AddNumberToObject(a, "flagged_probes", (double)c->flagged);
+  }
+  if (c->mode == WSP__MODE_SWEEP) {
+    size_t n;
+    delay_row *rows = by_delay(c, &n);
+    a = cJSON_AddArrayToObject(x, "sweep");
+    for (size_t i = 0; rows && i < n; i++) {
+      cJSON *o = cJSON_CreateObject();
+      cJSON_AddNumberToObject(o, "delay_ms", rows[i].delay);
+      cJSON_AddNumberToObject(o, "total", (double)rows[i].total);
+      cJSON_AddNumberToObject(o, "failed", (double)rows[i].failed);
+      cJSON_AddNumberToObject(o, "failure_rate",
+                              rows[i].total ? (double)rows[i].failed /
+                                                  (double)rows[i].total
+                                            : 0);
+      cJSON_AddItemToObject(o, "outcomes", outcomes_json(rows[i].outcomes, 0));
+      cJSON_AddItemToArray(a, o);
+    }
+    free(rows);
+  }
+  if (c->mode == WSP__MODE_WINDOW) {
+    cJSON *w = cJSON_AddObjectToObject(x, "window");
+    const char *conclusion =
+        c->nevidence == 0 ? "not_run"
+        : c->evidence[0].failures > 0 ? "above_range"
+        : c->nevidence > 1 && c->evidence[1].failures == 0 ? "below_range"
+                                                           : "bounded";
+    cJSON_AddNumberToObject(w, "lo_ms", c->win_lo);
+    cJSON_AddNumberToObject(w, "hi_ms", c->win_hi);
+    cJSON_AddNumberToObject(w, "resolution_ms", c->win_res);
+    cJSON_AddNumberToObject(w, "trials", c->win_trials);
+    cJSON_AddStringToObject(w, "conclusion", conclusion);
+    if (strcmp(conclusion, "bounded") == 0) {
+      cJSON *e = cJSON_AddObjectToObject(w, "estimate");
+      cJSON_AddNumberToObject(e, "from_ms", c->cur_lo);
+      cJSON_AddNumberToObject(e, "to_ms", c->cur_hi);
+    } else {
+      cJSON_AddNullToObject(w, "estimate");
+    }
+    a = cJSON_AddArrayToObject(w, "evidence");
+    for (size_t i = 0; i < c->nevidence; i++) {
+      cJSON *o = cJSON_CreateObject();
+      cJSON_AddNumberToObject(o, "delay_ms", c->evidence[i].delay_ms);
+      cJSON_AddNumberToObject(o, "trials", c->evidence[i].trials);
+      cJSON_AddNumberToObject(o, "failures", c->evidence[i].failures);
+      cJSON_AddItemToArray(a, o);
+    }
+    cJSON_AddNumberToObject(w, "probes_spent", c->nresults);
+  }
+  if (c->mode == WSP__MODE_CONCURRENCY) {
+    cJSON *l = cJSON_AddObjectToObject(x, "concurrency_sweep");
+    int first = -1;
+    a = cJSON_AddArrayToObject(l, "levels");
+    for (size_t i = 0; i < c->nlevels; i++) {
+      cJSON *o = cJSON_CreateObject();
+      cJSON_AddNumberToObject(o, "level", c->levels[i].level);
+      cJSON_AddNumberToObject(o, "failed", c->levels[i].failures);
+      cJSON_AddItemToObject(o, "outcomes",
+                            outcomes_json(c->levels[i].outcomes, 0));
+      cJSON_AddItemToArray(a, o);
+      if (first < 0 && c->levels[i].failures > 0)
+        first = (int)c->levels[i].level;
+    }
+    cJSON_AddItemToObject(l, "first_failing_level",
+                          first < 0 ? cJSON_CreateNull()
+                                    : cJSON_CreateNumber(first));
+  }
+  cJSON_AddNumberToObject(x, "slice_ms", c->slice_ms);
+  a = cJSON_AddArrayToObject(x, "time_slices");
+  for (size_t i = 0; i < c->nslices; i++) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "t_ms", (double)i * c->slice_ms);
+    cJSON_AddItemToObject(o, "outcomes", outcomes_json(c->slices[i].outcomes,
+                                                       0));
+    cJSON_AddItemToArray(a, o);
+  }
+  return x;
+}
+
 int wsp_report_json(const wsp_campaign *c, int show_secrets, char **out) {
   cJSON *root, *probes, *sum, *x;
   summary s;
@@ -110,18 +278,24 @@ int wsp_report_json(const wsp_campaign *c, int show_secrets, char **out) {
   cJSON_AddStringToObject(root, "version", WSP_VERSION_STRING);
   cJSON_AddItemToObject(root, "config", cJSON_Parse(cfg_text));
   free(cfg_text);
-  x = cJSON_AddObjectToObject(root, "campaign");
-  cJSON_AddNumberToObject(x, "count", c->count);
-  cJSON_AddNumberToObject(x, "concurrency", c->concurrency);
-  cJSON_AddItemToObject(x, "duration_ms",
-                        c->t_end ? cJSON_CreateNumber(
-                                       (double)(c->t_end - c->t_start) / 1e6)
-                                 : cJSON_CreateNull());
+  cJSON_AddItemToObject(root, "campaign", campaign_json(c));
   probes = cJSON_AddArrayToObject(root, "probes");
-  for (uint32_t i = 0; c->results && i < c->count; i++)
-    if (c->results[i] != NULL)
-      cJSON_AddItemToArray(probes,
-                           wsp__result_json(c->results[i], show_secrets));
+  for (size_t i = 0; i < c->nresults; i++) {
+    cJSON *pj = wsp__result_json(c->results[i], show_secrets);
+    cJSON_AddNumberToObject(pj, "start_ms",
+                            c->results[i]->t0 > c->t_start
+                                ? (double)(c->results[i]->t0 - c->t_start) /
+                                      1e6
+                                : 0);
+    cJSON_AddNumberToObject(pj, "delay_ms", c->results[i]->delay_ms);
+    cJSON_AddItemToObject(pj, "loop_lag_ms",
+                          c->results[i]->lag_ns < 0
+                              ? cJSON_CreateNull()
+                              : cJSON_CreateNumber(
+                                    (double)c->results[i]->lag_ns / 1e6));
+    cJSON_AddBoolToObject(pj, "lag_flagged", c->results[i]->lag_ns > 0);
+    cJSON_AddItemToArray(probes, pj);
+  }
 
   summarize(c, &s);
   sum = cJSON_AddObjectToObject(root, "summary");
@@ -147,24 +321,9 @@ int wsp_report_json(const wsp_campaign *c, int show_secrets, char **out) {
   cJSON_AddItemToObject(sum, "close_codes_sent", tally_json(&s.close_sent));
   cJSON_AddItemToObject(sum, "http_statuses", tally_json(&s.http));
   x = cJSON_AddObjectToObject(sum, "spans_ms");
-  for (int sp = 0; sp < WSP_SPAN_COUNT; sp++) {
-    const wsp__hist *h = &c->spans[sp];
-    cJSON *o = cJSON_AddObjectToObject(x, wsp_span_name((wsp_span)sp));
-    cJSON_AddNumberToObject(o, "count", (double)h->count);
-    if (h->count == 0) {
-      cJSON_AddNullToObject(o, "min");
-      for (size_t q = 0; q < WSP__ARRAY_SIZE(quantiles); q++)
-        cJSON_AddNullToObject(o, quantile_names[q]);
-      cJSON_AddNullToObject(o, "max");
-      continue;
-    }
-    cJSON_AddNumberToObject(o, "min", (double)h->min / 1e6);
-    for (size_t q = 0; q < WSP__ARRAY_SIZE(quantiles); q++)
-      cJSON_AddNumberToObject(
-          o, quantile_names[q],
-          (double)wsp__hist_quantile(h, quantiles[q]) / 1e6);
-    cJSON_AddNumberToObject(o, "max", (double)h->max / 1e6);
-  }
+  for (int sp = 0; sp < WSP_SPAN_COUNT; sp++)
+    cJSON_AddItemToObject(x, wsp_span_name((wsp_span)sp),
+                          hist_json(&c->spans[sp]));
   *out = cJSON_Print(root);
   cJSON_Delete(root);
   return *out ? 0 : WSP_ENOMEM;
@@ -266,7 +425,77 @@ int wsp_report_text(const wsp_campaign *c, char **out) {
             (double)wsp__hist_quantile(h, 0.5) / 1e6,
             (double)wsp__hist_quantile(h, 0.99) / 1e6, (double)h->max / 1e6);
   }
-  for (uint32_t i = 0; c->results && i < c->count && shown < 10; i++) {
+  if (c->mode == WSP__MODE_SWEEP) {
+    size_t n;
+    delay_row *rows = by_delay(c, &n);
+    tprintf(&b, "\n%-10s %8s %8s %8s  %s\n", "delay ms", "probes", "failed",
+            "rate", "outcomes");
+    for (size_t i = 0; rows && i < n; i++) {
+      const char *sep = "";
+      tprintf(&b, "  %-8u %8llu %8llu %7.1f%%  ", rows[i].delay,
+              (unsigned long long)rows[i].total,
+              (unsigned long long)rows[i].failed,
+              rows[i].total ? 100.0 * (double)rows[i].failed /
+                                  (double)rows[i].total
+                            : 0.0);
+      for (int o = 0; o < WSP_OUTCOME_COUNT; o++)
+        if (rows[i].outcomes[o]) {
+          tprintf(&b, "%s%s %llu", sep, wsp_outcome_name((wsp_outcome)o),
+                  (unsigned long long)rows[i].outcomes[o]);
+          sep = ", ";
+        }
+      tprintf(&b, "\n");
+    }
+    free(rows);
+  }
+  if (c->mode == WSP__MODE_WINDOW) {
+    tprintf(&b, "\nrace window search (%u probes per point):\n",
+            c->win_trials);
+    for (size_t i = 0; i < c->nevidence; i++)
+      tprintf(&b, "  delay %6u ms: %u of %u failed\n",
+              c->evidence[i].delay_ms, c->evidence[i].failures,
+              c->evidence[i].trials);
+    if (c->nevidence > 0 && c->evidence[0].failures > 0)
+      tprintf(&b, "  failures even at %u ms: the window is longer\n",
+              c->win_hi);
+    else if (c->nevidence > 1 && c->evidence[1].failures == 0)
+      tprintf(&b, "  no failures at %u ms: no window at or above it\n",
+              c->win_lo);
+    else if (c->nevidence > 1)
+      tprintf(&b, "  failures stop between %u and %u ms (%zu probes)\n",
+              c->cur_lo, c->cur_hi, c->nresults);
+  }
+  if (c->mode == WSP__MODE_CONCURRENCY) {
+    int first = -1;
+    tprintf(&b, "\nconcurrency sweep:\n");
+    for (size_t i = 0; i < c->nlevels; i++) {
+      tprintf(&b, "  %6u connections: %u failed\n", c->levels[i].level,
+              c->levels[i].failures);
+      if (first < 0 && c->levels[i].failures > 0)
+        first = (int)c->levels[i].level;
+    }
+    if (first > 0)
+      tprintf(&b, "  failures start at %d simultaneous connections\n",
+              first);
+    else
+      tprintf(&b, "  no failures up to %u connections\n", c->max_level);
+  }
+  if (c->bursts > 0)
+    tprintf(&b, "\nbursts: %u released, send spread p50 %.3f ms, max %.3f "
+                "ms\n",
+            c->bursts, (double)wsp__hist_quantile(&c->spread, 0.5) / 1e6,
+            (double)c->spread.max / 1e6);
+  if (c->lag.count > 0)
+    tprintf(&b, "loop lag: p99 %.3f ms, max %.3f ms%s\n",
+            (double)wsp__hist_quantile(&c->lag, 0.99) / 1e6,
+            (double)c->lag.max / 1e6,
+            c->flagged ? "" : " (no probe affected)");
+  if (c->flagged)
+    tprintf(&b, "WARNING: %llu probe(s) ran while the prober's own loop was "
+                "more than %u ms late; their timings are suspect\n",
+            (unsigned long long)c->flagged, c->lag_threshold_ms);
+  tprintf(&b, "seed: %llu\n", (unsigned long long)c->seed);
+  for (size_t i = 0; i < c->nresults && shown < 10; i++) {
     const wsp_result *r = c->results[i];
     if (r == NULL || r->outcome == WSP_OUTCOME_OK)
       continue;

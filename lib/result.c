@@ -15,6 +15,7 @@ wsp_result *wsp__result_new(void) {
   r->outcome = WSP_OUTCOME_INTERNAL_ERROR;
   r->close_recv.code = -1;
   r->close_sent.code = -1;
+  r->lag_ns = -1;
   for (int i = 0; i < WSP_MARK_COUNT; i++)
     r->marks[i] = -1;
   return r;
