@@ -635,6 +635,18 @@ void wsp__probe_timer_cb(uv_timer_t *t) {
     return;
   }
   if (kind == WSP__TIMER_DELAY) {
+    /* libuv's timers run on a cached millisecond clock and may fire up to
+     * a millisecond early by uv_hrtime(): a delay is never shorter than
+     * asked, so wait out the remainder. */
+    uint64_t want = (uint64_t)(p->cfg->has_message ? p->delay_ms
+                                                   : p->cfg->hold_ms) *
+                    1000000;
+    int64_t elapsed = wsp__probe_now(p) - p->result->marks[WSP_MARK_OPEN];
+    if (elapsed >= 0 && (uint64_t)elapsed < want) {
+      uv_update_time(p->ctx->loop);
+      arm(p, WSP__TIMER_DELAY, (want - (uint64_t)elapsed + 999999) / 1000000);
+      return;
+    }
     if (p->cfg->has_message)
       send_first(p);
     else

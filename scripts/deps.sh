@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs, from Debian's archive, every package the build, the demo and the
+# tests need. Does nothing when all are present.
+set -euo pipefail
+
+packages=(
+  gcc libc6-dev meson ninja-build pkg-config cmake
+  libuv1-dev libwslay-dev libmbedtls-dev libcjson-dev node-llhttp
+  python3 python3-websockets nodejs node-ws
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+    missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "installing: ${missing[*]}" >&2
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,283 @@
+/*
+ * The library embedded in a caller's loop, against raceserver: outcomes,
+ * cancellation, campaigns, and a loop that closes with nothing left open.
+ * The loop also runs the caller's own timer; wsprobe must neither stop it
+ * nor be stopped by it.
+ */
+#include <stdlib.h>
+
+#include <uv.h>
+
+#include "check.h"
+#include "fixture.h"
+#include "wsprobe.h"
+
+static const char *raceserver;
+
+typedef struct {
+  wsp_result *r;   /* The result, once delivered. */
+  int calls;       /* How often the callback ran. */
+} slot;
+
+static void on_result(wsp_probe *p, wsp_result *r, void *ud) {
+  slot *s = ud;
+  CHECK(wsp_probe_user_data(p) == ud);
+  s->r = r;
+  s->calls++;
+}
+
+static int ticks;
+static void on_tick(uv_timer_t *t) {
+  (void)t;
+  ticks++;
+}
+
+static wsp_config *config(int port, const char *path) {
+  char url[128];
+  wsp_config *cfg = wsp_config_new();
+  snprintf(url, sizeof(url), "ws://127.0.0.1:%d%s", port, path);
+  CHECK_INT(wsp_config_set_url(cfg, url), 0);
+  CHECK_INT(wsp_config_set_timeouts(cfg, 3000), 0);
+  return cfg;
+}
+
+static void start_server(fixture *f, const char *a1, const char *a2,
+                         const char *a3, const char *a4) {
+  char *argv[] = {(char *)raceserver, "--port", "0", "--lifetime", "60",
+                  "--quiet", (char *)a1, (char *)a2, (char *)a3, (char *)a4,
+                  NULL};
+  CHECK_INT(fixture_start(f, argv), 0);
+}
+
+/* Runs probes of `cfgs` side by side on one caller-owned loop. */
+static void run(wsp_config **cfgs, slot *slots, int n, int cancel_first) {
+  uv_loop_t loop;
+  uv_timer_t tick;
+  wsp_ctx *ctx;
+  wsp_probe *first = NULL;
+  CHECK_INT(uv_loop_init(&loop), 0);
+  CHECK_INT(wsp_ctx_new(&loop, &ctx), 0);
+  uv_timer_init(&loop, &tick);
+  uv_timer_start(&tick, on_tick, 1, 1);
+  uv_unref((uv_handle_t *)&tick); /* The app's timer must not keep us. */
+  for (int i = 0; i < n; i++) {
+    memset(&slots[i], 0, sizeof(slots[i]));
+    CHECK_INT(wsp_probe_start(ctx, cfgs[i], on_result, &slots[i],
+                              i == 0 ? &first : NULL),
+              0);
+  }
+  CHECK_INT(wsp_ctx_free(ctx), WSP_EBUSY); /* Probes are alive. */
+  if (cancel_first)
+    wsp_probe_cancel(first);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  for (int i = 0; i < n; i++)
+    CHECK_INT(slots[i].calls, 1);
+  CHECK_INT(wsp_ctx_free(ctx), 0);
+  uv_close((uv_handle_t *)&tick, NULL);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  CHECK_INT(uv_loop_close(&loop), 0);
+}
+
+static void test_race_and_events(void) {
+  fixture f;
+  wsp_config *cfgs[3];
+  slot s[3];
+  const char *reason;
+  start_server(&f, "--ready-delay", "300", NULL, NULL);
+  if (f.pid == 0)
+    return;
+  for (int i = 0; i < 3; i++) {
+    cfgs[i] = config(f.port, "/agent");
+    CHECK_INT(wsp_config_set_message(cfgs[i], "{\"type\":\"run\"}", 14, 0), 0);
+  }
+  /* 0: the first message inside the readiness window: 1011. */
+  /* 1: after it, expecting the agent's events: ok. */
+  CHECK_INT(wsp_config_set_delay(cfgs[1], 500), 0);
+  CHECK_INT(wsp_config_add_expect(cfgs[1], "agent_started"), 0);
+  CHECK_INT(wsp_config_add_expect(cfgs[1], "agent_completed"), 0);
+  /* 2: after it, expecting an event that never comes. */
+  CHECK_INT(wsp_config_set_delay(cfgs[2], 500), 0);
+  CHECK_INT(wsp_config_add_expect(cfgs[2], "never_sent"), 0);
+  CHECK_INT(wsp_config_set_timeout(cfgs[2], WSP_PHASE_AWAITING_REPLY, 300), 0);
+  ticks = 0;
+  run(cfgs, s, 3, 0);
+  CHECK(ticks > 100); /* The app's timer kept running throughout. */
+
+  CHECK_INT(wsp_result_outcome(s[0].r), WSP_OUTCOME_CLOSED_BY_SERVER);
+  CHECK_INT(wsp_result_phase(s[0].r), WSP_PHASE_AWAITING_REPLY);
+  CHECK_INT(wsp_result_passed(s[0].r), 0);
+  CHECK_INT(wsp_result_http_status(s[0].r), 101);
+  CHECK_INT(wsp_result_close_received(s[0].r, &reason), 1011);
+  CHECK_STR(reason, "Internal error");
+  CHECK_INT(wsp_result_close_sent(s[0].r, &reason), 1011);
+  CHECK(wsp_result_mark(s[0].r, WSP_MARK_FIRST_SENT) >= 0);
+  CHECK(wsp_result_mark(s[0].r, WSP_MARK_CLOSE_RECEIVED) >=
+        wsp_result_mark(s[0].r, WSP_MARK_FIRST_SENT));
+  CHECK(wsp_result_error(s[0].r) != NULL &&
+        strstr(wsp_result_error(s[0].r), "1011") != NULL);
+
+  CHECK_INT(wsp_result_outcome(s[1].r), WSP_OUTCOME_OK);
+  CHECK_INT(wsp_result_phase(s[1].r), WSP_PHASE_CLOSING);
+  CHECK(wsp_result_error(s[1].r) == NULL);
+  CHECK_INT(wsp_result_close_sent(s[1].r, NULL), 1000);
+  CHECK_INT(wsp_result_close_received(s[1].r, NULL), 1000);
+  CHECK(wsp_result_event_count(s[1].r) >= 5);
+  {
+    static const char *const seq[] = {"agent_started", "agent_thinking",
+                                      "tool_executing", "tool_completed",
+                                      "agent_completed"};
+    int64_t prev = -1;
+    for (size_t i = 0; i < 5 && i < wsp_result_event_count(s[1].r); i++) {
+      const char *type;
+      int64_t t;
+      CHECK_INT(wsp_result_event(s[1].r, i, &type, &t), 0);
+      CHECK_STR(type, seq[i]);
+      CHECK(t >= prev);
+      prev = t;
+    }
+  }
+  /* The delay is honoured: the message left at least 500 ms after open. */
+  CHECK(wsp_result_mark(s[1].r, WSP_MARK_FIRST_SENT) -
+            wsp_result_mark(s[1].r, WSP_MARK_OPEN) >=
+        500 * 1000000LL);
+  CHECK(wsp_result_span(s[1].r, WSP_SPAN_FIRST_REPLY) > 0);
+  CHECK(wsp_result_span(s[1].r, WSP_SPAN_TOTAL) >=
+        wsp_result_span(s[1].r, WSP_SPAN_FIRST_REPLY));
+
+  CHECK_INT(wsp_result_outcome(s[2].r), WSP_OUTCOME_EXPECTATION_FAILED);
+  CHECK_INT(wsp_result_phase(s[2].r), WSP_PHASE_AWAITING_REPLY);
+  CHECK(strstr(wsp_result_error(s[2].r), "never_sent") != NULL);
+
+  for (int i = 0; i < 3; i++) {
+    wsp_result_free(s[i].r);
+    wsp_config_free(cfgs[i]);
+  }
+  fixture_stop(&f);
+}
+
+static void test_rejection_cancel_refused(void) {
+  fixture f;
+  wsp_config *cfgs[3];
+  slot s[3];
+  size_t blen;
+  const uint8_t *body;
+  start_server(&f, "--reject-first", "1", "--on-message", "silent");
+  if (f.pid == 0)
+    return;
+  cfgs[0] = config(f.port, "/");
+  CHECK_INT(wsp_config_set_message(cfgs[0], "x", 1, 0), 0);
+  cfgs[1] = config(f.port, "/");
+  CHECK_INT(wsp_config_set_hold(cfgs[1], 60000), 0);
+  cfgs[2] = config(1, "/"); /* Nothing listens on port 1. */
+  run(cfgs, s, 1, 0);       /* The first connection gets the 503. */
+  run(cfgs + 1, s + 1, 2, 1);
+
+  CHECK_INT(wsp_result_outcome(s[0].r), WSP_OUTCOME_HANDSHAKE_REJECTED);
+  CHECK_INT(wsp_result_phase(s[0].r), WSP_PHASE_UPGRADE);
+  CHECK_INT(wsp_result_http_status(s[0].r), 503);
+  CHECK_STR(wsp_result_http_reason(s[0].r), "Service Unavailable");
+  CHECK_STR(wsp_result_http_header(s[0].r, "Retry-After"), "5");
+  CHECK_STR(wsp_result_http_header(s[0].r, "content-type"), "application/json");
+  body = wsp_result_http_body(s[0].r, &blen);
+  CHECK(blen > 0 && body != NULL && memchr(body, '{', blen) == body);
+  CHECK_INT(wsp_result_close_received(s[0].r, NULL), -1);
+  CHECK_INT(wsp_result_passed(s[0].r), 0);
+
+  CHECK_INT(wsp_result_outcome(s[1].r), WSP_OUTCOME_CANCELLED);
+  CHECK_INT(wsp_result_outcome(s[2].r), WSP_OUTCOME_CONNECT_REFUSED);
+  CHECK_INT(wsp_result_phase(s[2].r), WSP_PHASE_CONNECT);
+  CHECK_INT(wsp_result_http_status(s[2].r), 0);
+  for (int i = 0; i < 3; i++) {
+    wsp_result_free(s[i].r);
+    wsp_config_free(cfgs[i]);
+  }
+  fixture_stop(&f);
+}
+
+static int probe_cb_calls;
+static void on_campaign_probe(wsp_campaign *c, const wsp_result *r,
+                              void *ud) {
+  (void)c;
+  (void)ud;
+  CHECK(r != NULL);
+  probe_cb_calls++;
+}
+
+static void test_campaign(void) {
+  fixture f;
+  wsp_config *cfg;
+  wsp_campaign *c;
+  char *json = NULL, *text = NULL;
+  size_t rejected = 0;
+  start_server(&f, "--reject-first", "5", "--on-message", "echo");
+  if (f.pid == 0)
+    return;
+  cfg = config(f.port, "/");
+  CHECK_INT(wsp_config_set_message(cfg, "ping", 4, 0), 0);
+  CHECK_INT(wsp_campaign_new(cfg, &c), 0);
+  wsp_config_free(cfg); /* The campaign keeps its own copy. */
+  CHECK_INT(wsp_campaign_set_count(c, 40), 0);
+  CHECK_INT(wsp_campaign_set_concurrency(c, 8), 0);
+  CHECK_INT(wsp_campaign_set_probe_cb(c, on_campaign_probe, NULL), 0);
+  CHECK_INT(wsp_campaign_run(c), 0);
+  CHECK_INT(probe_cb_calls, 40);
+  CHECK_INT(wsp_campaign_result_count(c), 40);
+  for (size_t i = 0; i < 40; i++) {
+    const wsp_result *r = wsp_campaign_result(c, i);
+    CHECK(r != NULL && wsp_result_index(r) == i);
+    if (r && wsp_result_outcome(r) == WSP_OUTCOME_HANDSHAKE_REJECTED)
+      rejected++;
+    else
+      CHECK_INT(r ? (int)wsp_result_outcome(r) : -1, WSP_OUTCOME_OK);
+  }
+  CHECK_INT(rejected, 5);
+  CHECK_INT(wsp_campaign_passed(c), 35);
+  CHECK_INT(wsp_campaign_set_count(c, 2), WSP_ESTATE);
+  CHECK_INT(wsp_report_json(c, 0, &json), 0);
+  CHECK(json && strstr(json, "\"handshake_rejected\":\t5") != NULL);
+  CHECK(json && strstr(json, "\"503\":\t5") != NULL);
+  CHECK_INT(wsp_report_text(c, &text), 0);
+  CHECK(text && strstr(text, "FAIL, 35 of 40 passed") != NULL);
+  CHECK(text && strstr(text, "503 x5") != NULL);
+  wsp_free(json);
+  wsp_free(text);
+  CHECK_INT(wsp_campaign_free(c), 0);
+  fixture_stop(&f);
+}
+
+static void test_blocking_run(void) {
+  fixture f;
+  wsp_config *cfg;
+  wsp_result *r = NULL;
+  const char *reason;
+  start_server(&f, "--on-message", "close:1013:try again later", NULL, NULL);
+  if (f.pid == 0)
+    return;
+  cfg = config(f.port, "/");
+  CHECK_INT(wsp_config_set_message(cfg, "go", 2, 0), 0);
+  CHECK_INT(wsp_probe_run(cfg, &r), 0);
+  CHECK(r != NULL);
+  if (r != NULL) {
+    CHECK_INT(wsp_result_outcome(r), WSP_OUTCOME_CLOSED_BY_SERVER);
+    CHECK_INT(wsp_result_close_received(r, &reason), 1013);
+    CHECK_STR(reason, "try again later");
+    CHECK_INT(wsp_result_close_sent(r, NULL), 1013);
+  }
+  wsp_result_free(r);
+  wsp_config_free(cfg);
+  fixture_stop(&f);
+}
+
+int main(int argc, char **argv) {
+  raceserver = argc > 1 ? argv[1] : getenv("RACESERVER_BIN");
+  if (raceserver == NULL) {
+    fprintf(stderr, "usage: test_embed RACESERVER\n");
+    return 1;
+  }
+  signal(SIGPIPE, SIG_IGN);
+  test_race_and_events();
+  test_rejection_cancel_refused();
+  test_campaign();
+  test_blocking_run();
+  return check_status("test_embed");
+}
