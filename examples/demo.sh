@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The demo: raceserver on loopback with a 300 ms readiness window, probed by
 # wsprobe. At delay 0 the first message lands inside the window and the
-# server closes with 1011; at delay 500 ms every probe passes; a server that
-# refuses the upgrade with HTTP 503 is a failure too, never a pass.
+# server closes with 1011; at delay 500 ms every probe passes; a bisection
+# finds where the window ends; a server that refuses the upgrade with HTTP
+# 503 is a failure too, never a pass.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -47,6 +48,20 @@ run "first message at delay 0: inside the 300 ms readiness window" \
 run "first message at delay 500 ms: after the window" \
   -n 20 -c 20 --send "$msg" --delay 500 --expect agent_started \
   --expect agent_completed "$url"
+
+run "where does the race window end? bisection over the delay, 5 probes a point" \
+  --window-search 0:1000 --trials 5 --resolution 2 -q --json "$portfile.json" \
+  --send "$msg" "$url"
+python3 - "$portfile.json" <<'PY'
+import json, sys
+w = json.load(open(sys.argv[1]))["campaign"]["window"]
+for e in w["evidence"]:
+    print(f"  delay {e['delay_ms']:4d} ms: {e['failures']}/{e['trials']} failed")
+est = w["estimate"]
+print(f"  failures stop between {est['from_ms']} and {est['to_ms']} ms "
+      f"(the server's window is 300 ms); {w['probes_spent']} probes spent")
+PY
+rm -f "$portfile.json"
 
 start --reject-first 1000000
 run "service down: every upgrade refused with HTTP 503" \

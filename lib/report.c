@@ -383,7 +383,6 @@ static void tally_text(tbuf *b, const char *label, const tally *t) {
 int wsp_report_text(const wsp_campaign *c, char **out) {
   tbuf b = {0};
   summary s;
-  unsigned shown = 0;
   if (c == NULL || out == NULL)
     return WSP_EINVAL;
   summarize(c, &s);
@@ -495,15 +494,40 @@ int wsp_report_text(const wsp_campaign *c, char **out) {
                 "more than %u ms late; their timings are suspect\n",
             (unsigned long long)c->flagged, c->lag_threshold_ms);
   tprintf(&b, "seed: %llu\n", (unsigned long long)c->seed);
-  for (size_t i = 0; i < c->nresults && shown < 10; i++) {
-    const wsp_result *r = c->results[i];
-    if (r == NULL || r->outcome == WSP_OUTCOME_OK)
-      continue;
-    if (shown++ == 0)
-      tprintf(&b, "\nfailures (first 10):\n");
-    tprintf(&b, "  #%u %s in %s: %s\n", r->index,
-            wsp_outcome_name(r->outcome), wsp_phase_name(r->phase),
-            r->error ? r->error : "");
+  {
+    /* Failures grouped by what happened, so that a thousand identical
+     * 1011s take one line and a rare different one is not drowned. */
+    const wsp_result *first[10];
+    size_t count[10], groups = 0, other = 0;
+    for (size_t i = 0; i < c->nresults; i++) {
+      const wsp_result *r = c->results[i];
+      size_t g;
+      if (r->outcome == WSP_OUTCOME_OK)
+        continue;
+      for (g = 0; g < groups; g++)
+        if (first[g]->outcome == r->outcome && first[g]->phase == r->phase &&
+            ((first[g]->error == NULL && r->error == NULL) ||
+             (first[g]->error && r->error &&
+              strcmp(first[g]->error, r->error) == 0)))
+          break;
+      if (g < groups) {
+        count[g]++;
+      } else if (groups < 10) {
+        first[groups] = r;
+        count[groups++] = 1;
+      } else {
+        other++;
+      }
+    }
+    if (groups > 0)
+      tprintf(&b, "\nfailures:\n");
+    for (size_t g = 0; g < groups; g++)
+      tprintf(&b, "  %zux %s in %s (first #%u): %s\n", count[g],
+              wsp_outcome_name(first[g]->outcome),
+              wsp_phase_name(first[g]->phase), first[g]->index,
+              first[g]->error ? first[g]->error : "");
+    if (other > 0)
+      tprintf(&b, "  %zu more failures of other kinds (see --json)\n", other);
   }
   if (b.failed) {
     free(b.p);
