@@ -615,9 +615,11 @@ int main(int argc, char **argv) {
       break;
     case 'h':
       fputs(usage, stdout);
+      wsp_config_free(cfg);
       return EXIT_PASS;
     case 'V':
       printf("wsprobe %s\n", wsp_version_string());
+      wsp_config_free(cfg);
       return EXIT_PASS;
     case ':':
       die_usage("option %s needs a value", name);

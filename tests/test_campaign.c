@@ -1,0 +1,357 @@
+/*
+ * Campaigns against raceserver: the window search contains the server's
+ * readiness window, sweeps and bursts report per delay and per release,
+ * ordered expectations, concurrency sweeps, seeds, shards, rate limits,
+ * and the loop-lag self-check.
+ */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <uv.h>
+
+#include "check.h"
+#include "fixture.h"
+#include "wsprobe.h"
+
+static const char *raceserver;
+
+static void start(fixture *f, const char *a1, const char *a2, const char *a3,
+                  const char *a4) {
+  char *argv[] = {(char *)raceserver, "--port", "0", "--lifetime", "120",
+                  "--quiet", (char *)a1, (char *)a2, (char *)a3, (char *)a4,
+                  NULL};
+  CHECK_INT(fixture_start(f, argv), 0);
+}
+
+static wsp_config *config(int port) {
+  char url[64];
+  wsp_config *cfg = wsp_config_new();
+  snprintf(url, sizeof(url), "ws://127.0.0.1:%d/agent", port);
+  CHECK_INT(wsp_config_set_url(cfg, url), 0);
+  CHECK_INT(wsp_config_set_message(cfg, "{\"type\":\"run\"}", 14, 0), 0);
+  CHECK_INT(wsp_config_set_timeouts(cfg, 3000), 0);
+  return cfg;
+}
+
+/* The JSON report of a finished campaign, parsed. */
+static cJSON *report(const wsp_campaign *c) {
+  char *text = NULL;
+  cJSON *j;
+  CHECK_INT(wsp_report_json(c, 0, &text), 0);
+  j = cJSON_Parse(text);
+  CHECK(j != NULL);
+  wsp_free(text);
+  return j;
+}
+
+static cJSON *path(cJSON *j, const char *a, const char *b, const char *c) {
+  j = cJSON_GetObjectItemCaseSensitive(j, a);
+  if (b)
+    j = cJSON_GetObjectItemCaseSensitive(j, b);
+  if (c)
+    j = cJSON_GetObjectItemCaseSensitive(j, c);
+  return j;
+}
+
+static void test_window_contains_w(void) {
+  fixture f;
+  wsp_config *cfg;
+  wsp_campaign *c;
+  cJSON *j, *est;
+  start(&f, "--ready-delay", "150", NULL, NULL);
+  if (f.pid == 0)
+    return;
+  cfg = config(f.port);
+  CHECK_INT(wsp_campaign_new(cfg, &c), 0);
+  CHECK_INT(wsp_campaign_set_window_search(c, 0, 400, 2, 3), 0);
+  CHECK_INT(wsp_campaign_run(c), 0);
+  j = report(c);
+  CHECK_STR(cJSON_GetStringValue(path(j, "campaign", "window", "conclusion")),
+            "bounded");
+  est = path(j, "campaign", "window", "estimate");
+  {
+    double from = cJSON_GetNumberValue(cJSON_GetObjectItem(est, "from_ms"));
+    double to = cJSON_GetNumberValue(cJSON_GetObjectItem(est, "to_ms"));
+    CHECK(from <= 150 && 150 <= to);
+    CHECK(to - from <= 2);
+    fprintf(stderr, "window estimate [%.0f, %.0f] for W = 150\n", from, to);
+  }
+  /* The evidence: every point, and the probes they cost. */
+  CHECK(cJSON_GetArraySize(path(j, "campaign", "window", "evidence")) >= 3);
+  CHECK_INT(cJSON_GetNumberValue(
+                path(j, "campaign", "window", "probes_spent")),
+            (double)wsp_campaign_result_count(c));
+  cJSON_Delete(j);
+  wsp_campaign_free(c);
+  wsp_config_free(cfg);
+  fixture_stop(&f);
+}
+
+static void test_sweep_and_seed(void) {
+  fixture f;
+  wsp_config *cfg;
+  const uint32_t delays[] = {0, 300};
+  uint32_t order[2][8];
+  start(&f, "--ready-delay", "150", NULL, NULL);
+  if (f.pid == 0)
+    return;
+  cfg = config(f.port);
+  for (int run = 0; run < 2; run++) {
+    wsp_campaign *c;
+    cJSON *j, *rows;
+    CHECK_INT(wsp_campaign_new(cfg, &c), 0);
+    CHECK_INT(wsp_campaign_set_delays(c, delays, 2, 4), 0);
+    CHECK_INT(wsp_campaign_set_seed(c, 42), 0);
+    CHECK_INT(wsp_campaign_planned(c), 8);
+    CHECK_INT(wsp_campaign_run(c), 0);
+    CHECK_INT(wsp_campaign_result_count(c), 8);
+    j = report(c);
+    rows = path(j, "campaign", "sweep", NULL);
+    CHECK_INT(cJSON_GetArraySize(rows), 2);
+    CHECK_INT(cJSON_GetNumberValue(
+                  cJSON_GetObjectItem(cJSON_GetArrayItem(rows, 0), "failed")),
+              4);
+    CHECK_INT(cJSON_GetNumberValue(cJSON_GetObjectItem(
+                  cJSON_GetArrayItem(rows, 0), "failure_rate")),
+              1);
+    CHECK_INT(cJSON_GetNumberValue(
+                  cJSON_GetObjectItem(cJSON_GetArrayItem(rows, 1), "failed")),
+              0);
+    CHECK_INT(cJSON_GetNumberValue(path(j, "campaign", "seed", NULL)), 42);
+    /* Results come in index order: indexes 0-3 had delay 0, 4-7 300. */
+    for (size_t i = 0; i < 8; i++) {
+      const wsp_result *r = wsp_campaign_result(c, i);
+      CHECK_INT(wsp_result_index(r), i);
+      CHECK_INT(wsp_result_outcome(r), i < 4 ? WSP_OUTCOME_CLOSED_BY_SERVER
+                                             : WSP_OUTCOME_OK);
+    }
+    /* The schedule: which probe started n-th. */
+    {
+      cJSON *probes = cJSON_GetObjectItem(j, "probes"), *p;
+      double starts[8];
+      int k = 0;
+      cJSON_ArrayForEach(p, probes) {
+        starts[k++] = cJSON_GetNumberValue(cJSON_GetObjectItem(p, "start_ms"));
+      }
+      /* order[run][n] = index of the n-th probe started. */
+      for (int n = 0; n < 8; n++) {
+        int best = -1;
+        for (int i = 0; i < 8; i++)
+          if (starts[i] >= 0 && (best < 0 || starts[i] < starts[best]))
+            best = i;
+        order[run][n] = (uint32_t)best;
+        starts[best] = -1;
+      }
+    }
+    cJSON_Delete(j);
+    wsp_campaign_free(c);
+  }
+  /* The same seed gives the same schedule. */
+  CHECK(memcmp(order[0], order[1], sizeof(order[0])) == 0);
+  wsp_config_free(cfg);
+  fixture_stop(&f);
+}
+
+static void test_burst_and_order(void) {
+  fixture f;
+  wsp_config *cfg;
+  wsp_campaign *c;
+  cJSON *j;
+  start(&f, NULL, NULL, NULL, NULL);
+  if (f.pid == 0)
+    return;
+  cfg = config(f.port);
+  CHECK_INT(wsp_config_add_expect(cfg, "agent_started"), 0);
+  CHECK_INT(wsp_config_add_expect(cfg, "tool_executing"), 0);
+  CHECK_INT(wsp_config_add_expect(cfg, "agent_completed"), 0);
+  CHECK_INT(wsp_config_set_expect_order(cfg, 1), 0);
+  CHECK_INT(wsp_campaign_new(cfg, &c), 0);
+  CHECK_INT(wsp_campaign_set_count(c, 100), 0);
+  CHECK_INT(wsp_campaign_set_concurrency(c, 50), 0);
+  CHECK_INT(wsp_campaign_set_burst(c, 1), 0);
+  CHECK_INT(wsp_campaign_run(c), 0);
+  CHECK_INT(wsp_campaign_passed(c), 100);
+  j = report(c);
+  CHECK_INT(cJSON_GetNumberValue(
+                path(j, "campaign", "bursts", "released")),
+            2);
+  {
+    cJSON *spread = path(j, "campaign", "bursts", "send_spread_ms");
+    CHECK_INT(cJSON_GetNumberValue(cJSON_GetObjectItem(spread, "count")), 2);
+    CHECK(cJSON_GetNumberValue(cJSON_GetObjectItem(spread, "max")) >= 0);
+  }
+  cJSON_Delete(j);
+  wsp_campaign_free(c);
+  wsp_config_free(cfg);
+
+  /* Out of order: agent_completed expected before tool_executing. */
+  cfg = config(f.port);
+  CHECK_INT(wsp_config_add_expect(cfg, "agent_started"), 0);
+  CHECK_INT(wsp_config_add_expect(cfg, "agent_completed"), 0);
+  CHECK_INT(wsp_config_add_expect(cfg, "tool_executing"), 0);
+  CHECK_INT(wsp_config_set_expect_order(cfg, 1), 0);
+  {
+    wsp_result *r = NULL;
+    CHECK_INT(wsp_probe_run(cfg, &r), 0);
+    CHECK_INT(wsp_result_outcome(r), WSP_OUTCOME_EXPECTATION_FAILED);
+    CHECK(strstr(wsp_result_error(r),
+                 "tool_executing arrived before agent_completed") != NULL);
+    wsp_result_free(r);
+  }
+  wsp_config_free(cfg);
+  fixture_stop(&f);
+}
+
+static void test_concurrency_sweep(void) {
+  fixture f;
+  wsp_config *cfg;
+  wsp_campaign *c;
+  cJSON *j;
+  start(&f, "--max-connections", "4", "--on-message", "silent");
+  if (f.pid == 0)
+    return;
+  cfg = config(f.port);
+  /* The server stays silent, so every connection of a level is held open
+   * until its reply timeout: the levels above 4 meet the cap. */
+  CHECK_INT(wsp_config_set_timeout(cfg, WSP_PHASE_AWAITING_REPLY, 200), 0);
+  CHECK_INT(wsp_campaign_new(cfg, &c), 0);
+  CHECK_INT(wsp_campaign_set_concurrency_sweep(c, 16), 0);
+  CHECK_INT(wsp_campaign_run(c), 0);
+  j = report(c);
+  CHECK_INT(cJSON_GetArraySize(
+                path(j, "campaign", "concurrency_sweep", "levels")),
+            5);
+  /* Silence times every probe out; what matters is where the 503s begin. */
+  {
+    cJSON *lv;
+    int first503 = -1;
+    cJSON_ArrayForEach(lv, path(j, "campaign", "concurrency_sweep", "levels")) {
+      cJSON *o = cJSON_GetObjectItem(lv, "outcomes");
+      if (first503 < 0 && cJSON_GetObjectItem(o, "handshake_rejected"))
+        first503 = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(lv, "level"));
+    }
+    CHECK_INT(first503, 8);
+  }
+  cJSON_Delete(j);
+  wsp_campaign_free(c);
+  wsp_config_free(cfg);
+  fixture_stop(&f);
+}
+
+static void test_shard_rate_lag(void) {
+  fixture f;
+  wsp_config *cfg;
+  wsp_campaign *c;
+  start(&f, "--on-message", "echo", NULL, NULL);
+  if (f.pid == 0)
+    return;
+  cfg = config(f.port);
+  CHECK_INT(wsp_campaign_new(cfg, &c), 0);
+  CHECK_INT(wsp_campaign_set_count(c, 10), 0);
+  CHECK_INT(wsp_campaign_set_shard(c, 1, 3), 0);
+  CHECK_INT(wsp_campaign_set_rate(c, 40), 0);
+  CHECK_INT(wsp_campaign_planned(c), 3);
+  CHECK_INT(wsp_campaign_run(c), 0);
+  CHECK_INT(wsp_campaign_result_count(c), 3);
+  for (size_t i = 0; i < 3; i++)
+    CHECK_INT(wsp_result_index(wsp_campaign_result(c, i)), 1 + 3 * i);
+  wsp_campaign_free(c);
+
+  /* The rate is a ceiling: 12 probes at 40/s take at least 11/40 s. */
+  CHECK_INT(wsp_campaign_new(cfg, &c), 0);
+  CHECK_INT(wsp_campaign_set_count(c, 12), 0);
+  CHECK_INT(wsp_campaign_set_concurrency(c, 12), 0);
+  CHECK_INT(wsp_campaign_set_rate(c, 40), 0);
+  CHECK_INT(wsp_campaign_run(c), 0);
+  CHECK_INT(wsp_campaign_passed(c), 12);
+  {
+    char *text;
+    cJSON *j, *p;
+    double lo = 1e18, hi = 0;
+    CHECK_INT(wsp_report_json(c, 0, &text), 0);
+    j = cJSON_Parse(text);
+    cJSON_ArrayForEach(p, cJSON_GetObjectItem(j, "probes")) {
+      double s = cJSON_GetNumberValue(cJSON_GetObjectItem(p, "start_ms"));
+      lo = s < lo ? s : lo;
+      hi = s > hi ? s : hi;
+    }
+    CHECK(hi - lo >= 11.0 / 40 * 1000 - 2);
+    cJSON_Delete(j);
+    wsp_free(text);
+  }
+  wsp_campaign_free(c);
+  wsp_config_free(cfg);
+  fixture_stop(&f);
+}
+
+/* A callback that stalls the loop: the probes in flight meanwhile must be
+ * flagged, and the summary must say so. */
+static void stall(wsp_campaign *c, const wsp_result *r, void *ud) {
+  (void)c;
+  (void)ud;
+  if (wsp_result_index(r) == 2)
+    usleep(60 * 1000);
+}
+
+static void test_lag_flags(void) {
+  fixture f;
+  wsp_config *cfg;
+  wsp_campaign *c;
+  char *text = NULL;
+  start(&f, "--on-message", "echo", "--reply-delay", "100");
+  if (f.pid == 0)
+    return;
+  cfg = config(f.port);
+  CHECK_INT(wsp_campaign_new(cfg, &c), 0);
+  CHECK_INT(wsp_campaign_set_count(c, 6), 0);
+  CHECK_INT(wsp_campaign_set_concurrency(c, 6), 0);
+  CHECK_INT(wsp_campaign_set_lag_threshold(c, 20), 0);
+  /* Starts 50 ms apart, replies after 100 ms: probes 3-5 are in flight
+   * when probe 2's callback stalls the loop. */
+  CHECK_INT(wsp_campaign_set_rate(c, 20), 0);
+  CHECK_INT(wsp_campaign_set_probe_cb(c, stall, NULL), 0);
+  CHECK_INT(wsp_campaign_run(c), 0);
+  {
+    size_t flagged = 0;
+    for (size_t i = 0; i < 6; i++) {
+      char *json = NULL;
+      CHECK_INT(wsp_result_to_json(wsp_campaign_result(c, i), &json), 0);
+      wsp_free(json);
+    }
+    CHECK_INT(wsp_report_json(c, 0, &text), 0);
+    {
+      cJSON *j = cJSON_Parse(text), *p;
+      cJSON_ArrayForEach(p, cJSON_GetObjectItem(j, "probes"))
+        flagged += cJSON_IsTrue(cJSON_GetObjectItem(p, "lag_flagged"));
+      /* Probes 0-1 ended before the stall and must not be flagged. */
+      CHECK(!cJSON_IsTrue(cJSON_GetObjectItem(
+          cJSON_GetArrayItem(cJSON_GetObjectItem(j, "probes"), 0),
+          "lag_flagged")));
+      cJSON_Delete(j);
+    }
+    wsp_free(text);
+    CHECK(flagged >= 1);
+  }
+  CHECK_INT(wsp_report_text(c, &text), 0);
+  CHECK(text && strstr(text, "WARNING") != NULL);
+  CHECK(text && strstr(text, "their timings are suspect") != NULL);
+  wsp_free(text);
+  wsp_campaign_free(c);
+  wsp_config_free(cfg);
+  fixture_stop(&f);
+}
+
+int main(int argc, char **argv) {
+  raceserver = argc > 1 ? argv[1] : getenv("RACESERVER_BIN");
+  if (raceserver == NULL)
+    return fprintf(stderr, "usage: test_campaign RACESERVER\n"), 1;
+  signal(SIGPIPE, SIG_IGN);
+  test_window_contains_w();
+  test_sweep_and_seed();
+  test_burst_and_order();
+  test_concurrency_sweep();
+  test_shard_rate_lag();
+  test_lag_flags();
+  return check_status("test_campaign");
+}
