@@ -638,6 +638,20 @@ WSP_EXTERN int wsp_report_json(const wsp_campaign *c, int show_secrets,
  */
 WSP_EXTERN int wsp_report_text(const wsp_campaign *c, char **out);
 
+/*
+ * JUnit XML: one <testcase> per probe (per delay point for sweeps), with
+ * the outcome, phase, close code and HTTP status in each failure's
+ * message. A malloc'd string freed with wsp_free().
+ */
+WSP_EXTERN int wsp_report_junit(const wsp_campaign *c, char **out);
+/*
+ * One self-contained HTML page (no network, no external scripts or fonts):
+ * the summary, a timeline of every probe (sampled for large campaigns),
+ * the failure rate against the delay for sweeps with the race window
+ * marked, outcomes over time. A malloc'd string freed with wsp_free().
+ */
+WSP_EXTERN int wsp_report_html(const wsp_campaign *c, char **out);
+
 #ifdef __cplusplus
 }
 #endif
