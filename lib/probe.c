@@ -142,6 +142,15 @@ static void teardown(wsp_probe *p) {
   if (p->torn_down)
     return;
   p->torn_down = 1;
+  /* Leaving an open connection (a timeout, a cancel, an unmet
+   * expectation): say goodbye with a close frame rather than vanish. */
+  if (p->ws != NULL && p->tcp_open && !p->eof && !p->close_queued &&
+      !p->close_recv_seen && wslay_event_get_write_enabled(p->ws)) {
+    wsp__frames_close(p, p->result->outcome == WSP_OUTCOME_CANCELLED ? 1001
+                                                                      : 1000,
+                      NULL);
+    wsp__frames_flush(p);
+  }
   if (p->gai_pending)
     uv_cancel((uv_req_t *)&p->gai);
   if (!uv_is_closing((uv_handle_t *)&p->timer))

@@ -245,6 +245,9 @@ class TestServerBehaviour(RaceserverCase):
         tl = p["timeline_ms"]
         self.assertIsNone(tl["first_received"])
         self.assertGreaterEqual(tl["closed"] - tl["first_sent"], 290)
+        # It leaves with a close frame, not by vanishing.
+        self.assertClose(p["close"]["sent"], 1000)
+        self.assertGreaterEqual(tl["close_sent"] - tl["first_sent"], 290)
 
     def test_reply_without_expected_event(self):
         srv = self.race("--on-message", "echo")
