@@ -7,6 +7,7 @@ packages=(
   gcc libc6-dev meson ninja-build pkg-config cmake
   libuv1-dev libwslay-dev libmbedtls-dev libcjson-dev node-llhttp
   python3 python3-websockets nodejs node-ws
+  openssl ca-certificates nginx-light
 )
 
 missing=()
@@ -20,5 +21,15 @@ echo "installing: ${missing[*]}" >&2
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 export DEBIAN_FRONTEND=noninteractive
+# No package may start a service while installing (nginx would listen on
+# port 80): Debian's policy-rc.d convention, for the install only.
+policy=/usr/sbin/policy-rc.d
+own_policy=""
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+  $sudo chmod +x "$policy"
+  own_policy=1
+fi
+trap '[ -n "$own_policy" ] && $sudo rm -f "$policy"' EXIT
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -103,6 +103,8 @@ async def main():
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--lifetime", type=float, default=60.0)
     ap.add_argument("--mode", default="echo")
+    ap.add_argument("--tls-cert", help="serve wss:// with this certificate")
+    ap.add_argument("--tls-key", help="... and this key")
     args = ap.parse_args()
     try:
         mode, code, reason = parse_mode(args.mode)
@@ -110,6 +112,11 @@ async def main():
         ap.error(str(e))
 
     kwargs = {}
+    if args.tls_cert:
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+        kwargs["ssl"] = ctx
     if mode == "reject503":
         kwargs["process_request"] = reject503
     if mode == "subprotocol-jwt":

@@ -1,0 +1,274 @@
+"""wss:// against TLS servers: verification on by default and every reason
+it fails, --insecure, mutual TLS, the 1011 race over TLS, nginx terminating
+TLS in front of raceserver, and Python's ssl module as a server nobody here
+wrote. Certificates are made at test time by tests/tls/gen-certs.sh.
+"""
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+
+import harness
+from harness import ProbeTestCase
+
+PKI = None
+GEN = os.path.join(harness.REPO_ROOT, "tests", "tls", "gen-certs.sh")
+
+
+def setUpModule():
+    global PKI
+    PKI = tempfile.mkdtemp(prefix="wsprobe-pki-")
+    subprocess.run(["bash", GEN, PKI], check=True, timeout=60,
+                   stdout=subprocess.DEVNULL)
+
+
+def tearDownModule():
+    shutil.rmtree(PKI, ignore_errors=True)
+
+
+def pem(name):
+    return os.path.join(PKI, name)
+
+
+class TlsCase(ProbeTestCase):
+
+    def tls_race(self, cert="server", *opts):
+        srv = self.server([harness.RACESERVER_BIN, "--port", "0",
+                           "--lifetime", "60", "--tls-cert", pem(cert + ".pem"),
+                           "--tls-key", pem(cert + ".key")] + list(opts))
+        return srv
+
+    def wss(self, srv, host="127.0.0.1", path="/"):
+        return "wss://%s:%d%s" % (host, srv.port, path)
+
+    def assertTlsFailed(self, p, rc, why):
+        self.assertProbe(p, "tls_failed", "tls", rc)
+        self.assertIn(why, p["error"])
+        self.assertIsNone(p["http_status"])
+        self.assertIsNone(p["timeline_ms"]["tls_done"])
+
+
+class TestVerification(TlsCase):
+
+    def test_verified_ok_by_ip_and_name(self):
+        srv = self.tls_race()
+        for host in ("127.0.0.1", "localhost"):
+            rc, p, rep = self.probe(["--cacert", pem("ca.pem"), "--send",
+                                     "hi", "--expect", "agent_completed",
+                                     self.wss(srv, host)])
+            self.assertProbe(p, "ok", "closing", rc)
+            self.assertEqual(p["tls"]["version"], "TLSv1.2")
+            self.assertTrue(p["tls"]["verified"])
+            self.assertTrue(p["tls"]["cipher"])
+            self.assertGreater(p["timings_ms"]["tls"], 0)
+            tl = p["timeline_ms"]
+            self.assertLessEqual(tl["connected"], tl["tls_done"])
+            self.assertLessEqual(tl["tls_done"], tl["upgrade_sent"])
+            self.assertTrue(rep["config"]["tls"]["verify"])
+
+    def test_unknown_ca(self):
+        srv = self.tls_race()
+        rc, p, _ = self.probe(["--send", "hi", self.wss(srv)])
+        self.assertTlsFailed(p, rc, "unknown CA")
+
+    def test_expired(self):
+        srv = self.tls_race("expired")
+        rc, p, _ = self.probe(["--cacert", pem("ca.pem"), "--send", "hi",
+                               self.wss(srv)])
+        self.assertTlsFailed(p, rc, "certificate expired")
+
+    def test_not_yet_valid(self):
+        srv = self.tls_race("future")
+        rc, p, _ = self.probe(["--cacert", pem("ca.pem"), "--send", "hi",
+                               self.wss(srv)])
+        self.assertTlsFailed(p, rc, "not yet valid")
+
+    def test_hostname_mismatch_by_ip_and_name(self):
+        srv = self.tls_race("otherhost")
+        for host in ("127.0.0.1", "localhost"):
+            rc, p, _ = self.probe(["--cacert", pem("ca.pem"), "--send", "hi",
+                                   self.wss(srv, host)])
+            self.assertTlsFailed(p, rc, "hostname mismatch")
+            self.assertIn(host, p["error"])
+
+    def test_self_signed_refused_then_insecure(self):
+        srv = self.tls_race("self")
+        rc, p, _ = self.probe(["--send", "hi", self.wss(srv)])
+        self.assertTlsFailed(p, rc, "unknown CA")
+        rc, p, rep = self.probe(["--insecure", "--send", "hi",
+                                 self.wss(srv)])
+        self.assertProbe(p, "ok", "closing", rc)
+        # Recorded, so nobody mistakes this run for a verified one.
+        self.assertFalse(p["tls"]["verified"])
+        self.assertFalse(rep["config"]["tls"]["verify"])
+
+    def test_tls_timeout(self):
+        # A TCP server that accepts and never speaks TLS.
+        lsock = socket.socket()
+        lsock.bind(("127.0.0.1", 0))
+        lsock.listen(4)
+        self.addCleanup(lsock.close)
+        t0 = time.monotonic()
+        rc, p, _ = self.probe(["--tls-timeout", "300", "--send", "hi",
+                               "wss://127.0.0.1:%d/" % lsock.getsockname()[1]])
+        self.assertTlsFailed(p, rc, "timed out after 300 ms")
+        self.assertLess(time.monotonic() - t0, 5)
+
+    def test_plain_server_is_not_tls(self):
+        srv = self.server([harness.RACESERVER_BIN, "--port", "0",
+                           "--lifetime", "60"])
+        rc, p, _ = self.probe(["--send", "hi", self.wss(srv)])
+        self.assertProbe(p, "tls_failed", "tls", rc)
+
+
+class TestMutualTls(TlsCase):
+
+    def test_client_certificate_accepted_and_refused(self):
+        srv = self.tls_race("server", "--tls-client-ca", pem("ca.pem"))
+        base = ["--cacert", pem("ca.pem"), "--send", "hi"]
+        rc, p, _ = self.probe(base + ["--cert", pem("client.pem"), "--key",
+                                      pem("client.key"), self.wss(srv)])
+        self.assertProbe(p, "ok", "closing", rc)
+        rc, p, _ = self.probe(base + [self.wss(srv)])
+        self.assertProbe(p, "tls_failed", "tls", rc)
+        rc, p, _ = self.probe(base + ["--cert", pem("rogue-client.pem"),
+                                      "--key", pem("rogue-client.key"),
+                                      self.wss(srv)])
+        self.assertProbe(p, "tls_failed", "tls", rc)
+
+    def test_mismatched_key_is_a_usage_error(self):
+        rc, out, err = harness.run_wsprobe(["--cert", pem("client.pem"),
+                                            "--key", pem("server.key"),
+                                            "wss://127.0.0.1:1/"])
+        self.assertEqual(rc, 2)
+        self.assertEqual(len(err.strip().splitlines()), 1, err)
+        self.assertIn("does not match", err)
+
+
+class TestRaceOverTls(TlsCase):
+
+    def test_1011_race_and_clean_run(self):
+        srv = self.tls_race("server", "--ready-delay", "300")
+        base = ["--cacert", pem("ca.pem"), "--send", "hi"]
+        rc, p, _ = self.probe(base + [self.wss(srv)])
+        self.assertProbe(p, "closed_by_server", "awaiting_reply", rc)
+        self.assertEqual(p["close"]["received"],
+                         {"code": 1011, "reason": "Internal error"})
+        rc, p, _ = self.probe(base + ["--delay", "500", self.wss(srv)])
+        self.assertProbe(p, "ok", "closing", rc)
+
+    def test_many_probes_share_one_configuration(self):
+        srv = self.tls_race()
+        rc, rep = harness.run_json(["--cacert", pem("ca.pem"), "-n", "60",
+                                    "-c", "20", "--send", "hi",
+                                    self.wss(srv, "localhost")])
+        self.assertEqual(rc, 0)
+        self.assertEqual(rep["summary"]["passed"], 60)
+
+
+NGINX_CONF = """
+worker_processes 1;
+daemon off;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+events {{ worker_connections 256; }}
+http {{
+  access_log off;
+  client_body_temp_path {dir}/body;
+  proxy_temp_path {dir}/proxy;
+  fastcgi_temp_path {dir}/fastcgi;
+  uwsgi_temp_path {dir}/uwsgi;
+  scgi_temp_path {dir}/scgi;
+  map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}
+  server {{
+    listen 127.0.0.1:{port} ssl;
+    ssl_certificate {cert};
+    ssl_certificate_key {key};
+    location / {{
+      proxy_pass http://127.0.0.1:{upstream};
+      proxy_http_version 1.1;
+      proxy_set_header Upgrade $http_upgrade;
+      proxy_set_header Connection $connection_upgrade;
+      proxy_read_timeout 30s;
+    }}
+  }}
+}}
+"""
+
+
+class TestThroughNginx(TlsCase):
+    """The usual deployment: nginx terminates TLS and proxies the WebSocket
+    to the backend."""
+
+    def start_nginx(self, upstream_port):
+        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+        d = tempfile.mkdtemp(prefix="wsprobe-nginx-")
+        self.addCleanup(shutil.rmtree, d, True)
+        port = harness.free_port()
+        conf = os.path.join(d, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write(NGINX_CONF.format(dir=d, port=port, cert=pem("server.pem"),
+                                      key=pem("server.key"),
+                                      upstream=upstream_port))
+        proc = subprocess.Popen([nginx, "-p", d, "-c", conf],
+                                stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE)
+        self.addCleanup(harness.stop, proc)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.2).close()
+                return port
+            except OSError:
+                if proc.poll() is not None:
+                    self.fail("nginx exited: %s" % proc.stderr.read().decode())
+                time.sleep(0.05)
+        self.fail("nginx did not start")
+
+    def test_race_and_events_through_nginx(self):
+        backend = self.server([harness.RACESERVER_BIN, "--port", "0",
+                               "--lifetime", "60", "--ready-delay", "300"])
+        port = self.start_nginx(backend.port)
+        url = "wss://localhost:%d/agent" % port
+        base = ["--cacert", pem("ca.pem"), "--send", '{"type":"run"}']
+        rc, p, _ = self.probe(base + [url])
+        self.assertProbe(p, "closed_by_server", "awaiting_reply", rc)
+        self.assertEqual(p["close"]["received"]["code"], 1011)
+        rc, p, _ = self.probe(base + ["--delay", "500", "--expect",
+                                      "agent_started", "--expect",
+                                      "agent_completed", url])
+        self.assertProbe(p, "ok", "closing", rc)
+        self.assertTrue(p["tls"]["verified"])
+
+    def test_backend_down_is_a_502_not_a_pass(self):
+        port = self.start_nginx(harness.free_port())
+        rc, p, _ = self.probe(["--cacert", pem("ca.pem"), "--send", "hi",
+                               "wss://127.0.0.1:%d/" % port])
+        self.assertProbe(p, "handshake_rejected", "upgrade", rc)
+        self.assertEqual(p["http_status"], 502)
+
+
+class TestPythonSslServer(TlsCase):
+    """A TLS WebSocket server nobody here wrote: Python's ssl module under
+    Debian's python3-websockets."""
+
+    def test_echo_over_python_ssl(self):
+        srv = self.server([harness.PYTHON, os.path.join(harness.SERVERS_DIR,
+                                                        "py_ws_server.py"),
+                           "--mode", "echo", "--tls-cert", pem("server.pem"),
+                           "--tls-key", pem("server.key")])
+        rc, p, _ = self.probe(["--cacert", pem("ca.pem"), "--send", "hi",
+                               "wss://localhost:%d/" % srv.port])
+        self.assertProbe(p, "ok", "closing", rc)
+        self.assertEqual(p["tls"]["version"], "TLSv1.2")
+        self.assertTrue(p["tls"]["verified"])
+        self.assertEqual(p["close"]["received"]["code"], 1000)
+
+
+if __name__ == "__main__":
+    unittest.main()
