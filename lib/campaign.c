@@ -19,6 +19,10 @@
 
 #define LAG_TICK_MS 10
 #define LAG_RING 65536
+/* Probes started in one loop iteration at most: starting 10,000 at once
+ * would block the loop for hundreds of milliseconds and skew the timings
+ * of the probes already running. */
+#define LAUNCH_BATCH 512
 
 /* splitmix64: small, fast, and the same sequence for the same seed. */
 static uint64_t next_rand(wsp_campaign *c) {
@@ -496,6 +500,7 @@ static void on_pace(uv_timer_t *t) { launch(t->data); }
 static void launch(wsp_campaign *c) {
   wsp__round *r = &c->round;
   uint64_t allowed;
+  uint32_t batch = 0;
   if (c->draining)
     return;
   if (c->duration_ms > 0 && !c->cancelled &&
@@ -504,7 +509,7 @@ static void launch(wsp_campaign *c) {
     r->n = r->launched; /* Time is up: start nothing more. */
   allowed = rate_allows(c);
   while (!c->cancelled && r->launched < r->n && c->in_flight < r->conc &&
-         c->nfree > 0 && allowed > 0) {
+         c->nfree > 0 && allowed > 0 && batch++ < LAUNCH_BATCH) {
     wsp__slot *slot = &c->slots[c->free_slots[--c->nfree]];
     wsp__probe_opts opts;
     int rc;
@@ -547,8 +552,9 @@ static void launch(wsp_campaign *c) {
     c->in_flight++;
   }
   if (r->launched < r->n && !c->cancelled && c->in_flight < r->conc &&
-      allowed == 0)
-    uv_timer_start(&c->pace, on_pace, 1, 0); /* Wait for the rate. */
+      c->nfree > 0)
+    /* The rate says wait, or this iteration's batch is full. */
+    uv_timer_start(&c->pace, on_pace, allowed == 0 ? 1 : 0, 0);
   maybe_release(c);
   if (r->finished == r->n && c->in_flight == 0) {
     if (plan(c, 0))
