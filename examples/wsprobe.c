@@ -25,6 +25,7 @@
 
 static const char usage[] =
     "usage: wsprobe [options] URL\n"
+    "       wsprobe merge [--json FILE] [-q] REPORT.json...\n"
     "\n"
     "Probe a WebSocket server: connect, upgrade, optionally send a first\n"
     "message and await the reply or expected events, close. Every probe ends\n"
@@ -39,11 +40,11 @@ static const char usage[] =
     "      --slice MS           time slice of outcomes over time (1000)\n"
     "      --burst              open -c connections, then send every first\n"
     "                           message in the same loop iteration\n"
-    "      --delays LIST        delay sweep, e.g. 0,10,50,100,500 (ms)\n"
-    "      --window-search LO:HI\n"
+    "      --delay-sweep LIST   delay sweep, e.g. 0,10,50,100,500 (ms)\n"
+    "      --find-window[=MIN:MAX]\n"
     "                           find the first-message delay above which\n"
-    "                           failures stop, by bisection between LO and\n"
-    "                           HI ms\n"
+    "                           failures stop, by bisection between MIN and\n"
+    "                           MAX ms (default 0:5000)\n"
     "      --resolution MS      ... to this resolution (default 1)\n"
     "      --trials N           ... with N probes per point (default 5)\n"
     "      --concurrency-sweep MAX\n"
@@ -101,6 +102,11 @@ static const char usage[] =
     "      --show-secrets       show tokens and secret headers in reports\n"
     "  -h, --help               show this help\n"
     "  -V, --version            show the version\n"
+    "\n"
+    "\n"
+    "merge: combines the JSON reports of shards (--shard I/N) into one:\n"
+    "counts add up, histograms merge exactly. Prints the summary; --json\n"
+    "writes the merged report.\n"
     "\n"
     "Exit status: 0 every probe passed, 1 a probe failed, 2 usage error.\n";
 
@@ -183,7 +189,9 @@ static const struct option long_opts[] = {
     {"duration", required_argument, NULL, OPT_DURATION},
     {"slice", required_argument, NULL, OPT_SLICE},
     {"burst", no_argument, NULL, OPT_BURST},
+    {"delay-sweep", required_argument, NULL, OPT_DELAYS},
     {"delays", required_argument, NULL, OPT_DELAYS},
+    {"find-window", optional_argument, NULL, OPT_WINDOW},
     {"window-search", required_argument, NULL, OPT_WINDOW},
     {"resolution", required_argument, NULL, OPT_RESOLUTION},
     {"trials", required_argument, NULL, OPT_TRIALS},
@@ -283,11 +291,11 @@ static size_t parse_delays(const char *s, uint32_t **out) {
     n += *c == ',';
   if (n > 10000 || (d = calloc(n, sizeof(*d))) == NULL ||
       (copy = strdup(s)) == NULL)
-    die_usage("--delays: too many delays");
+    die_usage("--delay-sweep: too many delays");
   for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
-    d[k++] = (uint32_t)number("--delays", tok, 0, 3600000);
+    d[k++] = (uint32_t)number("--delay-sweep", tok, 0, 3600000);
   if (k != n)
-    die_usage("--delays: '%s' has an empty entry", s);
+    die_usage("--delay-sweep: '%s' has an empty entry", s);
   free(copy);
   *out = d;
   return n;
@@ -378,6 +386,60 @@ static int write_file(const char *path, const char *text) {
   return 0;
 }
 
+/* wsprobe merge [--json FILE] [-q] REPORT.json... */
+static int merge_main(int argc, char **argv) {
+  static const struct option opts[] = {
+      {"json", required_argument, NULL, 'j'},
+      {"quiet", no_argument, NULL, 'q'},
+      {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0},
+  };
+  const char *json_path = NULL;
+  char **texts, *merged = NULL, *text = NULL, err[256] = "";
+  int quiet = 0, opt, n, status;
+  size_t len;
+  opterr = 0;
+  while ((opt = getopt_long(argc, argv, ":j:qh", opts, NULL)) != -1) {
+    if (opt == 'j')
+      json_path = optarg;
+    else if (opt == 'q')
+      quiet = 1;
+    else if (opt == 'h')
+      return fputs(usage, stdout), EXIT_PASS;
+    else if (opt == ':')
+      die_usage("merge: option %s needs a value", argv[optind - 1]);
+    else
+      die_usage("merge: unknown option '%s'", argv[optind - 1]);
+  }
+  if ((n = argc - optind) < 1)
+    die_usage("merge: no reports given");
+  if ((texts = calloc((size_t)n, sizeof(*texts))) == NULL)
+    die_usage("out of memory");
+  for (int i = 0; i < n; i++) {
+    texts[i] = read_file("merge", argv[optind + i], &len);
+    texts[i] = realloc(texts[i], len + 1);
+    texts[i][len] = '\0';
+  }
+  if (wsp_report_merge((const char *const *)texts, (size_t)n, &merged, err,
+                       sizeof(err)) != 0)
+    die_usage("merge: %s", err);
+  for (int i = 0; i < n; i++)
+    free(texts[i]);
+  free(texts);
+  status = EXIT_PASS;
+  if (json_path != NULL && write_file(json_path, merged) != 0)
+    status = EXIT_FAIL;
+  if (wsp_report_text_json(merged, &text) == 0) {
+    if (!quiet)
+      fputs(text, json_path && strcmp(json_path, "-") == 0 ? stderr : stdout);
+    if (strstr(text, "result: PASS") == NULL)
+      status = EXIT_FAIL;
+    wsp_free(text);
+  }
+  wsp_free(merged);
+  return status;
+}
+
 int main(int argc, char **argv) {
   wsp_config *cfg = wsp_config_new();
   const char *json_path = NULL, *jwt = NULL, *send = NULL;
@@ -401,6 +463,10 @@ int main(int argc, char **argv) {
   char *text = NULL;
 
   signal(SIGPIPE, SIG_IGN); /* A reset connection is an outcome. */
+  if (argc > 1 && strcmp(argv[1], "merge") == 0) {
+    wsp_config_free(cfg);
+    return merge_main(argc - 1, argv + 1);
+  }
   if (cfg == NULL) {
     fputs("wsprobe: out of memory\n", stderr);
     return EXIT_USAGE;
@@ -572,9 +638,12 @@ int main(int argc, char **argv) {
       ndelays = parse_delays(optarg, &delays);
       break;
     case OPT_WINDOW:
-      parse_pair("--window-search", optarg, ':', 3600000, &win_lo, &win_hi);
+      win_lo = 0;
+      win_hi = 5000;
+      if (optarg != NULL)
+        parse_pair("--find-window", optarg, ':', 3600000, &win_lo, &win_hi);
       if (win_hi <= win_lo)
-        die_usage("--window-search: HI must be above LO");
+        die_usage("--find-window: MAX must be above MIN");
       window = 1;
       break;
     case OPT_RESOLUTION:
@@ -676,13 +745,13 @@ int main(int argc, char **argv) {
     check(cfg, wsp_config_set_message(cfg, send, strlen(send), binary));
 
   if ((ndelays > 0) + window + (conc_sweep > 0) > 1)
-    die_usage("--delays, --window-search and --concurrency-sweep exclude "
+    die_usage("--delay-sweep, --find-window and --concurrency-sweep exclude "
               "each other");
   if ((window || conc_sweep) && shard_n > 1)
-    die_usage("--shard splits fixed schedules, not --window-search or "
+    die_usage("--shard splits fixed schedules, not --find-window or "
               "--concurrency-sweep");
   if ((ndelays > 0 || window) && send == NULL)
-    die_usage("--delays and --window-search need --send");
+    die_usage("--delay-sweep and --find-window need --send");
   if ((burst || conc_sweep) && send == NULL)
     die_usage("--burst and --concurrency-sweep need --send");
   if ((rc = wsp_campaign_new(cfg, &a.campaign)) != 0 ||

@@ -639,6 +639,19 @@ WSP_EXTERN int wsp_report_json(const wsp_campaign *c, int show_secrets,
 WSP_EXTERN int wsp_report_text(const wsp_campaign *c, char **out);
 
 /*
+ * Merges the JSON reports of `n` shards of one campaign (wsp_campaign_set_
+ * shard) into one: counts add up, histograms merge exactly, probes return
+ * to index order. Window and concurrency searches cannot be merged. On
+ * failure `err` (may be NULL) says why: WSP_EJSON for an input that is not
+ * a report, WSP_EINVAL for reports of different targets or kinds, or
+ * shards that overlap.
+ */
+WSP_EXTERN int wsp_report_merge(const char *const *reports, size_t n,
+                                char **out, char *err, size_t errlen);
+/* The human summary of any JSON report (merged ones too). */
+WSP_EXTERN int wsp_report_text_json(const char *json, char **out);
+
+/*
  * JUnit XML: one <testcase> per probe (per delay point for sweeps), with
  * the outcome, phase, close code and HTTP status in each failure's
  * message. A malloc'd string freed with wsp_free().

@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "campaign.h"
+#include "report.h"
 
 /* Counts per small integer key (close codes, HTTP statuses). */
 typedef struct {
@@ -95,9 +96,13 @@ static cJSON *tally_json(const tally *t) {
 static const double quantiles[] = {0.5, 0.9, 0.99, 0.999};
 static const char *const quantile_names[] = {"p50", "p90", "p99", "p999"};
 
-/* {count, min, p50, p90, p99, p999, max} in ms, nulls when empty. */
-static cJSON *hist_json(const wsp__hist *h) {
-  cJSON *o = cJSON_CreateObject();
+/*
+ * {count, min, p50, p90, p99, p999, max} in ms (nulls when empty), and the
+ * histogram itself (sparse buckets, exact min and max in ns) so that
+ * reports from several machines merge exactly.
+ */
+cJSON *wsp__hist_json(const wsp__hist *h) {
+  cJSON *o = cJSON_CreateObject(), *hist, *b;
   cJSON_AddNumberToObject(o, "count", (double)h->count);
   if (h->count == 0) {
     cJSON_AddNullToObject(o, "min");
@@ -111,7 +116,44 @@ static cJSON *hist_json(const wsp__hist *h) {
     cJSON_AddNumberToObject(o, quantile_names[q],
                             (double)wsp__hist_quantile(h, quantiles[q]) / 1e6);
   cJSON_AddNumberToObject(o, "max", (double)h->max / 1e6);
+  hist = cJSON_AddObjectToObject(o, "histogram");
+  cJSON_AddNumberToObject(hist, "min_ns", (double)h->min);
+  cJSON_AddNumberToObject(hist, "max_ns", (double)h->max);
+  b = cJSON_AddArrayToObject(hist, "buckets");
+  for (unsigned i = 0; i < WSP__HIST_BUCKETS; i++)
+    if (h->b[i]) {
+      cJSON *pair = cJSON_CreateArray();
+      cJSON_AddItemToArray(pair, cJSON_CreateNumber(i));
+      cJSON_AddItemToArray(pair, cJSON_CreateNumber((double)h->b[i]));
+      cJSON_AddItemToArray(b, pair);
+    }
   return o;
+}
+
+/* Adds a histogram written by wsp__hist_json() into `h`. */
+int wsp__hist_merge_json(wsp__hist *h, const cJSON *o) {
+  const cJSON *hist = cJSON_GetObjectItemCaseSensitive(o, "histogram"), *pair;
+  wsp__hist add;
+  if (cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(o, "count")) ==
+      0)
+    return 0;
+  if (!cJSON_IsObject(hist))
+    return WSP_EJSON;
+  wsp__hist_init(&add);
+  cJSON_ArrayForEach(pair, cJSON_GetObjectItemCaseSensitive(hist, "buckets")) {
+    double i = cJSON_GetNumberValue(cJSON_GetArrayItem(pair, 0));
+    double n = cJSON_GetNumberValue(cJSON_GetArrayItem(pair, 1));
+    if (!(i >= 0 && i < WSP__HIST_BUCKETS) || !(n >= 0))
+      return WSP_EJSON;
+    add.b[(unsigned)i] += (uint64_t)n;
+    add.count += (uint64_t)n;
+  }
+  add.min = (uint64_t)cJSON_GetNumberValue(
+      cJSON_GetObjectItemCaseSensitive(hist, "min_ns"));
+  add.max = (uint64_t)cJSON_GetNumberValue(
+      cJSON_GetObjectItemCaseSensitive(hist, "max_ns"));
+  wsp__hist_merge(h, &add);
+  return 0;
 }
 
 static cJSON *outcomes_json(const uint64_t *counts, int all) {
@@ -179,11 +221,11 @@ static cJSON *campaign_json(const wsp_campaign *c) {
   if (c->burst || c->mode == WSP__MODE_CONCURRENCY) {
     a = cJSON_AddObjectToObject(x, "bursts");
     cJSON_AddNumberToObject(a, "released", c->bursts);
-    cJSON_AddItemToObject(a, "send_spread_ms", hist_json(&c->spread));
+    cJSON_AddItemToObject(a, "send_spread_ms", wsp__hist_json(&c->spread));
   }
   a = cJSON_AddObjectToObject(x, "loop_lag_ms");
   {
-    cJSON *h = hist_json(&c->lag);
+    cJSON *h = wsp__hist_json(&c->lag);
     cJSON_AddItemToObject(a, "samples", h);
     cJSON_AddNumberToObject(a, "threshold", c->lag_threshold_ms);
     cJSON_AddNumberToObject(a, "flagged_probes", (double)c->flagged);
@@ -265,15 +307,13 @@ static cJSON *campaign_json(const wsp_campaign *c) {
   return x;
 }
 
-int wsp_report_json(const wsp_campaign *c, int show_secrets, char **out) {
+/* The report as a JSON tree: the one form every other report renders. */
+static cJSON *report_tree(const wsp_campaign *c, int show_secrets) {
   cJSON *root, *probes, *sum, *x;
   summary s;
   char *cfg_text = NULL;
-  int rc;
-  if (c == NULL || out == NULL)
-    return WSP_EINVAL;
-  if ((rc = wsp_config_to_json(c->cfg, show_secrets, &cfg_text)) != 0)
-    return rc;
+  if (wsp_config_to_json(c->cfg, show_secrets, &cfg_text) != 0)
+    return NULL;
   root = cJSON_CreateObject();
   cJSON_AddStringToObject(root, "version", WSP_VERSION_STRING);
   cJSON_AddItemToObject(root, "config", cJSON_Parse(cfg_text));
@@ -323,7 +363,16 @@ int wsp_report_json(const wsp_campaign *c, int show_secrets, char **out) {
   x = cJSON_AddObjectToObject(sum, "spans_ms");
   for (int sp = 0; sp < WSP_SPAN_COUNT; sp++)
     cJSON_AddItemToObject(x, wsp_span_name((wsp_span)sp),
-                          hist_json(&c->spans[sp]));
+                          wsp__hist_json(&c->spans[sp]));
+  return root;
+}
+
+int wsp_report_json(const wsp_campaign *c, int show_secrets, char **out) {
+  cJSON *root;
+  if (c == NULL || out == NULL)
+    return WSP_EINVAL;
+  if ((root = report_tree(c, show_secrets)) == NULL)
+    return WSP_ENOMEM;
   *out = cJSON_Print(root);
   cJSON_Delete(root);
   return *out ? 0 : WSP_ENOMEM;
@@ -371,168 +420,195 @@ static void tprintf(tbuf *b, const char *fmt, ...) {
   }
 }
 
-static void tally_text(tbuf *b, const char *label, const tally *t) {
+/* Numbers and strings from the tree, with defaults for absent ones. */
+static const cJSON *get(const cJSON *o, const char *k) {
+  return cJSON_GetObjectItemCaseSensitive(o, k);
+}
+
+static double num(const cJSON *o, const char *k) {
+  const cJSON *v = get(o, k);
+  return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+static const char *str(const cJSON *o, const char *k) {
+  const char *v = cJSON_GetStringValue(get(o, k));
+  return v ? v : "";
+}
+
+/* "label  1011 x20 1000 x3" from {"1011": 20, "1000": 3}. */
+static void tally_text(tbuf *b, const char *label, const cJSON *t) {
+  const cJSON *it;
   tprintf(b, "%-22s", label);
-  if (t->len == 0)
+  if (cJSON_GetArraySize(t) == 0)
     tprintf(b, " none");
-  for (size_t i = 0; i < t->len; i++)
-    tprintf(b, " %d x%llu", t->key[i], (unsigned long long)t->n[i]);
+  cJSON_ArrayForEach(it, t)
+  tprintf(b, " %s x%.0f", it->string, it->valuedouble);
   tprintf(b, "\n");
 }
 
-int wsp_report_text(const wsp_campaign *c, char **out) {
-  tbuf b = {0};
-  summary s;
-  if (c == NULL || out == NULL)
-    return WSP_EINVAL;
-  summarize(c, &s);
-  tprintf(&b, "wsprobe %s: %zu probe%s of %s (concurrency %u)\n",
-          WSP_VERSION_STRING, c->nresults, c->nresults == 1 ? "" : "s",
-          c->cfg->url_text, c->concurrency);
-  tprintf(&b, "result: %s, %zu of %zu passed\n\n",
-          c->passed == c->nresults && c->nresults > 0 ? "PASS" : "FAIL",
-          c->passed, c->nresults);
-  tprintf(&b, "%-22s %8s  %s\n", "outcome", "count", "phase");
-  for (int o = 0; o < WSP_OUTCOME_COUNT; o++) {
-    const char *sep = "";
-    if (s.outcomes[o] == 0)
+static void failures_text(tbuf *b, const cJSON *probes) {
+  /* Failures grouped by what happened, so that a thousand identical
+   * 1011s take one line and a rare different one is not drowned. */
+  const cJSON *first[10], *p;
+  size_t count[10], groups = 0, other = 0;
+  cJSON_ArrayForEach(p, probes) {
+    size_t g;
+    if (cJSON_IsTrue(get(p, "passed")))
       continue;
-    tprintf(&b, "  %-20s %8llu  ", wsp_outcome_name((wsp_outcome)o),
-            (unsigned long long)s.outcomes[o]);
-    for (int p = 0; p < WSP_PHASE_COUNT; p++) {
-      if (s.phases[o][p] == 0)
-        continue;
-      tprintf(&b, "%s%s", sep, wsp_phase_name((wsp_phase)p));
-      if (s.phases[o][p] != s.outcomes[o])
-        tprintf(&b, " (%llu)", (unsigned long long)s.phases[o][p]);
+    for (g = 0; g < groups; g++)
+      if (strcmp(str(first[g], "outcome"), str(p, "outcome")) == 0 &&
+          strcmp(str(first[g], "phase"), str(p, "phase")) == 0 &&
+          strcmp(str(first[g], "error"), str(p, "error")) == 0)
+        break;
+    if (g < groups) {
+      count[g]++;
+    } else if (groups < 10) {
+      first[groups] = p;
+      count[groups++] = 1;
+    } else {
+      other++;
+    }
+  }
+  if (groups > 0)
+    tprintf(b, "\nfailures:\n");
+  for (size_t g = 0; g < groups; g++)
+    tprintf(b, "  %zux %s in %s (first #%.0f): %s\n", count[g],
+            str(first[g], "outcome"), str(first[g], "phase"),
+            num(first[g], "index"), str(first[g], "error"));
+  if (other > 0)
+    tprintf(b, "  %zu more failures of other kinds (see --json)\n", other);
+}
+
+static void campaign_text(tbuf *b, const cJSON *camp) {
+  const cJSON *x, *it;
+  if ((x = get(camp, "sweep")) != NULL) {
+    tprintf(b, "\n%-10s %8s %8s %8s  %s\n", "delay ms", "probes", "failed",
+            "rate", "outcomes");
+    cJSON_ArrayForEach(it, x) {
+      const cJSON *o;
+      const char *sep = "";
+      tprintf(b, "  %-8.0f %8.0f %8.0f %7.1f%%  ", num(it, "delay_ms"),
+              num(it, "total"), num(it, "failed"),
+              100.0 * num(it, "failure_rate"));
+      cJSON_ArrayForEach(o, get(it, "outcomes")) {
+        tprintf(b, "%s%s %.0f", sep, o->string, o->valuedouble);
+        sep = ", ";
+      }
+      tprintf(b, "\n");
+    }
+  }
+  if ((x = get(camp, "window")) != NULL) {
+    const char *concl = str(x, "conclusion");
+    tprintf(b, "\nrace window search (%.0f probes per point):\n",
+            num(x, "trials"));
+    cJSON_ArrayForEach(it, get(x, "evidence"))
+    tprintf(b, "  delay %6.0f ms: %.0f of %.0f failed\n", num(it, "delay_ms"),
+            num(it, "failures"), num(it, "trials"));
+    if (strcmp(concl, "above_range") == 0)
+      tprintf(b, "  failures even at %.0f ms: the window is longer\n",
+              num(x, "hi_ms"));
+    else if (strcmp(concl, "below_range") == 0)
+      tprintf(b, "  no failures at %.0f ms: no window at or above it\n",
+              num(x, "lo_ms"));
+    else if (strcmp(concl, "bounded") == 0)
+      tprintf(b, "  failures stop between %.0f and %.0f ms (%.0f probes)\n",
+              num(get(x, "estimate"), "from_ms"),
+              num(get(x, "estimate"), "to_ms"), num(x, "probes_spent"));
+  }
+  if ((x = get(camp, "concurrency_sweep")) != NULL) {
+    tprintf(b, "\nconcurrency sweep:\n");
+    cJSON_ArrayForEach(it, get(x, "levels"))
+    tprintf(b, "  %6.0f connections: %.0f failed\n", num(it, "level"),
+            num(it, "failed"));
+    if (cJSON_IsNumber(get(x, "first_failing_level")))
+      tprintf(b, "  failures start at %.0f simultaneous connections\n",
+              num(x, "first_failing_level"));
+    else
+      tprintf(b, "  no failures at any level\n");
+  }
+  if ((x = get(camp, "bursts")) != NULL && num(x, "released") > 0)
+    tprintf(b,
+            "\nbursts: %.0f released, send spread p50 %.3f ms, max %.3f ms\n",
+            num(x, "released"), num(get(x, "send_spread_ms"), "p50"),
+            num(get(x, "send_spread_ms"), "max"));
+  if ((x = get(camp, "loop_lag_ms")) != NULL &&
+      num(get(x, "samples"), "count") > 0) {
+    tprintf(b, "loop lag: p99 %.3f ms, max %.3f ms%s\n",
+            num(get(x, "samples"), "p99"), num(get(x, "samples"), "max"),
+            num(x, "flagged_probes") > 0 ? "" : " (no probe affected)");
+    if (num(x, "flagged_probes") > 0)
+      tprintf(b,
+              "WARNING: %.0f probe(s) ran while the prober's own loop was "
+              "more than %.0f ms late; their timings are suspect\n",
+              num(x, "flagged_probes"), num(x, "threshold"));
+  }
+  if (cJSON_IsArray(get(camp, "seeds"))) {
+    tprintf(b, "seeds:");
+    cJSON_ArrayForEach(it, get(camp, "seeds"))
+    tprintf(b, " %.0f", it->valuedouble);
+    tprintf(b, "\n");
+  } else if (cJSON_IsNumber(get(camp, "seed"))) {
+    tprintf(b, "seed: %.0f\n", num(camp, "seed"));
+  }
+}
+
+int wsp__report_text_tree(const cJSON *root, char **out) {
+  tbuf b = {0};
+  const cJSON *sum = get(root, "summary"), *camp = get(root, "campaign");
+  const cJSON *it;
+  double total = num(sum, "total"), passed = num(sum, "passed");
+  tprintf(&b, "wsprobe %s: %.0f probe%s of %s (concurrency %.0f", str(root,
+          "version"), total, total == 1 ? "" : "s",
+          str(get(root, "config"), "url"), num(camp, "concurrency"));
+  if (num(camp, "merged_from") > 1)
+    tprintf(&b, ", merged from %.0f reports", num(camp, "merged_from"));
+  tprintf(&b, ")\nresult: %s, %.0f of %.0f passed\n\n",
+          passed == total && total > 0 ? "PASS" : "FAIL", passed, total);
+  tprintf(&b, "%-22s %8s  %s\n", "outcome", "count", "phase");
+  cJSON_ArrayForEach(it, get(sum, "outcomes")) {
+    const cJSON *ph;
+    const char *sep = "";
+    if (it->valuedouble == 0)
+      continue;
+    tprintf(&b, "  %-20s %8.0f  ", it->string, it->valuedouble);
+    cJSON_ArrayForEach(ph, get(get(sum, "outcome_phases"), it->string)) {
+      tprintf(&b, "%s%s", sep, ph->string);
+      if (ph->valuedouble != it->valuedouble)
+        tprintf(&b, " (%.0f)", ph->valuedouble);
       sep = ", ";
     }
     tprintf(&b, "\n");
   }
   tprintf(&b, "\n");
-  tally_text(&b, "http statuses:", &s.http);
-  tally_text(&b, "close codes received:", &s.close_recv);
-  tally_text(&b, "close codes sent:", &s.close_sent);
+  tally_text(&b, "http statuses:", get(sum, "http_statuses"));
+  tally_text(&b, "close codes received:", get(sum, "close_codes"));
+  tally_text(&b, "close codes sent:", get(sum, "close_codes_sent"));
   tprintf(&b, "\n%-14s %8s %10s %10s %10s  (ms)\n", "span", "count", "p50",
           "p99", "max");
-  for (int sp = 0; sp < WSP_SPAN_COUNT; sp++) {
-    const wsp__hist *h = &c->spans[sp];
-    if (h->count == 0)
+  cJSON_ArrayForEach(it, get(sum, "spans_ms")) {
+    if (num(it, "count") == 0)
       continue;
-    tprintf(&b, "  %-12s %8llu %10.3f %10.3f %10.3f\n",
-            wsp_span_name((wsp_span)sp), (unsigned long long)h->count,
-            (double)wsp__hist_quantile(h, 0.5) / 1e6,
-            (double)wsp__hist_quantile(h, 0.99) / 1e6, (double)h->max / 1e6);
+    tprintf(&b, "  %-12s %8.0f %10.3f %10.3f %10.3f\n", it->string,
+            num(it, "count"), num(it, "p50"), num(it, "p99"), num(it, "max"));
   }
-  if (c->mode == WSP__MODE_SWEEP) {
-    size_t n;
-    delay_row *rows = by_delay(c, &n);
-    tprintf(&b, "\n%-10s %8s %8s %8s  %s\n", "delay ms", "probes", "failed",
-            "rate", "outcomes");
-    for (size_t i = 0; rows && i < n; i++) {
-      const char *sep = "";
-      tprintf(&b, "  %-8u %8llu %8llu %7.1f%%  ", rows[i].delay,
-              (unsigned long long)rows[i].total,
-              (unsigned long long)rows[i].failed,
-              rows[i].total ? 100.0 * (double)rows[i].failed /
-                                  (double)rows[i].total
-                            : 0.0);
-      for (int o = 0; o < WSP_OUTCOME_COUNT; o++)
-        if (rows[i].outcomes[o]) {
-          tprintf(&b, "%s%s %llu", sep, wsp_outcome_name((wsp_outcome)o),
-                  (unsigned long long)rows[i].outcomes[o]);
-          sep = ", ";
-        }
-      tprintf(&b, "\n");
-    }
-    free(rows);
-  }
-  if (c->mode == WSP__MODE_WINDOW) {
-    tprintf(&b, "\nrace window search (%u probes per point):\n",
-            c->win_trials);
-    for (size_t i = 0; i < c->nevidence; i++)
-      tprintf(&b, "  delay %6u ms: %u of %u failed\n",
-              c->evidence[i].delay_ms, c->evidence[i].failures,
-              c->evidence[i].trials);
-    if (c->nevidence > 0 && c->evidence[0].failures > 0)
-      tprintf(&b, "  failures even at %u ms: the window is longer\n",
-              c->win_hi);
-    else if (c->nevidence > 1 && c->evidence[1].failures == 0)
-      tprintf(&b, "  no failures at %u ms: no window at or above it\n",
-              c->win_lo);
-    else if (c->nevidence > 1)
-      tprintf(&b, "  failures stop between %u and %u ms (%zu probes)\n",
-              c->cur_lo, c->cur_hi, c->nresults);
-  }
-  if (c->mode == WSP__MODE_CONCURRENCY) {
-    int first = -1;
-    tprintf(&b, "\nconcurrency sweep:\n");
-    for (size_t i = 0; i < c->nlevels; i++) {
-      tprintf(&b, "  %6u connections: %u failed\n", c->levels[i].level,
-              c->levels[i].failures);
-      if (first < 0 && c->levels[i].failures > 0)
-        first = (int)c->levels[i].level;
-    }
-    if (first > 0)
-      tprintf(&b, "  failures start at %d simultaneous connections\n",
-              first);
-    else
-      tprintf(&b, "  no failures up to %u connections\n", c->max_level);
-  }
-  if (c->bursts > 0)
-    tprintf(&b, "\nbursts: %u released, send spread p50 %.3f ms, max %.3f "
-                "ms\n",
-            c->bursts, (double)wsp__hist_quantile(&c->spread, 0.5) / 1e6,
-            (double)c->spread.max / 1e6);
-  if (c->lag.count > 0)
-    tprintf(&b, "loop lag: p99 %.3f ms, max %.3f ms%s\n",
-            (double)wsp__hist_quantile(&c->lag, 0.99) / 1e6,
-            (double)c->lag.max / 1e6,
-            c->flagged ? "" : " (no probe affected)");
-  if (c->flagged)
-    tprintf(&b, "WARNING: %llu probe(s) ran while the prober's own loop was "
-                "more than %u ms late; their timings are suspect\n",
-            (unsigned long long)c->flagged, c->lag_threshold_ms);
-  tprintf(&b, "seed: %llu\n", (unsigned long long)c->seed);
-  {
-    /* Failures grouped by what happened, so that a thousand identical
-     * 1011s take one line and a rare different one is not drowned. */
-    const wsp_result *first[10];
-    size_t count[10], groups = 0, other = 0;
-    for (size_t i = 0; i < c->nresults; i++) {
-      const wsp_result *r = c->results[i];
-      size_t g;
-      if (r->outcome == WSP_OUTCOME_OK)
-        continue;
-      for (g = 0; g < groups; g++)
-        if (first[g]->outcome == r->outcome && first[g]->phase == r->phase &&
-            ((first[g]->error == NULL && r->error == NULL) ||
-             (first[g]->error && r->error &&
-              strcmp(first[g]->error, r->error) == 0)))
-          break;
-      if (g < groups) {
-        count[g]++;
-      } else if (groups < 10) {
-        first[groups] = r;
-        count[groups++] = 1;
-      } else {
-        other++;
-      }
-    }
-    if (groups > 0)
-      tprintf(&b, "\nfailures:\n");
-    for (size_t g = 0; g < groups; g++)
-      tprintf(&b, "  %zux %s in %s (first #%u): %s\n", count[g],
-              wsp_outcome_name(first[g]->outcome),
-              wsp_phase_name(first[g]->phase), first[g]->index,
-              first[g]->error ? first[g]->error : "");
-    if (other > 0)
-      tprintf(&b, "  %zu more failures of other kinds (see --json)\n", other);
-  }
+  campaign_text(&b, camp);
+  failures_text(&b, get(root, "probes"));
   if (b.failed) {
     free(b.p);
     return WSP_ENOMEM;
   }
   *out = b.p;
   return 0;
+}
+
+int wsp_report_text(const wsp_campaign *c, char **out) {
+  cJSON *root;
+  int rc;
+  if (c == NULL || out == NULL)
+    return WSP_EINVAL;
+  if ((root = report_tree(c, 0)) == NULL)
+    return WSP_ENOMEM;
+  rc = wsp__report_text_tree(root, out);
+  cJSON_Delete(root);
+  return rc;
 }
