@@ -25,6 +25,14 @@ const char wsp__system_ca_file[] = "/etc/ssl/certs/ca-certificates.crt";
 
 static const char *alpn_protos[] = {"http/1.1", NULL};
 
+/* Key exchange groups, fastest first: mbedTLS 2.28's X25519 costs about a
+ * third of a P-256 scalar multiplication. Servers pick from this list. */
+static const mbedtls_ecp_group_id curves[] = {
+    MBEDTLS_ECP_DP_CURVE25519, MBEDTLS_ECP_DP_SECP256R1,
+    MBEDTLS_ECP_DP_SECP384R1,  MBEDTLS_ECP_DP_SECP521R1,
+    MBEDTLS_ECP_DP_NONE,
+};
+
 struct wsp__tls_profile {
   char *ca_file;                 /* CA file, NULL for the system bundle. */
   int insecure;                  /* Verification off. */
@@ -119,6 +127,7 @@ static wsp__tls_profile *profile_get(wsp_ctx *ctx, const wsp_config *cfg,
                                MBEDTLS_SSL_MINOR_VERSION_3);
   mbedtls_ssl_conf_rng(&pr->conf, mbedtls_ctr_drbg_random, &ctx->drbg);
   mbedtls_ssl_conf_alpn_protocols(&pr->conf, alpn_protos);
+  mbedtls_ssl_conf_curves(&pr->conf, curves);
   if (pr->insecure) {
     mbedtls_ssl_conf_authmode(&pr->conf, MBEDTLS_SSL_VERIFY_NONE);
   } else {
