@@ -47,7 +47,7 @@ WSP_EXTERN unsigned int wsp_version(void);
 /* The version of the library actually loaded, as "major.minor.patch". */
 WSP_EXTERN const char *wsp_version_string(void);
 
-/* Error codes: XX(name, message). Values are stable. */
+/* Error codes: XX(name, value, message). Values are stable. */
 #define WSP_ERRNO_MAP(XX)                                                      \
   XX(EINVAL, -30001, "invalid argument")                                       \
   XX(ENOMEM, -30002, "out of memory")                                          \
@@ -244,6 +244,7 @@ WSP_EXTERN int wsp_jwt_verify(const char *token, wsp_jwt_alg alg,
 WSP_EXTERN wsp_config *wsp_config_new(void);
 /* Returns a deep copy of `cfg`, or NULL when out of memory. */
 WSP_EXTERN wsp_config *wsp_config_dup(const wsp_config *cfg);
+/* Frees a config (NULL is fine); probes made from it are not affected. */
 WSP_EXTERN void wsp_config_free(wsp_config *cfg);
 /*
  * A one-line description of the last error a setter on `cfg` returned, or ""
@@ -413,10 +414,13 @@ WSP_EXTERN struct uv_loop_s *wsp_ctx_loop(const wsp_ctx *ctx);
 /* What one probe found. Owned by whoever received it; wsp_result_free(). */
 typedef struct wsp_result wsp_result;
 
+/* Frees a result (NULL is fine). Never for a campaign's results. */
 WSP_EXTERN void wsp_result_free(wsp_result *r);
 /* Returns a deep copy, or NULL when out of memory. */
 WSP_EXTERN wsp_result *wsp_result_dup(const wsp_result *r);
+/* The probe's one outcome. */
 WSP_EXTERN wsp_outcome wsp_result_outcome(const wsp_result *r);
+/* The phase the outcome was decided in (closing for ok). */
 WSP_EXTERN wsp_phase wsp_result_phase(const wsp_result *r);
 /* Non-zero only when the outcome is WSP_OUTCOME_OK. */
 WSP_EXTERN int wsp_result_passed(const wsp_result *r);
@@ -454,8 +458,9 @@ WSP_EXTERN int wsp_result_close_sent(const wsp_result *r, const char **reason);
 WSP_EXTERN int64_t wsp_result_mark(const wsp_result *r, wsp_mark mark);
 /* A derived duration in nanoseconds, or -1 when either end is missing. */
 WSP_EXTERN int64_t wsp_result_span(const wsp_result *r, wsp_span span);
-/* The negotiated TLS version ("TLSv1.2") and cipher suite, or NULL. */
+/* The negotiated TLS version ("TLSv1.2"), or NULL without TLS. */
 WSP_EXTERN const char *wsp_result_tls_version(const wsp_result *r);
+/* The negotiated cipher suite (mbedTLS's name), or NULL without TLS. */
 WSP_EXTERN const char *wsp_result_tls_cipher(const wsp_result *r);
 /* Number of messages received from the server. */
 WSP_EXTERN uint32_t wsp_result_message_count(const wsp_result *r);

@@ -265,28 +265,23 @@ static int on_message_complete(llhttp_t *h) {
   return HPE_PAUSED;
 }
 
-static llhttp_settings_t settings;
-static int settings_ready;
+/* Constant, so that probes on loops in several threads share it without a
+ * race (llhttp_settings_init() only zeroes the struct). */
+static const llhttp_settings_t settings = {
+    .on_status = on_status,
+    .on_header_field = on_header_field,
+    .on_header_field_complete = on_header_field_complete,
+    .on_header_value = on_header_value,
+    .on_header_value_complete = on_header_value_complete,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_message_complete = on_message_complete,
+};
 
 int wsp__upgrade_init(wsp__upgrade *up, const char *key,
                       const char *const *offered, size_t noffered) {
   int rc;
   memset(up, 0, sizeof(*up));
-  if (!settings_ready) {
-    /* Idempotent, so concurrent first calls from two threads agree. */
-    llhttp_settings_t s;
-    llhttp_settings_init(&s);
-    s.on_status = on_status;
-    s.on_header_field = on_header_field;
-    s.on_header_field_complete = on_header_field_complete;
-    s.on_header_value = on_header_value;
-    s.on_header_value_complete = on_header_value_complete;
-    s.on_headers_complete = on_headers_complete;
-    s.on_body = on_body;
-    s.on_message_complete = on_message_complete;
-    settings = s;
-    settings_ready = 1;
-  }
   llhttp_init(&up->parser, HTTP_RESPONSE, &settings);
   up->parser.data = up;
   up->field_id = -1;
@@ -369,6 +364,12 @@ wsp__up_state wsp__upgrade_parse(wsp__upgrade *up, const uint8_t *data,
      * "Connection: upgrade"; that is still a rejection. */
     if (up->status != 101)
       return up->state = WSP__UP_REJECTED;
+    /* Headers that ended within this buffer count against the limit too,
+     * not only those spread over several reads. */
+    up->header_bytes += *consumed;
+    if (up->header_bytes > WSP__MAX_HEADER_BYTES)
+      return invalid(up, "response headers exceed %d bytes",
+                     WSP__MAX_HEADER_BYTES);
     return check_101(up);
   case HPE_PAUSED:
     *consumed = (size_t)(llhttp_get_error_pos(&up->parser) - (const char *)data);

@@ -7,7 +7,7 @@ packages=(
   gcc libc6-dev meson ninja-build pkg-config cmake
   libuv1-dev libwslay-dev libmbedtls-dev libcjson-dev node-llhttp
   python3 python3-websockets nodejs node-ws
-  openssl ca-certificates nginx-light
+  openssl ca-certificates nginx-light libcmocka-dev python3-pytest
 )
 
 missing=()

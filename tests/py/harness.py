@@ -224,7 +224,7 @@ class ProbeTestCase(unittest.TestCase):
 
     def setUp(self):
         if WSPROBE_BIN is None:
-            self.skipTest(WSPROBE_MISSING)
+            self.fail(WSPROBE_MISSING)
 
     def server(self, argv, timeout=10):
         proc, _port = start_server(argv, timeout, test=self)

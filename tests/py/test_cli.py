@@ -29,7 +29,7 @@ class RaceserverCase(ProbeTestCase):
     def setUp(self):
         super().setUp()
         if harness.RACESERVER_BIN is None:
-            self.skipTest(harness.RACESERVER_MISSING)
+            self.fail(harness.RACESERVER_MISSING)
 
     def race(self, *opts):
         return self.server([harness.RACESERVER_BIN, "--port", "0",
@@ -197,7 +197,7 @@ class TestConnect(RaceserverCase):
             s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
             s.bind(("::1", 0))
         except OSError:
-            self.skipTest("no ::1")
+            self.fail("no ::1")
         port = s.getsockname()[1]
         s.close()
         rc, p, _ = self.probe(["ws://[::1]:%d/" % port])
@@ -339,7 +339,7 @@ class TestUsage(unittest.TestCase):
 
     def setUp(self):
         if harness.WSPROBE_BIN is None:
-            self.skipTest(harness.WSPROBE_MISSING)
+            self.fail(harness.WSPROBE_MISSING)
 
     def assertUsage(self, args):
         rc, out, err = harness.run_wsprobe(args, timeout=10)

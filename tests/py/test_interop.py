@@ -164,7 +164,7 @@ class PythonWebsocketsInterop(InteropMixin, ProbeTestCase):
 
     def command(self):
         if not os.access(harness.PYTHON, os.X_OK):
-            self.skipTest("%s not found" % harness.PYTHON)
+            self.fail("%s not found" % harness.PYTHON)
         return [harness.PYTHON, harness.PY_WS_SERVER]
 
 
@@ -173,7 +173,7 @@ class NodeWsInterop(InteropMixin, ProbeTestCase):
 
     def command(self):
         if harness.NODE is None:
-            self.skipTest("node not found")
+            self.fail("node not found")
         return [harness.NODE, harness.NODE_WS_SERVER]
 
 

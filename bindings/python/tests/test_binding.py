@@ -1,0 +1,315 @@
+r"""Tests of the ctypes binding against raceserver (stdlib unittest).
+
+Run with Debian's Python, from the meson suite (`meson test --suite py`) or
+by hand:
+
+  WSPROBE_LIBRARY=build/lib/libwsprobe.so.0 \
+  RACESERVER_BIN=build/examples/raceserver \
+  PYTHONPATH=bindings/python \
+    /usr/bin/python3 bindings/python/tests/test_binding.py -v
+
+Every server listens on 127.0.0.1 and is stopped by its PID.
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+
+import wsprobe  # noqa: E402
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
+RACESERVER = os.environ.get(
+    "RACESERVER_BIN", os.path.join(REPO, "build", "examples", "raceserver"))
+RUN = '{"type":"run"}'
+AGENT_EVENTS = ["agent_started", "agent_thinking", "tool_executing",
+                "tool_completed", "agent_completed"]
+# The keys of a probe object in the JSON report (docs/report.md).
+PROBE_KEYS = {"index", "outcome", "phase", "passed", "http_status",
+              "http_reason", "http_headers", "http_body", "subprotocol",
+              "close", "timings_ms", "timeline_ms", "messages", "events",
+              "error"}
+
+
+class Raceserver:
+    """raceserver on 127.0.0.1:0, stopped by its PID."""
+
+    def __init__(self, *args):
+        self.out = tempfile.TemporaryFile(mode="w+")
+        self.proc = subprocess.Popen(
+            [RACESERVER, "--port", "0", "--lifetime", "60", "--quiet",
+             *args], stdout=self.out, stderr=subprocess.DEVNULL)
+        self.port = None
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            self.out.seek(0)
+            line = self.out.readline()
+            if line.endswith("\n") and "listening on " in line:
+                self.port = int(line.rsplit(":", 1)[1])
+                return
+            time.sleep(0.02)
+        self.stop()
+        raise RuntimeError("raceserver %s did not start" % (args,))
+
+    def url(self, path="/agent"):
+        return "ws://127.0.0.1:%d%s" % (self.port, path)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.out.close()
+
+
+def setUpModule():
+    # A missing fixture fails the run: a skipped test must not pass.
+    if not os.access(RACESERVER, os.X_OK):
+        raise RuntimeError("raceserver not built (set RACESERVER_BIN): %s"
+                           % RACESERVER)
+
+
+class BindingTest(unittest.TestCase):
+
+    def server(self, *args):
+        s = Raceserver(*args)
+        self.addCleanup(s.stop)
+        return s
+
+    def test_ok_with_events(self):
+        s = self.server()
+        r = wsprobe.probe(s.url(), send=RUN,
+                          expect=["agent_started", "agent_completed"],
+                          expect_order=True, timeout_ms=3000)
+        self.assertEqual(r.outcome, "ok", r)
+        self.assertEqual(r.phase, "closing")
+        self.assertTrue(r.passed)
+        self.assertIsNone(r.error)
+        self.assertEqual(r.http_status, 101)
+        self.assertEqual(r.close_sent, (1000, ""))
+        self.assertEqual(r.close_received, (1000, ""))
+        self.assertEqual(r.event_types, AGENT_EVENTS)
+        times = [t for _, t in r.events]
+        self.assertEqual(times, sorted(times))
+        self.assertGreater(r.timings_ms["total"], 0)
+        self.assertIsNone(r.timings_ms["tls"])
+        self.assertEqual(r.messages, 5)
+        d = r.to_dict()
+        self.assertTrue(PROBE_KEYS <= set(d), PROBE_KEYS - set(d))
+        self.assertEqual(d["outcome"], "ok")
+        self.assertEqual(d["close"]["received"], {"code": 1000, "reason": ""})
+        d["outcome"] = "changed"  # A copy: the result is unchanged.
+        self.assertEqual(r.to_dict()["outcome"], "ok")
+
+    def test_1011_race(self):
+        s = self.server("--ready-delay", "300")
+        r = wsprobe.probe(s.url(), send=RUN, delay_ms=0, timeout_ms=3000)
+        self.assertEqual(r.outcome, "closed_by_server", r)
+        self.assertEqual(r.phase, "awaiting_reply")
+        self.assertFalse(r.passed)
+        self.assertEqual(r.close_received, (1011, "Internal error"))
+        self.assertEqual(r.close_sent[0], 1011)
+        self.assertIn("1011", r.error)
+        self.assertIn("1011", str(r))
+
+    def test_503(self):
+        s = self.server("--reject-first", "100")
+        r = wsprobe.probe(s.url(), send=RUN, timeout_ms=3000)
+        self.assertEqual(r.outcome, "handshake_rejected", r)
+        self.assertEqual(r.phase, "upgrade")
+        self.assertEqual(r.http_status, 503)
+        self.assertFalse(r.passed)
+        self.assertIsNone(r.close_received)
+        self.assertIsNone(r.close_sent)
+        self.assertIn("503", r.error)
+
+    def test_timeout(self):
+        s = self.server("--on-message", "silent")
+        r = wsprobe.probe(s.url(), send="hello", timeout_ms=300)
+        self.assertEqual(r.outcome, "timeout", r)
+        self.assertEqual(r.phase, "awaiting_reply")
+        self.assertFalse(r.passed)
+        self.assertIn("300 ms", r.error)
+
+    def test_per_phase_timeout(self):
+        s = self.server("--on-message", "silent")
+        r = wsprobe.probe(s.url(), send="hello",
+                          timeout_ms={"awaiting_reply": 200, "closing": 500})
+        self.assertEqual((r.outcome, r.phase), ("timeout", "awaiting_reply"))
+        self.assertIn("200 ms", r.error)
+
+    def test_close_code_and_binary(self):
+        s = self.server("--on-message", "close:4001:not now \u00e9")
+        r = wsprobe.probe(s.url(), send=b"\x00\x01", binary=True,
+                          timeout_ms=3000)
+        self.assertEqual(r.outcome, "closed_by_server", r)
+        self.assertEqual(r.close_received, (4001, "not now \u00e9"))
+        self.assertEqual(r.close_sent, (4001, ""))
+
+    def test_refused_is_a_result(self):
+        # Nothing listens on port 1 of 127.0.0.1.
+        r = wsprobe.probe("ws://127.0.0.1:1/", send="x", timeout_ms=2000)
+        self.assertEqual((r.outcome, r.phase), ("connect_refused", "connect"))
+        self.assertIsNone(r.http_status)
+
+    def test_config_errors(self):
+        with self.assertRaises(wsprobe.ConfigError) as cm:
+            wsprobe.probe("http://x")
+        self.assertIn("http://x", str(cm.exception))
+        self.assertEqual(cm.exception.name, "WSP_EURL")
+        self.assertIsInstance(cm.exception, ValueError)
+        for headers in ({"Bad Name": "v"}, {"Host": "example.com"},
+                        {"X-Ok": "a\r\nInjected: 1"}, [("X", "a\0b")]):
+            with self.subTest(headers=headers):
+                with self.assertRaises(wsprobe.ConfigError) as cm:
+                    wsprobe.probe("ws://127.0.0.1:1/", headers=headers)
+                self.assertTrue(str(cm.exception))
+        with self.assertRaises(wsprobe.ConfigError):
+            wsprobe.probe("ws://127.0.0.1:1/", delay_ms=-1)
+        with self.assertRaises(wsprobe.ConfigError):
+            wsprobe.probe("ws://127.0.0.1:1/", subprotocols=["not a token"])
+        with self.assertRaises(wsprobe.ConfigError):
+            wsprobe.probe("ws://127.0.0.1:1/", timeout_ms={"nope": 5})
+        with self.assertRaises(wsprobe.ConfigError):
+            wsprobe.probe("ws://127.0.0.1:1/", send=b"\xff", binary=False)
+        with self.assertRaises(wsprobe.ConfigError):
+            wsprobe.campaign("ws://127.0.0.1:1/", count=0)
+        with self.assertRaises(TypeError):
+            wsprobe.probe("ws://127.0.0.1:1/", no_such_option=1)
+
+    def test_threads_run_in_parallel(self):
+        s = self.server()
+        start = time.monotonic()
+        one = wsprobe.probe(s.url(), send=RUN, delay_ms=300,
+                            expect=["agent_completed"], timeout_ms=5000)
+        single = time.monotonic() - start
+        self.assertEqual(one.outcome, "ok", one)
+        self.assertGreaterEqual(single, 0.3)
+
+        results = [None] * 8
+        barrier = threading.Barrier(8)
+
+        def work(i):
+            barrier.wait()
+            results[i] = wsprobe.probe(s.url(), send=RUN, delay_ms=300,
+                                       expect=["agent_completed"],
+                                       timeout_ms=5000)
+
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+        start = time.monotonic()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        wall = time.monotonic() - start
+        self.assertEqual([r.outcome for r in results], ["ok"] * 8,
+                         [str(r) for r in results])
+        # Serialised, 8 probes would take at least 8 x 300 ms; overlapped,
+        # little more than one.
+        self.assertLess(wall, 3 * single, "8 probes took %.3f s, one %.3f s"
+                        % (wall, single))
+        self.assertLess(wall, 8 * 0.3 / 2)
+
+    def test_campaign_delay_sweep(self):
+        s = self.server("--ready-delay", "200")
+        rep = wsprobe.campaign(s.url(), count=3, delays=[0, 500],
+                               concurrency=2, seed=7, send=RUN,
+                               timeout_ms=3000)
+        self.assertEqual(rep.failure_rates, {0: 1.0, 500: 0.0})
+        self.assertEqual(rep.summary["total"], 6)
+        self.assertEqual(rep.summary["passed"], 3)
+        self.assertEqual(rep.summary["outcomes"]["closed_by_server"], 3)
+        self.assertFalse(rep.passed)
+        self.assertEqual(rep.campaign["mode"], "sweep")
+        self.assertEqual(rep.campaign["seed"], 7)
+        self.assertEqual(len(rep.probes), 6)
+        self.assertEqual(sorted(p.index for p in rep.probes), list(range(6)))
+        for p, raw in zip(rep.probes, rep.raw["probes"]):
+            self.assertEqual(p.to_dict(), raw)
+            expected = "ok" if raw["delay_ms"] == 500 else "closed_by_server"
+            self.assertEqual(p.outcome, expected, p)
+        self.assertIn("3 of 6 passed", rep.text)
+
+    def test_campaign_plain(self):
+        s = self.server("--reject-first", "2", "--on-message", "echo")
+        rep = wsprobe.campaign(s.url("/"), count=6, concurrency=3,
+                               send="ping", timeout_ms=3000)
+        self.assertEqual(rep.summary["outcomes"]["handshake_rejected"], 2)
+        self.assertEqual(rep.summary["passed"], 4)
+        self.assertEqual(rep.summary["http_statuses"], {"101": 4, "503": 2})
+
+    def test_names(self):
+        self.assertEqual(wsprobe.OUTCOMES[0], "ok")
+        self.assertIn("closed_by_server", wsprobe.OUTCOMES)
+        self.assertEqual(wsprobe.PHASES[0], "resolve")
+        self.assertEqual(wsprobe.PHASES[-1], "closing")
+        self.assertRegex(wsprobe.library_version(), r"^\d+\.\d+\.\d+$")
+
+
+class ReadmeTest(unittest.TestCase):
+
+    def test_pytest_example(self):
+        """The pytest example of README.md, run with pytest."""
+        try:
+            import pytest  # noqa: F401
+        except ImportError:
+            self.fail("pytest not installed (Debian: python3-pytest)")
+        with open(os.path.join(os.path.dirname(HERE), "README.md")) as f:
+            readme = f.read()
+        blocks = re.findall(r"```python\n(.*?)```", readme, re.S)
+        example = [b for b in blocks if "import pytest" in b]
+        self.assertEqual(len(example), 1, "one pytest example in README.md")
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "test_agent_ws.py")
+            with open(path, "w") as f:
+                f.write(example[0])
+            env = dict(os.environ, RACESERVER_BIN=RACESERVER,
+                       PYTHONPATH=os.path.dirname(HERE),
+                       PYTHONDONTWRITEBYTECODE="1")
+            p = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p",
+                                "no:cacheprovider", path], cwd=tmp, env=env,
+                               capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("4 passed", p.stdout)
+
+
+class LoadTest(unittest.TestCase):
+
+    def test_import_error_names_every_path(self):
+        # A copy of the package outside the repository, so that no build
+        # tree lies next to it, with WSPROBE_LIBRARY pointing nowhere.
+        with tempfile.TemporaryDirectory() as tmp:
+            pkg = os.path.join(tmp, "repo", "bindings", "python")
+            shutil.copytree(os.path.join(os.path.dirname(HERE), "wsprobe"),
+                            os.path.join(pkg, "wsprobe"))
+            env = dict(os.environ, PYTHONPATH=pkg, PYTHONDONTWRITEBYTECODE="1",
+                       WSPROBE_LIBRARY="/nonexistent/libwsprobe.so.0")
+            # meson puts the build's lib/ on LD_LIBRARY_PATH for tests.
+            for var in ("LD_PRELOAD", "LD_LIBRARY_PATH"):
+                env.pop(var, None)
+            # cwd: "-c" puts the working directory first on sys.path.
+            p = subprocess.run([sys.executable, "-c", "import wsprobe"],
+                               env=env, cwd=tmp, capture_output=True,
+                               text=True, timeout=60)
+        if p.returncode == 0:
+            self.fail("libwsprobe is installed on the system path")
+        self.assertIn("ImportError", p.stderr)
+        self.assertIn("/nonexistent/libwsprobe.so.0 (WSPROBE_LIBRARY)",
+                      p.stderr)
+        self.assertIn(os.path.join(tmp, "repo", "build", "lib",
+                                   "libwsprobe.so.0"), p.stderr)
+        self.assertIn("libwsprobe.so.0 (system)", p.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
