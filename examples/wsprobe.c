@@ -55,6 +55,10 @@ static const char usage[] =
     "      --lag-threshold MS   flag probes run while the prober's loop was\n"
     "                           this late (default 5)\n"
     "      --expect-order       expected events in order, each once\n"
+    "      --step STEP          a scripted conversation instead of --send,\n"
+    "                           --delay and --expect (repeatable, in order):\n"
+    "                           send:TEXT, expect:TYPE[:MS], wait:MS,\n"
+    "                           close:CODE[:REASON]\n"
     "  -H, --header 'N: V'      add a request header (repeatable)\n"
     "  -p, --subprotocol P      offer a subprotocol (repeatable)\n"
     "      --jwt TOKEN          authenticate with this JWT\n"
@@ -149,6 +153,7 @@ enum {
   OPT_SHARD,
   OPT_LAG,
   OPT_EXPECT_ORDER,
+  OPT_STEP,
 };
 
 static const struct option long_opts[] = {
@@ -201,6 +206,7 @@ static const struct option long_opts[] = {
     {"shard", required_argument, NULL, OPT_SHARD},
     {"lag-threshold", required_argument, NULL, OPT_LAG},
     {"expect-order", no_argument, NULL, OPT_EXPECT_ORDER},
+    {"step", required_argument, NULL, OPT_STEP},
     {"json", required_argument, NULL, 'j'},
     {"quiet", no_argument, NULL, 'q'},
     {"show-secrets", no_argument, NULL, OPT_SHOW_SECRETS},
@@ -313,6 +319,43 @@ static void parse_pair(const char *opt, const char *s, char sep,
   first[m - s] = '\0';
   *a = number(opt, first, 0, max);
   *b = number(opt, m + 1, 0, max);
+}
+
+/* --step send:TEXT | expect:TYPE[:MS] | wait:MS | close:CODE[:REASON] */
+static void add_step(wsp_config *cfg, const char *s) {
+  if (strncmp(s, "send:", 5) == 0) {
+    check(cfg, wsp_config_add_step_send(cfg, s + 5, strlen(s + 5), 0));
+  } else if (strncmp(s, "expect:", 7) == 0) {
+    const char *type = s + 7, *colon = strrchr(type, ':');
+    unsigned long long ms = 0;
+    char buf[260];
+    if (colon != NULL && colon[1] >= '0' && colon[1] <= '9' &&
+        strspn(colon + 1, "0123456789") == strlen(colon + 1)) {
+      ms = number("--step expect", colon + 1, 1, 3600000);
+      if ((size_t)(colon - type) >= sizeof(buf))
+        die_usage("--step expect: type too long");
+      memcpy(buf, type, (size_t)(colon - type));
+      buf[colon - type] = '\0';
+      type = buf;
+    }
+    check(cfg, wsp_config_add_step_expect(cfg, type, (uint32_t)ms));
+  } else if (strncmp(s, "wait:", 5) == 0) {
+    check(cfg, wsp_config_add_step_wait(
+                   cfg, (uint32_t)number("--step wait", s + 5, 0, 3600000)));
+  } else if (strncmp(s, "close:", 6) == 0) {
+    const char *colon = strchr(s + 6, ':');
+    char code[8];
+    size_t n = colon ? (size_t)(colon - (s + 6)) : strlen(s + 6);
+    if (n == 0 || n >= sizeof(code))
+      die_usage("--step close: '%s' has no code", s);
+    memcpy(code, s + 6, n);
+    code[n] = '\0';
+    check(cfg, wsp_config_add_step_close(
+                   cfg, (uint16_t)number("--step close", code, 0, 65535),
+                   colon ? colon + 1 : NULL));
+  } else {
+    die_usage("--step: '%.40s' is not send:, expect:, wait: or close:", s);
+  }
 }
 
 /* Raises the open-files limit as far as allowed; 0 if `need` fits. */
@@ -454,7 +497,7 @@ int main(int argc, char **argv) {
   unsigned long long duration = 0, slice = 0, seed = 0, jitter = 0;
   unsigned long long win_lo = 0, win_hi = 0, resolution = 1, trials = 5;
   unsigned long long conc_sweep = 0, shard_i = 0, shard_n = 1, lag = 0;
-  int burst = 0, have_seed = 0, window = 0;
+  int burst = 0, have_seed = 0, window = 0, have_steps = 0;
   rlim_t nofile;
   int binary = 0, quiet = 0, show_secrets = 0, opt, rc, status;
   uv_loop_t loop;
@@ -673,6 +716,10 @@ int main(int argc, char **argv) {
     case OPT_EXPECT_ORDER:
       check(cfg, wsp_config_set_expect_order(cfg, 1));
       break;
+    case OPT_STEP:
+      add_step(cfg, optarg);
+      have_steps = 1;
+      break;
     case 'j':
       json_path = optarg;
       break;
@@ -741,6 +788,8 @@ int main(int argc, char **argv) {
     check(cfg, wsp_config_set_client_cert(cfg, cert, key));
   if (binary && send == NULL)
     die_usage("--binary needs --send");
+  if (have_steps && send != NULL)
+    die_usage("--step replaces --send: give one or the other");
   if (send != NULL)
     check(cfg, wsp_config_set_message(cfg, send, strlen(send), binary));
 
@@ -752,7 +801,7 @@ int main(int argc, char **argv) {
               "--concurrency-sweep");
   if ((ndelays > 0 || window) && send == NULL)
     die_usage("--delay-sweep and --find-window need --send");
-  if ((burst || conc_sweep) && send == NULL)
+  if ((burst || conc_sweep) && send == NULL && !have_steps)
     die_usage("--burst and --concurrency-sweep need --send");
   if ((rc = wsp_campaign_new(cfg, &a.campaign)) != 0 ||
       (rc = wsp_campaign_set_count(a.campaign, count)) != 0 ||

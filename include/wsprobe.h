@@ -337,6 +337,30 @@ WSP_EXTERN int wsp_config_add_expect(wsp_config *cfg, const char *type);
  */
 WSP_EXTERN int wsp_config_set_expect_order(wsp_config *cfg, int ordered);
 /*
+ * Scripted conversations. Steps run in order once the connection is open
+ * and replace the first message, its delay, the hold and the expected
+ * events: send data, wait for a JSON message of a type (within timeout_ms,
+ * 0 for the awaiting_reply timeout; any event since the last one a step
+ * consumed counts, so a reply during a wait is not lost), wait some
+ * milliseconds, or close with a code (1000, 1001, 3000-4999) and reason.
+ * A script that ends without a close step closes with 1000. A failure
+ * names the step (wsp_result_step(), "step" in JSON).
+ */
+/* Step: send `data` as a text (UTF-8 required) or binary message. */
+WSP_EXTERN int wsp_config_add_step_send(wsp_config *cfg, const void *data,
+                                        size_t len, int binary);
+/* Step: wait for a JSON message whose "type" is `type`. */
+WSP_EXTERN int wsp_config_add_step_expect(wsp_config *cfg, const char *type,
+                                          uint32_t timeout_ms);
+/* Step: wait `ms` milliseconds (never less, by uv_hrtime()). */
+WSP_EXTERN int wsp_config_add_step_wait(wsp_config *cfg, uint32_t ms);
+/* Step: close with `code` and `reason` (NULL for none). */
+WSP_EXTERN int wsp_config_add_step_close(wsp_config *cfg, uint16_t code,
+                                         const char *reason);
+/* Removes every step. */
+WSP_EXTERN int wsp_config_clear_steps(wsp_config *cfg);
+
+/*
  * The timeout of one phase in milliseconds (1..3600000). WSP_PHASE_OPEN has
  * no timeout (the delay or hold governs it) and is refused with WSP_EINVAL.
  */
@@ -462,6 +486,9 @@ WSP_EXTERN int64_t wsp_result_span(const wsp_result *r, wsp_span span);
 WSP_EXTERN const char *wsp_result_tls_version(const wsp_result *r);
 /* The negotiated cipher suite (mbedTLS's name), or NULL without TLS. */
 WSP_EXTERN const char *wsp_result_tls_cipher(const wsp_result *r);
+/* Scripted: the index of the step the probe ended in (the step count
+ * when the script ran to its end), or -1 without steps. */
+WSP_EXTERN int wsp_result_step(const wsp_result *r);
 /* Number of messages received from the server. */
 WSP_EXTERN uint32_t wsp_result_message_count(const wsp_result *r);
 /* Number of recorded events (JSON messages with a string "type"). */

@@ -46,6 +46,11 @@ int wsp__config_fail(wsp_config *cfg, int err, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(cfg->error, sizeof(cfg->error), fmt, ap);
   va_end(ap);
+  /* Messages quote what the caller gave, which may hold a line break or
+   * a terminal escape: keep them one printable line. */
+  for (char *c = cfg->error; *c; c++)
+    if ((unsigned char)*c < 0x20 || *c == 0x7f)
+      *c = '?';
   return err;
 }
 
@@ -105,7 +110,120 @@ void wsp_config_free(wsp_config *cfg) {
     memset(cfg->jwt_spec.key, 0, cfg->jwt_spec.key_len);
   free(cfg->jwt_spec.key);
   free(cfg->jwt_spec.claims);
+  wsp_config_clear_steps(cfg);
   free(cfg);
+}
+
+/* Appends a copy of `st` (its data copied, NUL-terminated). */
+static int add_step(wsp_config *cfg, const wsp__step *st) {
+  wsp__step *v = realloc(cfg->steps, (cfg->nsteps + 1) * sizeof(*v));
+  uint8_t *d;
+  if (v == NULL)
+    return WSP_ENOMEM;
+  cfg->steps = v;
+  if ((d = malloc(st->len + 1)) == NULL)
+    return WSP_ENOMEM;
+  if (st->len > 0)
+    memcpy(d, st->data, st->len);
+  d[st->len] = '\0';
+  v[cfg->nsteps] = *st;
+  v[cfg->nsteps++].data = d;
+  return 0;
+}
+
+int wsp_config_clear_steps(wsp_config *cfg) {
+  if (cfg == NULL)
+    return WSP_EINVAL;
+  for (size_t i = 0; i < cfg->nsteps; i++)
+    free(cfg->steps[i].data);
+  free(cfg->steps);
+  cfg->steps = NULL;
+  cfg->nsteps = 0;
+  return 0;
+}
+
+static int step_room(wsp_config *cfg) {
+  return cfg->nsteps < 256
+             ? 0
+             : wsp__config_fail(cfg, WSP_ERANGE, "at most 256 steps");
+}
+
+int wsp_config_add_step_send(wsp_config *cfg, const void *data, size_t len,
+                             int binary) {
+  wsp__step st = {WSP__STEP_SEND, (uint8_t *)data, len, binary != 0, 0, 0};
+  int rc;
+  if (cfg == NULL)
+    return WSP_EINVAL;
+  if ((rc = step_room(cfg)) != 0)
+    return rc;
+  if (data == NULL && len > 0)
+    return wsp__config_fail(cfg, WSP_EINVAL, "step data is NULL");
+  if (len > 64 * 1024 * 1024)
+    return wsp__config_fail(cfg, WSP_ETOOLONG, "step message over 64 MiB");
+  if (!binary && !wsp__utf8_valid(data, len))
+    return wsp__config_fail(cfg, WSP_EINVAL,
+                            "a text step must be valid UTF-8");
+  if (add_step(cfg, &st) != 0)
+    return wsp__config_fail(cfg, WSP_ENOMEM, "out of memory");
+  return ok(cfg);
+}
+
+int wsp_config_add_step_expect(wsp_config *cfg, const char *type,
+                               uint32_t timeout_ms) {
+  wsp__step st = {WSP__STEP_EXPECT, (uint8_t *)type, 0, 0, timeout_ms, 0};
+  int rc;
+  if (cfg == NULL)
+    return WSP_EINVAL;
+  if ((rc = step_room(cfg)) != 0)
+    return rc;
+  if (type == NULL || *type == '\0' || strlen(type) > 256)
+    return wsp__config_fail(cfg, WSP_EEXPECT,
+                            "an expect step needs a type of 1-256 bytes");
+  if (timeout_ms > 3600000)
+    return wsp__config_fail(cfg, WSP_ERANGE,
+                            "expect timeout out of range (0-3600000)");
+  st.len = strlen(type);
+  if (add_step(cfg, &st) != 0)
+    return wsp__config_fail(cfg, WSP_ENOMEM, "out of memory");
+  return ok(cfg);
+}
+
+int wsp_config_add_step_wait(wsp_config *cfg, uint32_t ms) {
+  wsp__step st = {WSP__STEP_WAIT, NULL, 0, 0, ms, 0};
+  int rc;
+  if (cfg == NULL)
+    return WSP_EINVAL;
+  if ((rc = step_room(cfg)) != 0)
+    return rc;
+  if (ms > 3600000)
+    return wsp__config_fail(cfg, WSP_ERANGE,
+                            "wait out of range (0-3600000 ms)");
+  if (add_step(cfg, &st) != 0)
+    return wsp__config_fail(cfg, WSP_ENOMEM, "out of memory");
+  return ok(cfg);
+}
+
+int wsp_config_add_step_close(wsp_config *cfg, uint16_t code,
+                              const char *reason) {
+  wsp__step st = {WSP__STEP_CLOSE, (uint8_t *)reason, 0, 0, 0, code};
+  int rc;
+  if (cfg == NULL)
+    return WSP_EINVAL;
+  if ((rc = step_room(cfg)) != 0)
+    return rc;
+  if (code != 1000 && code != 1001 && (code < 3000 || code > 4999))
+    return wsp__config_fail(cfg, WSP_ERANGE,
+                            "a client closes with 1000, 1001 or 3000-4999, "
+                            "not %u",
+                            (unsigned)code);
+  st.len = reason ? strlen(reason) : 0;
+  if (st.len > WSP__MAX_REASON ||
+      !wsp__utf8_valid((const uint8_t *)(reason ? reason : ""), st.len))
+    return wsp__config_fail(cfg, WSP_EINVAL,
+                            "a close reason is at most 123 bytes of UTF-8");
+  if (add_step(cfg, &st) != 0)
+    return wsp__config_fail(cfg, WSP_ENOMEM, "out of memory");
+  return ok(cfg);
 }
 
 wsp_config *wsp_config_dup(const wsp_config *src) {
@@ -124,6 +242,8 @@ wsp_config *wsp_config_dup(const wsp_config *src) {
   cfg->ca_file = cfg->cert_file = cfg->key_file = NULL;
   cfg->jwt_spec.key = NULL;
   cfg->jwt_spec.claims = NULL;
+  cfg->steps = NULL;
+  cfg->nsteps = 0;
 
   if ((src->url_text && !(cfg->url_text = strdup(src->url_text))) ||
       wsp__url_copy(&cfg->url, &src->url) != 0 ||
@@ -142,6 +262,9 @@ wsp_config *wsp_config_dup(const wsp_config *src) {
       goto fail;
     memcpy(cfg->jwt_spec.key, src->jwt_spec.key, src->jwt_spec.key_len);
   }
+  for (size_t i = 0; i < src->nsteps; i++)
+    if (add_step(cfg, &src->steps[i]) != 0)
+      goto fail;
   if (src->message_len > 0) {
     if ((cfg->message = malloc(src->message_len)) == NULL)
       goto fail;
@@ -708,6 +831,30 @@ int wsp_config_to_json(const wsp_config *cfg, int show_secrets, char **out) {
   for (size_t i = 0; a && i < cfg->expect.n; i++)
     cJSON_AddItemToArray(a, cJSON_CreateString(cfg->expect.v[i]));
   cJSON_AddBoolToObject(o, "expect_order", cfg->expect_order);
+  if (cfg->nsteps > 0) {
+    static const char *const kinds[] = {"send", "expect", "wait", "close"};
+    a = cJSON_AddArrayToObject(o, "steps");
+    for (size_t i = 0; i < cfg->nsteps; i++) {
+      const wsp__step *st = &cfg->steps[i];
+      cJSON *j = cJSON_CreateObject();
+      cJSON_AddStringToObject(j, "step", kinds[st->kind]);
+      if (st->kind == WSP__STEP_SEND) {
+        cJSON_AddBoolToObject(j, "binary", st->binary);
+        cJSON_AddNumberToObject(j, "bytes", (double)st->len);
+        if (!st->binary)
+          cJSON_AddStringToObject(j, "text", (const char *)st->data);
+      } else if (st->kind == WSP__STEP_EXPECT) {
+        cJSON_AddStringToObject(j, "type", (const char *)st->data);
+        cJSON_AddNumberToObject(j, "timeout_ms", st->ms);
+      } else if (st->kind == WSP__STEP_WAIT) {
+        cJSON_AddNumberToObject(j, "ms", st->ms);
+      } else {
+        cJSON_AddNumberToObject(j, "code", st->code);
+        cJSON_AddStringToObject(j, "reason", (const char *)st->data);
+      }
+      cJSON_AddItemToArray(a, j);
+    }
+  }
   t = cJSON_AddObjectToObject(o, "timeouts_ms");
   for (int i = 0; t && i < WSP_PHASE_COUNT; i++)
     if (i != WSP_PHASE_OPEN)

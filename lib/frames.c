@@ -87,7 +87,9 @@ static int wire_code_valid(unsigned code) {
 static void on_frame_end(wslay_event_context_ptr ws, void *ud) {
   wsp_probe *p = ud;
   wsp__close *c = &p->result->close_recv;
-  unsigned code;
+  unsigned code = 0;
+  uint16_t answer;
+  int valid = 0;
   if (!p->ctl_close)
     return;
   p->ctl_close = 0;
@@ -97,25 +99,34 @@ static void on_frame_end(wslay_event_context_ptr ws, void *ud) {
     c->code = 1005;
     c->reason_len = 0;
     c->reason[0] = '\0';
-    code = 0;
+    answer = 0; /* An empty close is answered with an empty close. */
+    valid = 1;
   } else if (p->ctl_len == 1) {
-    c->code = -1;
-    code = 1; /* Invalid: a one-byte close payload. */
+    c->code = -1; /* A one-byte payload holds no code. */
+    answer = 1002;
   } else {
+    /* Code 0 on the wire is invalid like any other code outside the
+     * registry: it must not pass for "no code". */
     code = ((unsigned)p->ctl_buf[0] << 8) | p->ctl_buf[1];
     c->code = (int)code;
     c->reason_len = (uint8_t)(p->ctl_len - 2);
     memcpy(c->reason, p->ctl_buf + 2, c->reason_len);
     c->reason[c->reason_len] = '\0';
+    if (!wire_code_valid(code))
+      answer = 1002;
+    else if (!wsp__utf8_valid((const uint8_t *)c->reason, c->reason_len))
+      answer = 1007; /* As wslay answers a reason it rejects itself. */
+    else {
+      answer = (uint16_t)code;
+      valid = 1;
+    }
   }
-  p->close_recv_valid =
-      code == 0 || (wire_code_valid(code) &&
-                    wsp__utf8_valid((const uint8_t *)c->reason, c->reason_len));
+  p->close_recv_valid = valid;
   /* Answer now, so wslay's own answer (1002 for 1012-1014) is never
    * queued: it finds a close already queued and leaves it. */
   (void)ws;
   if (!p->close_queued)
-    wsp__frames_close(p, p->close_recv_valid ? (uint16_t)code : 1002, NULL);
+    wsp__frames_close(p, answer, NULL);
 }
 
 static void on_msg(wslay_event_context_ptr ws,
@@ -212,8 +223,19 @@ void wsp__frames_prebuild(wsp_probe *p) {
   p->prebuilt_len = hl + 4 + len;
 }
 
-int wsp__frames_send_message(wsp_probe *p) {
+int wsp__frames_send(wsp_probe *p, const uint8_t *data, size_t len,
+                     int binary) {
   struct wslay_event_msg m;
+  m.opcode = binary ? WSLAY_BINARY_FRAME : WSLAY_TEXT_FRAME;
+  m.msg = data;
+  m.msg_length = len;
+  if (wslay_event_queue_msg(p->ws, &m) != 0)
+    return WSP_ENOMEM;
+  flush(p);
+  return 0;
+}
+
+int wsp__frames_send_message(wsp_probe *p) {
   if (p->prebuilt != NULL) {
     int rc;
     /* wslay's own output (a pong) goes first, whole frames only. */
@@ -228,16 +250,34 @@ int wsp__frames_send_message(wsp_probe *p) {
                         "cannot send the first message: %s", uv_strerror(rc));
     return 0;
   }
-  m.opcode = p->cfg->message_binary ? WSLAY_BINARY_FRAME : WSLAY_TEXT_FRAME;
-  m.msg = p->cfg->message;
-  m.msg_length = p->cfg->message_len;
-  if (wslay_event_queue_msg(p->ws, &m) != 0)
-    return WSP_ENOMEM;
-  flush(p);
-  return 0;
+  return wsp__frames_send(p, p->cfg->message, p->cfg->message_len,
+                          p->cfg->message_binary);
 }
 
 void wsp__frames_flush(wsp_probe *p) { flush(p); }
+
+/*
+ * wslay answers a frame its parser rejects outright (a control frame over
+ * 125 bytes or without FIN, a length not in its shortest form or with the
+ * top bit set) with a close frame without a code, where RFC 6455 7.4.1
+ * names 1002. Send a 1002 of our own instead and let wslay send nothing
+ * more: the stream is at a frame boundary, since send_cb takes every byte.
+ */
+static void fail_protocol(wsp_probe *p) {
+  uint8_t f[8] = {0x88, 0x80 | 2};
+  if (wsp__random(p->ctx, f + 2, 4) != 0)
+    return; /* wslay's own close goes out instead. */
+  f[6] = (uint8_t)(1002 >> 8) ^ f[2];
+  f[7] = (uint8_t)(1002 & 0xff) ^ f[3];
+  wslay_event_shutdown_write(p->ws);
+  if (wsp__tx_write(p, f, sizeof(f)) != 0)
+    return;
+  p->close_queued = 1;
+  p->result->close_sent.code = 1002;
+  p->result->close_sent.reason[0] = '\0';
+  p->result->close_sent.reason_len = 0;
+  wsp__probe_mark(p, WSP_MARK_CLOSE_SENT);
+}
 
 void wsp__frames_feed(wsp_probe *p, const uint8_t *data, size_t len) {
   int rc;
@@ -248,6 +288,9 @@ void wsp__frames_feed(wsp_probe *p, const uint8_t *data, size_t len) {
   p->in_len = 0;
   if (p->decided && !p->lingering)
     return;
+  if (rc != 0 && rc != WSLAY_ERR_NOMEM && !p->eof && !p->close_queued &&
+      !wslay_event_get_close_sent(p->ws))
+    fail_protocol(p);
   flush(p);
   if (p->decided)
     return;
@@ -256,9 +299,9 @@ void wsp__frames_feed(wsp_probe *p, const uint8_t *data, size_t len) {
   } else if (rc != 0 || !wslay_event_get_read_enabled(p->ws)) {
     /* wslay failed the connection: a masked or reserved frame, RSV bits,
      * invalid UTF-8, a fragmented control frame, an oversized message. */
-    unsigned sent = wslay_event_get_close_sent(p->ws)
-                        ? wslay_event_get_status_code_sent(p->ws)
-                        : 0;
+    int sent = p->result->marks[WSP_MARK_CLOSE_SENT] >= 0
+                   ? p->result->close_sent.code
+                   : -1;
     if (sent == 1009)
       wsp__probe_finish(p, WSP_OUTCOME_PROTOCOL_ERROR,
                         "server message exceeds the maximum of %llu bytes; "
@@ -268,11 +311,16 @@ void wsp__frames_feed(wsp_probe *p, const uint8_t *data, size_t len) {
       wsp__probe_finish(p, WSP_OUTCOME_PROTOCOL_ERROR,
                         "server sent invalid UTF-8 in a text or close frame; "
                         "sent close 1007");
+    else if (sent >= 0)
+      wsp__probe_finish(p, WSP_OUTCOME_PROTOCOL_ERROR,
+                        "server violated the WebSocket framing protocol "
+                        "(masked frame, reserved bits or opcode, or a "
+                        "malformed control frame or length); sent close %d",
+                        sent);
     else
       wsp__probe_finish(p, WSP_OUTCOME_PROTOCOL_ERROR,
                         "server violated the WebSocket framing protocol "
                         "(masked frame, reserved bits or opcode, or a "
-                        "fragmented control frame)%s",
-                        sent ? "; sent close 1002" : "");
+                        "malformed control frame or length)");
   }
 }

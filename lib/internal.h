@@ -59,6 +59,25 @@ int wsp__strv_push(wsp__strv *sv, const char *s);
 void wsp__strv_clear(wsp__strv *sv);
 int wsp__strv_copy(wsp__strv *dst, const wsp__strv *src);
 
+/* One step of a scripted conversation. */
+typedef enum {
+  WSP__STEP_SEND,   /* Send data. */
+  WSP__STEP_EXPECT, /* Wait for a JSON message of a type. */
+  WSP__STEP_WAIT,   /* Wait some milliseconds. */
+  WSP__STEP_CLOSE,  /* Close with a code and reason. */
+} wsp__step_kind;
+
+typedef struct wsp__step {
+  wsp__step_kind kind; /* What it does. */
+  uint8_t *data;       /* SEND: the message; EXPECT: the type; CLOSE: the
+                          reason (NUL-terminated for the last two). */
+  size_t len;          /* Its length. */
+  int binary;          /* SEND: a binary frame. */
+  uint32_t ms;         /* WAIT: how long; EXPECT: timeout (0: the
+                          awaiting_reply timeout). */
+  uint16_t code;       /* CLOSE: the code. */
+} wsp__step;
+
 /* How to mint a token per probe. */
 typedef struct wsp_jwt_spec {
   int enabled;          /* Mint instead of using cfg->jwt. */
@@ -84,6 +103,8 @@ struct wsp_config {
   char jwt_query[65];               /* Query parameter name. */
   int require_subprotocol;          /* A jwt subprotocol must be echoed. */
   int expect_order;                 /* Expected events in order, once. */
+  wsp__step *steps;                 /* A scripted conversation, or NULL. */
+  size_t nsteps;                    /* Its length. */
   char *origin;                     /* Origin header value, or NULL. */
   uint8_t *message;                 /* First message, or NULL. */
   size_t message_len;               /* Its length. */
@@ -155,6 +176,8 @@ struct wsp_result {
   uint32_t delay_ms;               /* The first-message delay used. */
   int64_t lag_ns;                  /* Worst loop lag in its lifetime, or
                                       -1 when not measured. */
+  int step;                        /* Scripted: the step it ended in, or
+                                      -1 without steps. */
   wsp_outcome outcome;             /* The one outcome. */
   wsp_phase phase;                 /* The phase it was decided in. */
   char *error;                     /* One-line explanation, or NULL. */
@@ -227,6 +250,9 @@ struct wsp_probe {
   uint8_t *prebuilt;            /* Gated: the first frame, masked. */
   size_t prebuilt_len;          /* Its length. */
   uint32_t next_expected;       /* Ordered expectations: next index. */
+  size_t step;                  /* Scripted: the step running. */
+  size_t events_used;           /* Scripted: events matched so far. */
+  uint64_t wait_from;           /* Scripted: when a WAIT began. */
   wsp_probe_cb cb;              /* Completion callback. */
   void *user_data;              /* Passed to cb. */
   wsp_result *result;           /* Being filled; handed to cb. */
@@ -316,6 +342,8 @@ int wsp__frames_start(wsp_probe *p);
 void wsp__frames_feed(wsp_probe *p, const uint8_t *data, size_t len);
 void wsp__frames_eof(wsp_probe *p);
 int wsp__frames_send_message(wsp_probe *p);
+int wsp__frames_send(wsp_probe *p, const uint8_t *data, size_t len,
+                     int binary);
 int wsp__frames_close(wsp_probe *p, uint16_t code, const char *reason);
 void wsp__frames_free(wsp_probe *p);
 void wsp__frames_flush(wsp_probe *p);

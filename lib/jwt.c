@@ -295,7 +295,10 @@ static int template(cJSON *o, uint32_t index) {
 }
 
 static void set_number(cJSON *o, const char *name, double v) {
-  cJSON_DeleteItemFromObjectCaseSensitive(o, name);
+  /* Claims given as {"exp": 1, "exp": 2} keep both keys through cJSON:
+   * remove every one, or a verifier may read the user's instead. */
+  while (cJSON_GetObjectItemCaseSensitive(o, name) != NULL)
+    cJSON_DeleteItemFromObjectCaseSensitive(o, name);
   cJSON_AddNumberToObject(o, name, v);
 }
 

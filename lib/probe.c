@@ -61,6 +61,11 @@ static int vdecide(wsp_probe *p, wsp_outcome o, const char *fmt, va_list ap) {
   p->result->phase = p->phase;
   if (fmt != NULL) {
     vsnprintf(buf, sizeof(buf), fmt, ap);
+    /* Errors quote what the server sent (a close reason, a header): keep
+     * them one printable line. */
+    for (char *c = buf; *c; c++)
+      if ((unsigned char)*c < 0x20 || *c == 0x7f)
+        *c = '?';
     p->result->error = wsp__strdup(buf);
   }
   return 1;
@@ -357,6 +362,7 @@ static void rejected(wsp_probe *p) {
 }
 
 static void send_first(wsp_probe *p);
+static void run_steps(wsp_probe *p);
 
 static void opened(wsp_probe *p, const uint8_t *rest, size_t rest_len) {
   wsp_result *r = p->result;
@@ -391,7 +397,9 @@ static void opened(wsp_probe *p, const uint8_t *rest, size_t rest_len) {
     wsp__frames_feed(p, rest, rest_len);
   if (p->decided)
     return;
-  if (p->cfg->has_message) {
+  if (p->cfg->nsteps > 0) {
+    run_steps(p);
+  } else if (p->cfg->has_message) {
     if (p->ready != NULL) {
       /* A burst: wait, armed with the frame, for the campaign's release. */
       uv_timer_stop(&p->timer);
@@ -437,17 +445,90 @@ static int all_expected_seen(const wsp_probe *p) {
   return (p->result->expected_seen & want) == want;
 }
 
-static void begin_close(wsp_probe *p) {
+static void begin_close_with(wsp_probe *p, uint16_t code, const char *reason) {
   enter(p, WSP_PHASE_CLOSING);
-  if (wsp__frames_close(p, 1000, NULL) != 0) {
+  if (wsp__frames_close(p, code, reason) != 0) {
     wsp__probe_finish(p, WSP_OUTCOME_INTERNAL_ERROR, "out of memory");
     return;
   }
   wsp__frames_flush(p);
 }
 
+static void begin_close(wsp_probe *p) { begin_close_with(p, 1000, NULL); }
+
+/*
+ * A scripted conversation: run steps until one has to wait (a WAIT's
+ * timer, an EXPECT's message) or the script ends with our close. An
+ * EXPECT is met by any event since the last one it consumed, so a reply
+ * that arrives during a WAIT is not lost.
+ */
+static void run_steps(wsp_probe *p) {
+  const wsp_config *cfg = p->cfg;
+  while (!p->decided && p->phase != WSP_PHASE_CLOSING) {
+    const wsp__step *st;
+    p->result->step = (int)p->step;
+    if (p->step == cfg->nsteps) {
+      begin_close(p);
+      return;
+    }
+    st = &cfg->steps[p->step];
+    switch (st->kind) {
+    case WSP__STEP_WAIT:
+      if (p->timer_kind != WSP__TIMER_DELAY) {
+        p->wait_from = uv_hrtime();
+        arm(p, WSP__TIMER_DELAY, st->ms);
+      }
+      return; /* The timer moves on (see wsp__probe_timer_cb). */
+    case WSP__STEP_SEND: {
+      int first = p->result->marks[WSP_MARK_FIRST_SENT] < 0;
+      if (first)
+        enter(p, WSP_PHASE_FIRST_SEND);
+      if (wsp__frames_send(p, st->data, st->len, st->binary) != 0) {
+        wsp__probe_finish(p, WSP_OUTCOME_INTERNAL_ERROR, "out of memory");
+        return;
+      }
+      if (p->decided)
+        return;
+      wsp__probe_mark(p, WSP_MARK_FIRST_SENT);
+      if (p->phase != WSP_PHASE_AWAITING_REPLY)
+        enter(p, WSP_PHASE_AWAITING_REPLY);
+      p->step++;
+      break;
+    }
+    case WSP__STEP_EXPECT: {
+      size_t i;
+      for (i = p->events_used; i < p->result->nevents; i++)
+        if (strcmp(p->result->events[i].type, (const char *)st->data) == 0)
+          break;
+      if (i < p->result->nevents) {
+        p->events_used = i + 1;
+        p->step++;
+        break;
+      }
+      if (p->timer_kind != WSP__TIMER_DEADLINE ||
+          p->phase != WSP_PHASE_AWAITING_REPLY) {
+        p->phase = WSP_PHASE_AWAITING_REPLY;
+        arm(p, WSP__TIMER_DEADLINE,
+            st->ms ? st->ms : cfg->timeout_ms[WSP_PHASE_AWAITING_REPLY]);
+      }
+      return;
+    }
+    case WSP__STEP_CLOSE:
+      begin_close_with(p, st->code, (const char *)st->data);
+      return;
+    }
+  }
+}
+
 /* Awaiting is over when the reply, or every expected event, is in. */
 static void check_awaiting(wsp_probe *p) {
+  if (p->cfg->nsteps > 0) {
+    if (!p->decided && p->phase == WSP_PHASE_AWAITING_REPLY &&
+        p->step < p->cfg->nsteps &&
+        p->cfg->steps[p->step].kind == WSP__STEP_EXPECT)
+      run_steps(p);
+    return;
+  }
   if (p->phase != WSP_PHASE_AWAITING_REPLY || p->decided)
     return;
   if (p->cfg->expect.n > 0 ? all_expected_seen(p)
@@ -555,16 +636,28 @@ void wsp__probe_on_close(wsp_probe *p) {
   const wsp__close *c = &p->result->close_recv;
   char missing[256];
   if (!p->close_recv_valid) {
-    decide(p, WSP_OUTCOME_PROTOCOL_ERROR,
-           "server sent an invalid close frame (code %d%s); sent close 1002",
-           c->code, c->code >= 0 && c->code != 1005 ? "" : ", bad payload");
+    int sent = p->result->close_sent.code;
+    if (c->code < 0)
+      decide(p, WSP_OUTCOME_PROTOCOL_ERROR,
+             "server sent a close frame with a 1-byte payload; sent close %d",
+             sent);
+    else if (sent == 1007)
+      decide(p, WSP_OUTCOME_PROTOCOL_ERROR,
+             "server sent close %d with a reason that is not UTF-8; sent "
+             "close %d",
+             c->code, sent);
+    else
+      decide(p, WSP_OUTCOME_PROTOCOL_ERROR,
+             "server sent the invalid close code %d; sent close %d", c->code,
+             sent);
     teardown(p);
     return;
   }
   if (p->phase == WSP_PHASE_CLOSING) {
-    /* The answer to our close. 1000 and 1001 are clean; an answer with no
-     * code (1005) is allowed by RFC 6455 too. */
-    if (c->code == 1000 || c->code == 1001 || c->code == 1005)
+    /* The answer to our close: an echo of our code, 1000 or 1001 are
+     * clean; an answer with no code (1005) is allowed by RFC 6455 too. */
+    if (c->code == p->result->close_sent.code || c->code == 1000 ||
+        c->code == 1001 || c->code == 1005)
       decide(p, WSP_OUTCOME_OK, NULL);
     else
       decide(p, WSP_OUTCOME_CLOSED_BY_SERVER,
@@ -643,6 +736,18 @@ void wsp__probe_timer_cb(uv_timer_t *t) {
     teardown(p);
     return;
   }
+  if (kind == WSP__TIMER_DELAY && p->cfg->nsteps > 0) {
+    uint64_t want = (uint64_t)p->cfg->steps[p->step].ms * 1000000;
+    uint64_t elapsed = uv_hrtime() - p->wait_from;
+    if (elapsed < want) { /* Fired early by uv_hrtime(): wait it out. */
+      uv_update_time(p->ctx->loop);
+      arm(p, WSP__TIMER_DELAY, (want - elapsed + 999999) / 1000000);
+      return;
+    }
+    p->step++;
+    run_steps(p);
+    return;
+  }
   if (kind == WSP__TIMER_DELAY) {
     /* libuv's timers run on a cached millisecond clock and may fire up to
      * a millisecond early by uv_hrtime(): a delay is never shorter than
@@ -656,10 +761,27 @@ void wsp__probe_timer_cb(uv_timer_t *t) {
       arm(p, WSP__TIMER_DELAY, (want - (uint64_t)elapsed + 999999) / 1000000);
       return;
     }
-    if (p->cfg->has_message)
+    if (p->cfg->has_message) {
       send_first(p);
-    else
+    } else if (p->cfg->expect.n > 0 && !all_expected_seen(p)) {
+      /* Holding without a message: the events were to come unprompted.
+       * As after a first message, a silent server timed out and one that
+       * spoke without them failed the expectation. */
+      missing_events(p, missing, sizeof(missing));
+      if (p->result->messages > 0)
+        wsp__probe_finish(p, WSP_OUTCOME_EXPECTATION_FAILED,
+                          "expected event(s) not received while holding "
+                          "the connection for %u ms: %s (%u message(s) "
+                          "received)",
+                          p->cfg->hold_ms, missing, p->result->messages);
+      else
+        wsp__probe_finish(p, WSP_OUTCOME_TIMEOUT,
+                          "no message while holding the connection for %u "
+                          "ms (expected: %s)",
+                          p->cfg->hold_ms, missing);
+    } else {
       begin_close(p);
+    }
     return;
   }
   switch (p->phase) {
@@ -682,7 +804,19 @@ void wsp__probe_timer_cb(uv_timer_t *t) {
                         ms, p->up->header_bytes);
     break;
   case WSP_PHASE_AWAITING_REPLY:
-    if (p->cfg->expect.n > 0 && p->result->messages > 0)
+    if (p->cfg->nsteps > 0 && p->step < p->cfg->nsteps) {
+      const wsp__step *st = &p->cfg->steps[p->step];
+      uint32_t t = st->ms ? st->ms : ms;
+      if (p->result->messages > 0)
+        wsp__probe_finish(p, WSP_OUTCOME_EXPECTATION_FAILED,
+                          "step %zu: no %s within %u ms (%u message(s) "
+                          "received)",
+                          p->step + 1, (const char *)st->data, t,
+                          p->result->messages);
+      else
+        wsp__probe_finish(p, WSP_OUTCOME_TIMEOUT,
+                          "step %zu: no reply within %u ms", p->step + 1, t);
+    } else if (p->cfg->expect.n > 0 && p->result->messages > 0)
       wsp__probe_finish(p, WSP_OUTCOME_EXPECTATION_FAILED,
                         "expected event(s) not received within %u ms: %s "
                         "(%u message(s) received)",

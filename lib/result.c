@@ -16,6 +16,7 @@ wsp_result *wsp__result_new(void) {
   r->close_recv.code = -1;
   r->close_sent.code = -1;
   r->lag_ns = -1;
+  r->step = -1;
   for (int i = 0; i < WSP_MARK_COUNT; i++)
     r->marks[i] = -1;
   return r;
@@ -174,6 +175,8 @@ const char *wsp_result_tls_cipher(const wsp_result *r) {
   return r->tls_cipher;
 }
 
+int wsp_result_step(const wsp_result *r) { return r->step; }
+
 uint32_t wsp_result_message_count(const wsp_result *r) { return r->messages; }
 size_t wsp_result_event_count(const wsp_result *r) { return r->nevents; }
 
@@ -274,6 +277,8 @@ cJSON *wsp__result_json(const wsp_result *r, int show_secrets) {
     cJSON_AddItemToArray(x, e);
   }
   cJSON_AddItemToObject(o, "error", str_or_null(r->error));
+  if (r->step >= 0)
+    cJSON_AddNumberToObject(o, "step", r->step);
   return o;
 }
 

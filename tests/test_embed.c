@@ -268,6 +268,54 @@ static void test_blocking_run(void) {
   fixture_stop(&f);
 }
 
+/* A scripted conversation: two messages on one connection, each answered
+ * by the agent's five events; a failing step is named. */
+static void test_steps(void) {
+  fixture f;
+  wsp_config *cfg;
+  wsp_result *r = NULL;
+  const char *reason;
+  static const char run[] = "{\"type\":\"run\"}";
+  start_server(&f, NULL, NULL, NULL, NULL);
+  if (f.pid == 0)
+    return;
+  cfg = config(f.port, "/");
+  CHECK_INT(wsp_config_add_step_send(cfg, run, strlen(run), 0), 0);
+  CHECK_INT(wsp_config_add_step_expect(cfg, "agent_completed", 0), 0);
+  CHECK_INT(wsp_config_add_step_wait(cfg, 100), 0);
+  CHECK_INT(wsp_config_add_step_send(cfg, run, strlen(run), 0), 0);
+  CHECK_INT(wsp_config_add_step_expect(cfg, "agent_started", 0), 0);
+  CHECK_INT(wsp_config_add_step_expect(cfg, "agent_completed", 0), 0);
+  CHECK_INT(wsp_config_add_step_close(cfg, 4001, "bye"), 0);
+  CHECK_INT(wsp_probe_run(cfg, &r), 0);
+  CHECK_INT(wsp_result_outcome(r), WSP_OUTCOME_OK);
+  CHECK_INT(wsp_result_step(r), 6);
+  CHECK_INT(wsp_result_event_count(r), 10); /* Five events, twice. */
+  CHECK_INT(wsp_result_close_sent(r, &reason), 4001);
+  CHECK_STR(reason, "bye");
+  CHECK_INT(wsp_result_close_received(r, NULL), 4001);
+  wsp_result_free(r);
+
+  /* The third step waits for an event that never comes. */
+  CHECK_INT(wsp_config_clear_steps(cfg), 0);
+  CHECK_INT(wsp_config_add_step_send(cfg, run, strlen(run), 0), 0);
+  CHECK_INT(wsp_config_add_step_expect(cfg, "agent_started", 0), 0);
+  CHECK_INT(wsp_config_add_step_expect(cfg, "never_sent", 300), 0);
+  CHECK_INT(wsp_probe_run(cfg, &r), 0);
+  CHECK_INT(wsp_result_outcome(r), WSP_OUTCOME_EXPECTATION_FAILED);
+  CHECK_INT(wsp_result_step(r), 2);
+  CHECK(strstr(wsp_result_error(r), "step 3: no never_sent") != NULL);
+  CHECK_INT(wsp_result_close_sent(r, NULL), 1000);
+  wsp_result_free(r);
+
+  /* Validation at set time. */
+  CHECK_INT(wsp_config_add_step_close(cfg, 1006, NULL), WSP_ERANGE);
+  CHECK_INT(wsp_config_add_step_send(cfg, "\xff", 1, 0), WSP_EINVAL);
+  CHECK_INT(wsp_config_add_step_expect(cfg, "", 0), WSP_EEXPECT);
+  wsp_config_free(cfg);
+  fixture_stop(&f);
+}
+
 int main(int argc, char **argv) {
   raceserver = argc > 1 ? argv[1] : getenv("RACESERVER_BIN");
   if (raceserver == NULL) {
@@ -279,5 +327,6 @@ int main(int argc, char **argv) {
   test_rejection_cancel_refused();
   test_campaign();
   test_blocking_run();
+  test_steps();
   return check_status("test_embed");
 }

@@ -256,6 +256,24 @@ class BindingTest(unittest.TestCase):
         self.assertRegex(wsprobe.library_version(), r"^\d+\.\d+\.\d+$")
 
 
+    def test_steps(self):
+        url = self.server().url()
+        r = wsprobe.probe(url, steps=[("send", '{"type":"run"}'),
+                                      ("expect", "agent_completed"),
+                                      ("send", '{"type":"run"}'),
+                                      ("expect", "agent_started", 2000),
+                                      ("close", 4000, "bye")])
+        self.assertEqual(r.outcome, "ok", r.error)
+        self.assertEqual(r.step, 4)
+        self.assertEqual(r.close_sent, (4000, "bye"))
+        r = wsprobe.probe(url, steps=[("send", "x"),
+                                      ("expect", "never", 200)])
+        self.assertEqual(r.outcome, "expectation_failed")
+        self.assertEqual(r.step, 1)
+        with self.assertRaises(wsprobe.ConfigError):
+            wsprobe.probe(url, steps=[("close", 1006)])
+
+
 class ReadmeTest(unittest.TestCase):
 
     def test_pytest_example(self):

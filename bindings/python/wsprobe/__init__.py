@@ -135,7 +135,8 @@ def _configure(cfg: _Config, url: str, *,
                timeout_ms: Union[int, Mapping[str, int], None] = None,
                cacert: Optional[str] = None,
                insecure: bool = False,
-               origin: Optional[str] = None) -> None:
+               origin: Optional[str] = None,
+               steps: Iterable[tuple] = ()) -> None:
     p = cfg.ptr
     cfg.check(_c.wsp_config_set_url(p, _cstr(url, "url")))
     if isinstance(subprotocols, (str, bytes)):
@@ -192,6 +193,41 @@ def _configure(cfg: _Config, url: str, *,
     if cacert is not None:
         cfg.check(_c.wsp_config_set_ca_file(p, _cstr(cacert, "cacert")))
     cfg.check(_c.wsp_config_set_insecure(p, 1 if insecure else 0))
+    for step in steps:
+        _add_step(cfg, step)
+
+
+def _add_step(cfg: _Config, step: tuple) -> None:
+    """("send", str|bytes), ("expect", type[, ms]), ("wait", ms),
+    ("close", code[, reason])."""
+    if not isinstance(step, tuple) or not step:
+        raise ConfigError("a step is a tuple such as ('send', 'hi'), not %r"
+                          % (step,))
+    kind, args = step[0], step[1:]
+    p = cfg.ptr
+    if kind == "send" and len(args) == 1:
+        data = args[0]
+        binary = isinstance(data, (bytes, bytearray, memoryview))
+        data = bytes(data) if binary else str(data).encode("utf-8",
+                                                           "surrogatepass")
+        cfg.check(_c.wsp_config_add_step_send(p, data, len(data),
+                                              1 if binary else 0))
+    elif kind == "expect" and len(args) in (1, 2):
+        ms = _u32(args[1], "expect timeout") if len(args) == 2 else 0
+        cfg.check(_c.wsp_config_add_step_expect(
+            p, _cstr(args[0], "expected type"), ms))
+    elif kind == "wait" and len(args) == 1:
+        cfg.check(_c.wsp_config_add_step_wait(p, _u32(args[0], "wait")))
+    elif kind == "close" and len(args) in (1, 2):
+        code = args[0]
+        if not isinstance(code, int) or not 0 <= code <= 65535:
+            raise ConfigError("close code must be an integer, not %r" % (code,))
+        reason = _cstr(args[1], "close reason") if len(args) == 2 else None
+        cfg.check(_c.wsp_config_add_step_close(p, code, reason))
+    else:
+        raise ConfigError("unknown step %r: use ('send', data), ('expect', "
+                          "type[, ms]), ('wait', ms) or ('close', code[, "
+                          "reason])" % (step,))
 
 
 def _close_frame(obj: Optional[dict]) -> Optional[CloseFrame]:
@@ -238,6 +274,8 @@ class Result:
     error: Optional[str]
     #: The probe's index within its campaign (0 for a single probe).
     index: int = 0
+    #: Scripted probes: the step it ended in (None without steps).
+    step: Optional[int] = None
     _raw: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -255,7 +293,8 @@ class Result:
             timeline_ms=dict(d.get("timeline_ms") or {}),
             messages=d.get("messages", 0),
             events=[(e["type"], e["t_ms"]) for e in d.get("events", [])],
-            error=d.get("error"), index=d.get("index", 0), _raw=d)
+            error=d.get("error"), index=d.get("index", 0),
+            step=d.get("step"), _raw=d)
 
     def to_dict(self) -> dict:
         """The probe object of the JSON report (docs/report.md), a copy."""
@@ -323,7 +362,8 @@ def probe(url: str, *,
           timeout_ms: Union[int, Mapping[str, int], None] = None,
           cacert: Optional[str] = None,
           insecure: bool = False,
-          origin: Optional[str] = None) -> Result:
+          origin: Optional[str] = None,
+          steps: Iterable[tuple] = ()) -> Result:
     """Runs one probe of ``url`` (ws:// or wss://) to completion.
 
     Connects, upgrades (offering ``subprotocols``, adding ``headers``, the
@@ -335,6 +375,9 @@ def probe(url: str, *,
     ``timeout_ms`` is every phase's timeout, or a dict {phase: ms}.
     ``cacert`` replaces the system CA bundle for wss://; ``insecure``
     skips certificate verification (recorded in the result).
+    ``steps`` scripts the whole conversation instead of ``send``/``expect``:
+    ("send", data), ("expect", type[, ms]), ("wait", ms), ("close", code[,
+    reason]); ``Result.step`` says where a failure happened.
 
     Blocks the calling thread, not the others: the GIL is released.
     Returns the Result, whatever the outcome; raises ConfigError when an
@@ -346,7 +389,7 @@ def probe(url: str, *,
                    binary=binary, delay_ms=delay_ms, hold_ms=hold_ms,
                    expect=expect, expect_order=expect_order,
                    timeout_ms=timeout_ms, cacert=cacert, insecure=insecure,
-                   origin=origin)
+                   origin=origin, steps=steps)
         res = ctypes.c_void_p()
         rc = _c.wsp_probe_run(cfg.ptr, ctypes.byref(res))
         if rc != 0:
