@@ -102,6 +102,10 @@ static const char usage[] =
     "      --tls-timeout MS     timeout of the TLS handshake\n"
     "  -j, --json FILE          write the JSON report to FILE ('-': stdout;\n"
     "                           the summary then goes to stderr)\n"
+    "      --html FILE          write the HTML report to FILE: one page with\n"
+    "                           the timeline of every probe and the charts\n"
+    "      --junit FILE         write a JUnit XML report to FILE (a test\n"
+    "                           case per probe, or per delay of a sweep)\n"
     "  -q, --quiet              no human summary\n"
     "      --show-secrets       show tokens and secret headers in reports\n"
     "  -h, --help               show this help\n"
@@ -153,6 +157,8 @@ enum {
   OPT_SHARD,
   OPT_LAG,
   OPT_EXPECT_ORDER,
+  OPT_HTML,
+  OPT_JUNIT,
   OPT_STEP,
 };
 
@@ -185,6 +191,8 @@ static const struct option long_opts[] = {
     {"reply-timeout", required_argument, NULL, OPT_REPLY_TIMEOUT},
     {"close-timeout", required_argument, NULL, OPT_CLOSE_TIMEOUT},
     {"max-message", required_argument, NULL, OPT_MAX_MESSAGE},
+    {"html", required_argument, NULL, OPT_HTML},
+    {"junit", required_argument, NULL, OPT_JUNIT},
     {"cacert", required_argument, NULL, OPT_CACERT},
     {"insecure", no_argument, NULL, 'k'},
     {"cert", required_argument, NULL, OPT_CERT},
@@ -487,6 +495,7 @@ int main(int argc, char **argv) {
   wsp_config *cfg = wsp_config_new();
   const char *json_path = NULL, *jwt = NULL, *send = NULL;
   const char *cert = NULL, *key = NULL, *jwt_alg = NULL;
+  const char *html_path = NULL, *junit_path = NULL;
   char *jwt_key = NULL;
   size_t jwt_key_len = 0;
   int jwt_key_is_pem = 0;
@@ -723,6 +732,12 @@ int main(int argc, char **argv) {
     case 'j':
       json_path = optarg;
       break;
+    case OPT_HTML:
+      html_path = optarg;
+      break;
+    case OPT_JUNIT:
+      junit_path = optarg;
+      break;
     case 'q':
       quiet = 1;
       break;
@@ -882,8 +897,28 @@ int main(int argc, char **argv) {
       status = EXIT_FAIL;
     wsp_free(text);
   }
+  /* The HTML and JUnit reports never show secrets: they are made to be
+   * shared (CI artifacts, attachments). */
+  if (html_path != NULL) {
+    text = NULL;
+    if (wsp_report_html(a.campaign, &text) != 0 ||
+        write_file(html_path, text) != 0)
+      status = EXIT_FAIL;
+    wsp_free(text);
+  }
+  if (junit_path != NULL) {
+    text = NULL;
+    if (wsp_report_junit(a.campaign, &text) != 0 ||
+        write_file(junit_path, text) != 0)
+      status = EXIT_FAIL;
+    wsp_free(text);
+  }
   if (!quiet && wsp_report_text(a.campaign, &text) == 0) {
-    FILE *out = json_path && strcmp(json_path, "-") == 0 ? stderr : stdout;
+    /* Any report on stdout sends the summary to stderr. */
+    int report_on_stdout = (json_path && strcmp(json_path, "-") == 0) ||
+                           (html_path && strcmp(html_path, "-") == 0) ||
+                           (junit_path && strcmp(junit_path, "-") == 0);
+    FILE *out = report_on_stdout ? stderr : stdout;
     fputs(text, out);
     if (a.interrupted)
       fputs("interrupted: probes still in flight were cancelled\n", out);

@@ -1,0 +1,490 @@
+/*
+ * The JUnit and HTML reports, against raceserver and on made-up campaigns:
+ * a plain campaign with mixed outcomes, a delay sweep, a window search, a
+ * duration run, a campaign whose errors hold everything a hostile server
+ * could send, and 100,000 probes. Each report is written to a file and
+ * checked by tests/reports/check_report.py (XML structure, xmllint, HTML
+ * that loads nothing) and for secrets.
+ *
+ * usage: test_reports RACESERVER PYTHON CHECK_SCRIPT OUT_DIR
+ * The reports stay in OUT_DIR (tests/reports/chromium_check.sh opens them).
+ */
+#include <sys/stat.h>
+#include <time.h>
+
+#include <uv.h>
+
+#include "campaign.h"
+#include "check.h"
+#include "fixture.h"
+
+static const char *raceserver, *python, *checker, *outdir;
+
+/* Secrets of the configs; they must appear in no report. */
+static const char jwt_secret[] = "tok.en.secret";
+static const char cookie_secret[] = "cookie-value-s3cr3t";
+
+static void start(fixture *f, const char *a1, const char *a2, const char *a3,
+                  const char *a4) {
+  char *argv[] = {(char *)raceserver, "--port", "0", "--lifetime", "120",
+                  "--quiet", (char *)a1, (char *)a2, (char *)a3, (char *)a4,
+                  NULL};
+  CHECK_INT(fixture_start(f, argv), 0);
+}
+
+static wsp_config *config(int port) {
+  char url[64];
+  wsp_config *cfg = wsp_config_new();
+  snprintf(url, sizeof(url), "ws://127.0.0.1:%d/agent", port);
+  CHECK_INT(wsp_config_set_url(cfg, url), 0);
+  CHECK_INT(wsp_config_set_message(cfg, "{\"type\":\"run\"}", 14, 0), 0);
+  CHECK_INT(wsp_config_set_timeouts(cfg, 3000), 0);
+  /* The token goes in an Authorization header raceserver ignores. */
+  CHECK_INT(wsp_config_set_jwt(cfg, jwt_secret, WSP_JWT_BEARER), 0);
+  CHECK_INT(wsp_config_add_header(cfg, "Cookie", cookie_secret), 0);
+  return cfg;
+}
+
+static void write_file(const char *path, const char *text) {
+  FILE *f = fopen(path, "wb");
+  CHECK(f != NULL);
+  if (f == NULL)
+    return;
+  CHECK_INT(fwrite(text, 1, strlen(text), f), strlen(text));
+  CHECK_INT(fclose(f), 0);
+}
+
+/* Runs the checker on a file with extra arguments; returns its status. */
+static int run_check(const char *kind, const char *path, char *const *extra) {
+  char *argv[32];
+  int n = 0, status;
+  pid_t pid;
+  argv[n++] = (char *)python;
+  argv[n++] = (char *)checker;
+  argv[n++] = (char *)kind;
+  argv[n++] = (char *)path;
+  argv[n++] = "--forbid";
+  argv[n++] = (char *)jwt_secret;
+  argv[n++] = "--forbid";
+  argv[n++] = (char *)cookie_secret;
+  for (; extra && *extra && n < 31; extra++)
+    argv[n++] = *extra;
+  argv[n] = NULL;
+  fflush(NULL);
+  if ((pid = fork()) == 0) {
+    execv(python, argv);
+    _exit(127);
+  }
+  if (pid < 0 || waitpid(pid, &status, 0) != pid)
+    return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/*
+ * Writes NAME.junit.xml and NAME.html, checks them, and returns the HTML
+ * (the caller frees it) for checks of its own.
+ */
+static char *reports(const wsp_campaign *c, const char *name, long tests,
+                     long failures, char *const *html_expect) {
+  char path[512], t[32], f[32];
+  char *junit = NULL, *html = NULL;
+  char *junit_args[] = {"--tests", t, "--failures", f, NULL};
+  CHECK_INT(wsp_report_junit(c, &junit), 0);
+  CHECK_INT(wsp_report_html(c, &html), 0);
+  if (junit == NULL || html == NULL) {
+    wsp_free(junit);
+    wsp_free(html);
+    return NULL;
+  }
+  snprintf(t, sizeof(t), "%ld", tests);
+  snprintf(f, sizeof(f), "%ld", failures);
+  snprintf(path, sizeof(path), "%s/%s.junit.xml", outdir, name);
+  write_file(path, junit);
+  CHECK_INT(run_check("junit", path, junit_args), 0);
+  snprintf(path, sizeof(path), "%s/%s.html", outdir, name);
+  write_file(path, html);
+  CHECK_INT(run_check("html", path, html_expect), 0);
+  CHECK(strstr(junit, jwt_secret) == NULL);
+  CHECK(strstr(html, jwt_secret) == NULL);
+  CHECK(strstr(html, cookie_secret) == NULL);
+  CHECK(strstr(html, "<svg") != NULL);
+  fprintf(stderr, "%s: junit %zu bytes, html %zu bytes\n", name,
+          strlen(junit), strlen(html));
+  wsp_free(junit);
+  return html;
+}
+
+static size_t count_outcome(const wsp_campaign *c, wsp_outcome o) {
+  size_t n = 0;
+  for (size_t i = 0; i < wsp_campaign_result_count(c); i++)
+    n += wsp_result_outcome(wsp_campaign_result(c, i)) == o;
+  return n;
+}
+
+/* 503s, 1011s and passes in one campaign. */
+static void test_plain_mixed(void) {
+  fixture fx;
+  wsp_config *cfg;
+  wsp_campaign *c;
+  char *html;
+  size_t n;
+  char *expect[] = {"--expect", "handshake_rejected", "--expect",
+                    "closed_by_server", "--expect", "Timeline", NULL};
+  start(&fx, "--reject-first", "3", "--ready-delay", "200");
+  if (fx.pid == 0)
+    return;
+  cfg = config(fx.port);
+  CHECK_INT(wsp_campaign_new(cfg, &c), 0);
+  CHECK_INT(wsp_campaign_set_count(c, 12), 0);
+  CHECK_INT(wsp_campaign_set_concurrency(c, 4), 0);
+  CHECK_INT(wsp_campaign_set_jitter(c, 600), 0);
+  CHECK_INT(wsp_campaign_set_seed(c, 7), 0);
+  CHECK_INT(wsp_campaign_run(c), 0);
+  n = wsp_campaign_result_count(c);
+  CHECK_INT(n, 12);
+  CHECK_INT(count_outcome(c, WSP_OUTCOME_HANDSHAKE_REJECTED), 3);
+  CHECK(count_outcome(c, WSP_OUTCOME_OK) > 0);
+  CHECK(count_outcome(c, WSP_OUTCOME_CLOSED_BY_SERVER) > 0);
+  html = reports(c, "plain", (long)n, (long)(n - wsp_campaign_passed(c)),
+                 expect);
+  if (html != NULL) {
+    CHECK(strstr(html, "HTTP 503") != NULL); /* A refused row's label. */
+    CHECK(strstr(html, ">1011<") != NULL);   /* A closed row's label. */
+  }
+  wsp_free(html);
+  wsp_campaign_free(c);
+  wsp_config_free(cfg);
+  fixture_stop(&fx);
+}
+
+/* One test case per delay; the window marked between them. */
+static void test_sweep(void) {
+  fixture fx;
+  wsp_config *cfg;
+  wsp_campaign *c;
+  const uint32_t delays[] = {400, 0};
+  char *expect[] = {"--expect",
+                    "Estimated race window: failures stop between 0 and "
+                    "400 ms",
+                    "--expect", "Failure rate against the first-message delay",
+                    NULL};
+  char *junit = NULL;
+  start(&fx, "--ready-delay", "200", NULL, NULL);
+  if (fx.pid == 0)
+    return;
+  cfg = config(fx.port);
+  CHECK_INT(wsp_campaign_new(cfg, &c), 0);
+  CHECK_INT(wsp_campaign_set_delays(c, delays, 2, 3), 0);
+  CHECK_INT(wsp_campaign_set_concurrency(c, 6), 0);
+  CHECK_INT(wsp_campaign_run(c), 0);
+  CHECK_INT(wsp_campaign_result_count(c), 6);
+  wsp_free(reports(c, "sweep", 2, 1, expect));
+  CHECK_INT(wsp_report_junit(c, &junit), 0);
+  if (junit != NULL) {
+    CHECK(strstr(junit, "name=\"delay 400 ms\"") != NULL);
+    CHECK(strstr(junit, "3 of 3 probes failed at delay 0 ms: "
+                        "closed_by_server x3; close codes 1011 x3; "
+                        "HTTP statuses 101 x3") != NULL);
+  }
+  wsp_free(junit);
+  wsp_campaign_free(c);
+  wsp_config_free(cfg);
+  fixture_stop(&fx);
+}
+
+/* One test case per point of the search; the estimate in the page. */
+static void test_window(void) {
+  fixture fx;
+  wsp_config *cfg;
+  wsp_campaign *c;
+  char *html, *junit = NULL;
+  char *expect[] = {"--expect", "Race-window search", "--expect",
+                    "race window edge", NULL};
+  start(&fx, "--ready-delay", "150", NULL, NULL);
+  if (fx.pid == 0)
+    return;
+  cfg = config(fx.port);
+  CHECK_INT(wsp_campaign_new(cfg, &c), 0);
+  CHECK_INT(wsp_campaign_set_window_search(c, 0, 400, 10, 2), 0);
+  CHECK_INT(wsp_campaign_run(c), 0);
+  CHECK(c->nevidence >= 3);
+  {
+    long failing = 0;
+    for (size_t i = 0; i < c->nevidence; i++)
+      failing += c->evidence[i].failures > 0;
+    html = reports(c, "window", (long)c->nevidence, failing, expect);
+  }
+  if (html != NULL) {
+    char est[96];
+    snprintf(est, sizeof(est), "failures stop between %u and %u ms",
+             c->cur_lo, c->cur_hi);
+    CHECK(strstr(html, est) != NULL);
+    CHECK(c->cur_lo <= 150 && 150 <= c->cur_hi);
+  }
+  CHECK_INT(wsp_report_junit(c, &junit), 0);
+  if (junit != NULL)
+    CHECK(strstr(junit, "name=\"window.conclusion\" value=\"bounded\"") !=
+          NULL);
+  wsp_free(junit);
+  wsp_free(html);
+  wsp_campaign_free(c);
+  wsp_config_free(cfg);
+  fixture_stop(&fx);
+}
+
+/* A duration run: outcomes per time slice. */
+static void test_duration(void) {
+  fixture fx;
+  wsp_config *cfg;
+  wsp_campaign *c;
+  char *expect[] = {"--expect", "Outcomes over time", "--expect",
+                    "250 ms slices", NULL};
+  start(&fx, "--reject-first", "5", "--ready-delay", "100");
+  if (fx.pid == 0)
+    return;
+  cfg = config(fx.port);
+  CHECK_INT(wsp_campaign_new(cfg, &c), 0);
+  CHECK_INT(wsp_campaign_set_duration(c, 1500), 0);
+  CHECK_INT(wsp_campaign_set_slice(c, 250), 0);
+  CHECK_INT(wsp_campaign_set_rate(c, 30), 0);
+  CHECK_INT(wsp_campaign_set_concurrency(c, 20), 0);
+  CHECK_INT(wsp_campaign_set_jitter(c, 200), 0);
+  CHECK_INT(wsp_campaign_set_seed(c, 3), 0);
+  CHECK_INT(wsp_campaign_run(c), 0);
+  CHECK(c->nslices >= 5);
+  {
+    size_t n = wsp_campaign_result_count(c);
+    wsp_free(reports(c, "duration", (long)n,
+                     (long)(n - wsp_campaign_passed(c)), expect));
+  }
+  wsp_campaign_free(c);
+  wsp_config_free(cfg);
+  fixture_stop(&fx);
+}
+
+/* A concurrency sweep: one test case per level. */
+static void test_levels(void) {
+  fixture fx;
+  wsp_config *cfg;
+  wsp_campaign *c;
+  char *expect[] = {"--expect", "Concurrency sweep", "--expect",
+                    "Failures start at 4 simultaneous connections", NULL};
+  start(&fx, "--max-connections", "3", "--reply-delay", "300");
+  if (fx.pid == 0)
+    return;
+  cfg = config(fx.port);
+  CHECK_INT(wsp_campaign_new(cfg, &c), 0);
+  CHECK_INT(wsp_campaign_set_concurrency_sweep(c, 8), 0);
+  CHECK_INT(wsp_campaign_run(c), 0);
+  CHECK_INT(c->nlevels, 4);
+  {
+    long failing = 0;
+    for (size_t i = 0; i < c->nlevels; i++)
+      failing += c->levels[i].failures > 0;
+    CHECK_INT(failing, 2);
+    wsp_free(reports(c, "levels", (long)c->nlevels, failing, expect));
+  }
+  wsp_campaign_free(c);
+  wsp_config_free(cfg);
+  fixture_stop(&fx);
+}
+
+/*
+ * A made-up campaign of `n` probes over `ms` milliseconds (no server):
+ * outcomes cycle through a mix; every 7th probe's error and close reason
+ * hold markup, control characters, invalid UTF-8 and the secret, as a
+ * hostile server (or a proxy echoing headers) could make them.
+ */
+static wsp_campaign *made_up(uint32_t n, double ms) {
+  static const char hostile[] =
+      "server said <script>alert('x')</script> & \"quotes\" \x01\x02\x1b[31m"
+      "\x7f \xc2\x85 bad utf-8 \xff\xfe\xc3( over\xe0\x80\xaf" "end "
+      "\xef\xbf\xbe cookie=cookie-value-s3cr3t token=tok.en.secret "
+      "caf\xc3\xa9 \xe2\x9c\x93 ]]> --> \r\n second line";
+  static const wsp_outcome mix[] = {
+      WSP_OUTCOME_OK, WSP_OUTCOME_OK, WSP_OUTCOME_OK,
+      WSP_OUTCOME_CLOSED_BY_SERVER, WSP_OUTCOME_HANDSHAKE_REJECTED,
+      WSP_OUTCOME_OK, WSP_OUTCOME_TIMEOUT, WSP_OUTCOME_OK};
+  wsp_config *cfg = wsp_config_new();
+  wsp_campaign *c = NULL;
+  CHECK_INT(wsp_config_set_url(cfg, "ws://127.0.0.1:9/made-up"), 0);
+  CHECK_INT(wsp_config_set_jwt(cfg, jwt_secret, WSP_JWT_SUBPROTOCOL), 0);
+  CHECK_INT(wsp_config_add_header(cfg, "Cookie", cookie_secret), 0);
+  CHECK_INT(wsp_config_set_message(cfg, "hi", 2, 0), 0);
+  CHECK_INT(wsp_campaign_new(cfg, &c), 0);
+  wsp_config_free(cfg);
+  CHECK_INT(wsp_campaign_set_count(c, n), 0);
+  c->t_start = 1000000000ull;
+  c->t_end = c->t_start + (uint64_t)(ms * 1e6) + 50000000ull;
+  c->results = calloc(n, sizeof(*c->results));
+  c->results_cap = n;
+  CHECK(c->results != NULL);
+  if (c->results == NULL)
+    return c;
+  for (uint32_t i = 0; i < n; i++) {
+    wsp_result *r = wsp__result_new();
+    wsp_outcome o = i == 42 ? WSP_OUTCOME_PROTOCOL_ERROR : mix[i % 8];
+    int64_t t = 0;
+    if (r == NULL) {
+      CHECK(r != NULL);
+      break;
+    }
+    r->index = i;
+    r->t0 = c->t_start + (uint64_t)((double)i * ms * 1e6 / n);
+    r->delay_ms = i % 50;
+    r->outcome = o;
+    r->lag_ns = 0;
+    r->marks[WSP_MARK_RESOLVED] = t += 1000;
+    r->marks[WSP_MARK_CONNECTED] = t += 200000;
+    r->marks[WSP_MARK_UPGRADE_SENT] = t += 10000;
+    r->marks[WSP_MARK_RESPONSE] = t += 300000;
+    if (o == WSP_OUTCOME_HANDSHAKE_REJECTED) {
+      r->phase = WSP_PHASE_UPGRADE;
+      r->http_status = 503;
+      r->http_reason = strdup("Service Unavailable");
+    } else {
+      r->http_status = 101;
+      r->http_reason = strdup("Switching Protocols");
+      r->marks[WSP_MARK_OPEN] = t;
+      r->marks[WSP_MARK_FIRST_SENT] = t += (int64_t)r->delay_ms * 1000000;
+      if (o == WSP_OUTCOME_OK) {
+        r->phase = WSP_PHASE_CLOSING;
+        r->marks[WSP_MARK_FIRST_RECEIVED] = t += 400000;
+        r->marks[WSP_MARK_CLOSE_SENT] = t += 10000;
+        r->marks[WSP_MARK_CLOSE_RECEIVED] = t += 200000;
+        r->close_recv.code = r->close_sent.code = 1000;
+      } else if (o == WSP_OUTCOME_CLOSED_BY_SERVER) {
+        r->phase = WSP_PHASE_AWAITING_REPLY;
+        r->marks[WSP_MARK_CLOSE_RECEIVED] = t += 2000000;
+        r->marks[WSP_MARK_CLOSE_SENT] = t += 10000;
+        r->close_recv.code = r->close_sent.code = 1011;
+        strcpy(r->close_recv.reason, "Internal error");
+        r->close_recv.reason_len = 14;
+      } else if (o == WSP_OUTCOME_PROTOCOL_ERROR) {
+        r->phase = WSP_PHASE_AWAITING_REPLY;
+        r->marks[WSP_MARK_CLOSE_SENT] = t += 1000000;
+        r->close_sent.code = 1007;
+      } else {
+        r->phase = WSP_PHASE_AWAITING_REPLY;
+        r->marks[WSP_MARK_CLOSE_SENT] = t += 3000000000;
+      }
+    }
+    r->marks[WSP_MARK_CLOSED] = t += 100000;
+    if (o != WSP_OUTCOME_OK) {
+      char buf[512];
+      if (i % 7 == 3) {
+        r->error = strdup(hostile);
+        memcpy(r->close_recv.reason, "\x01<b>\xff\"&", 8);
+        r->close_recv.reason_len = 8;
+      } else {
+        snprintf(buf, sizeof(buf), "%s while %s (made up)",
+                 wsp_outcome_name(o), wsp_phase_name(r->phase));
+        r->error = strdup(buf);
+      }
+    }
+    c->results[c->nresults++] = r;
+    c->passed += o == WSP_OUTCOME_OK;
+    for (int s = 0; s < WSP_SPAN_COUNT; s++) {
+      int64_t v = wsp_result_span(r, (wsp_span)s);
+      if (v >= 0)
+        wsp__hist_add(&c->spans[s], (uint64_t)v);
+    }
+  }
+  return c;
+}
+
+/* Everything a hostile server could put in an error stays inert. */
+static void test_hostile(void) {
+  wsp_campaign *c = made_up(600, 3000);
+  char *html, *junit = NULL;
+  char *expect[] = {"--expect", "A sample of", "--expect",
+                    "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; "
+                    "&quot;quotes&quot;",
+                    "--expect", "caf\xc3\xa9 \xe2\x9c\x93", NULL};
+  html = reports(c, "hostile", 600, 600 - (long)c->passed, expect);
+  CHECK(html != NULL && strstr(html, "<script") == NULL);
+  CHECK(html != NULL && strstr(html, "&lt;redacted&gt;") != NULL);
+  wsp_free(html);
+  CHECK_INT(wsp_report_junit(c, &junit), 0);
+  if (junit != NULL) {
+    /* Invalid bytes become U+FFFD; controls vanish; lines stay in text. */
+    CHECK(strstr(junit, "bad utf-8 \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd(") !=
+          NULL);
+    CHECK(strstr(junit, "\x1b") == NULL);
+    CHECK(strstr(junit, "token=&lt;redacted&gt;") != NULL);
+    CHECK(strstr(junit, "cookie=&lt;redacted&gt;") != NULL);
+  }
+  wsp_free(junit);
+  wsp_campaign_free(c);
+}
+
+/* 100,000 probes: the page stays small and quick to write. */
+static void test_large(void) {
+  wsp_campaign *c = made_up(100000, 60000);
+  char *html = NULL, path[512];
+  char *expect[] = {"--expect", "A sample of 400 of 100000 probes",
+                    "--max-bytes", "2000000", NULL};
+  struct timespec a, b;
+  double secs;
+  clock_gettime(CLOCK_MONOTONIC, &a);
+  CHECK_INT(wsp_report_html(c, &html), 0);
+  clock_gettime(CLOCK_MONOTONIC, &b);
+  secs = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+  if (html != NULL) {
+    fprintf(stderr, "large: html %zu bytes in %.3f s\n", strlen(html), secs);
+    CHECK(strlen(html) < 2000000);
+    snprintf(path, sizeof(path), "%s/large.html", outdir);
+    write_file(path, html);
+    CHECK_INT(run_check("html", path, expect), 0);
+  }
+  CHECK(secs < 10);
+  wsp_free(html);
+  wsp_campaign_free(c);
+}
+
+/* Argument checks and an empty campaign. */
+static void test_edges(void) {
+  wsp_config *cfg = wsp_config_new();
+  wsp_campaign *c = NULL;
+  char *out = NULL;
+  CHECK_INT(wsp_report_junit(NULL, &out), WSP_EINVAL);
+  CHECK_INT(wsp_report_html(NULL, &out), WSP_EINVAL);
+  CHECK_INT(wsp_config_set_url(cfg, "ws://127.0.0.1:9/"), 0);
+  CHECK_INT(wsp_campaign_new(cfg, &c), 0);
+  CHECK_INT(wsp_report_junit(c, NULL), WSP_EINVAL);
+  CHECK_INT(wsp_report_junit(c, &out), 0);
+  CHECK(out != NULL && strstr(out, "tests=\"0\" failures=\"0\"") != NULL);
+  wsp_free(out);
+  out = NULL;
+  CHECK_INT(wsp_report_html(c, &out), 0);
+  CHECK(out != NULL && strstr(out, "no probe ran") != NULL);
+  wsp_free(out);
+  wsp_campaign_free(c);
+  wsp_config_free(cfg);
+}
+
+int main(int argc, char **argv) {
+  if (argc < 5) {
+    fprintf(stderr, "usage: %s RACESERVER PYTHON CHECK_SCRIPT OUT_DIR\n",
+            argv[0]);
+    return 2;
+  }
+  raceserver = argv[1];
+  python = argv[2];
+  checker = argv[3];
+  outdir = argv[4];
+  if (mkdir(outdir, 0755) != 0 && errno != EEXIST) {
+    perror(outdir);
+    return 1;
+  }
+  signal(SIGPIPE, SIG_IGN);
+  test_edges();
+  test_hostile();
+  test_large();
+  test_plain_mixed();
+  test_sweep();
+  test_window();
+  test_duration();
+  test_levels();
+  return check_status("test_reports");
+}
