@@ -31,7 +31,7 @@
 #include <uv.h>
 #include <wslay/wslay.h>
 
-#include "upgrade.h"
+#include "internal.h"
 #include "wsprobe.h"
 
 #define MAX_REQUEST (16 * 1024)
@@ -577,24 +577,6 @@ static const char *hv(conn *c, int id) {
   return v;
 }
 
-static int has_token(const char *list, const char *token) {
-  size_t tl = strlen(token);
-  for (const char *p = list; p && *p;) {
-    while (*p == ' ' || *p == ',' || *p == '\t')
-      p++;
-    const char *e = p;
-    while (*e && *e != ',')
-      e++;
-    const char *t = e;
-    while (t > p && (t[-1] == ' ' || t[-1] == '\t'))
-      t--;
-    if ((size_t)(t - p) == tl && strncasecmp(p, token, tl) == 0)
-      return 1;
-    p = e;
-  }
-  return 0;
-}
-
 /* The first offered subprotocol starting with "jwt.", copied into buf. */
 static const char *offered_jwt(const char *list, char *buf, size_t n) {
   for (const char *p = list; p && *p;) {
@@ -612,7 +594,7 @@ static const char *offered_jwt(const char *list, char *buf, size_t n) {
 }
 
 static const char *offered(const char *list, const char *want) {
-  return list && want && has_token(list, want) ? want : NULL;
+  return list && want && wsp__has_token(list, want) ? want : NULL;
 }
 
 /* The token from the subprotocol, the Authorization header or the query. */
@@ -651,7 +633,7 @@ static void handle_upgrade(conn *c, const uint8_t *rest, size_t rest_len) {
     return;
   }
   if (!hv(c, H_UPGRADE) || strcasecmp(hv(c, H_UPGRADE), "websocket") != 0 ||
-      !has_token(hv(c, H_CONNECTION), "upgrade") || key == NULL) {
+      !wsp__has_token(hv(c, H_CONNECTION), "upgrade") || key == NULL) {
     srv.stats[ST_OTHER]++;
     respond(c, 426, "Upgrade Required",
             "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n",

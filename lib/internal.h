@@ -369,6 +369,12 @@ void wsp__hist_add(wsp__hist *h, uint64_t v);
 void wsp__hist_merge(wsp__hist *dst, const wsp__hist *src);
 uint64_t wsp__hist_quantile(const wsp__hist *h, double q);
 
+/* Formats a one-line reason into err (may be NULL) and returns rc. */
+int wsp__errorf(char *err, size_t errlen, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Whether the comma-separated HTTP list `v` holds `token` (any case). */
+int wsp__has_token(const char *v, const char *token);
+
 /* Small string helpers. */
 char *wsp__strdup(const char *s);
 char *wsp__strndup(const char *s, size_t n);

@@ -413,20 +413,6 @@ done:
   return rc;
 }
 
-static int verify_fail(char *err, size_t errlen, int rc, const char *fmt,
-                       ...) __attribute__((format(printf, 4, 5)));
-
-static int verify_fail(char *err, size_t errlen, int rc, const char *fmt,
-                       ...) {
-  va_list ap;
-  if (err != NULL && errlen > 0) {
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-  }
-  return rc;
-}
-
 int wsp_jwt_verify(const char *token, wsp_jwt_alg alg, const void *key,
                    size_t key_len, int64_t now, uint32_t skew,
                    char **claims_out, char *err, size_t errlen) {
@@ -441,23 +427,23 @@ int wsp_jwt_verify(const char *token, wsp_jwt_alg alg, const void *key,
     return WSP_EINVAL;
   if ((dot1 = strchr(token, '.')) == NULL ||
       (dot2 = strchr(dot1 + 1, '.')) == NULL || strchr(dot2 + 1, '.'))
-    return verify_fail(err, errlen, WSP_ETOKEN, "not a JWS compact token");
+    return wsp__errorf(err, errlen, WSP_ETOKEN, "not a JWS compact token");
   if (wsp__b64url_decode(token, (size_t)(dot1 - token), &hdr, &hlen) != 0 ||
       wsp__b64url_decode(dot1 + 1, (size_t)(dot2 - dot1 - 1), &body,
                          &blen) != 0 ||
       wsp__b64url_decode(dot2 + 1, strlen(dot2 + 1), &sig, &slen) != 0) {
-    rc = verify_fail(err, errlen, WSP_ETOKEN, "malformed base64url");
+    rc = wsp__errorf(err, errlen, WSP_ETOKEN, "malformed base64url");
     goto done;
   }
   h = cJSON_ParseWithLength((const char *)hdr, hlen);
   a = cJSON_GetObjectItemCaseSensitive(h, "alg");
   if (!cJSON_IsString(a)) {
-    rc = verify_fail(err, errlen, WSP_ETOKEN, "header without alg");
+    rc = wsp__errorf(err, errlen, WSP_ETOKEN, "header without alg");
     goto done;
   }
   /* The caller's algorithm decides, never the token's ("alg": "none"). */
   if (strcmp(a->valuestring, wsp_jwt_alg_name(alg)) != 0) {
-    rc = verify_fail(err, errlen, WSP_ETOKEN,
+    rc = wsp__errorf(err, errlen, WSP_ETOKEN,
                      "algorithm %.16s where %s is required", a->valuestring,
                      wsp_jwt_alg_name(alg));
     goto done;
@@ -498,25 +484,25 @@ int wsp_jwt_verify(const char *token, wsp_jwt_alg alg, const void *key,
     }
     mbedtls_pk_free(&pk);
     if (bad) {
-      rc = verify_fail(err, errlen, WSP_ETOKEN, "bad signature");
+      rc = wsp__errorf(err, errlen, WSP_ETOKEN, "bad signature");
       goto done;
     }
   }
   c = cJSON_ParseWithLength((const char *)body, blen);
   if (!cJSON_IsObject(c)) {
-    rc = verify_fail(err, errlen, WSP_ETOKEN, "claims are not a JSON object");
+    rc = wsp__errorf(err, errlen, WSP_ETOKEN, "claims are not a JSON object");
     goto done;
   }
   exp = cJSON_GetObjectItemCaseSensitive(c, "exp");
   nbf = cJSON_GetObjectItemCaseSensitive(c, "nbf");
   if (exp != NULL && (!cJSON_IsNumber(exp) ||
                       (double)now > exp->valuedouble + (double)skew)) {
-    rc = verify_fail(err, errlen, WSP_EEXPIRED, "token expired");
+    rc = wsp__errorf(err, errlen, WSP_EEXPIRED, "token expired");
     goto done;
   }
   if (nbf != NULL && (!cJSON_IsNumber(nbf) ||
                       (double)now + (double)skew < nbf->valuedouble)) {
-    rc = verify_fail(err, errlen, WSP_ENOTYET, "token not yet valid");
+    rc = wsp__errorf(err, errlen, WSP_ENOTYET, "token not yet valid");
     goto done;
   }
   rc = 0;

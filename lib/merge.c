@@ -3,7 +3,6 @@
  * histograms merge bucket by bucket (so percentiles are those of the whole
  * campaign, within the histograms' 1%), probes are put back in index order.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,19 +10,6 @@
 #include <cjson/cJSON.h>
 
 #include "report.h"
-
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...) {
-  va_list ap;
-  if (err != NULL && errlen > 0) {
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-  }
-  return rc;
-}
 
 static const cJSON *get(const cJSON *o, const char *k) {
   return cJSON_GetObjectItemCaseSensitive(o, k);
@@ -97,14 +83,14 @@ int wsp_report_merge(const char *const *reports, size_t n, char **out,
   size_t nprobes = 0;
 
   if (reports == NULL || n == 0 || out == NULL)
-    return fail(err, errlen, WSP_EINVAL, "nothing to merge");
+    return wsp__errorf(err, errlen, WSP_EINVAL, "nothing to merge");
   if ((in = calloc(n, sizeof(*in))) == NULL)
-    return fail(err, errlen, WSP_ENOMEM, "out of memory");
+    return wsp__errorf(err, errlen, WSP_ENOMEM, "out of memory");
   for (size_t i = 0; i < n; i++) {
     in[i] = reports[i] ? cJSON_Parse(reports[i]) : NULL;
     if (!cJSON_IsObject(in[i]) || !cJSON_IsObject(get(in[i], "summary")) ||
         !cJSON_IsArray(get(in[i], "probes"))) {
-      rc = fail(err, errlen, WSP_EJSON, "report %zu is not a wsprobe JSON "
+      rc = wsp__errorf(err, errlen, WSP_EJSON, "report %zu is not a wsprobe JSON "
                 "report", i + 1);
       goto done;
     }
@@ -113,7 +99,7 @@ int wsp_report_merge(const char *const *reports, size_t n, char **out,
   mode = cJSON_GetStringValue(get(first_camp, "mode"));
   if (mode && (strcmp(mode, "window") == 0 ||
                strcmp(mode, "concurrency") == 0)) {
-    rc = fail(err, errlen, WSP_EINVAL,
+    rc = wsp__errorf(err, errlen, WSP_EINVAL,
               "%s searches adapt as they go and cannot be merged", mode);
     goto done;
   }
@@ -123,12 +109,12 @@ int wsp_report_merge(const char *const *reports, size_t n, char **out,
     const char *mi = cJSON_GetStringValue(get(get(in[i], "campaign"),
                                               "mode"));
     if (!u0 || !ui || strcmp(u0, ui) != 0) {
-      rc = fail(err, errlen, WSP_EINVAL,
+      rc = wsp__errorf(err, errlen, WSP_EINVAL,
                 "report %zu probes another target than report 1", i + 1);
       goto done;
     }
     if (!mode || !mi || strcmp(mode, mi) != 0) {
-      rc = fail(err, errlen, WSP_EINVAL,
+      rc = wsp__errorf(err, errlen, WSP_EINVAL,
                 "report %zu is another kind of campaign than report 1", i + 1);
       goto done;
     }
@@ -218,7 +204,7 @@ int wsp_report_merge(const char *const *reports, size_t n, char **out,
     cJSON **v = calloc(nprobes ? nprobes : 1, sizeof(*v));
     size_t k = 0;
     if (v == NULL) {
-      rc = fail(err, errlen, WSP_ENOMEM, "out of memory");
+      rc = wsp__errorf(err, errlen, WSP_ENOMEM, "out of memory");
       goto done;
     }
     for (size_t i = 0; i < n; i++) {
@@ -232,7 +218,7 @@ int wsp_report_merge(const char *const *reports, size_t n, char **out,
       if (k > 0 && num(v[k], "index") == num(v[k - 1], "index")) {
         double dup = num(v[k], "index");
         free(v);
-        rc = fail(err, errlen, WSP_EINVAL,
+        rc = wsp__errorf(err, errlen, WSP_EINVAL,
                   "probe %.0f appears in two reports: did the shards "
                   "overlap?",
                   dup);
@@ -283,11 +269,11 @@ int wsp_report_merge(const char *const *reports, size_t n, char **out,
                         merged_hist(in, n, "summary", "spans_ms", it->string,
                                     &rc));
   if (rc != 0) {
-    fail(err, errlen, rc, "a report's histograms are malformed");
+    wsp__errorf(err, errlen, rc, "a report's histograms are malformed");
     goto done;
   }
   if ((*out = cJSON_Print(root)) == NULL)
-    rc = fail(err, errlen, WSP_ENOMEM, "out of memory");
+    rc = wsp__errorf(err, errlen, WSP_ENOMEM, "out of memory");
 done:
   cJSON_Delete(root);
   for (size_t i = 0; i < n; i++)

@@ -10,78 +10,9 @@
 
 #include "campaign.h"
 #include "report.h"
+#include "report_common.h"
 
-/* Counts per small integer key (close codes, HTTP statuses). */
-typedef struct {
-  int key[64];        /* Distinct keys, in order of first appearance. */
-  uint64_t n[64];     /* Their counts. */
-  size_t len;         /* Keys in use. */
-  uint64_t other;     /* Counts of keys beyond the first 64. */
-} tally;
-
-static void tally_add(tally *t, int key) {
-  for (size_t i = 0; i < t->len; i++)
-    if (t->key[i] == key) {
-      t->n[i]++;
-      return;
-    }
-  if (t->len == WSP__ARRAY_SIZE(t->key)) {
-    t->other++;
-    return;
-  }
-  t->key[t->len] = key;
-  t->n[t->len++] = 1;
-}
-
-static int cmp_key(const void *a, const void *b) {
-  return *(const int *)a - *(const int *)b;
-}
-
-/* Sorts by key, keeping counts with their keys. */
-static void tally_sort(tally *t) {
-  struct {
-    int key;
-    uint64_t n;
-  } tmp[64];
-  for (size_t i = 0; i < t->len; i++) {
-    tmp[i].key = t->key[i];
-    tmp[i].n = t->n[i];
-  }
-  qsort(tmp, t->len, sizeof(tmp[0]), cmp_key);
-  for (size_t i = 0; i < t->len; i++) {
-    t->key[i] = tmp[i].key;
-    t->n[i] = tmp[i].n;
-  }
-}
-
-/* Everything both report forms show. */
-typedef struct {
-  uint64_t outcomes[WSP_OUTCOME_COUNT];               /* Per outcome. */
-  uint64_t phases[WSP_OUTCOME_COUNT][WSP_PHASE_COUNT]; /* Per phase. */
-  tally close_recv;                                   /* Codes received. */
-  tally close_sent;                                   /* Codes sent. */
-  tally http;                                         /* Statuses. */
-} summary;
-
-static void summarize(const wsp_campaign *c, summary *s) {
-  memset(s, 0, sizeof(*s));
-  for (size_t i = 0; i < c->nresults; i++) {
-    const wsp_result *r = c->results[i];
-    s->outcomes[r->outcome]++;
-    s->phases[r->outcome][r->phase]++;
-    if (r->close_recv.code >= 0)
-      tally_add(&s->close_recv, r->close_recv.code);
-    if (r->close_sent.code >= 0)
-      tally_add(&s->close_sent, r->close_sent.code);
-    if (r->http_status)
-      tally_add(&s->http, r->http_status);
-  }
-  tally_sort(&s->close_recv);
-  tally_sort(&s->close_sent);
-  tally_sort(&s->http);
-}
-
-static cJSON *tally_json(const tally *t) {
+static cJSON *tally_json(const wsp__tally *t) {
   cJSON *o = cJSON_CreateObject();
   char k[16];
   for (size_t i = 0; i < t->len; i++) {
@@ -165,34 +96,6 @@ static cJSON *outcomes_json(const uint64_t *counts, int all) {
   return o;
 }
 
-/* Results grouped by first-message delay, for sweeps. */
-typedef struct {
-  uint32_t delay;                        /* The delay, ms. */
-  uint64_t total;                        /* Probes. */
-  uint64_t failed;                       /* Not ok. */
-  uint64_t outcomes[WSP_OUTCOME_COUNT];  /* Per outcome. */
-} delay_row;
-
-static delay_row *by_delay(const wsp_campaign *c, size_t *n) {
-  delay_row *rows = calloc(c->ndelays ? c->ndelays : 1, sizeof(*rows));
-  *n = 0;
-  if (rows == NULL || c->mode != WSP__MODE_SWEEP)
-    return rows;
-  for (size_t i = 0; i < c->ndelays; i++)
-    rows[i].delay = c->delays[i];
-  *n = c->ndelays;
-  for (size_t i = 0; i < c->nresults; i++) {
-    const wsp_result *r = c->results[i];
-    size_t d = r->index / c->per_delay;
-    if (d >= c->ndelays)
-      continue;
-    rows[d].total++;
-    rows[d].failed += r->outcome != WSP_OUTCOME_OK;
-    rows[d].outcomes[r->outcome]++;
-  }
-  return rows;
-}
-
 static const char *const mode_names[] = {"plain", "sweep", "window",
                                          "concurrency"};
 
@@ -232,11 +135,11 @@ static cJSON *campaign_json(const wsp_campaign *c) {
   }
   if (c->mode == WSP__MODE_SWEEP) {
     size_t n;
-    delay_row *rows = by_delay(c, &n);
+    wsp__point *rows = wsp__points(c, &n);
     a = cJSON_AddArrayToObject(x, "sweep");
     for (size_t i = 0; rows && i < n; i++) {
       cJSON *o = cJSON_CreateObject();
-      cJSON_AddNumberToObject(o, "delay_ms", rows[i].delay);
+      cJSON_AddNumberToObject(o, "delay_ms", rows[i].value);
       cJSON_AddNumberToObject(o, "total", (double)rows[i].total);
       cJSON_AddNumberToObject(o, "failed", (double)rows[i].failed);
       cJSON_AddNumberToObject(o, "failure_rate",
@@ -310,7 +213,7 @@ static cJSON *campaign_json(const wsp_campaign *c) {
 /* The report as a JSON tree: the one form every other report renders. */
 static cJSON *report_tree(const wsp_campaign *c, int show_secrets) {
   cJSON *root, *probes, *sum, *x;
-  summary s;
+  wsp__summary s;
   char *cfg_text = NULL;
   if (wsp_config_to_json(c->cfg, show_secrets, &cfg_text) != 0)
     return NULL;
@@ -337,7 +240,7 @@ static cJSON *report_tree(const wsp_campaign *c, int show_secrets) {
     cJSON_AddItemToArray(probes, pj);
   }
 
-  summarize(c, &s);
+  wsp__summarize(c, &s);
   sum = cJSON_AddObjectToObject(root, "summary");
   cJSON_AddNumberToObject(sum, "total", (double)c->nresults);
   cJSON_AddNumberToObject(sum, "passed", (double)c->passed);
@@ -378,48 +281,6 @@ int wsp_report_json(const wsp_campaign *c, int show_secrets, char **out) {
   return *out ? 0 : WSP_ENOMEM;
 }
 
-/* A growable text buffer; on allocation failure it stays failed. */
-typedef struct {
-  char *p;     /* Text so far. */
-  size_t len;  /* Its length. */
-  size_t cap;  /* Allocated. */
-  int failed;  /* An allocation failed. */
-} tbuf;
-
-static void tprintf(tbuf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void tprintf(tbuf *b, const char *fmt, ...) {
-  va_list ap;
-  int n;
-  if (b->failed)
-    return;
-  for (;;) {
-    va_start(ap, fmt);
-    n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0,
-                  fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-      b->failed = 1;
-      return;
-    }
-    if (b->p && (size_t)n < b->cap - b->len) {
-      b->len += (size_t)n;
-      return;
-    }
-    size_t cap = b->cap ? b->cap * 2 : 1024;
-    while (cap < b->len + (size_t)n + 1)
-      cap *= 2;
-    char *p = realloc(b->p, cap);
-    if (p == NULL) {
-      b->failed = 1;
-      return;
-    }
-    b->p = p;
-    b->cap = cap;
-  }
-}
-
 /* Numbers and strings from the tree, with defaults for absent ones. */
 static const cJSON *get(const cJSON *o, const char *k) {
   return cJSON_GetObjectItemCaseSensitive(o, k);
@@ -436,17 +297,17 @@ static const char *str(const cJSON *o, const char *k) {
 }
 
 /* "label  1011 x20 1000 x3" from {"1011": 20, "1000": 3}. */
-static void tally_text(tbuf *b, const char *label, const cJSON *t) {
+static void tally_text(wsp__out *b, const char *label, const cJSON *t) {
   const cJSON *it;
-  tprintf(b, "%-22s", label);
+  wsp__out_printf(b, "%-22s", label);
   if (cJSON_GetArraySize(t) == 0)
-    tprintf(b, " none");
+    wsp__out_printf(b, " none");
   cJSON_ArrayForEach(it, t)
-  tprintf(b, " %s x%.0f", it->string, it->valuedouble);
-  tprintf(b, "\n");
+  wsp__out_printf(b, " %s x%.0f", it->string, it->valuedouble);
+  wsp__out_printf(b, "\n");
 }
 
-static void failures_text(tbuf *b, const cJSON *probes) {
+static void failures_text(wsp__out *b, const cJSON *probes) {
   /* Failures grouped by what happened, so that a thousand identical
    * 1011s take one line and a rare different one is not drowned. */
   const cJSON *first[10], *p;
@@ -470,135 +331,130 @@ static void failures_text(tbuf *b, const cJSON *probes) {
     }
   }
   if (groups > 0)
-    tprintf(b, "\nfailures:\n");
+    wsp__out_printf(b, "\nfailures:\n");
   for (size_t g = 0; g < groups; g++)
-    tprintf(b, "  %zux %s in %s (first #%.0f): %s\n", count[g],
+    wsp__out_printf(b, "  %zux %s in %s (first #%.0f): %s\n", count[g],
             str(first[g], "outcome"), str(first[g], "phase"),
             num(first[g], "index"), str(first[g], "error"));
   if (other > 0)
-    tprintf(b, "  %zu more failures of other kinds (see --json)\n", other);
+    wsp__out_printf(b, "  %zu more failures of other kinds (see --json)\n", other);
 }
 
-static void campaign_text(tbuf *b, const cJSON *camp) {
+static void campaign_text(wsp__out *b, const cJSON *camp) {
   const cJSON *x, *it;
   if ((x = get(camp, "sweep")) != NULL) {
-    tprintf(b, "\n%-10s %8s %8s %8s  %s\n", "delay ms", "probes", "failed",
+    wsp__out_printf(b, "\n%-10s %8s %8s %8s  %s\n", "delay ms", "probes", "failed",
             "rate", "outcomes");
     cJSON_ArrayForEach(it, x) {
       const cJSON *o;
       const char *sep = "";
-      tprintf(b, "  %-8.0f %8.0f %8.0f %7.1f%%  ", num(it, "delay_ms"),
+      wsp__out_printf(b, "  %-8.0f %8.0f %8.0f %7.1f%%  ", num(it, "delay_ms"),
               num(it, "total"), num(it, "failed"),
               100.0 * num(it, "failure_rate"));
       cJSON_ArrayForEach(o, get(it, "outcomes")) {
-        tprintf(b, "%s%s %.0f", sep, o->string, o->valuedouble);
+        wsp__out_printf(b, "%s%s %.0f", sep, o->string, o->valuedouble);
         sep = ", ";
       }
-      tprintf(b, "\n");
+      wsp__out_printf(b, "\n");
     }
   }
   if ((x = get(camp, "window")) != NULL) {
     const char *concl = str(x, "conclusion");
-    tprintf(b, "\nrace window search (%.0f probes per point):\n",
+    wsp__out_printf(b, "\nrace window search (%.0f probes per point):\n",
             num(x, "trials"));
     cJSON_ArrayForEach(it, get(x, "evidence"))
-    tprintf(b, "  delay %6.0f ms: %.0f of %.0f failed\n", num(it, "delay_ms"),
+    wsp__out_printf(b, "  delay %6.0f ms: %.0f of %.0f failed\n", num(it, "delay_ms"),
             num(it, "failures"), num(it, "trials"));
     if (strcmp(concl, "above_range") == 0)
-      tprintf(b, "  failures even at %.0f ms: the window is longer\n",
+      wsp__out_printf(b, "  failures even at %.0f ms: the window is longer\n",
               num(x, "hi_ms"));
     else if (strcmp(concl, "below_range") == 0)
-      tprintf(b, "  no failures at %.0f ms: no window at or above it\n",
+      wsp__out_printf(b, "  no failures at %.0f ms: no window at or above it\n",
               num(x, "lo_ms"));
     else if (strcmp(concl, "bounded") == 0)
-      tprintf(b, "  failures stop between %.0f and %.0f ms (%.0f probes)\n",
+      wsp__out_printf(b, "  failures stop between %.0f and %.0f ms (%.0f probes)\n",
               num(get(x, "estimate"), "from_ms"),
               num(get(x, "estimate"), "to_ms"), num(x, "probes_spent"));
   }
   if ((x = get(camp, "concurrency_sweep")) != NULL) {
-    tprintf(b, "\nconcurrency sweep:\n");
+    wsp__out_printf(b, "\nconcurrency sweep:\n");
     cJSON_ArrayForEach(it, get(x, "levels"))
-    tprintf(b, "  %6.0f connections: %.0f failed\n", num(it, "level"),
+    wsp__out_printf(b, "  %6.0f connections: %.0f failed\n", num(it, "level"),
             num(it, "failed"));
     if (cJSON_IsNumber(get(x, "first_failing_level")))
-      tprintf(b, "  failures start at %.0f simultaneous connections\n",
+      wsp__out_printf(b, "  failures start at %.0f simultaneous connections\n",
               num(x, "first_failing_level"));
     else
-      tprintf(b, "  no failures at any level\n");
+      wsp__out_printf(b, "  no failures at any level\n");
   }
   if ((x = get(camp, "bursts")) != NULL && num(x, "released") > 0)
-    tprintf(b,
+    wsp__out_printf(b,
             "\nbursts: %.0f released, send spread p50 %.3f ms, max %.3f ms\n",
             num(x, "released"), num(get(x, "send_spread_ms"), "p50"),
             num(get(x, "send_spread_ms"), "max"));
   if ((x = get(camp, "loop_lag_ms")) != NULL &&
       num(get(x, "samples"), "count") > 0) {
-    tprintf(b, "loop lag: p99 %.3f ms, max %.3f ms%s\n",
+    wsp__out_printf(b, "loop lag: p99 %.3f ms, max %.3f ms%s\n",
             num(get(x, "samples"), "p99"), num(get(x, "samples"), "max"),
             num(x, "flagged_probes") > 0 ? "" : " (no probe affected)");
     if (num(x, "flagged_probes") > 0)
-      tprintf(b,
+      wsp__out_printf(b,
               "WARNING: %.0f probe(s) ran while the prober's own loop was "
               "more than %.0f ms late; their timings are suspect\n",
               num(x, "flagged_probes"), num(x, "threshold"));
   }
   if (cJSON_IsArray(get(camp, "seeds"))) {
-    tprintf(b, "seeds:");
+    wsp__out_printf(b, "seeds:");
     cJSON_ArrayForEach(it, get(camp, "seeds"))
-    tprintf(b, " %.0f", it->valuedouble);
-    tprintf(b, "\n");
+    wsp__out_printf(b, " %.0f", it->valuedouble);
+    wsp__out_printf(b, "\n");
   } else if (cJSON_IsNumber(get(camp, "seed"))) {
-    tprintf(b, "seed: %.0f\n", num(camp, "seed"));
+    wsp__out_printf(b, "seed: %.0f\n", num(camp, "seed"));
   }
 }
 
 int wsp__report_text_tree(const cJSON *root, char **out) {
-  tbuf b = {0};
+  wsp__out b = {0};
   const cJSON *sum = get(root, "summary"), *camp = get(root, "campaign");
   const cJSON *it;
   double total = num(sum, "total"), passed = num(sum, "passed");
-  tprintf(&b, "wsprobe %s: %.0f probe%s of %s (concurrency %.0f", str(root,
+  wsp__out_printf(&b, "wsprobe %s: %.0f probe%s of %s (concurrency %.0f", str(root,
           "version"), total, total == 1 ? "" : "s",
           str(get(root, "config"), "url"), num(camp, "concurrency"));
   if (num(camp, "merged_from") > 1)
-    tprintf(&b, ", merged from %.0f reports", num(camp, "merged_from"));
-  tprintf(&b, ")\nresult: %s, %.0f of %.0f passed\n\n",
+    wsp__out_printf(&b, ", merged from %.0f reports", num(camp, "merged_from"));
+  wsp__out_printf(&b, ")\nresult: %s, %.0f of %.0f passed\n\n",
           passed == total && total > 0 ? "PASS" : "FAIL", passed, total);
-  tprintf(&b, "%-22s %8s  %s\n", "outcome", "count", "phase");
+  wsp__out_printf(&b, "%-22s %8s  %s\n", "outcome", "count", "phase");
   cJSON_ArrayForEach(it, get(sum, "outcomes")) {
     const cJSON *ph;
     const char *sep = "";
     if (it->valuedouble == 0)
       continue;
-    tprintf(&b, "  %-20s %8.0f  ", it->string, it->valuedouble);
+    wsp__out_printf(&b, "  %-20s %8.0f  ", it->string, it->valuedouble);
     cJSON_ArrayForEach(ph, get(get(sum, "outcome_phases"), it->string)) {
-      tprintf(&b, "%s%s", sep, ph->string);
+      wsp__out_printf(&b, "%s%s", sep, ph->string);
       if (ph->valuedouble != it->valuedouble)
-        tprintf(&b, " (%.0f)", ph->valuedouble);
+        wsp__out_printf(&b, " (%.0f)", ph->valuedouble);
       sep = ", ";
     }
-    tprintf(&b, "\n");
+    wsp__out_printf(&b, "\n");
   }
-  tprintf(&b, "\n");
+  wsp__out_printf(&b, "\n");
   tally_text(&b, "http statuses:", get(sum, "http_statuses"));
   tally_text(&b, "close codes received:", get(sum, "close_codes"));
   tally_text(&b, "close codes sent:", get(sum, "close_codes_sent"));
-  tprintf(&b, "\n%-14s %8s %10s %10s %10s  (ms)\n", "span", "count", "p50",
+  wsp__out_printf(&b, "\n%-14s %8s %10s %10s %10s  (ms)\n", "span", "count", "p50",
           "p99", "max");
   cJSON_ArrayForEach(it, get(sum, "spans_ms")) {
     if (num(it, "count") == 0)
       continue;
-    tprintf(&b, "  %-12s %8.0f %10.3f %10.3f %10.3f\n", it->string,
+    wsp__out_printf(&b, "  %-12s %8.0f %10.3f %10.3f %10.3f\n", it->string,
             num(it, "count"), num(it, "p50"), num(it, "p99"), num(it, "max"));
   }
   campaign_text(&b, camp);
   failures_text(&b, get(root, "probes"));
-  if (b.failed) {
-    free(b.p);
-    return WSP_ENOMEM;
-  }
-  *out = b.p;
-  return 0;
+  return wsp__out_finish(&b, out);
 }
 
 int wsp_report_text(const wsp_campaign *c, char **out) {

@@ -195,10 +195,9 @@ static int on_header_value(llhttp_t *h, const char *at, size_t len) {
   return 0;
 }
 
-/* Whether the comma-separated list `v` contains `token` (any case). */
-static int has_token(const char *v, const char *token) {
+int wsp__has_token(const char *v, const char *token) {
   size_t tl = strlen(token);
-  while (*v) {
+  while (v != NULL && *v) {
     while (*v == ' ' || *v == '\t' || *v == ',')
       v++;
     const char *e = v;
@@ -225,7 +224,7 @@ static int on_header_value_complete(llhttp_t *h) {
   up->value[up->value_len] = '\0';
   if (up->hcount[id] < 255)
     up->hcount[id]++;
-  if (id == WSP__H_CONNECTION && has_token(up->value, "upgrade"))
+  if (id == WSP__H_CONNECTION && wsp__has_token(up->value, "upgrade"))
     up->conn_upgrade = 1;
   if (up->h[id] == NULL) {
     up->h[id] = wsp__strndup(up->value, up->value_len);

@@ -1,12 +1,24 @@
 /*
  * Small string helpers used across the library.
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
 
 void wsp_free(void *ptr) { free(ptr); }
+
+int wsp__errorf(char *err, size_t errlen, int rc, const char *fmt, ...) {
+  va_list ap;
+  if (err != NULL && errlen > 0) {
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+  }
+  return rc;
+}
 
 char *wsp__strdup(const char *s) { return s ? strdup(s) : NULL; }
 
