@@ -8,7 +8,7 @@ packages=(
   libuv1-dev libwslay-dev libmbedtls-dev libcjson-dev node-llhttp
   python3 python3-websockets nodejs node-ws
   openssl ca-certificates nginx-light libcmocka-dev python3-pytest
-  chromium fonts-dejavu-core libxml2-utils
+  chromium fonts-dejavu-core libxml2-utils valgrind
 )
 
 missing=()

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test: once in a normal
-# build (build/) and once under AddressSanitizer + UndefinedBehaviorSanitizer
-# (build-asan/).
+# build (build/), the loop tests again under valgrind memcheck, and all of
+# them under AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -9,6 +9,10 @@ scripts/deps.sh
 [ -d build ] || meson setup build
 ninja -C build
 meson test -C build --print-errorlogs
+
+# The library's loop tests under valgrind memcheck: no error, no leak.
+meson test -C build --suite loop --print-errorlogs --timeout-multiplier 4 \
+  --wrapper 'valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite,indirect,possible'
 
 [ -d build-asan ] ||
   meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false \
