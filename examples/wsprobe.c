@@ -228,12 +228,16 @@ static void die_usage(const char *fmt, ...)
     __attribute__((format(printf, 1, 2), noreturn));
 
 static void die_usage(const char *fmt, ...) {
+  char line[512];
   va_list ap;
-  fputs("wsprobe: ", stderr);
   va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
+  vsnprintf(line, sizeof(line), fmt, ap);
   va_end(ap);
-  fputs(" (see --help)\n", stderr);
+  /* One line, whatever the offending argument held. */
+  for (char *c = line; *c; c++)
+    if ((unsigned char)*c < 0x20 || *c == 0x7f)
+      *c = '?';
+  fprintf(stderr, "wsprobe: %s (see --help)\n", line);
   exit(EXIT_USAGE);
 }
 
