@@ -392,6 +392,10 @@ static void opened(wsp_probe *p, const uint8_t *rest, size_t rest_len) {
   }
   wsp__probe_mark(p, WSP_MARK_OPEN);
   enter(p, WSP_PHASE_OPEN);
+  /* A script is at its first step from the open on, even if the server
+   * ends the probe before that step ran (-1 means no script). */
+  if (p->cfg->nsteps > 0)
+    p->result->step = 0;
   /* Frames that came in the same read as the 101 belong to the stream. */
   if (rest_len > 0)
     wsp__frames_feed(p, rest, rest_len);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test: once in a normal
-# build (build/), the loop tests again under valgrind memcheck, and all of
-# them under AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/).
+# build (build/), the ones that run real probes again under valgrind
+# memcheck, a minute of fuzzing per fuzz target, and every test under
+# AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -10,9 +11,15 @@ scripts/deps.sh
 ninja -C build
 meson test -C build --print-errorlogs
 
-# The library's loop tests under valgrind memcheck: no error, no leak.
-meson test -C build --suite loop --print-errorlogs --timeout-multiplier 4 \
-  --wrapper 'valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite,indirect,possible'
+# Real probes under valgrind memcheck: no error, no leak.
+meson test -C build --print-errorlogs --timeout-multiplier 4 \
+  --wrapper 'valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite,indirect,possible' \
+  test_embed test_campaign test_reports test_hostile soak \
+  fuzz_url fuzz_upgrade fuzz_frames fuzz_json
+
+# Coverage-guided fuzzing of the URL parser, the upgrade parser, the frame
+# stream and the JSON inputs, a minute each (clang, libFuzzer, ASan, UBSan).
+tests/fuzz/run.sh 60
 
 [ -d build-asan ] ||
   meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false \
