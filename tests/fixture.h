@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "wsprobe.h"
+
 typedef struct {
   pid_t pid;    /* The server process, or 0. */
   int port;     /* Its port once listening. */
@@ -71,6 +73,31 @@ static int fixture_start(fixture *f, char *const argv[]) {
     return -1;
   }
   return 0;
+}
+
+/* Starts raceserver `bin` on an ephemeral loopback port, for 120 s at
+ * most, with up to four more arguments (the first NULL ends them). */
+static inline int fixture_raceserver(fixture *f, const char *bin, const char *a1,
+                              const char *a2, const char *a3,
+                              const char *a4) {
+  char *argv[] = {(char *)bin, "--port", "0", "--lifetime", "120", "--quiet",
+                  (char *)a1, (char *)a2, (char *)a3, (char *)a4, NULL};
+  return fixture_start(f, argv);
+}
+
+/* A config for raceserver's agent on `port`: the first message
+ * {"type":"run"} and 3 s timeouts. NULL if a setter refused. */
+static inline wsp_config *fixture_agent_config(int port) {
+  char url[64];
+  wsp_config *cfg = wsp_config_new();
+  snprintf(url, sizeof(url), "ws://127.0.0.1:%d/agent", port);
+  if (cfg == NULL || wsp_config_set_url(cfg, url) != 0 ||
+      wsp_config_set_message(cfg, "{\"type\":\"run\"}", 14, 0) != 0 ||
+      wsp_config_set_timeouts(cfg, 3000) != 0) {
+    wsp_config_free(cfg);
+    return NULL;
+  }
+  return cfg;
 }
 
 /* Stops the server by its PID: SIGTERM, then SIGKILL after 5 s. */

@@ -43,10 +43,7 @@ static wsp_config *config(int port, const char *path) {
 
 static void start_server(fixture *f, const char *a1, const char *a2,
                          const char *a3, const char *a4) {
-  char *argv[] = {(char *)raceserver, "--port", "0", "--lifetime", "60",
-                  "--quiet", (char *)a1, (char *)a2, (char *)a3, (char *)a4,
-                  NULL};
-  CHECK_INT(fixture_start(f, argv), 0);
+  CHECK_INT(fixture_raceserver(f, raceserver, a1, a2, a3, a4), 0);
 }
 
 /* Runs probes of `cfgs` side by side on one caller-owned loop. */

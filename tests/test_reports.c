@@ -26,19 +26,12 @@ static const char cookie_secret[] = "cookie-value-s3cr3t";
 
 static void start(fixture *f, const char *a1, const char *a2, const char *a3,
                   const char *a4) {
-  char *argv[] = {(char *)raceserver, "--port", "0", "--lifetime", "120",
-                  "--quiet", (char *)a1, (char *)a2, (char *)a3, (char *)a4,
-                  NULL};
-  CHECK_INT(fixture_start(f, argv), 0);
+  CHECK_INT(fixture_raceserver(f, raceserver, a1, a2, a3, a4), 0);
 }
 
 static wsp_config *config(int port) {
-  char url[64];
-  wsp_config *cfg = wsp_config_new();
-  snprintf(url, sizeof(url), "ws://127.0.0.1:%d/agent", port);
-  CHECK_INT(wsp_config_set_url(cfg, url), 0);
-  CHECK_INT(wsp_config_set_message(cfg, "{\"type\":\"run\"}", 14, 0), 0);
-  CHECK_INT(wsp_config_set_timeouts(cfg, 3000), 0);
+  wsp_config *cfg = fixture_agent_config(port);
+  CHECK(cfg != NULL);
   /* The token goes in an Authorization header raceserver ignores. */
   CHECK_INT(wsp_config_set_jwt(cfg, jwt_secret, WSP_JWT_BEARER), 0);
   CHECK_INT(wsp_config_add_header(cfg, "Cookie", cookie_secret), 0);
