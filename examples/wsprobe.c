@@ -749,12 +749,14 @@ int main(int argc, char **argv) {
       show_secrets = 1;
       break;
     case 'h':
-      fputs(usage, stdout);
-      wsp_config_free(cfg);
-      return EXIT_PASS;
     case 'V':
-      printf("wsprobe %s\n", wsp_version_string());
+      if (opt == 'h')
+        fputs(usage, stdout);
+      else
+        printf("wsprobe %s\n", wsp_version_string());
       wsp_config_free(cfg);
+      free(jwt_key);
+      free(delays);
       return EXIT_PASS;
     case ':':
       die_usage("option %s needs a value", name);

@@ -698,6 +698,10 @@ int wsp_config_set_ca_file(wsp_config *cfg, const char *path) {
     return WSP_EINVAL;
   if (path != NULL) {
     /* Parsed now so that a bad file is refused here, not mid-run. */
+    if (!wsp__regular_file(path))
+      return wsp__config_fail(cfg, WSP_EINVAL,
+                              "CA file '%.200s' is not a readable file",
+                              path);
     mbedtls_x509_crt_init(&crt);
     rc = mbedtls_x509_crt_parse_file(&crt, path);
     mbedtls_x509_crt_free(&crt);

@@ -369,6 +369,8 @@ void wsp__hist_add(wsp__hist *h, uint64_t v);
 void wsp__hist_merge(wsp__hist *dst, const wsp__hist *src);
 uint64_t wsp__hist_quantile(const wsp__hist *h, double q);
 
+/* Whether `path` names a regular file (not a directory, device, ...). */
+int wsp__regular_file(const char *path);
 /* Formats a one-line reason into err (may be NULL) and returns rc. */
 int wsp__errorf(char *err, size_t errlen, int rc, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

@@ -73,6 +73,11 @@ int wsp__tls_load_client(mbedtls_x509_crt *crt, mbedtls_pk_context *pk,
                          const char *cert_file, const char *key_file,
                          char *err, size_t errlen) {
   int rc;
+  if (!wsp__regular_file(cert_file) || !wsp__regular_file(key_file)) {
+    snprintf(err, errlen, "client certificate '%s' or key '%s' is not a "
+             "readable file", cert_file, key_file);
+    return WSP_EINVAL;
+  }
   if ((rc = mbedtls_x509_crt_parse_file(crt, cert_file)) != 0) {
     snprintf(err, errlen, "cannot load client certificate '%s' (-0x%04x)",
              cert_file, (unsigned)-rc);
@@ -134,7 +139,8 @@ static wsp__tls_profile *profile_get(wsp_ctx *ctx, const wsp_config *cfg,
     const char *file = pr->ca_file ? pr->ca_file : wsp__system_ca_file;
     /* A bundle may hold a few certificates mbedTLS cannot parse; that is
      * fine as long as some could be (a positive return counts failures). */
-    rc = mbedtls_x509_crt_parse_file(&pr->ca, file);
+    rc = wsp__regular_file(file) ? mbedtls_x509_crt_parse_file(&pr->ca, file)
+                                 : -1;
     if (rc < 0 || pr->ca.version == 0) {
       snprintf(err, errlen, "cannot load CA certificates from '%s'", file);
       goto fail;

@@ -5,10 +5,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "internal.h"
 
 void wsp_free(void *ptr) { free(ptr); }
+
+int wsp__regular_file(const char *path) {
+  struct stat st;
+  /* mbedTLS's loaders take ftell() of a directory as its size and try to
+   * allocate 2^63 bytes: only regular files go to them. */
+  return path != NULL && stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
 
 int wsp__errorf(char *err, size_t errlen, int rc, const char *fmt, ...) {
   va_list ap;

@@ -375,12 +375,31 @@ class TestUsage(unittest.TestCase):
             with self.subTest(header=h):
                 self.assertUsage(["--header", h, self.URL])
 
+    def test_files_that_are_not_files(self):
+        # A directory once reached mbedTLS, which tried to allocate 2^63
+        # bytes for it (found by random command lines under ASan).
+        for args in (["--cacert", "/"], ["--cert", "/", "--key", "/"],
+                     ["--jwt-key", "/"], ["--jwt-secret-file", "/"]):
+            with self.subTest(args=args):
+                self.assertUsage(args + [self.URL])
+
     def test_missing_url(self):
         self.assertUsage([])
         self.assertUsage(["--send", "hi"])
 
     def test_two_urls(self):
         self.assertUsage([self.URL, self.URL])
+
+    def test_help_after_a_key_file(self):
+        # --help after --jwt-key once leaked the key's buffer (LeakSanitizer).
+        with tempfile.TemporaryDirectory() as d:
+            key = os.path.join(d, "k.pem")
+            with open(key, "w") as f:
+                f.write("not a key\n")
+            rc, out, err = harness.run_wsprobe(["--jwt-key", key, "--help",
+                                                self.URL])
+        self.assertEqual((rc, err), (0, ""))
+        self.assertIn("usage:", out)
 
     def test_help(self):
         rc, out, err = harness.run_wsprobe(["--help"], timeout=10)
