@@ -50,7 +50,7 @@ run "first message at delay 500 ms: after the window" \
   --expect agent_completed "$url"
 
 run "where does the race window end? bisection over the delay, 5 probes a point" \
-  --window-search 0:1000 --trials 5 --resolution 2 -q --json "$portfile.json" \
+  --find-window=0:1000 --trials 5 --resolution 2 -q --json "$portfile.json" \
   --send "$msg" "$url"
 python3 - "$portfile.json" <<'PY'
 import json, sys
