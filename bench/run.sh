@@ -1,0 +1,314 @@
+#!/usr/bin/env bash
+# Issue 8's benchmark, in one run on loopback (a benchmark, not a test):
+#
+#  1. throughput: the same workload for wsprobe, a minimal raw C epoll
+#     client (the practical limit), Python's websockets and Node's ws
+#     against ONE raceserver (--on-message echo): N probes at concurrency
+#     C, each connect, upgrade offering Sec-WebSocket-Protocol: jwt.<token>,
+#     one text message, one reply, close 1000, the server's close and EOF.
+#     Median of RUNS runs (by probes/s); one table with ratios to raw C and
+#     the server's CPU use during each client's runs.
+#  2. memory: RSS per connection held open at HELD concurrent (VmRSS
+#     sampled from /proc, peak while the connections are open, minus the
+#     peak of the same client holding one), plain for every client and
+#     TLS (wss://, throwaway certificates) for wsprobe.
+#  3. timing accuracy: the server holds each reply D ms; ACC_N concurrent
+#     probes; first_reply - D against raceserver --reply-delay, and against
+#     bench/stamp_server, which says in each reply how long it really held
+#     it, first_reply - that (the prober's own error).
+#
+# Usage: bench/run.sh [BUILD_DIR]   (default /tmp/wsprobe-bench; configured
+#        with --buildtype=release if it does not exist yet)
+# Knobs (environment): N=20000 RUNS=3 CONCS="100 1000" HELD=10000
+#        HOLD_MS=5000 TLS_HELD=10000 TLS_HOLD_MS=60000 D=50 ACC_N=1000
+#        SKIP="python node tls accuracy" (any of them) PIN=1 (server on
+#        CPU 0, clients on CPU 1), RACESERVER=PATH (another build's).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+build=${1:-/tmp/wsprobe-bench}
+N=${N:-20000}
+RUNS=${RUNS:-3}
+CONCS=${CONCS:-"100 1000"}
+HELD=${HELD:-10000}
+HOLD_MS=${HOLD_MS:-5000}
+TLS_HELD=${TLS_HELD:-10000}
+TLS_HOLD_MS=${TLS_HOLD_MS:-60000}
+D=${D:-50}
+ACC_N=${ACC_N:-1000}
+SKIP=${SKIP:-}
+TOKEN=bench.token.x
+PY=/usr/bin/python3
+
+skip() { [[ " $SKIP " == *" $1 "* ]]; }
+say() { printf '%s\n' "$*" >&2; }
+
+work=$(mktemp -d /tmp/wsprobe-bench-run.XXXXXX)
+pids=()
+cleanup() {
+  local p
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# ---- build ----
+if [ ! -f "$build/build.ninja" ]; then
+  meson setup "$build" "$root" --buildtype=release >"$work/setup.log" 2>&1 ||
+    { cat "$work/setup.log"; exit 1; }
+fi
+ninja -C "$build" examples/wsprobe examples/raceserver >"$work/build.log" 2>&1 ||
+  { cat "$work/build.log"; exit 1; }
+cc -O2 -o "$work/raw_client" bench/raw_client.c
+cc -O2 -o "$work/stamp_server" bench/stamp_server.c
+wsprobe=$build/examples/wsprobe
+raceserver=${RACESERVER:-$build/examples/raceserver}
+
+# ---- limits: every child holds up to HELD sockets ----
+hard=$(ulimit -Hn)
+if [ "$hard" != unlimited ] && [ "$hard" -lt $((HELD + 100)) ]; then
+  say "open-files hard limit $hard < $((HELD + 100)): HELD lowered"
+  HELD=$((hard - 100))
+fi
+if [ "$hard" != unlimited ] && [ "$hard" -lt $((TLS_HELD + 100)) ]; then
+  TLS_HELD=$((hard - 100))
+fi
+ulimit -n "$hard"
+
+if [ "${PIN:-0}" = 1 ]; then
+  srv_pin=(taskset -c 0)
+  cli_pin=(taskset -c 1)
+else
+  srv_pin=()
+  cli_pin=()
+fi
+
+# serve NAME ARGS...: starts a server, writes its port to $work/NAME.port
+serve() {
+  local name=$1
+  shift
+  "${srv_pin[@]}" "$@" >"$work/$name.log" 2>&1 &
+  pids+=($!)
+  eval "${name}_pid=$!"
+  for _ in $(seq 200); do [ -s "$work/$name.port" ] && return 0; sleep 0.05; done
+  say "$name did not start"
+  cat "$work/$name.log" >&2
+  exit 1
+}
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+clk=$(getconf CLK_TCK)
+
+serve echo "$raceserver" --port 0 --port-file "$work/echo.port" --quiet \
+  --lifetime 3600 --on-message echo --backlog 4096
+url="ws://127.0.0.1:$(cat "$work/echo.port")/"
+
+# ---- 1. throughput ----
+# One JSON line per run: client, c, probes_per_s, p50_ms, p99_ms, cpu_s,
+# peak_rss_kb, ok, failed, srv_cpu (server CPU share during the run).
+run_client() { # CLIENT N C
+  local client=$1 n=$2 c=$3 t0 t1 line
+  t0=$(cpu_ticks "$echo_pid")
+  case $client in
+    raw) line=$("${cli_pin[@]}" "$work/raw_client" "$url" "$n" "$c" 0 "$TOKEN" || true) ;;
+    python) line=$("${cli_pin[@]}" $PY bench/py_client.py "$url" "$n" "$c" 0 "$TOKEN" || true) ;;
+    node) line=$("${cli_pin[@]}" node bench/node_client.js "$url" "$n" "$c" 0 "$TOKEN" || true) ;;
+    wsprobe)
+      "${cli_pin[@]}" /usr/bin/time -f '%U %S %M' -o "$work/time" "$wsprobe" \
+        -q -n "$n" -c "$c" --jwt "$TOKEN" --send hi --json "$work/r.json" \
+        "$url" || true
+      line=$($PY - "$work/r.json" "$work/time" "$n" "$c" <<'PY'
+import json, math, sys
+d = json.load(open(sys.argv[1]))
+u, s, m = open(sys.argv[2]).read().split()[-3:]
+lat = sorted(p["timings_ms"]["total"] for p in d["probes"]
+             if p["outcome"] == "ok")
+rank = lambda q: lat[min(len(lat) - 1, max(0, math.ceil(q * len(lat)) - 1))] if lat else None
+print(json.dumps({"client": "wsprobe", "n": int(sys.argv[3]),
+                  "c": int(sys.argv[4]), "ok": d["summary"]["passed"],
+                  "failed": d["summary"]["failed"],
+                  "probes_per_s": d["summary"]["total"] /
+                  (d["campaign"]["duration_ms"] / 1000),
+                  "p50_ms": rank(0.5), "p99_ms": rank(0.99),
+                  "cpu_s": float(u) + float(s), "peak_rss_kb": int(m)}))
+PY
+)
+      ;;
+  esac
+  t1=$(cpu_ticks "$echo_pid")
+  [ -n "$line" ] || line='{"client": "'$client'", "n": '$n', "c": '$c', "ok": 0, "failed": '$n', "probes_per_s": 0}'
+  $PY -c 'import json,sys; d=json.loads(sys.argv[1]); w=d["n"]/d["probes_per_s"] if d.get("probes_per_s") else 0; d["client"]=sys.argv[2]; d["srv_cpu"]=(float(sys.argv[3])/float(sys.argv[4]))/w if w else None; print(json.dumps(d))' \
+    "$line" "$client" "$((t1 - t0))" "$clk"
+}
+
+clients="raw wsprobe"
+skip python || clients="$clients python"
+skip node || clients="$clients node"
+say "throughput: N=$N, C in {$CONCS}, $RUNS runs each: $clients"
+for c in $CONCS; do
+  for r in $(seq "$RUNS"); do
+    for client in $clients; do # interleaved, so drift hits every client
+      run_client "$client" "$N" "$c" >>"$work/throughput.jsonl"
+    done
+  done
+done
+
+# ---- 2. held-open memory ----
+held_run() { # CLIENT COUNT HOLD URL [wsprobe args...] -> JSON line
+  local client=$1 n=$2 hold=$3 u=$4 pid line s
+  shift 4
+  case $client in
+    raw) "${cli_pin[@]}" "$work/raw_client" "$u" "$n" "$n" "$hold" "$TOKEN" >"$work/held.out" 2>&1 & ;;
+    python) "${cli_pin[@]}" $PY bench/py_client.py "$u" "$n" "$n" "$hold" "$TOKEN" >"$work/held.out" 2>&1 & ;;
+    node) "${cli_pin[@]}" node bench/node_client.js "$u" "$n" "$n" "$hold" "$TOKEN" >"$work/held.out" 2>&1 & ;;
+    wsprobe) "${cli_pin[@]}" "$wsprobe" -q -n "$n" -c "$n" --hold "$hold" \
+               --jwt "$TOKEN" --timeout 120000 "$@" "$u" >"$work/held.out" 2>&1 & ;;
+  esac
+  pid=$!
+  pids+=($pid)
+  # Peak while at least n sockets are open (n = 1: any time).
+  s=$($PY bench/rss_sampler.py "$pid" "$((n > 1 ? n : 0))")
+  wait "$pid" && line=ok || line=failed
+  printf '%s\n' "$s" | $PY -c 'import json,sys; d=json.load(sys.stdin); d["exit"]=sys.argv[1]; print(json.dumps(d))' "$line"
+}
+
+held_pair() { # LABEL CLIENT COUNT HOLD URL [args...]
+  local label=$1 client=$2 n=$3 hold=$4 u=$5 base big
+  shift 5
+  base=$(held_run "$client" 1 1000 "$u" "$@")
+  big=$(held_run "$client" "$n" "$hold" "$u" "$@")
+  $PY -c 'import json,sys; b=json.loads(sys.argv[2]); g=json.loads(sys.argv[3]); n=int(sys.argv[4]); print(json.dumps({"label": sys.argv[1], "n": n, "base_kb": b["peak_rss_kb"], "peak_kb": g["peak_rss_held_kb"], "max_fds": g["max_fds"], "exit": g["exit"], "per_conn_kb": (g["peak_rss_held_kb"] - b["peak_rss_kb"]) / (n - 1)}))' \
+    "$label" "$base" "$big" "$n" >>"$work/held.jsonl"
+}
+
+say "memory: $HELD connections held ${HOLD_MS} ms"
+held_pair "raw C" raw "$HELD" "$HOLD_MS" "$url"
+held_pair "wsprobe" wsprobe "$HELD" "$HOLD_MS" "$url"
+skip python || held_pair "python-websockets" python "$HELD" "$HOLD_MS" "$url"
+skip node || held_pair "node-ws" node "$HELD" "$HOLD_MS" "$url"
+if ! skip tls; then
+  tests/tls/gen-certs.sh "$work/pki" >/dev/null 2>&1
+  serve tls "$raceserver" --port 0 --port-file "$work/tls.port" --quiet \
+    --lifetime 3600 --on-message echo --backlog 4096 \
+    --tls-cert "$work/pki/server.pem" --tls-key "$work/pki/server.key"
+  say "memory: $TLS_HELD TLS connections held ${TLS_HOLD_MS} ms (handshakes take a while)"
+  held_pair "wsprobe wss://" wsprobe "$TLS_HELD" "$TLS_HOLD_MS" \
+    "wss://127.0.0.1:$(cat "$work/tls.port")/" --cacert "$work/pki/ca.pem"
+  kill "$tls_pid" 2>/dev/null || true
+fi
+
+# ---- 3. timing accuracy ----
+if ! skip accuracy; then
+  say "accuracy: $ACC_N concurrent probes, reply held $D ms"
+  serve delay "$raceserver" --port 0 --port-file "$work/delay.port" --quiet \
+    --lifetime 3600 --on-message echo --reply-delay "$D" --backlog 4096
+  "${srv_pin[@]}" "$work/stamp_server" "$work/stamp.port" "$D" 3600 \
+    2>"$work/stamp.log" &
+  stamp_pid=$!
+  pids+=($stamp_pid)
+  for _ in $(seq 100); do [ -s "$work/stamp.port" ] && break; sleep 0.05; done
+  for r in $(seq "$RUNS"); do
+    for srv in delay stamp; do
+      "${cli_pin[@]}" "$wsprobe" -q -n "$ACC_N" -c "$ACC_N" --jwt "$TOKEN" \
+        --send hi --json "$work/acc.json" \
+        "ws://127.0.0.1:$(cat "$work/$srv.port")/" || true
+      $PY - "$work/acc.json" "$D" "$srv" >>"$work/accuracy.jsonl" <<'PY'
+import json, math, sys
+d = json.load(open(sys.argv[1])); D = float(sys.argv[2])
+vd, vh = [], []
+for p in d["probes"]:
+    fr = p["timings_ms"]["first_reply"]
+    if fr is None:
+        continue
+    vd.append(fr - D)
+    h = [e["type"] for e in p["events"] if e["type"].startswith("h")]
+    if h:
+        vh.append(fr - int(h[0][1:]) / 1e6)
+def q(v, p):
+    v = sorted(v)
+    return v[min(len(v) - 1, max(0, math.ceil(p * len(v)) - 1))] if v else None
+print(json.dumps({"server": sys.argv[3], "n": len(vd),
+                  "minus_d": [q(vd, .5), q(vd, .99)],
+                  "minus_hold": [q(vh, .5), q(vh, .99)] if vh else None,
+                  "lag_flagged": d["campaign"]["loop_lag_ms"]["flagged_probes"]}))
+PY
+    done
+    RAW_TIMESTAMPS=1 "${cli_pin[@]}" "$work/raw_client" \
+      "ws://127.0.0.1:$(cat "$work/stamp.port")/" "$ACC_N" "$ACC_N" 0 "$TOKEN" |
+      $PY -c 'import json,sys; ls=[json.loads(l) for l in sys.stdin]; e=[l for l in ls if "error_vs_server_hold_user_ms" in l][0]; print(json.dumps({"server": "stamp-raw", "user": [e["error_vs_server_hold_user_ms"]["p50"], e["error_vs_server_hold_user_ms"]["p99"]], "kernel": [e["error_vs_server_hold_kernel_ms"]["p50"], e["error_vs_server_hold_kernel_ms"]["p99"]]}))' \
+      >>"$work/accuracy.jsonl"
+  done
+fi
+
+# ---- report ----
+$PY - "$work" "$RUNS" "$D" "$ACC_N" <<'PY'
+import json, os, statistics, sys
+work, runs, D, acc_n = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+def load(name):
+    p = os.path.join(work, name)
+    return [json.loads(l) for l in open(p) if l.strip()] if os.path.exists(p) else []
+rows = load("throughput.jsonl")
+names = {"raw": "raw C epoll", "wsprobe": "wsprobe", "python": "python-websockets",
+         "node": "node-ws"}
+print()
+print("%-18s %5s %9s %8s %8s %7s %8s %6s %8s %8s" % (
+    "client", "C", "probes/s", "p50 ms", "p99 ms", "CPU s", "RSS MB", "fail",
+    "vs raw", "srv CPU"))
+for c in sorted({r["c"] for r in rows}):
+    med = {}
+    for client in ("raw", "wsprobe", "python", "node"):
+        rs = sorted((r for r in rows if r["c"] == c and r["client"] == client),
+                    key=lambda r: r["probes_per_s"])
+        if rs:
+            med[client] = rs[len(rs) // 2]
+    base = med.get("raw", {}).get("probes_per_s")
+    for client, m in med.items():
+        f = lambda k, fmt: fmt % m[k] if m.get(k) is not None else "-"
+        print("%-18s %5d %9.0f %8s %8s %7s %8s %6d %8s %8s" % (
+            names[client], c, m["probes_per_s"], f("p50_ms", "%.2f"),
+            f("p99_ms", "%.2f"), f("cpu_s", "%.2f"),
+            "%.1f" % (m["peak_rss_kb"] / 1024) if m.get("peak_rss_kb") else "-",
+            m.get("failed", 0),
+            "%.2fx" % (m["probes_per_s"] / base) if base else "-",
+            "%.0f%%" % (100 * m["srv_cpu"]) if m.get("srv_cpu") is not None else "-"))
+    ws = [r["probes_per_s"] for r in rows if r["c"] == c and r["client"] == "wsprobe"]
+    raw = [r["probes_per_s"] for r in rows if r["c"] == c and r["client"] == "raw"]
+    if ws and raw:
+        print("%-18s %5d   all runs: wsprobe %s; raw %s" % ("", c,
+              ", ".join("%.0f" % v for v in ws), ", ".join("%.0f" % v for v in raw)))
+print("(median of %d runs by probes/s; p50/p99: per-probe latency, connect to "
+      "close; CPU s and RSS: the whole client process, wsprobe's including "
+      "its JSON report; srv CPU: the server's share of one core during the "
+      "run)" % runs)
+held = load("held.jsonl")
+if held:
+    print()
+    print("%-18s %7s %10s %10s %8s %12s" % ("held open", "conns", "base MB",
+          "peak MB", "max fds", "KB per conn"))
+    for h in held:
+        print("%-18s %7d %10.1f %10.1f %8d %12.2f%s" % (
+            h["label"], h["n"], h["base_kb"] / 1024, h["peak_kb"] / 1024,
+            h["max_fds"], h["per_conn_kb"], "" if h["exit"] == "ok" else
+            "  (some failed)"))
+    print("(VmRSS peak while the connections were open, minus the peak of the "
+          "same client holding one, per connection; 1 KB = 1024 bytes)")
+acc = load("accuracy.jsonl")
+if acc:
+    print()
+    print("timing accuracy, %s concurrent probes, reply held %s ms (ms, p50 / p99):" % (acc_n, D))
+    fmt = lambda v: "%.3f / %.3f" % tuple(v) if v else "-"
+    for a in acc:
+        if a["server"] == "delay":
+            print("  wsprobe vs raceserver --reply-delay: first_reply - D      %s" % fmt(a["minus_d"]))
+        elif a["server"] == "stamp":
+            print("  wsprobe vs stamp_server:             first_reply - D      %s;"
+                  "  - actual hold %s" % (fmt(a["minus_d"]), fmt(a["minus_hold"])))
+        else:
+            print("  raw C vs stamp_server:               - actual hold, user-space "
+                  "stamps %s; kernel stamps %s" % (fmt(a["user"]), fmt(a["kernel"])))
+PY
+if [ -n "${stamp_pid:-}" ]; then
+  kill "$stamp_pid" 2>/dev/null || true
+  wait "$stamp_pid" 2>/dev/null || true
+  sed 's/^/  /' "$work/stamp.log"
+fi
