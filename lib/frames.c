@@ -94,7 +94,7 @@ static void on_frame_end(wslay_event_context_ptr ws, void *ud) {
     return;
   p->ctl_close = 0;
   p->close_recv_seen = 1;
-  wsp__probe_mark(p, WSP_MARK_CLOSE_RECEIVED);
+  wsp__probe_mark_rx(p, WSP_MARK_CLOSE_RECEIVED);
   if (p->ctl_len == 0) {
     c->code = 1005;
     c->reason_len = 0;

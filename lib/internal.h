@@ -222,13 +222,6 @@ typedef enum {
   WSP__TIMER_DELAY,    /* The first-message delay or the hold. */
 } wsp__timer_kind;
 
-/* How the connection's bytes travel (TLS is added in its own file). */
-typedef struct wsp__write {
-  uv_write_t req;    /* The libuv request. */
-  size_t len;        /* Bytes held in data. */
-  uint8_t data[];    /* The bytes uv_try_write could not take. */
-} wsp__write;
-
 /* How a probe is started; the public API uses defaults. */
 typedef struct wsp__probe_opts {
   uint32_t index;                 /* Index within the campaign. */
@@ -263,15 +256,21 @@ struct wsp_probe {
   int gai_pending;              /* gai callback not yet run. */
   struct addrinfo *ai;          /* Resolved addresses (owned). */
   struct addrinfo *ai_next;     /* Next address to try. */
-  uv_connect_t connect_req;     /* Connection request. */
-  uv_tcp_t tcp;                 /* The socket. */
-  int tcp_open;                 /* tcp initialised and not yet closing. */
+  uv_poll_t sock;               /* Watches the socket (transport.c). */
+  int fd;                       /* The socket, while sock_open. */
+  int sock_open;                /* sock initialised and not yet closing. */
+  int connecting;               /* The connect has not completed. */
+  int reading;                  /* Reads are wanted. */
+  int watching;                 /* UV_READABLE/UV_WRITABLE being polled. */
+  uint64_t rx_ns;               /* Arrival (uv_hrtime clock) of the bytes
+                                   being handled, 0 outside a read. */
+  uint8_t *outq;                /* Bytes the kernel did not take yet. */
+  size_t outq_off, outq_len, outq_cap; /* Sent, queued, allocated. */
   int handles;                  /* Handles whose close_cb has not run. */
   int last_connect_err;         /* libuv error of the last attempt. */
   unsigned connect_attempts;    /* Addresses tried. */
   uv_timer_t timer;             /* Deadlines, delay and hold. */
   wsp__timer_kind timer_kind;   /* What the timer is armed for. */
-  size_t writes_pending;        /* uv_write requests in flight. */
   wsp__upgrade *up;             /* Upgrade parser; NULL once open. */
   wslay_event_context_ptr ws;   /* Frame layer; NULL before open. */
   const uint8_t *in;            /* Bytes waiting for wslay's recv. */
@@ -304,8 +303,12 @@ void wsp__probe_finish(wsp_probe *p, wsp_outcome o, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int64_t wsp__probe_now(const wsp_probe *p);
 void wsp__probe_mark(wsp_probe *p, wsp_mark m);
+/* The same for what was received: stamped at the bytes' arrival. */
+int64_t wsp__probe_rx_now(const wsp_probe *p);
+void wsp__probe_mark_rx(wsp_probe *p, wsp_mark m);
 
 /* probe.c: what the transport reports. */
+void wsp__probe_on_connect(wsp_probe *p, int status);
 void wsp__probe_on_data(wsp_probe *p, const uint8_t *data, size_t len);
 void wsp__probe_on_end(wsp_probe *p, int err);
 void wsp__probe_on_drain(wsp_probe *p);
@@ -314,6 +317,9 @@ void wsp__probe_on_secure(wsp_probe *p);
 /* transport.c: bytes over TCP; tx_write goes through TLS when it is on. */
 int wsp__tx_write(wsp_probe *p, const uint8_t *data, size_t len);
 int wsp__raw_write(wsp_probe *p, const uint8_t *data, size_t len);
+int wsp__tx_connect(wsp_probe *p, const struct sockaddr *sa, size_t salen);
+void wsp__tx_close(wsp_probe *p, uv_close_cb cb);
+int wsp__tx_pending(const wsp_probe *p);
 
 /* tls.c */
 struct mbedtls_x509_crt;

@@ -30,6 +30,17 @@ void wsp__probe_mark(wsp_probe *p, wsp_mark m) {
     p->result->marks[m] = wsp__probe_now(p);
 }
 
+/* When the bytes being handled arrived: the kernel's stamp of the current
+ * read (see transport.c), or now outside a read. */
+int64_t wsp__probe_rx_now(const wsp_probe *p) {
+  return p->rx_ns != 0 ? (int64_t)(p->rx_ns - p->t0) : wsp__probe_now(p);
+}
+
+void wsp__probe_mark_rx(wsp_probe *p, wsp_mark m) {
+  if (p->result->marks[m] < 0)
+    p->result->marks[m] = wsp__probe_rx_now(p);
+}
+
 static void arm(wsp_probe *p, wsp__timer_kind kind, uint64_t ms) {
   p->timer_kind = kind;
   uv_timer_start(&p->timer, wsp__probe_timer_cb, ms, 0);
@@ -136,7 +147,7 @@ static void deliver(wsp_probe *p) {
 
 static void on_handle_closed(uv_handle_t *h) {
   wsp_probe *p = h->data;
-  if (h == (uv_handle_t *)&p->tcp && p->decided)
+  if (h == (uv_handle_t *)&p->sock && p->decided)
     wsp__probe_mark(p, WSP_MARK_CLOSED);
   p->handles--;
   deliver(p);
@@ -149,7 +160,7 @@ static void teardown(wsp_probe *p) {
   p->torn_down = 1;
   /* Leaving an open connection (a timeout, a cancel, an unmet
    * expectation): say goodbye with a close frame rather than vanish. */
-  if (p->ws != NULL && p->tcp_open && !p->eof && !p->close_queued &&
+  if (p->ws != NULL && p->sock_open && !p->eof && !p->close_queued &&
       !p->close_recv_seen && wslay_event_get_write_enabled(p->ws)) {
     wsp__frames_close(p, p->result->outcome == WSP_OUTCOME_CANCELLED ? 1001
                                                                       : 1000,
@@ -160,10 +171,7 @@ static void teardown(wsp_probe *p) {
     uv_cancel((uv_req_t *)&p->gai);
   if (!uv_is_closing((uv_handle_t *)&p->timer))
     uv_close((uv_handle_t *)&p->timer, on_handle_closed);
-  if (p->tcp_open) {
-    p->tcp_open = 0;
-    uv_close((uv_handle_t *)&p->tcp, on_handle_closed);
-  }
+  wsp__tx_close(p, on_handle_closed);
 }
 
 /* ---- resolve and connect ---- */
@@ -213,9 +221,8 @@ static void connect_failed(wsp_probe *p, int err) {
     p->ai_next = p->ai_next->ai_next;
   if (p->ai_next != NULL) {
     /* Another address remains (e.g. localhost's 127.0.0.1 after ::1). */
-    if (p->tcp_open) {
-      p->tcp_open = 0;
-      uv_close((uv_handle_t *)&p->tcp, on_reconnect_closed);
+    if (p->sock_open) {
+      wsp__tx_close(p, on_reconnect_closed);
     } else {
       connect_next(p);
     }
@@ -232,9 +239,8 @@ static void connect_failed(wsp_probe *p, int err) {
 
 static void start_upgrade(wsp_probe *p);
 
-static void on_connect(uv_connect_t *req, int status) {
-  wsp_probe *p = req->data;
-  if (status == UV_ECANCELED || p->decided)
+void wsp__probe_on_connect(wsp_probe *p, int status) {
+  if (p->decided)
     return;
   if (status < 0) {
     connect_failed(p, status);
@@ -262,18 +268,7 @@ static void connect_next(wsp_probe *p) {
   memcpy(&ss, p->ai_next->ai_addr, p->ai_next->ai_addrlen);
   ((struct sockaddr_in *)&ss)->sin_port = htons(p->cfg->url.port);
   p->connect_attempts++;
-  if ((rc = uv_tcp_init(p->ctx->loop, &p->tcp)) != 0) {
-    wsp__probe_finish(p, WSP_OUTCOME_CONNECT_FAILED, "cannot create a "
-                      "socket: %s", uv_strerror(rc));
-    return;
-  }
-  p->tcp.data = p;
-  p->tcp_open = 1;
-  p->handles++;
-  uv_tcp_nodelay(&p->tcp, 1);
-  p->connect_req.data = p;
-  rc = uv_tcp_connect(&p->connect_req, &p->tcp, (struct sockaddr *)&ss,
-                      on_connect);
+  rc = wsp__tx_connect(p, (struct sockaddr *)&ss, p->ai_next->ai_addrlen);
   if (rc != 0)
     connect_failed(p, rc);
 }
@@ -424,7 +419,7 @@ static void upgrade_data(wsp_probe *p, const uint8_t *data, size_t len) {
   size_t used;
   wsp__up_state st = wsp__upgrade_parse(p->up, data, len, &used);
   if (p->up->headers_done)
-    wsp__probe_mark(p, WSP_MARK_RESPONSE);
+    wsp__probe_mark_rx(p, WSP_MARK_RESPONSE);
   switch (st) {
   case WSP__UP_MORE:
     break;
@@ -558,7 +553,7 @@ static void send_first(wsp_probe *p) {
     return;
   }
   /* A large message may still be queued; it counts as sent once written. */
-  if (!p->decided && p->writes_pending == 0)
+  if (!p->decided && !wsp__tx_pending(p))
     first_sent(p);
 }
 
@@ -596,7 +591,7 @@ static void expected_event(wsp_probe *p, const char *type) {
 void wsp__probe_on_message(wsp_probe *p, int opcode, const uint8_t *msg,
                            size_t len) {
   wsp_result *r = p->result;
-  int64_t now = wsp__probe_now(p);
+  int64_t now = wsp__probe_rx_now(p);
   r->messages++;
   if (p->phase >= WSP_PHASE_AWAITING_REPLY &&
       r->marks[WSP_MARK_FIRST_RECEIVED] < 0)

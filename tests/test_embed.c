@@ -313,6 +313,69 @@ static void test_steps(void) {
   fixture_stop(&f);
 }
 
+/*
+ * A reply is stamped when it reached the socket, not when a busy loop got
+ * round to it: the caller's own timer blocks the loop from 300 ms to
+ * 1,500 ms, and the server's echo, held 600 ms, arrives inside that.
+ */
+static uint64_t block_start, block_end;
+static void on_block(uv_timer_t *t) {
+  (void)t;
+  block_start = uv_hrtime();
+  while (uv_hrtime() - block_start < 1200 * (uint64_t)1000000)
+    uv_sleep(10);
+  block_end = uv_hrtime();
+}
+
+static void test_rx_stamps(void) {
+  fixture f;
+  wsp_config *cfg;
+  uv_loop_t loop;
+  uv_timer_t block;
+  wsp_ctx *ctx;
+  slot s;
+  uint64_t t0;
+  start_server(&f, "--on-message", "echo", "--reply-delay", "600");
+  if (f.pid == 0)
+    return;
+  cfg = config(f.port, "/");
+  CHECK_INT(wsp_config_set_message(cfg, "stamp", 5, 0), 0);
+  CHECK_INT(uv_loop_init(&loop), 0);
+  CHECK_INT(wsp_ctx_new(&loop, &ctx), 0);
+  uv_timer_init(&loop, &block);
+  memset(&s, 0, sizeof(s));
+  t0 = uv_hrtime();
+  CHECK_INT(wsp_probe_start(ctx, cfg, on_result, &s, NULL), 0);
+  uv_timer_start(&block, on_block, 300, 0);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  CHECK_INT(s.calls, 1);
+  if (s.r != NULL) {
+    /* Marks count from the probe's start, microseconds after t0. */
+    int64_t start = 0;
+    int64_t sent = start + wsp_result_mark(s.r, WSP_MARK_FIRST_SENT);
+    int64_t got = start + wsp_result_mark(s.r, WSP_MARK_FIRST_RECEIVED);
+    int64_t blocked_at = (int64_t)(block_start - t0);
+    int64_t unblocked_at = (int64_t)(block_end - t0);
+    CHECK_INT(wsp_result_outcome(s.r), WSP_OUTCOME_OK);
+    /* The premise: the message went out before the block began. */
+    CHECK(sent >= 0 && sent < blocked_at);
+    /* The reply is stamped about 600 ms after the send, inside the block,
+     * not at its end (where a stamp taken on reading would be). */
+    CHECK(got - sent >= 600 * (int64_t)1000000);
+    CHECK(got < unblocked_at - 300 * (int64_t)1000000);
+    /* The response to the upgrade came before any of it. */
+    CHECK(wsp_result_mark(s.r, WSP_MARK_RESPONSE) <=
+          wsp_result_mark(s.r, WSP_MARK_OPEN));
+  }
+  wsp_result_free(s.r);
+  CHECK_INT(wsp_ctx_free(ctx), 0);
+  uv_close((uv_handle_t *)&block, NULL);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  CHECK_INT(uv_loop_close(&loop), 0);
+  wsp_config_free(cfg);
+  fixture_stop(&f);
+}
+
 int main(int argc, char **argv) {
   raceserver = argc > 1 ? argv[1] : getenv("RACESERVER_BIN");
   if (raceserver == NULL) {
@@ -325,5 +388,6 @@ int main(int argc, char **argv) {
   test_campaign();
   test_blocking_run();
   test_steps();
+  test_rx_stamps();
   return check_status("test_embed");
 }
