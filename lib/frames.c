@@ -31,11 +31,34 @@ static ssize_t recv_cb(wslay_event_context_ptr ws, uint8_t *buf, size_t len,
   return (ssize_t)len;
 }
 
+/*
+ * wslay hands over a frame's header and its payload in separate calls
+ * (WSLAY_MSG_MORE on all but the last): gathered in the loop's staging
+ * buffer, a small frame leaves in one write (one syscall, one TLS record)
+ * instead of two. flush() empties the stage before it returns, so it never
+ * holds one probe's bytes while another's are written.
+ */
+static int stage_flush(wsp_probe *p) {
+  size_t n = p->ctx->stage_len;
+  p->ctx->stage_len = 0;
+  return n > 0 ? wsp__tx_write(p, p->ctx->stage, n) : 0;
+}
+
 static ssize_t send_cb(wslay_event_context_ptr ws, const uint8_t *data,
                        size_t len, int flags, void *ud) {
   wsp_probe *p = ud;
-  (void)flags;
-  if (wsp__tx_write(p, data, len) != 0) {
+  wsp_ctx *ctx = p->ctx;
+  int rc;
+  if (ctx->stage_len + len <= sizeof(ctx->stage)) {
+    memcpy(ctx->stage + ctx->stage_len, data, len);
+    ctx->stage_len += len;
+    if (flags & WSLAY_MSG_MORE)
+      return (ssize_t)len;
+    rc = stage_flush(p);
+  } else if ((rc = stage_flush(p)) == 0) {
+    rc = wsp__tx_write(p, data, len);
+  }
+  if (rc != 0) {
     wslay_event_set_error(ws, WSLAY_ERR_CALLBACK_FAILURE);
     return -1;
   }
@@ -156,8 +179,12 @@ void wsp__frames_free(wsp_probe *p) {
 
 /* Sends whatever wslay has queued and notes when our close went out. */
 static void flush(wsp_probe *p) {
-  if (wslay_event_want_write(p->ws) && wslay_event_send(p->ws) != 0 &&
-      !p->decided) {
+  int rc = 0;
+  if (wslay_event_want_write(p->ws))
+    rc = wslay_event_send(p->ws);
+  if (stage_flush(p) != 0)
+    rc = -1;
+  if (rc != 0 && !p->decided) {
     wsp__probe_finish(p, WSP_OUTCOME_ABNORMAL_CLOSURE,
                       "could not send to the server");
     return;

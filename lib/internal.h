@@ -153,6 +153,12 @@ struct wsp_ctx {
   wsp__tls_profile *tls_profiles;  /* TLS configurations, made lazily. */
   wsp__jwt_key *jwt_keys;          /* Parsed signing keys, made lazily. */
   size_t nprobes;                  /* Probes alive on this context. */
+  struct wsp__poller *poller;      /* The sockets' epoll set (transport.c),
+                                      while any socket is open. */
+  size_t nsockets;                 /* Sockets open. */
+  uint64_t batch;                  /* Poll batches dispatched. */
+  size_t stage_len;                /* Bytes in stage. */
+  uint8_t stage[1024];             /* A frame being gathered (frames.c). */
 };
 
 int wsp__random(wsp_ctx *ctx, void *buf, size_t len);
@@ -256,12 +262,12 @@ struct wsp_probe {
   int gai_pending;              /* gai callback not yet run. */
   struct addrinfo *ai;          /* Resolved addresses (owned). */
   struct addrinfo *ai_next;     /* Next address to try. */
-  uv_poll_t sock;               /* Watches the socket (transport.c). */
   int fd;                       /* The socket, while sock_open. */
-  int sock_open;                /* sock initialised and not yet closing. */
+  int sock_open;                /* The socket is open (transport.c). */
+  uint64_t closed_batch;        /* Poll batch it was last closed in. */
   int connecting;               /* The connect has not completed. */
   int reading;                  /* Reads are wanted. */
-  int watching;                 /* UV_READABLE/UV_WRITABLE being polled. */
+  int watching;                 /* EPOLLIN/EPOLLOUT in the set, -1 none. */
   uint64_t rx_ns;               /* Arrival (uv_hrtime clock) of the bytes
                                    being handled, 0 outside a read. */
   uint8_t *outq;                /* Bytes the kernel did not take yet. */
@@ -318,7 +324,7 @@ void wsp__probe_on_secure(wsp_probe *p);
 int wsp__tx_write(wsp_probe *p, const uint8_t *data, size_t len);
 int wsp__raw_write(wsp_probe *p, const uint8_t *data, size_t len);
 int wsp__tx_connect(wsp_probe *p, const struct sockaddr *sa, size_t salen);
-void wsp__tx_close(wsp_probe *p, uv_close_cb cb);
+void wsp__tx_close(wsp_probe *p);
 int wsp__tx_pending(const wsp_probe *p);
 
 /* tls.c */

@@ -147,8 +147,6 @@ static void deliver(wsp_probe *p) {
 
 static void on_handle_closed(uv_handle_t *h) {
   wsp_probe *p = h->data;
-  if (h == (uv_handle_t *)&p->sock && p->decided)
-    wsp__probe_mark(p, WSP_MARK_CLOSED);
   p->handles--;
   deliver(p);
 }
@@ -171,7 +169,10 @@ static void teardown(wsp_probe *p) {
     uv_cancel((uv_req_t *)&p->gai);
   if (!uv_is_closing((uv_handle_t *)&p->timer))
     uv_close((uv_handle_t *)&p->timer, on_handle_closed);
-  wsp__tx_close(p, on_handle_closed);
+  if (p->sock_open) {
+    wsp__tx_close(p);
+    wsp__probe_mark(p, WSP_MARK_CLOSED);
+  }
 }
 
 /* ---- resolve and connect ---- */
@@ -197,15 +198,6 @@ static void on_resolved(uv_getaddrinfo_t *req, int status,
   connect_next(p);
 }
 
-static void on_reconnect_closed(uv_handle_t *h) {
-  wsp_probe *p = h->data;
-  p->handles--;
-  if (p->decided)
-    deliver(p);
-  else
-    connect_next(p);
-}
-
 static void connect_failed(wsp_probe *p, int err) {
   char addr[64] = "?";
   const struct sockaddr *sa = p->ai_next ? p->ai_next->ai_addr : NULL;
@@ -221,11 +213,8 @@ static void connect_failed(wsp_probe *p, int err) {
     p->ai_next = p->ai_next->ai_next;
   if (p->ai_next != NULL) {
     /* Another address remains (e.g. localhost's 127.0.0.1 after ::1). */
-    if (p->sock_open) {
-      wsp__tx_close(p, on_reconnect_closed);
-    } else {
-      connect_next(p);
-    }
+    wsp__tx_close(p);
+    connect_next(p);
     return;
   }
   wsp__probe_finish(p,

@@ -1,21 +1,22 @@
 /*
  * Bytes over TCP. Knows sockets and libuv's loop, nothing of HTTP or frames.
  *
- * The socket is ours, watched by a uv_poll_t, rather than a uv_tcp_t: the
+ * The socket is ours, in an epoll set libuv watches, not a uv_tcp_t: the
  * probe's product is when bytes arrived, and libuv's streams read with
  * read(2), which throws away the kernel's receive timestamp. Reading with
  * recvmsg(2) and SO_TIMESTAMPNS stamps every read at the moment the last
  * of its bytes reached the socket, so a reply's time does not depend on
  * how many other probes the loop served before this one (at 1,000
- * replies arriving together, that backlog was milliseconds). It is the
- * pattern of curl's multi_socket API on libuv: the library owns the
- * socket, the loop only says when it is ready.
+ * replies arriving together, that backlog was milliseconds). As with
+ * curl's multi_socket API on libuv, the library owns its sockets and the
+ * loop only says when they are ready.
  *
  * Writes go straight to the socket; only what the kernel would not take is
  * copied, into a per-probe queue flushed when the socket is writable.
  */
 #include <errno.h>
 #include <netinet/in.h>
+#include <sys/epoll.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,72 +30,135 @@
 #define MSG_NOSIGNAL 0
 #endif
 
-static void on_poll(uv_poll_t *h, int status, int events);
+/*
+ * One epoll set per context holds every probe's socket, and libuv watches
+ * that set's descriptor with a single uv_poll_t (an epoll descriptor is
+ * itself pollable). A socket costs one epoll_ctl to add and one when its
+ * connect completes; close(2) removes it. A uv_poll_t per socket cost
+ * eight: libuv checks each new descriptor with an add and a delete, and
+ * every change of interest stops the watcher and adds it again.
+ */
+typedef struct wsp__poller {
+  uv_poll_t handle; /* Watches epfd; freed in its close callback. */
+  int epfd;         /* The context's epoll set. */
+} wsp__poller;
+
+static void on_poller(uv_poll_t *h, int status, int events);
+
+static void poller_closed(uv_handle_t *h) { free(h->data); }
+
+static int poller_get(wsp_ctx *ctx) {
+  wsp__poller *pl;
+  int rc;
+  if (ctx->poller != NULL)
+    return 0;
+  if ((pl = malloc(sizeof(*pl))) == NULL)
+    return UV_ENOMEM;
+  if ((pl->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+    rc = -errno;
+    free(pl);
+    return rc;
+  }
+  if ((rc = uv_poll_init(ctx->loop, &pl->handle, pl->epfd)) != 0) {
+    close(pl->epfd);
+    free(pl);
+    return rc;
+  }
+  pl->handle.data = ctx;
+  if ((rc = uv_poll_start(&pl->handle, UV_READABLE, on_poller)) != 0) {
+    pl->handle.data = pl;
+    uv_close((uv_handle_t *)&pl->handle, poller_closed);
+    close(pl->epfd);
+    return rc;
+  }
+  ctx->poller = pl;
+  return 0;
+}
+
+/* With no socket left the set goes, so that a loop with no probe has no
+ * handle of ours: an embedder may close its loop right after. */
+static void poller_put(wsp_ctx *ctx) {
+  wsp__poller *pl = ctx->poller;
+  if (--ctx->nsockets > 0 || pl == NULL)
+    return;
+  ctx->poller = NULL;
+  pl->handle.data = pl;
+  uv_close((uv_handle_t *)&pl->handle, poller_closed);
+  close(pl->epfd);
+}
 
 /* Watches what the probe needs: writability while connecting or while
- * bytes are queued, readability while reading. */
+ * bytes are queued, readability while connecting or reading. */
 static void watch(wsp_probe *p) {
-  int ev = 0;
+  struct epoll_event ev;
+  int want = 0;
   if (!p->sock_open)
     return;
   if (p->connecting || p->outq_off < p->outq_len)
-    ev |= UV_WRITABLE;
-  if (p->reading)
-    ev |= UV_READABLE;
-  if (ev == p->watching)
+    want |= EPOLLOUT;
+  if (p->connecting || p->reading)
+    want |= EPOLLIN;
+  if (want == p->watching)
     return;
-  p->watching = ev;
-  if (ev != 0)
-    uv_poll_start(&p->sock, ev, on_poll);
-  else
-    uv_poll_stop(&p->sock);
+  memset(&ev, 0, sizeof(ev));
+  ev.events = (uint32_t)want;
+  ev.data.ptr = p;
+  /* It cannot fail for a socket already in the set (or, with memory to
+   * spare, for a new one): a failed add leaves the connect's deadline. */
+  if (epoll_ctl(p->ctx->poller->epfd,
+                p->watching < 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, p->fd,
+                &ev) == 0)
+    p->watching = want;
 }
 
 int wsp__tx_connect(wsp_probe *p, const struct sockaddr *sa, size_t salen) {
   int fd, rc, one = 1;
+  if ((rc = poller_get(p->ctx)) != 0)
+    return rc;
   fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    return -errno;
+  if (fd < 0) {
+    rc = -errno;
+    p->ctx->nsockets++;
+    poller_put(p->ctx);
+    return rc;
+  }
   (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 #ifdef SO_TIMESTAMPNS
   /* Without it (an old kernel), reads are stamped when they are read. */
   (void)setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
 #endif
-  if ((rc = uv_poll_init_socket(p->ctx->loop, &p->sock, fd)) != 0) {
-    close(fd);
-    return rc;
-  }
-  p->sock.data = p;
+  p->ctx->nsockets++;
   p->fd = fd;
   p->sock_open = 1;
-  p->handles++;
-  p->watching = 0;
+  p->watching = -1;
   p->reading = 0;
   p->connecting = 1;
   do
     rc = connect(fd, sa, (socklen_t)salen);
   while (rc != 0 && errno == EINTR);
   if (rc != 0 && errno != EINPROGRESS)
-    return -errno; /* The caller closes the handle. */
+    return -errno; /* The caller closes the socket. */
   /* Even an immediate success is reported from the loop, like libuv's
    * uv_tcp_connect, so that no callback runs inside the caller. */
   watch(p);
   return 0;
 }
 
-void wsp__tx_close(wsp_probe *p, uv_close_cb cb) {
+void wsp__tx_close(wsp_probe *p) {
   if (!p->sock_open)
     return;
   p->sock_open = 0;
   p->reading = 0;
-  /* uv_close stops the watcher and removes the fd from epoll at once, so
-   * the descriptor can go now (as libuv's own streams do). */
-  uv_close((uv_handle_t *)&p->sock, cb);
-  close(p->fd);
+  p->connecting = 0;
+  /* Events for this socket may remain in the batch being dispatched;
+   * they must not reach whatever socket the probe opens next. */
+  p->closed_batch = p->ctx->batch;
+  close(p->fd); /* Which also takes it out of the epoll set. */
   p->fd = -1;
   free(p->outq);
   p->outq = NULL;
   p->outq_len = p->outq_off = p->outq_cap = 0;
+  poller_put(p->ctx);
 }
 
 int wsp__tx_pending(const wsp_probe *p) { return p->outq_off < p->outq_len; }
@@ -228,8 +292,7 @@ static void do_read(wsp_probe *p) {
       return;
     if (n <= 0) {
       int err = n == 0 ? UV_EOF : -errno;
-      p->reading = 0;
-      watch(p);
+      p->reading = 0; /* The probe closes the socket now. */
       wsp__probe_on_end(p, err);
       return;
     }
@@ -244,57 +307,64 @@ static void do_read(wsp_probe *p) {
   }
 }
 
-static void on_connected(wsp_probe *p, int status) {
+static void on_connected(wsp_probe *p, uint32_t events) {
   int err = 0;
   socklen_t len = sizeof(err);
   if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
     err = errno;
-  if (err == 0 && status < 0)
-    err = ECONNREFUSED; /* POLLERR without a pending error: unexpected. */
+  if (err == 0 && !(events & EPOLLOUT))
+    return; /* Not yet: a spurious wake-up. */
   p->connecting = 0;
   if (err != 0) {
-    p->watching = 0; /* libuv stops a poll handle on POLLERR. */
     wsp__probe_on_connect(p, -err);
     return;
   }
-  /* Reading starts with the connection: one change of the epoll set,
-   * not two. */
+  /* Reading starts with the connection: one change of the epoll set. */
   p->reading = 1;
   watch(p);
   wsp__probe_on_connect(p, 0);
 }
 
-static void on_poll(uv_poll_t *h, int status, int events) {
-  wsp_probe *p = h->data;
+static void dispatch(wsp_probe *p, uint32_t events) {
+  if (p->connecting) {
+    on_connected(p, events);
+    return;
+  }
+  if (events & EPOLLOUT)
+    flush_queue(p);
   if (!p->sock_open)
     return;
-  if (p->connecting) {
-    if (status < 0 || (events & UV_WRITABLE))
-      on_connected(p, status);
-    return;
-  }
-  if (status < 0) {
-    /* POLLERR (a reset, usually): libuv stopped the watcher. What the
-     * server sent before it is still readable, then the error itself. */
+  if (p->reading && (events & (EPOLLIN | EPOLLERR | EPOLLHUP))) {
+    /* What the server sent before a reset is still read, then the
+     * error itself. */
+    do_read(p);
+  } else if (events & EPOLLERR) {
     int err = 0;
     socklen_t len = sizeof(err);
-    p->watching = 0;
-    if (p->reading)
-      do_read(p);
-    if (!p->sock_open)
-      return;
-    if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err) {
-      p->reading = 0;
+    if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err)
       wsp__probe_on_end(p, -err);
-      return;
-    }
-    watch(p);
-    return;
   }
-  if (events & UV_WRITABLE)
-    flush_queue(p);
-  if ((events & UV_READABLE) && p->sock_open)
-    do_read(p);
+}
+
+static void on_poller(uv_poll_t *h, int status, int events) {
+  wsp_ctx *ctx = h->data;
+  struct epoll_event ev[256];
+  int n, i;
+  (void)events;
+  if (status < 0)
+    return;
+  do
+    n = epoll_wait(ctx->poller->epfd, ev, (int)(sizeof(ev) / sizeof(ev[0])),
+                   0);
+  while (n < 0 && errno == EINTR);
+  /* A probe may close its socket and open another (the next address)
+   * within the batch: the batch number tells old events from new. */
+  ctx->batch++;
+  for (i = 0; i < n; i++) {
+    wsp_probe *p = ev[i].data.ptr;
+    if (p->sock_open && p->closed_batch != ctx->batch)
+      dispatch(p, ev[i].events);
+  }
 }
 
 int wsp__tx_start_read(wsp_probe *p) {
