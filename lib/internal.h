@@ -144,10 +144,14 @@ int wsp__jwt_check_key(wsp_jwt_alg alg, const uint8_t *key, size_t len,
 typedef struct wsp__tls_profile wsp__tls_profile;
 
 /* State shared by all probes on one loop. */
+#include "upgrade.h"
+
 struct wsp_ctx {
   uv_loop_t *loop;                 /* The loop everything runs on. */
   mbedtls_entropy_context entropy; /* Seeds the DRBG, once. */
   mbedtls_ctr_drbg_context drbg;   /* Keys and masks for every probe. */
+  uint8_t pool[1024];              /* Random bytes drawn ahead. */
+  size_t pool_left;                /* Unused bytes at the pool's end. */
   uint8_t *rbuf;                   /* Shared read buffer (WSP__READ_BUF). */
   uint8_t *pbuf;                   /* Shared TLS plaintext buffer. */
   wsp__tls_profile *tls_profiles;  /* TLS configurations, made lazily. */
@@ -159,6 +163,8 @@ struct wsp_ctx {
   uint64_t batch;                  /* Poll batches dispatched. */
   size_t stage_len;                /* Bytes in stage. */
   uint8_t stage[1024];             /* A frame being gathered (frames.c). */
+  int up_busy;                     /* up_scratch is in use (probe.c). */
+  wsp__upgrade up_scratch;         /* Parses responses that come whole. */
 };
 
 int wsp__random(wsp_ctx *ctx, void *buf, size_t len);
@@ -217,7 +223,6 @@ int wsp__result_add_event(wsp_result *r, const char *type, size_t len,
 struct cJSON;
 struct cJSON *wsp__result_json(const wsp_result *r, int show_secrets);
 
-#include "upgrade.h"
 
 /* ---- probe ---- */
 
@@ -294,7 +299,7 @@ struct wsp_probe {
   struct addrinfo *literal_ai;  /* The address of an IP literal URL. */
   char *token;                  /* The JWT this probe sends, or NULL. */
   char *jwt_proto;              /* "jwt.<token>" when offered, or NULL. */
-  const char **offered;         /* Offered subprotocols during upgrade. */
+  char key[WSP__KEY_LEN + 1];   /* The Sec-WebSocket-Key sent. */
   struct mbedtls_ssl_context *tls; /* TLS session for wss://, or NULL. */
   const uint8_t *tls_in;        /* Ciphertext waiting for mbedTLS. */
   size_t tls_in_len;            /* How many bytes. */

@@ -116,6 +116,74 @@ static void linger(wsp_probe *p) {
   arm(p, WSP__TIMER_DEADLINE, p->cfg->timeout_ms[WSP_PHASE_CLOSING]);
 }
 
+/* ---- the upgrade parser ---- */
+
+/*
+ * Nearly every upgrade response arrives in one read: it is parsed in the
+ * loop's scratch parser, and only a response split across reads gets a
+ * parser of its own. A parser per probe (1.6 KB, freed at the open) left
+ * a hole beside every held connection that wslay's 8.7 KB context could
+ * not reuse.
+ */
+static wsp__upgrade *up_get(wsp_probe *p) {
+  wsp_ctx *ctx = p->ctx;
+  wsp__upgrade *up;
+  if (p->up != NULL)
+    return p->up;
+  if (!ctx->up_busy) {
+    up = &ctx->up_scratch;
+    ctx->up_busy = 1;
+  } else if ((up = malloc(sizeof(*up))) == NULL) {
+    wsp__probe_finish(p, WSP_OUTCOME_INTERNAL_ERROR, "out of memory");
+    return NULL;
+  }
+  if (wsp__upgrade_init(up, p->key,
+                        (const char *const *)p->cfg->subprotocols.v,
+                        p->cfg->subprotocols.n) != 0) {
+    if (up == &ctx->up_scratch)
+      ctx->up_busy = 0;
+    else
+      free(up);
+    wsp__probe_finish(p, WSP_OUTCOME_INTERNAL_ERROR, "SHA-1 failed");
+    return NULL;
+  }
+  up->extra = p->jwt_proto; /* Offered too: jwt.<token>. */
+  p->up = up;
+  return up;
+}
+
+static void up_release(wsp_probe *p) {
+  wsp__upgrade *up = p->up;
+  if (up == NULL)
+    return;
+  p->up = NULL;
+  wsp__upgrade_clear(up);
+  if (up == &p->ctx->up_scratch)
+    p->ctx->up_busy = 0;
+  else
+    free(up);
+}
+
+/* After a read: a response still incomplete moves off the scratch. */
+static void up_put(wsp_probe *p) {
+  wsp__upgrade *up = p->up, *own;
+  if (up == NULL || up != &p->ctx->up_scratch)
+    return;
+  if (p->decided || p->ws != NULL) {
+    up_release(p);
+    return;
+  }
+  if ((own = malloc(sizeof(*own))) == NULL) {
+    up_release(p);
+    wsp__probe_finish(p, WSP_OUTCOME_INTERNAL_ERROR, "out of memory");
+    return;
+  }
+  memcpy(own, up, sizeof(*own));
+  own->parser.data = own;
+  p->up = own;
+  p->ctx->up_busy = 0;
+}
+
 /* ---- completion ---- */
 
 static void deliver(wsp_probe *p) {
@@ -124,17 +192,12 @@ static void deliver(wsp_probe *p) {
   wsp_result *r = p->result;
   if (p->handles > 0 || p->gai_pending)
     return;
-  if (p->up != NULL) {
-    wsp__upgrade_clear(p->up);
-    free(p->up);
-    p->up = NULL;
-  }
+  up_release(p);
   wsp__frames_free(p);
   wsp__tls_free(p);
   if (p->ai != NULL)
     uv_freeaddrinfo(p->ai);
   free(p->literal_ai);
-  free(p->offered);
   free(p->jwt_proto);
   free(p->token);
   wsp_config_free(p->own_cfg);
@@ -266,38 +329,18 @@ static void connect_next(wsp_probe *p) {
 
 static void start_upgrade(wsp_probe *p) {
   uint8_t nonce[16];
-  char key[WSP__KEY_LEN + 1];
   char *req;
   size_t len;
   int rc;
-  const char **offered = NULL;
-  size_t noffered = 0;
 
   enter(p, WSP_PHASE_UPGRADE);
-  if ((p->up = malloc(sizeof(*p->up))) == NULL)
-    goto nomem;
-  /* The subprotocols the server may select: ours, and jwt.<token>. */
-  noffered = p->cfg->subprotocols.n;
-  if (p->jwt_proto != NULL)
-    noffered++;
-  if (noffered > 0) {
-    size_t i = 0;
-    if ((offered = calloc(noffered, sizeof(*offered))) == NULL)
-      goto nomem;
-    if (p->jwt_proto != NULL)
-      offered[i++] = p->jwt_proto;
-    for (size_t k = 0; k < p->cfg->subprotocols.n; k++)
-      offered[i++] = p->cfg->subprotocols.v[k];
-  }
-  p->offered = offered;
   if (wsp__random(p->ctx, nonce, sizeof(nonce)) != 0 ||
-      wsp__ws_key(nonce, key) != 0 ||
-      wsp__upgrade_init(p->up, key, offered, noffered) != 0) {
+      wsp__ws_key(nonce, p->key) != 0) {
     wsp__probe_finish(p, WSP_OUTCOME_INTERNAL_ERROR,
                       "random number generator failed");
     return;
   }
-  if (wsp__upgrade_request(p->cfg, p->token, key, &req, &len) != 0)
+  if (wsp__upgrade_request(p->cfg, p->token, p->key, &req, &len) != 0)
     goto nomem;
   rc = wsp__tx_write(p, (const uint8_t *)req, len);
   free(req);
@@ -365,11 +408,7 @@ static void opened(wsp_probe *p, const uint8_t *rest, size_t rest_len) {
                       p->cfg->jwt_prefix);
     return;
   }
-  wsp__upgrade_clear(p->up);
-  free(p->up);
-  p->up = NULL;
-  free(p->offered);
-  p->offered = NULL;
+  up_release(p);
   if ((rc = wsp__frames_start(p)) != 0) {
     wsp__probe_finish(p, WSP_OUTCOME_INTERNAL_ERROR, "out of memory");
     return;
@@ -667,10 +706,12 @@ void wsp__probe_on_close(wsp_probe *p) {
 void wsp__probe_on_data(wsp_probe *p, const uint8_t *data, size_t len) {
   if (p->decided)
     return; /* Lingering: the outcome is fixed, only EOF matters. */
-  if (p->up != NULL)
-    upgrade_data(p, data, len);
-  else
+  if (p->ws != NULL) {
     wsp__frames_feed(p, data, len);
+  } else if (up_get(p) != NULL) {
+    upgrade_data(p, data, len);
+    up_put(p);
+  }
 }
 
 void wsp__probe_on_end(wsp_probe *p, int err) {
@@ -687,7 +728,7 @@ void wsp__probe_on_end(wsp_probe *p, int err) {
                       reset ? "reset" : "closed");
     return;
   }
-  if (p->up != NULL) {
+  if (p->ws == NULL && up_get(p) != NULL) {
     wsp__up_state st = reset ? p->up->state : wsp__upgrade_eof(p->up);
     if (st == WSP__UP_REJECTED ||
         (p->up->headers_done && p->up->status != 101)) {
@@ -704,6 +745,7 @@ void wsp__probe_on_end(wsp_probe *p, int err) {
                                 "upgrade response"
                               : p->up->err);
     }
+    up_put(p);
     return;
   }
   /* TCP ended without a close frame: what RFC 6455 calls 1006. */
@@ -783,6 +825,8 @@ void wsp__probe_timer_cb(uv_timer_t *t) {
                       "TLS handshake timed out after %u ms", ms);
     break;
   case WSP_PHASE_UPGRADE:
+    if (up_get(p) == NULL)
+      break;
     if (p->up->headers_done && p->up->status != 101)
       rejected(p); /* The status is known; the body was slow. */
     else
@@ -790,6 +834,7 @@ void wsp__probe_timer_cb(uv_timer_t *t) {
                         "no complete upgrade response within %u ms (%zu "
                         "header bytes received)",
                         ms, p->up->header_bytes);
+    up_put(p);
     break;
   case WSP_PHASE_AWAITING_REPLY:
     if (p->cfg->nsteps > 0 && p->step < p->cfg->nsteps) {

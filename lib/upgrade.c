@@ -338,7 +338,7 @@ static wsp__up_state check_101(wsp__upgrade *up) {
     for (i = 0; i < up->noffered; i++)
       if (strcmp(up->offered[i], proto) == 0)
         break;
-    if (i == up->noffered)
+    if (i == up->noffered && (up->extra == NULL || strcmp(up->extra, proto)))
       return invalid(up, "server selected subprotocol '%.40s' that was not "
                          "offered",
                      wsp__redact_subprotocol(proto, 0));

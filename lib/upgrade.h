@@ -68,6 +68,7 @@ typedef struct wsp__upgrade {
   char accept[WSP__ACCEPT_LEN + 1]; /* The Sec-WebSocket-Accept we expect. */
   const char *const *offered;       /* Offered subprotocols (borrowed). */
   size_t noffered;                  /* How many. */
+  const char *extra;                /* One more offered, or NULL. */
   size_t header_bytes;              /* Bytes fed before the blank line. */
   int headers_done;                 /* The blank line was seen. */
   int field_id;                     /* Header being read, or -1. */
