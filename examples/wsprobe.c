@@ -424,6 +424,30 @@ static char *read_file(const char *opt, const char *path, size_t *len) {
   return buf;
 }
 
+static int fwrite_cb(const char *data, size_t len, void *ud) {
+  return fwrite(data, 1, len, ud) == len ? 0 : -1;
+}
+
+/* The JSON report is streamed: it can be far larger than the rest. */
+static int write_json(const char *path, const wsp_campaign *c,
+                      int show_secrets) {
+  FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
+  int rc;
+  if (f == NULL) {
+    fprintf(stderr, "wsprobe: cannot write %s: %s\n", path, strerror(errno));
+    return -1;
+  }
+  rc = wsp_report_json_write(c, show_secrets, fwrite_cb, f);
+  if (f == stdout)
+    rc = fflush(f) != 0 ? WSP_EIO : rc;
+  else if (fclose(f) != 0)
+    rc = WSP_EIO;
+  if (rc != 0)
+    fprintf(stderr, "wsprobe: cannot write %s: %s\n", path,
+            rc == WSP_EIO ? strerror(errno) : wsp_strerror(rc));
+  return rc == 0 ? 0 : -1;
+}
+
 static int write_file(const char *path, const char *text) {
   FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
   if (f == NULL) {
@@ -897,12 +921,8 @@ int main(int argc, char **argv) {
                    !a.interrupted
                ? EXIT_PASS
                : EXIT_FAIL;
-  if (json_path != NULL) {
-    if ((rc = wsp_report_json(a.campaign, show_secrets, &text)) != 0 ||
-        write_file(json_path, text) != 0)
-      status = EXIT_FAIL;
-    wsp_free(text);
-  }
+  if (json_path != NULL && write_json(json_path, a.campaign, show_secrets) != 0)
+    status = EXIT_FAIL;
   /* The HTML and JUnit reports never show secrets: they are made to be
    * shared (CI artifacts, attachments). */
   if (html_path != NULL) {

@@ -664,6 +664,19 @@ WSP_EXTERN size_t wsp_campaign_passed(const wsp_campaign *c);
 WSP_EXTERN int wsp_report_json(const wsp_campaign *c, int show_secrets,
                                char **out);
 /*
+ * Receives a report's bytes in order; returns 0, or non-zero to stop the
+ * writer (which then returns WSP_EIO).
+ */
+typedef int (*wsp_write_cb)(const char *data, size_t len, void *user_data);
+/*
+ * The same JSON report, handed to `write` as it is made, one probe at a
+ * time: memory stays at about one probe's object, where the string form
+ * holds the whole document (about 7 KB a probe) at once. The probes come
+ * last in the object, one per line.
+ */
+WSP_EXTERN int wsp_report_json_write(const wsp_campaign *c, int show_secrets,
+                                     wsp_write_cb write, void *user_data);
+/*
  * A human summary: counts per outcome (with phases), close codes, HTTP
  * statuses, p50/p99 per span, the failed probes' errors. A malloc'd string
  * freed with wsp_free().

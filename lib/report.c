@@ -210,8 +210,31 @@ static cJSON *campaign_json(const wsp_campaign *c) {
   return x;
 }
 
+/* One probe's object in the report. */
+static cJSON *probe_json(const wsp_campaign *c, size_t i, int show_secrets) {
+  const wsp_result *r = c->results[i];
+  cJSON *pj = wsp__result_json(r, show_secrets);
+  if (pj == NULL)
+    return NULL;
+  cJSON_AddNumberToObject(pj, "start_ms",
+                          r->t0 > c->t_start ? (double)(r->t0 - c->t_start) /
+                                                   1e6
+                                             : 0);
+  cJSON_AddNumberToObject(pj, "delay_ms", r->delay_ms);
+  cJSON_AddItemToObject(pj, "loop_lag_ms",
+                        r->lag_ns < 0
+                            ? cJSON_CreateNull()
+                            : cJSON_CreateNumber((double)r->lag_ns / 1e6));
+  cJSON_AddBoolToObject(pj, "lag_flagged", r->lag_ns > 0);
+  return pj;
+}
+
+/* Which probes report_tree() lists. */
+enum { PROBES_ALL, PROBES_FAILED, PROBES_NONE };
+
 /* The report as a JSON tree: the one form every other report renders. */
-static cJSON *report_tree(const wsp_campaign *c, int show_secrets) {
+static cJSON *report_tree(const wsp_campaign *c, int show_secrets,
+                          int which) {
   cJSON *root, *probes, *sum, *x;
   wsp__summary s;
   char *cfg_text = NULL;
@@ -222,22 +245,12 @@ static cJSON *report_tree(const wsp_campaign *c, int show_secrets) {
   cJSON_AddItemToObject(root, "config", cJSON_Parse(cfg_text));
   free(cfg_text);
   cJSON_AddItemToObject(root, "campaign", campaign_json(c));
-  probes = cJSON_AddArrayToObject(root, "probes");
-  for (size_t i = 0; i < c->nresults; i++) {
-    cJSON *pj = wsp__result_json(c->results[i], show_secrets);
-    cJSON_AddNumberToObject(pj, "start_ms",
-                            c->results[i]->t0 > c->t_start
-                                ? (double)(c->results[i]->t0 - c->t_start) /
-                                      1e6
-                                : 0);
-    cJSON_AddNumberToObject(pj, "delay_ms", c->results[i]->delay_ms);
-    cJSON_AddItemToObject(pj, "loop_lag_ms",
-                          c->results[i]->lag_ns < 0
-                              ? cJSON_CreateNull()
-                              : cJSON_CreateNumber(
-                                    (double)c->results[i]->lag_ns / 1e6));
-    cJSON_AddBoolToObject(pj, "lag_flagged", c->results[i]->lag_ns > 0);
-    cJSON_AddItemToArray(probes, pj);
+  if (which != PROBES_NONE) {
+    probes = cJSON_AddArrayToObject(root, "probes");
+    for (size_t i = 0; i < c->nresults; i++)
+      if (which == PROBES_ALL ||
+          c->results[i]->outcome != WSP_OUTCOME_OK)
+        cJSON_AddItemToArray(probes, probe_json(c, i, show_secrets));
   }
 
   wsp__summarize(c, &s);
@@ -274,11 +287,61 @@ int wsp_report_json(const wsp_campaign *c, int show_secrets, char **out) {
   cJSON *root;
   if (c == NULL || out == NULL)
     return WSP_EINVAL;
-  if ((root = report_tree(c, show_secrets)) == NULL)
+  if ((root = report_tree(c, show_secrets, PROBES_ALL)) == NULL)
     return WSP_ENOMEM;
   *out = cJSON_Print(root);
   cJSON_Delete(root);
   return *out ? 0 : WSP_ENOMEM;
+}
+
+static int emit(wsp_write_cb write, void *ud, const char *s) {
+  return write(s, strlen(s), ud);
+}
+
+/*
+ * The same document, written as it is made: a tree of every probe takes
+ * about 7 KB a probe (140 MB for 20,000), one probe at a time takes one.
+ * The probes come last, one per line.
+ */
+int wsp_report_json_write(const wsp_campaign *c, int show_secrets,
+                          wsp_write_cb write, void *ud) {
+  cJSON *root;
+  char *head, *line;
+  size_t n;
+  int rc = 0;
+  if (c == NULL || write == NULL)
+    return WSP_EINVAL;
+  if ((root = report_tree(c, show_secrets, PROBES_NONE)) == NULL)
+    return WSP_ENOMEM;
+  head = cJSON_Print(root);
+  cJSON_Delete(root);
+  if (head == NULL)
+    return WSP_ENOMEM;
+  /* The tree printed: "{ ... \n}"; the probes go before its brace. */
+  n = strlen(head);
+  while (n > 0 && head[n - 1] != '}')
+    n--;
+  if (n > 0)
+    n--;
+  while (n > 0 && head[n - 1] == '\n')
+    n--;
+  if (write(head, n, ud) != 0 || emit(write, ud, ",\n\t\"probes\":\t[") != 0)
+    rc = WSP_EIO;
+  free(head);
+  for (size_t i = 0; rc == 0 && i < c->nresults; i++) {
+    cJSON *pj = probe_json(c, i, show_secrets);
+    line = pj ? cJSON_PrintUnformatted(pj) : NULL;
+    cJSON_Delete(pj);
+    if (line == NULL)
+      return WSP_ENOMEM;
+    if (emit(write, ud, i ? ",\n\t\t" : "\n\t\t") != 0 ||
+        write(line, strlen(line), ud) != 0)
+      rc = WSP_EIO;
+    free(line);
+  }
+  if (rc == 0 && emit(write, ud, c->nresults ? "\n\t]\n}\n" : "]\n}\n") != 0)
+    rc = WSP_EIO;
+  return rc;
 }
 
 /* Numbers and strings from the tree, with defaults for absent ones. */
@@ -462,7 +525,7 @@ int wsp_report_text(const wsp_campaign *c, char **out) {
   int rc;
   if (c == NULL || out == NULL)
     return WSP_EINVAL;
-  if ((root = report_tree(c, 0)) == NULL)
+  if ((root = report_tree(c, 0, PROBES_FAILED)) == NULL)
     return WSP_ENOMEM;
   rc = wsp__report_text_tree(root, out);
   cJSON_Delete(root);

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <cjson/cJSON.h>
 #include <uv.h>
 
 #include "campaign.h"
@@ -73,6 +74,59 @@ static int run_check(const char *kind, const char *path, char *const *extra) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+/* Collects a streamed report; fails the call numbered fail_at (1-based). */
+typedef struct {
+  char *buf;
+  size_t len, cap;
+  int calls, fail_at;
+} sink;
+
+static int sink_write(const char *data, size_t len, void *ud) {
+  sink *s = ud;
+  if (++s->calls == s->fail_at)
+    return -1;
+  if (s->len + len + 1 > s->cap) {
+    size_t cap = (s->len + len + 1) * 2;
+    char *b = realloc(s->buf, cap);
+    if (b == NULL)
+      return -1;
+    s->buf = b;
+    s->cap = cap;
+  }
+  memcpy(s->buf + s->len, data, len);
+  s->len += len;
+  s->buf[s->len] = '\0';
+  return 0;
+}
+
+/* The streamed JSON report is the string report, probe for probe, with
+ * one probe per line; a writer that fails stops it with WSP_EIO. */
+static void check_json_stream(const wsp_campaign *c) {
+  char *whole = NULL;
+  sink s = {0}, bad = {0};
+  cJSON *a, *b;
+  size_t lines = 0;
+  CHECK_INT(wsp_report_json(c, 0, &whole), 0);
+  CHECK_INT(wsp_report_json_write(c, 0, sink_write, &s), 0);
+  a = cJSON_Parse(whole);
+  b = s.buf ? cJSON_Parse(s.buf) : NULL;
+  CHECK(a != NULL && b != NULL);
+  CHECK(cJSON_Compare(a, b, 1));
+  CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItem(b, "probes")),
+            wsp_campaign_result_count(c));
+  for (const char *q = s.buf; q && (q = strstr(q, "\n\t\t{")) != NULL; q++)
+    lines++;
+  CHECK_INT(lines, wsp_campaign_result_count(c));
+  bad.fail_at = 3;
+  CHECK_INT(wsp_report_json_write(c, 0, sink_write, &bad), WSP_EIO);
+  CHECK_INT(wsp_report_json_write(c, 0, NULL, NULL), WSP_EINVAL);
+  cJSON_Delete(a);
+  cJSON_Delete(b);
+  wsp_free(whole);
+  free(s.buf);
+  free(bad.buf);
+}
+
 /*
  * Writes NAME.junit.xml and NAME.html, checks them, and returns the HTML
  * (the caller frees it) for checks of its own.
@@ -82,6 +136,7 @@ static char *reports(const wsp_campaign *c, const char *name, long tests,
   char path[512], t[32], f[32];
   char *junit = NULL, *html = NULL;
   char *junit_args[] = {"--tests", t, "--failures", f, NULL};
+  check_json_stream(c);
   CHECK_INT(wsp_report_junit(c, &junit), 0);
   CHECK_INT(wsp_report_html(c, &html), 0);
   if (junit == NULL || html == NULL) {
