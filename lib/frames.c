@@ -191,7 +191,7 @@ static void flush(wsp_probe *p) {
   }
   if (wslay_event_get_close_sent(p->ws) &&
       p->result->marks[WSP_MARK_CLOSE_SENT] < 0) {
-    wsp__probe_mark(p, WSP_MARK_CLOSE_SENT);
+    wsp__probe_mark_tx(p, WSP_MARK_CLOSE_SENT);
     if (p->result->close_sent.code < 0) {
       /* wslay queued this close itself, after a protocol violation. */
       p->result->close_sent.code = wslay_event_get_status_code_sent(p->ws);
@@ -303,7 +303,7 @@ static void fail_protocol(wsp_probe *p) {
   p->result->close_sent.code = 1002;
   p->result->close_sent.reason[0] = '\0';
   p->result->close_sent.reason_len = 0;
-  wsp__probe_mark(p, WSP_MARK_CLOSE_SENT);
+  wsp__probe_mark_tx(p, WSP_MARK_CLOSE_SENT);
 }
 
 void wsp__frames_feed(wsp_probe *p, const uint8_t *data, size_t len) {

@@ -275,6 +275,8 @@ struct wsp_probe {
   int watching;                 /* EPOLLIN/EPOLLOUT in the set, -1 none. */
   uint64_t rx_ns;               /* Arrival (uv_hrtime clock) of the bytes
                                    being handled, 0 outside a read. */
+  uint64_t tx_ns;               /* uv_hrtime() just before the last
+                                   send(2) that took bytes, or 0. */
   uint8_t *outq;                /* Bytes the kernel did not take yet. */
   size_t outq_off, outq_len, outq_cap; /* Sent, queued, allocated. */
   int handles;                  /* Handles whose close_cb has not run. */
@@ -317,6 +319,8 @@ void wsp__probe_mark(wsp_probe *p, wsp_mark m);
 /* The same for what was received: stamped at the bytes' arrival. */
 int64_t wsp__probe_rx_now(const wsp_probe *p);
 void wsp__probe_mark_rx(wsp_probe *p, wsp_mark m);
+/* The same for what was sent: stamped before the send(2) that took it. */
+void wsp__probe_mark_tx(wsp_probe *p, wsp_mark m);
 
 /* probe.c: what the transport reports. */
 void wsp__probe_on_connect(wsp_probe *p, int status);

@@ -41,6 +41,16 @@ void wsp__probe_mark_rx(wsp_probe *p, wsp_mark m) {
     p->result->marks[m] = wsp__probe_rx_now(p);
 }
 
+/* What was sent is stamped just before the send(2) that completed it:
+ * after it returns, the server (on another core) may already have
+ * answered, and the answer's kernel stamp would come first. */
+void wsp__probe_mark_tx(wsp_probe *p, wsp_mark m) {
+  if (p->result->marks[m] < 0)
+    p->result->marks[m] = p->tx_ns != 0 && p->tx_ns >= p->t0
+                              ? (int64_t)(p->tx_ns - p->t0)
+                              : wsp__probe_now(p);
+}
+
 static void arm(wsp_probe *p, wsp__timer_kind kind, uint64_t ms) {
   p->timer_kind = kind;
   uv_timer_start(&p->timer, wsp__probe_timer_cb, ms, 0);
@@ -349,7 +359,7 @@ static void start_upgrade(wsp_probe *p) {
                       "cannot send the upgrade request: %s", uv_strerror(rc));
     return;
   }
-  wsp__probe_mark(p, WSP_MARK_UPGRADE_SENT);
+  wsp__probe_mark_tx(p, WSP_MARK_UPGRADE_SENT);
   if (p->tls == NULL && (rc = wsp__tx_start_read(p)) != 0)
     wsp__probe_finish(p, WSP_OUTCOME_CONNECT_FAILED, "cannot read: %s",
                       uv_strerror(rc));
@@ -516,7 +526,7 @@ static void run_steps(wsp_probe *p) {
       }
       if (p->decided)
         return;
-      wsp__probe_mark(p, WSP_MARK_FIRST_SENT);
+      wsp__probe_mark_tx(p, WSP_MARK_FIRST_SENT);
       if (p->phase != WSP_PHASE_AWAITING_REPLY)
         enter(p, WSP_PHASE_AWAITING_REPLY);
       p->step++;
@@ -564,7 +574,7 @@ static void check_awaiting(wsp_probe *p) {
 }
 
 static void first_sent(wsp_probe *p) {
-  wsp__probe_mark(p, WSP_MARK_FIRST_SENT);
+  wsp__probe_mark_tx(p, WSP_MARK_FIRST_SENT);
   enter(p, WSP_PHASE_AWAITING_REPLY);
   check_awaiting(p);
 }

@@ -200,8 +200,10 @@ int wsp__raw_write(wsp_probe *p, const uint8_t *data, size_t len) {
   /* Writing directly is only allowed while nothing is queued, to keep the
    * byte order. */
   while (p->outq_off == p->outq_len && done < len) {
+    uint64_t t = uv_hrtime();
     ssize_t n = send(p->fd, data + done, len - done, MSG_NOSIGNAL);
     if (n >= 0) {
+      p->tx_ns = t;
       done += (size_t)n;
     } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
       break;
@@ -216,9 +218,11 @@ int wsp__raw_write(wsp_probe *p, const uint8_t *data, size_t len) {
 
 static void flush_queue(wsp_probe *p) {
   while (p->outq_off < p->outq_len) {
+    uint64_t t = uv_hrtime();
     ssize_t n = send(p->fd, p->outq + p->outq_off, p->outq_len - p->outq_off,
                      MSG_NOSIGNAL);
     if (n >= 0) {
+      p->tx_ns = t;
       p->outq_off += (size_t)n;
     } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
       return;

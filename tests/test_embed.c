@@ -376,6 +376,38 @@ static void test_rx_stamps(void) {
   fixture_stop(&f);
 }
 
+/* A message larger than the socket takes at once is queued, drained as
+ * the server reads, and counts as sent once written: its echo comes back
+ * whole. */
+static void test_large_message(void) {
+  fixture f;
+  wsp_config *cfg;
+  wsp_result *r = NULL;
+  size_t len = 1000 * 1000;
+  char *big = malloc(len);
+  start_server(&f, "--on-message", "echo", NULL, NULL);
+  if (f.pid == 0 || big == NULL) {
+    free(big);
+    return;
+  }
+  memset(big, 'a', len);
+  cfg = config(f.port, "/");
+  CHECK_INT(wsp_config_set_message(cfg, big, len, 0), 0);
+  CHECK_INT(wsp_probe_run(cfg, &r), 0);
+  if (r != NULL) {
+    CHECK_INT(wsp_result_outcome(r), WSP_OUTCOME_OK);
+    CHECK_INT(wsp_result_message_count(r), 1);
+    CHECK(wsp_result_mark(r, WSP_MARK_FIRST_SENT) >=
+          wsp_result_mark(r, WSP_MARK_OPEN));
+    CHECK(wsp_result_mark(r, WSP_MARK_FIRST_RECEIVED) >
+          wsp_result_mark(r, WSP_MARK_FIRST_SENT));
+  }
+  wsp_result_free(r);
+  wsp_config_free(cfg);
+  free(big);
+  fixture_stop(&f);
+}
+
 int main(int argc, char **argv) {
   raceserver = argc > 1 ? argv[1] : getenv("RACESERVER_BIN");
   if (raceserver == NULL) {
@@ -389,5 +421,6 @@ int main(int argc, char **argv) {
   test_blocking_run();
   test_steps();
   test_rx_stamps();
+  test_large_message();
   return check_status("test_embed");
 }
