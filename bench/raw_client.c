@@ -17,7 +17,8 @@
  *   URL      ws://127.0.0.1:PORT/path (IPv4 literal only)
  *   HOLD_MS  > 0: held-open mode (needs C == N): open every connection,
  *            and once all are open, hold them HOLD_MS, then close cleanly;
- *            no message is sent.
+ *            no message is sent (RAW_BURST=1: one message on each, in one
+ *            timed loop, then the replies and closes).
  * Prints one JSON line: probes/s, p50/p99 latency, CPU seconds
  * (getrusage), peak RSS.
  *
@@ -92,6 +93,12 @@ static double *err_user, *err_kernel; /* Minus the stamp_server's hold. */
 static int nfr, nerr;
 static uint64_t hold_until;
 static conn **held; /* Held-open mode: every connection, to close them. */
+/* RAW_BURST=1 (held-open mode): at the end of the hold, the message goes
+ * out on every connection in one tight loop, which is timed; each reply
+ * is then answered with a close as in the ordinary workload. */
+static int burst, bursts;
+static const uint8_t hi[2] = {'h', 'i'};
+static uint64_t burst_ns;
 
 static void finish(conn *c, int good) {
   close(c->fd); /* Also removes it from the epoll set. */
@@ -228,7 +235,6 @@ static void stamp_reply(conn *c, size_t sz) {
 
 /* Makes what has arrived move the probe on. Returns -1 on failure. */
 static int advance(conn *c) {
-  static const uint8_t hi[2] = {'h', 'i'};
   for (;;) {
     if (c->state == ST_UPGRADE) {
       uint8_t *end = memmem(c->buf, c->len, "\r\n\r\n", 4);
@@ -384,6 +390,7 @@ int main(int argc, char **argv) {
     rng = now_ns() | 1;
   lat = malloc(sizeof(*lat) * (size_t)n_total);
   stamps = getenv("RAW_TIMESTAMPS") != NULL && atoi(getenv("RAW_TIMESTAMPS"));
+  burst = hold_ms > 0 && getenv("RAW_BURST") != NULL && atoi(getenv("RAW_BURST"));
   fr_user = malloc(sizeof(double) * (size_t)n_total);
   fr_kernel = malloc(sizeof(double) * (size_t)n_total);
   err_user = malloc(sizeof(double) * (size_t)n_total);
@@ -407,6 +414,21 @@ int main(int argc, char **argv) {
       uint64_t t = now_ns();
       if (t >= hold_until) {
         holding_all = 2;
+        if (burst) {
+          /* The floor for a burst's send spread: the message written on
+           * every open connection in one tight loop. */
+          uint64_t b0 = now_ns();
+          for (int i = 0; i < n_total; i++)
+            if (held[i] != NULL && held[i]->state == ST_HOLD) {
+              held[i]->state = ST_REPLY;
+              if (send_frame(held[i], 0x1, hi, 2) != 0)
+                finish(held[i], 0);
+              else
+                bursts++;
+            }
+          burst_ns = now_ns() - b0;
+          continue;
+        }
         for (int i = 0; i < n_total; i++)
           if (held[i] != NULL && held[i]->state == ST_HOLD &&
               send_close(held[i]) != 0)
@@ -447,6 +469,9 @@ int main(int argc, char **argv) {
            err_user[nerr - 1], err_kernel[rank(nerr, 0.5)],
            err_kernel[rank(nerr, 0.99)], err_kernel[nerr - 1]);
   }
+  if (burst)
+    printf("{\"burst_sends\": %d, \"burst_spread_ms\": %.3f}\n", bursts,
+           (double)burst_ns / 1e6);
   printf("{\"client\": \"raw-c\", \"n\": %d, \"c\": %d, \"ok\": %d, "
          "\"failed\": %d, \"probes_per_s\": %.1f, \"p50_ms\": %.3f, "
          "\"p99_ms\": %.3f, \"cpu_s\": %.3f, \"peak_rss_kb\": %ld}\n",

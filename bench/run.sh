@@ -16,12 +16,14 @@
 #     probes; first_reply - D against raceserver --reply-delay, and against
 #     bench/stamp_server, which says in each reply how long it really held
 #     it, first_reply - that (the prober's own error).
+#  4. burst: the send spread of BURST_N first messages released together,
+#     against the raw client writing the same frames in one tight loop.
 #
 # Usage: bench/run.sh [BUILD_DIR]   (default /tmp/wsprobe-bench; configured
 #        with --buildtype=release if it does not exist yet)
 # Knobs (environment): N=20000 RUNS=3 CONCS="100 1000" HELD=10000
 #        HOLD_MS=5000 TLS_HELD=10000 TLS_HOLD_MS=60000 D=50 ACC_N=1000
-#        SKIP="python node tls accuracy" (any of them) PIN=1 (server on
+#        BURST_N=1000 SKIP="python node tls accuracy burst" (any of them) PIN=1 (server on
 #        CPU 0, clients on CPU 1), RACESERVER=PATH (another build's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,6 +38,7 @@ TLS_HELD=${TLS_HELD:-10000}
 TLS_HOLD_MS=${TLS_HOLD_MS:-60000}
 D=${D:-50}
 ACC_N=${ACC_N:-1000}
+export BURST_N=${BURST_N:-1000}
 SKIP=${SKIP:-}
 TOKEN=bench.token.x
 PY=/usr/bin/python3
@@ -240,6 +243,25 @@ PY
   done
 fi
 
+# ---- 4. burst send spread ----
+# wsprobe --burst opens BURST_N connections, then writes every first
+# message in one loop iteration; the spread is last send - first send. The
+# raw client's RAW_BURST mode writes the same frame on as many open
+# connections in one tight loop: the floor on this machine.
+if ! skip burst; then
+  say "burst: $BURST_N connections, first messages released together"
+  for r in $(seq "$RUNS"); do
+    "${cli_pin[@]}" "$wsprobe" -q --burst -n "$BURST_N" -c "$BURST_N" \
+      --jwt "$TOKEN" --send hi --json "$work/burst.json" "$url" || true
+    $PY -c 'import json,sys; d=json.load(open(sys.argv[1])); b=d["campaign"]["bursts"]; print(json.dumps({"client": "wsprobe", "released": b["released"], "spread_ms": b["send_spread_ms"]["max"], "failed": d["summary"]["failed"]}))' \
+      "$work/burst.json" >>"$work/burst.jsonl"
+    RAW_BURST=1 "${cli_pin[@]}" "$work/raw_client" "$url" "$BURST_N" \
+      "$BURST_N" 200 "$TOKEN" |
+      $PY -c 'import json,sys; ls=[json.loads(l) for l in sys.stdin]; b=[l for l in ls if "burst_spread_ms" in l][0]; e=[l for l in ls if "client" in l][0]; print(json.dumps({"client": "raw", "released": 1, "spread_ms": b["burst_spread_ms"], "failed": e["failed"]}))' \
+      >>"$work/burst.jsonl" || true
+  done
+fi
+
 # ---- report ----
 $PY - "$work" "$RUNS" "$D" "$ACC_N" <<'PY'
 import json, os, statistics, sys
@@ -292,6 +314,16 @@ if held:
             "  (some failed)"))
     print("(VmRSS peak while the connections were open, minus the peak of the "
           "same client holding one, per connection; 1 KB = 1024 bytes)")
+burst = load("burst.jsonl")
+if burst:
+    print()
+    print("burst of %s first messages, send spread (ms, every run):" % os.environ.get("BURST_N", "1000"))
+    for client, label in (("wsprobe", "wsprobe --burst"), ("raw", "raw C tight loop")):
+        v = [b["spread_ms"] for b in burst if b["client"] == client]
+        f = sum(b["failed"] for b in burst if b["client"] == client)
+        if v:
+            print("  %-18s %s%s" % (label, ", ".join("%.3f" % x for x in v),
+                  "  (%d probes failed)" % f if f else ""))
 acc = load("accuracy.jsonl")
 if acc:
     print()
