@@ -284,6 +284,9 @@ struct wsp_probe {
   unsigned connect_attempts;    /* Addresses tried. */
   uv_timer_t timer;             /* Deadlines, delay and hold. */
   wsp__timer_kind timer_kind;   /* What the timer is armed for. */
+  uint64_t timer_due;           /* Loop time (ms) the timer is due at. */
+  uint64_t deadline;            /* Loop time (ms) of the deadline, which
+                                   may be later: see arm() in probe.c. */
   wsp__upgrade *up;             /* Upgrade parser; NULL once open. */
   wslay_event_context_ptr ws;   /* Frame layer; NULL before open. */
   const uint8_t *in;            /* Bytes waiting for wslay's recv. */

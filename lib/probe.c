@@ -51,14 +51,30 @@ void wsp__probe_mark_tx(wsp_probe *p, wsp_mark m) {
                               : wsp__probe_now(p);
 }
 
+/*
+ * Deadlines are lazy. Each phase moves the probe's deadline, usually later;
+ * re-arming the timer every time (a removal from and an insertion into
+ * libuv's timer heap, whose nodes at 1,000 probes in flight sit in other
+ * probes' cold memory) cost more than the rest of a phase change. A
+ * deadline that moves later only records where it is now: the timer fires
+ * at the earlier time and re-arms itself for the rest.
+ */
 static void arm(wsp_probe *p, wsp__timer_kind kind, uint64_t ms) {
+  uint64_t due = uv_now(p->ctx->loop) + ms;
+  p->deadline = due;
+  if (kind == WSP__TIMER_DEADLINE && p->timer_kind == WSP__TIMER_DEADLINE &&
+      p->timer_due <= due)
+    return;
   p->timer_kind = kind;
+  p->timer_due = due;
   uv_timer_start(&p->timer, wsp__probe_timer_cb, ms, 0);
 }
 
 static void arm_deadline(wsp_probe *p) {
   uint32_t ms = p->cfg->timeout_ms[p->phase];
-  if (ms == 0) {
+  if (ms == 0 && p->timer_kind == WSP__TIMER_DEADLINE) {
+    p->deadline = UINT64_MAX; /* None in this phase: a firing is idle. */
+  } else if (ms == 0) {
     uv_timer_stop(&p->timer);
     p->timer_kind = WSP__TIMER_NONE;
   } else {
@@ -772,6 +788,17 @@ void wsp__probe_timer_cb(uv_timer_t *t) {
   wsp__timer_kind kind = p->timer_kind;
   uint32_t ms = p->cfg->timeout_ms[p->phase];
   p->timer_kind = WSP__TIMER_NONE;
+  if (kind == WSP__TIMER_DEADLINE && !p->torn_down) {
+    uint64_t now = uv_now(p->ctx->loop);
+    if (p->deadline == UINT64_MAX)
+      return; /* The phase has no deadline. */
+    if (now < p->deadline) { /* The deadline moved: wait for it. */
+      p->timer_kind = kind;
+      p->timer_due = p->deadline;
+      uv_timer_start(&p->timer, wsp__probe_timer_cb, p->deadline - now, 0);
+      return;
+    }
+  }
   if (p->lingering || p->decided) {
     teardown(p);
     return;

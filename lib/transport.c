@@ -334,7 +334,7 @@ static void dispatch(wsp_probe *p, uint32_t events) {
     on_connected(p, events);
     return;
   }
-  if (events & EPOLLOUT)
+  if ((events & EPOLLOUT) && p->outq_off < p->outq_len)
     flush_queue(p);
   if (!p->sock_open)
     return;

@@ -408,6 +408,45 @@ static void test_large_message(void) {
   fixture_stop(&f);
 }
 
+/*
+ * Each phase's timeout counts from that phase's start, whether it is
+ * longer or shorter than the one before (deadlines are re-armed lazily).
+ */
+static void test_phase_deadlines(void) {
+  fixture f;
+  wsp_config *cfg;
+  wsp_result *r = NULL;
+  int64_t waited;
+  /* Short earlier phases, a longer wait for the reply: the echo, held
+   * 700 ms, is in time although every earlier deadline has passed. */
+  start_server(&f, "--on-message", "echo", "--reply-delay", "700");
+  if (f.pid == 0)
+    return;
+  cfg = config(f.port, "/");
+  CHECK_INT(wsp_config_set_message(cfg, "x", 1, 0), 0);
+  CHECK_INT(wsp_config_set_timeout(cfg, WSP_PHASE_CONNECT, 200), 0);
+  CHECK_INT(wsp_config_set_timeout(cfg, WSP_PHASE_UPGRADE, 300), 0);
+  CHECK_INT(wsp_config_set_timeout(cfg, WSP_PHASE_FIRST_SEND, 200), 0);
+  CHECK_INT(wsp_config_set_timeout(cfg, WSP_PHASE_AWAITING_REPLY, 2000), 0);
+  CHECK_INT(wsp_probe_run(cfg, &r), 0);
+  CHECK_INT(wsp_result_outcome(r), WSP_OUTCOME_OK);
+  wsp_result_free(r);
+  /* A longer phase, then a shorter one: awaiting_reply ends 400 ms after
+   * the send, long before the 3 s deadline of the phases before it. */
+  CHECK_INT(wsp_config_set_timeouts(cfg, 3000), 0);
+  CHECK_INT(wsp_config_set_timeout(cfg, WSP_PHASE_AWAITING_REPLY, 400), 0);
+  CHECK_INT(wsp_probe_run(cfg, &r), 0);
+  CHECK_INT(wsp_result_outcome(r), WSP_OUTCOME_TIMEOUT);
+  CHECK_INT(wsp_result_phase(r), WSP_PHASE_AWAITING_REPLY);
+  waited = wsp_result_span(r, WSP_SPAN_TOTAL) -
+           wsp_result_mark(r, WSP_MARK_FIRST_SENT);
+  CHECK(waited >= 400 * (int64_t)1000000);
+  CHECK(waited < 690 * (int64_t)1000000); /* Not the echo's 700 ms. */
+  wsp_result_free(r);
+  wsp_config_free(cfg);
+  fixture_stop(&f);
+}
+
 int main(int argc, char **argv) {
   raceserver = argc > 1 ? argv[1] : getenv("RACESERVER_BIN");
   if (raceserver == NULL) {
@@ -422,5 +461,6 @@ int main(int argc, char **argv) {
   test_steps();
   test_rx_stamps();
   test_large_message();
+  test_phase_deadlines();
   return check_status("test_embed");
 }
