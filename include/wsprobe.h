@@ -412,15 +412,16 @@ struct uv_loop_s;
 
 /*
  * State shared by every probe on one loop: the random number generator,
- * the read buffer, later the TLS configuration. Create one per loop.
+ * the read buffer, the TLS configurations, the epoll set of the probes'
+ * sockets. Create one per loop.
  */
 typedef struct wsp_ctx wsp_ctx;
 
 /*
- * Creates a context on `loop`. Adds no handles to the loop by itself.
- * As with any libuv program, a write to a connection the server has reset
- * raises SIGPIPE on Linux: ignore SIGPIPE in the process (the CLI does, and
- * so does Python).
+ * Creates a context on `loop`. Adds no handles to the loop by itself: while
+ * any probe has a socket open, one uv_poll_t watches the epoll set that
+ * holds them (Linux), and it is closed with the last socket. Writes use
+ * MSG_NOSIGNAL, so a connection the server reset never raises SIGPIPE.
  */
 WSP_EXTERN int wsp_ctx_new(struct uv_loop_s *loop, wsp_ctx **out);
 /*
