@@ -143,9 +143,9 @@ int wsp__jwt_check_key(wsp_jwt_alg alg, const uint8_t *key, size_t len,
 
 typedef struct wsp__tls_profile wsp__tls_profile;
 
-/* State shared by all probes on one loop. */
 #include "upgrade.h"
 
+/* State shared by all probes on one loop. */
 struct wsp_ctx {
   uv_loop_t *loop;                 /* The loop everything runs on. */
   mbedtls_entropy_context entropy; /* Seeds the DRBG, once. */
@@ -222,7 +222,6 @@ int wsp__result_add_event(wsp_result *r, const char *type, size_t len,
 /* Appends the result's JSON object to `arr` (a cJSON array). */
 struct cJSON;
 struct cJSON *wsp__result_json(const wsp_result *r, int show_secrets);
-
 
 /* ---- probe ---- */
 
@@ -359,7 +358,6 @@ void wsp__probe_release(wsp_probe *p);
 int wsp__tls_load_client(struct mbedtls_x509_crt *crt,
                          struct mbedtls_pk_context *pk, const char *cert_file,
                          const char *key_file, char *err, size_t errlen);
-int wsp__tx_start_read(wsp_probe *p);
 
 /* frames.c */
 int wsp__frames_start(wsp_probe *p);

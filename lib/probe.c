@@ -326,12 +326,8 @@ void wsp__probe_on_connect(wsp_probe *p, int status) {
   }
   wsp__probe_mark(p, WSP_MARK_CONNECTED);
   if (p->cfg->url.tls) {
-    int rc;
     enter(p, WSP_PHASE_TLS);
-    if (wsp__tls_start(p) == 0 && !p->decided &&
-        (rc = wsp__tx_start_read(p)) != 0)
-      wsp__probe_finish(p, WSP_OUTCOME_CONNECT_FAILED, "cannot read: %s",
-                        uv_strerror(rc));
+    (void)wsp__tls_start(p); /* A failure has decided the outcome. */
     return;
   }
   start_upgrade(p);
@@ -376,9 +372,6 @@ static void start_upgrade(wsp_probe *p) {
     return;
   }
   wsp__probe_mark_tx(p, WSP_MARK_UPGRADE_SENT);
-  if (p->tls == NULL && (rc = wsp__tx_start_read(p)) != 0)
-    wsp__probe_finish(p, WSP_OUTCOME_CONNECT_FAILED, "cannot read: %s",
-                      uv_strerror(rc));
   return;
 nomem:
   wsp__probe_finish(p, WSP_OUTCOME_INTERNAL_ERROR, "out of memory");

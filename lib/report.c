@@ -335,7 +335,7 @@ int wsp_report_json_write(const wsp_campaign *c, int show_secrets,
     if (line == NULL)
       return WSP_ENOMEM;
     if (emit(write, ud, i ? ",\n\t\t" : "\n\t\t") != 0 ||
-        write(line, strlen(line), ud) != 0)
+        emit(write, ud, line) != 0)
       rc = WSP_EIO;
     free(line);
   }

@@ -370,11 +370,3 @@ static void on_poller(uv_poll_t *h, int status, int events) {
       dispatch(p, ev[i].events);
   }
 }
-
-int wsp__tx_start_read(wsp_probe *p) {
-  if (!p->sock_open)
-    return UV_EPIPE;
-  p->reading = 1;
-  watch(p);
-  return 0;
-}
