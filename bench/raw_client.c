@@ -43,15 +43,22 @@
 
 #include "ws_util.h"
 
-enum { ST_CONNECTING, ST_UPGRADE, ST_HOLD, ST_REPLY, ST_CLOSING, ST_EOF,
-       ST_DONE };
+enum {
+  ST_CONNECTING,
+  ST_UPGRADE,
+  ST_HOLD,
+  ST_REPLY,
+  ST_CLOSING,
+  ST_EOF,
+  ST_DONE
+};
 
 typedef struct {
   int fd;
   int state;
   uint64_t t0;
-  uint64_t t_sent;    /* CLOCK_REALTIME ns after the message went out. */
-  uint64_t t_rx;      /* Kernel receive stamp of the last read (ns). */
+  uint64_t t_sent; /* CLOCK_REALTIME ns after the message went out. */
+  uint64_t t_rx;   /* Kernel receive stamp of the last read (ns). */
   char accept[29];
   uint16_t len;
   uint8_t buf[512];
@@ -390,7 +397,8 @@ int main(int argc, char **argv) {
     rng = now_ns() | 1;
   lat = malloc(sizeof(*lat) * (size_t)n_total);
   stamps = getenv("RAW_TIMESTAMPS") != NULL && atoi(getenv("RAW_TIMESTAMPS"));
-  burst = hold_ms > 0 && getenv("RAW_BURST") != NULL && atoi(getenv("RAW_BURST"));
+  burst =
+      hold_ms > 0 && getenv("RAW_BURST") != NULL && atoi(getenv("RAW_BURST"));
   fr_user = malloc(sizeof(double) * (size_t)n_total);
   fr_kernel = malloc(sizeof(double) * (size_t)n_total);
   err_user = malloc(sizeof(double) * (size_t)n_total);

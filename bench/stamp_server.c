@@ -45,10 +45,10 @@
 
 typedef struct {
   int fd;
-  int ws;          /* Upgraded. */
-  int heap_at;     /* Index in the heap, or -1. */
-  uint64_t rx;     /* Kernel receive stamp of the pending message. */
-  uint64_t due;    /* rx + D. */
+  int ws;       /* Upgraded. */
+  int heap_at;  /* Index in the heap, or -1. */
+  uint64_t rx;  /* Kernel receive stamp of the pending message. */
+  uint64_t due; /* rx + D. */
   uint16_t len;
   uint8_t buf[2048];
 } conn;
@@ -302,7 +302,8 @@ int main(int argc, char **argv) {
     return 2;
   }
   delay_ns = (uint64_t)atoi(argv[2]) * 1000000ull;
-  t_end = real_ns() + (uint64_t)(argc > 3 ? atoi(argv[3]) : 600) * 1000000000ull;
+  t_end =
+      real_ns() + (uint64_t)(argc > 3 ? atoi(argv[3]) : 600) * 1000000000ull;
   if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
     rl.rlim_cur = rl.rlim_max;
     setrlimit(RLIMIT_NOFILE, &rl);

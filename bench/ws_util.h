@@ -39,8 +39,7 @@ static void sha1_block(uint32_t h[5], const uint8_t *p) {
 
 /* SHA-1 of a message shorter than 120 bytes. */
 static void sha1(const uint8_t *m, size_t n, uint8_t out[20]) {
-  uint32_t h[5] = {0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476,
-                   0xc3d2e1f0};
+  uint32_t h[5] = {0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0};
   uint8_t blk[128] = {0};
   size_t nb = n + 9 <= 64 ? 64 : 128;
   memcpy(blk, m, n);

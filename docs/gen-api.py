@@ -121,6 +121,13 @@ def parse(path):
                 i = j + 3
                 doc, doc_end = None, -2
                 continue
+            # A formatter directive is transparent: the comment above it
+            # still documents what follows it.
+            if re.match(r"/\*\s*clang-format (on|off)\s*\*/$", s):
+                if doc_end == i - 1:
+                    doc_end = j
+                i = j + 1
+                continue
             doc, doc_end = comment_text(block), j
             i = j + 1
             continue

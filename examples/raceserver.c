@@ -38,8 +38,8 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char *const agent_events[] = {
-    "agent_started", "agent_thinking", "tool_executing", "tool_completed",
-    "agent_completed",
+    "agent_started",  "agent_thinking",  "tool_executing",
+    "tool_completed", "agent_completed",
 };
 
 /* What happens when a message arrives once the pipeline is ready. */
@@ -63,85 +63,97 @@ typedef enum {
 
 /* The server's settings and state. */
 typedef struct {
-  uv_loop_t *loop;                /* The one loop. */
-  uv_tcp_t listener;              /* Listening socket. */
-  uv_signal_t sigterm, sigint;    /* Clean shutdown. */
-  uv_timer_t lifetime;            /* Safety exit for tests. */
-  uint8_t rbuf[64 * 1024];        /* Shared read buffer. */
-  uint8_t pbuf[16 * 1024];        /* Shared TLS plaintext buffer. */
-  uint32_t ready_delay;           /* Readiness window, ms. */
-  uint64_t reject_first;          /* 503 for the first K upgrades. */
-  double reject_fraction;         /* 503 for this fraction. */
-  uint64_t rng;                   /* PRNG state for the fraction. */
-  uint64_t max_conns;             /* 503 beyond this many open. */
-  int require_jwt;                /* 401 without a token. */
-  wsp_jwt_alg jwt_alg;            /* Verification algorithm. */
-  uint8_t *jwt_key;               /* Secret or public key; NULL: no
-                                     verification. */
-  size_t jwt_key_len;             /* Its length. */
-  const char *select_proto;       /* Subprotocol to select if offered. */
-  handshake_mode handshake;       /* Broken handshakes. */
-  const char *greeting;           /* Text frame sent with the 101. */
-  on_message_mode on_message;     /* Reply behaviour. */
-  uint16_t close_code;            /* For ON_CLOSE and events-then-close. */
-  const char *close_reason;       /* Its reason. */
-  uint32_t event_interval;        /* ms between events. */
-  uint32_t reply_delay;           /* ms before replying. */
-  int quiet;                      /* No stats on exit. */
-  int tls;                        /* Serve TLS. */
-  mbedtls_ssl_config tls_conf;    /* Shared TLS configuration. */
-  mbedtls_x509_crt tls_cert;      /* Server certificate chain. */
-  mbedtls_pk_context tls_key;     /* Its key. */
-  mbedtls_x509_crt tls_ca;        /* CAs for client certificates. */
+  uv_loop_t *loop;                 /* The one loop. */
+  uv_tcp_t listener;               /* Listening socket. */
+  uv_signal_t sigterm, sigint;     /* Clean shutdown. */
+  uv_timer_t lifetime;             /* Safety exit for tests. */
+  uint8_t rbuf[64 * 1024];         /* Shared read buffer. */
+  uint8_t pbuf[16 * 1024];         /* Shared TLS plaintext buffer. */
+  uint32_t ready_delay;            /* Readiness window, ms. */
+  uint64_t reject_first;           /* 503 for the first K upgrades. */
+  double reject_fraction;          /* 503 for this fraction. */
+  uint64_t rng;                    /* PRNG state for the fraction. */
+  uint64_t max_conns;              /* 503 beyond this many open. */
+  int require_jwt;                 /* 401 without a token. */
+  wsp_jwt_alg jwt_alg;             /* Verification algorithm. */
+  uint8_t *jwt_key;                /* Secret or public key; NULL: no
+                                      verification. */
+  size_t jwt_key_len;              /* Its length. */
+  const char *select_proto;        /* Subprotocol to select if offered. */
+  handshake_mode handshake;        /* Broken handshakes. */
+  const char *greeting;            /* Text frame sent with the 101. */
+  on_message_mode on_message;      /* Reply behaviour. */
+  uint16_t close_code;             /* For ON_CLOSE and events-then-close. */
+  const char *close_reason;        /* Its reason. */
+  uint32_t event_interval;         /* ms between events. */
+  uint32_t reply_delay;            /* ms before replying. */
+  int quiet;                       /* No stats on exit. */
+  int tls;                         /* Serve TLS. */
+  mbedtls_ssl_config tls_conf;     /* Shared TLS configuration. */
+  mbedtls_x509_crt tls_cert;       /* Server certificate chain. */
+  mbedtls_pk_context tls_key;      /* Its key. */
+  mbedtls_x509_crt tls_ca;         /* CAs for client certificates. */
   mbedtls_entropy_context entropy; /* Seeds the DRBG. */
-  mbedtls_ctr_drbg_context drbg;  /* For TLS. */
-  uint64_t upgrades;              /* Upgrade requests seen. */
-  uint64_t open_conns;            /* WebSocket connections open now. */
-  uint64_t stats[8];              /* accepted, 101, 503, 401, 403, 1011,
-                                     events, other rejections. */
-  int stopping;                   /* Shutting down. */
-  uint64_t nconns;                /* Connections alive (any state). */
+  mbedtls_ctr_drbg_context drbg;   /* For TLS. */
+  uint64_t upgrades;               /* Upgrade requests seen. */
+  uint64_t open_conns;             /* WebSocket connections open now. */
+  uint64_t stats[8];               /* accepted, 101, 503, 401, 403, 1011,
+                                      events, other rejections. */
+  int stopping;                    /* Shutting down. */
+  uint64_t nconns;                 /* Connections alive (any state). */
 } server;
 
-enum { ST_ACCEPTED, ST_101, ST_503, ST_401, ST_403, ST_1011, ST_EVENTS,
-       ST_OTHER };
+enum {
+  ST_ACCEPTED,
+  ST_101,
+  ST_503,
+  ST_401,
+  ST_403,
+  ST_1011,
+  ST_EVENTS,
+  ST_OTHER
+};
 
 static server srv;
 
 /* One client connection. */
 typedef struct conn {
-  uv_tcp_t tcp;                 /* The socket. */
-  uv_timer_t timer;             /* Events, reply delay, close linger. */
-  int handles;                  /* Handles not yet closed. */
-  int closing;                  /* uv_close requested. */
-  llhttp_t *http;               /* Request parser; NULL once upgraded. */
-  size_t req_bytes;             /* Request bytes seen. */
-  char field[64];               /* Header name being read (lower case). */
-  size_t field_len;             /* Its length. */
-  int field_id;                 /* Which kept header, or -1. */
-  char *hdr[6];                 /* Kept headers, see hdr_names. */
-  char *url;                    /* Request target. */
-  int headers_done;             /* The request's blank line was seen. */
-  wslay_event_context_ptr ws;   /* Frames once open. */
-  const uint8_t *in;            /* Bytes for wslay's recv. */
-  size_t in_len;                /* How many. */
-  mbedtls_ssl_context *tls;     /* TLS session or NULL. */
-  int tls_done;                 /* Handshake finished. */
-  const uint8_t *tin;           /* Ciphertext for mbedTLS. */
-  size_t tin_len;               /* How many. */
-  uint64_t ready_at;            /* uv_hrtime() when ready. */
-  int counted_open;             /* Counted in srv.open_conns. */
-  int events_next;              /* Next agent event to send. */
-  int replying;                 /* A reply sequence is running. */
-  uint8_t *pending;             /* Echo held during --reply-delay. */
-  size_t pending_len;           /* Its length. */
-  int pending_op;               /* Its opcode. */
-  int shut;                     /* Close handshake done; closing TCP. */
+  uv_tcp_t tcp;               /* The socket. */
+  uv_timer_t timer;           /* Events, reply delay, close linger. */
+  int handles;                /* Handles not yet closed. */
+  int closing;                /* uv_close requested. */
+  llhttp_t *http;             /* Request parser; NULL once upgraded. */
+  size_t req_bytes;           /* Request bytes seen. */
+  char field[64];             /* Header name being read (lower case). */
+  size_t field_len;           /* Its length. */
+  int field_id;               /* Which kept header, or -1. */
+  char *hdr[6];               /* Kept headers, see hdr_names. */
+  char *url;                  /* Request target. */
+  int headers_done;           /* The request's blank line was seen. */
+  wslay_event_context_ptr ws; /* Frames once open. */
+  const uint8_t *in;          /* Bytes for wslay's recv. */
+  size_t in_len;              /* How many. */
+  mbedtls_ssl_context *tls;   /* TLS session or NULL. */
+  int tls_done;               /* Handshake finished. */
+  const uint8_t *tin;         /* Ciphertext for mbedTLS. */
+  size_t tin_len;             /* How many. */
+  uint64_t ready_at;          /* uv_hrtime() when ready. */
+  int counted_open;           /* Counted in srv.open_conns. */
+  int events_next;            /* Next agent event to send. */
+  int replying;               /* A reply sequence is running. */
+  uint8_t *pending;           /* Echo held during --reply-delay. */
+  size_t pending_len;         /* Its length. */
+  int pending_op;             /* Its opcode. */
+  int shut;                   /* Close handshake done; closing TCP. */
 } conn;
 
 static const char *const hdr_names[] = {
-    "upgrade", "connection", "sec-websocket-key", "sec-websocket-version",
-    "sec-websocket-protocol", "authorization",
+    "upgrade",
+    "connection",
+    "sec-websocket-key",
+    "sec-websocket-version",
+    "sec-websocket-protocol",
+    "authorization",
 };
 enum { H_UPGRADE, H_CONNECTION, H_KEY, H_VERSION, H_PROTOCOL, H_AUTH };
 
@@ -242,8 +254,7 @@ static void on_written(uv_write_t *req, int status) {
 }
 
 /* Raw bytes to the socket: try at once, queue the rest. */
-static int raw_write(conn *c, const uint8_t *data, size_t len,
-                     int then_close) {
+static int raw_write(conn *c, const uint8_t *data, size_t len, int then_close) {
   uv_buf_t b;
   size_t done = 0;
   wreq *w;
@@ -312,8 +323,8 @@ static int bio_recv(void *ud, unsigned char *buf, size_t len) {
 
 /* ---- HTTP responses ---- */
 
-static void respond(conn *c, int status, const char *reason,
-                    const char *extra, const char *body) {
+static void respond(conn *c, int status, const char *reason, const char *extra,
+                    const char *body) {
   char buf[1024];
   int n = snprintf(buf, sizeof(buf),
                    "HTTP/1.1 %d %s\r\n%sContent-Length: %zu\r\n"
@@ -705,8 +716,8 @@ static void handle_upgrade(conn *c, const uint8_t *rest, size_t rest_len) {
                srv.handshake == HS_EXTENSION
                    ? "Sec-WebSocket-Extensions: permessage-deflate\r\n"
                    : "");
-  if (srv.greeting != NULL && (size_t)n + 10 + strlen(srv.greeting) <
-                                  sizeof(resp)) {
+  if (srv.greeting != NULL &&
+      (size_t)n + 10 + strlen(srv.greeting) < sizeof(resp)) {
     /* A server frame (unmasked) in the same write as the headers. */
     size_t gl = strlen(srv.greeting);
     resp[n++] = (char)0x81;
@@ -913,8 +924,8 @@ static void setup_tls(const char *cert, const char *key, const char *ca) {
     usage_error("--tls-cert: cannot load '%s'", cert);
   if (mbedtls_pk_parse_keyfile(&srv.tls_key, key, NULL) != 0)
     usage_error("--tls-key: cannot load '%s'", key);
-  if (mbedtls_ctr_drbg_seed(&srv.drbg, mbedtls_entropy_func, &srv.entropy,
-                            NULL, 0) != 0 ||
+  if (mbedtls_ctr_drbg_seed(&srv.drbg, mbedtls_entropy_func, &srv.entropy, NULL,
+                            0) != 0 ||
       mbedtls_ssl_config_defaults(&srv.tls_conf, MBEDTLS_SSL_IS_SERVER,
                                   MBEDTLS_SSL_TRANSPORT_STREAM,
                                   MBEDTLS_SSL_PRESET_DEFAULT) != 0 ||
@@ -996,19 +1007,32 @@ static void parse_close(const char *arg, const char *s) {
 
 int main(int argc, char **argv) {
   static const struct option opts[] = {
-      {"listen", 1, NULL, 'l'},         {"port", 1, NULL, 'p'},
-      {"port-file", 1, NULL, 'P'},      {"backlog", 1, NULL, 'b'},
-      {"lifetime", 1, NULL, 'L'},       {"quiet", 0, NULL, 'q'},
-      {"ready-delay", 1, NULL, 'r'},    {"reject-first", 1, NULL, 'R'},
-      {"reject-fraction", 1, NULL, 'F'}, {"seed", 1, NULL, 'S'},
-      {"max-connections", 1, NULL, 'M'}, {"require-jwt", 0, NULL, 'j'},
-      {"jwt-secret", 1, NULL, 's'},     {"jwt-secret-file", 1, NULL, 'f'},
-      {"jwt-public-key", 1, NULL, 'k'}, {"jwt-alg", 1, NULL, 'a'},
-      {"select-subprotocol", 1, NULL, 'x'}, {"handshake", 1, NULL, 'H'},
-      {"greeting", 1, NULL, 'g'},       {"on-message", 1, NULL, 'm'},
-      {"event-interval", 1, NULL, 'i'}, {"reply-delay", 1, NULL, 'd'},
-      {"tls-cert", 1, NULL, 'c'},       {"tls-key", 1, NULL, 'K'},
-      {"tls-client-ca", 1, NULL, 'C'},  {"help", 0, NULL, 'h'},
+      {"listen", 1, NULL, 'l'},
+      {"port", 1, NULL, 'p'},
+      {"port-file", 1, NULL, 'P'},
+      {"backlog", 1, NULL, 'b'},
+      {"lifetime", 1, NULL, 'L'},
+      {"quiet", 0, NULL, 'q'},
+      {"ready-delay", 1, NULL, 'r'},
+      {"reject-first", 1, NULL, 'R'},
+      {"reject-fraction", 1, NULL, 'F'},
+      {"seed", 1, NULL, 'S'},
+      {"max-connections", 1, NULL, 'M'},
+      {"require-jwt", 0, NULL, 'j'},
+      {"jwt-secret", 1, NULL, 's'},
+      {"jwt-secret-file", 1, NULL, 'f'},
+      {"jwt-public-key", 1, NULL, 'k'},
+      {"jwt-alg", 1, NULL, 'a'},
+      {"select-subprotocol", 1, NULL, 'x'},
+      {"handshake", 1, NULL, 'H'},
+      {"greeting", 1, NULL, 'g'},
+      {"on-message", 1, NULL, 'm'},
+      {"event-interval", 1, NULL, 'i'},
+      {"reply-delay", 1, NULL, 'd'},
+      {"tls-cert", 1, NULL, 'c'},
+      {"tls-key", 1, NULL, 'K'},
+      {"tls-client-ca", 1, NULL, 'C'},
+      {"help", 0, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
   const char *listen_addr = "127.0.0.1", *port_file = NULL;
@@ -1025,14 +1049,30 @@ int main(int argc, char **argv) {
   opterr = 0;
   while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
     switch (opt) {
-    case 'l': listen_addr = optarg; break;
-    case 'p': port = num("--port", optarg, 65535); break;
-    case 'P': port_file = optarg; break;
-    case 'b': backlog = num("--backlog", optarg, 65535); break;
-    case 'L': lifetime = num("--lifetime", optarg, 86400); break;
-    case 'q': srv.quiet = 1; break;
-    case 'r': srv.ready_delay = (uint32_t)num("--ready-delay", optarg, 3600000); break;
-    case 'R': srv.reject_first = num("--reject-first", optarg, UINT64_MAX); break;
+    case 'l':
+      listen_addr = optarg;
+      break;
+    case 'p':
+      port = num("--port", optarg, 65535);
+      break;
+    case 'P':
+      port_file = optarg;
+      break;
+    case 'b':
+      backlog = num("--backlog", optarg, 65535);
+      break;
+    case 'L':
+      lifetime = num("--lifetime", optarg, 86400);
+      break;
+    case 'q':
+      srv.quiet = 1;
+      break;
+    case 'r':
+      srv.ready_delay = (uint32_t)num("--ready-delay", optarg, 3600000);
+      break;
+    case 'R':
+      srv.reject_first = num("--reject-first", optarg, UINT64_MAX);
+      break;
     case 'F': {
       char *end;
       srv.reject_fraction = strtod(optarg, &end);
@@ -1040,9 +1080,15 @@ int main(int argc, char **argv) {
         usage_error("--reject-fraction: '%s' is not between 0 and 1", optarg);
       break;
     }
-    case 'S': srv.rng = num("--seed", optarg, UINT64_MAX); break;
-    case 'M': srv.max_conns = num("--max-connections", optarg, UINT64_MAX); break;
-    case 'j': srv.require_jwt = 1; break;
+    case 'S':
+      srv.rng = num("--seed", optarg, UINT64_MAX);
+      break;
+    case 'M':
+      srv.max_conns = num("--max-connections", optarg, UINT64_MAX);
+      break;
+    case 'j':
+      srv.require_jwt = 1;
+      break;
     case 's':
       srv.jwt_key = (uint8_t *)strdup(optarg);
       srv.jwt_key_len = strlen(optarg);
@@ -1052,7 +1098,8 @@ int main(int argc, char **argv) {
       size_t len;
       char *k = read_all(opt == 'k' ? "--jwt-public-key" : "--jwt-secret-file",
                          optarg, &len);
-      while (opt == 'f' && len > 0 && (k[len - 1] == '\n' || k[len - 1] == '\r'))
+      while (opt == 'f' && len > 0 &&
+             (k[len - 1] == '\n' || k[len - 1] == '\r'))
         len--;
       srv.jwt_key = (uint8_t *)k;
       srv.jwt_key_len = len;
@@ -1065,39 +1112,68 @@ int main(int argc, char **argv) {
       if ((alg = wsp_jwt_alg_from_name(optarg)) < 0)
         usage_error("--jwt-alg: '%s' is not HS256, RS256 or ES256", optarg);
       break;
-    case 'x': srv.select_proto = optarg; break;
+    case 'x':
+      srv.select_proto = optarg;
+      break;
     case 'H':
-      if (strcmp(optarg, "ok") == 0) srv.handshake = HS_OK;
-      else if (strcmp(optarg, "bad-accept") == 0) srv.handshake = HS_BAD_ACCEPT;
-      else if (strcmp(optarg, "no-upgrade") == 0) srv.handshake = HS_NO_UPGRADE;
+      if (strcmp(optarg, "ok") == 0)
+        srv.handshake = HS_OK;
+      else if (strcmp(optarg, "bad-accept") == 0)
+        srv.handshake = HS_BAD_ACCEPT;
+      else if (strcmp(optarg, "no-upgrade") == 0)
+        srv.handshake = HS_NO_UPGRADE;
       else if (strcmp(optarg, "unoffered-subprotocol") == 0)
         srv.handshake = HS_UNOFFERED_SUBPROTOCOL;
-      else if (strcmp(optarg, "extension") == 0) srv.handshake = HS_EXTENSION;
-      else usage_error("--handshake: unknown mode '%s'", optarg);
+      else if (strcmp(optarg, "extension") == 0)
+        srv.handshake = HS_EXTENSION;
+      else
+        usage_error("--handshake: unknown mode '%s'", optarg);
       break;
-    case 'g': srv.greeting = optarg; break;
+    case 'g':
+      srv.greeting = optarg;
+      break;
     case 'm':
-      if (strcmp(optarg, "events") == 0) srv.on_message = ON_EVENTS;
-      else if (strcmp(optarg, "echo") == 0) srv.on_message = ON_ECHO;
-      else if (strcmp(optarg, "silent") == 0) srv.on_message = ON_SILENT;
-      else if (strcmp(optarg, "drop") == 0) srv.on_message = ON_DROP;
-      else if (strcmp(optarg, "rst") == 0) srv.on_message = ON_RST;
+      if (strcmp(optarg, "events") == 0)
+        srv.on_message = ON_EVENTS;
+      else if (strcmp(optarg, "echo") == 0)
+        srv.on_message = ON_ECHO;
+      else if (strcmp(optarg, "silent") == 0)
+        srv.on_message = ON_SILENT;
+      else if (strcmp(optarg, "drop") == 0)
+        srv.on_message = ON_DROP;
+      else if (strcmp(optarg, "rst") == 0)
+        srv.on_message = ON_RST;
       else if (strncmp(optarg, "close:", 6) == 0) {
         srv.on_message = ON_CLOSE;
         parse_close(optarg, optarg + 6);
       } else if (strncmp(optarg, "events-then-close:", 18) == 0) {
         srv.on_message = ON_EVENTS_THEN_CLOSE;
         parse_close(optarg, optarg + 18);
-      } else usage_error("--on-message: unknown mode '%s'", optarg);
+      } else
+        usage_error("--on-message: unknown mode '%s'", optarg);
       break;
-    case 'i': srv.event_interval = (uint32_t)num("--event-interval", optarg, 3600000); break;
-    case 'd': srv.reply_delay = (uint32_t)num("--reply-delay", optarg, 3600000); break;
-    case 'c': tls_cert = optarg; break;
-    case 'K': tls_key = optarg; break;
-    case 'C': tls_ca = optarg; break;
-    case 'h': fputs(usage, stdout); return 0;
-    case ':': usage_error("option %s needs a value", argv[optind - 1]);
-    default: usage_error("unknown option '%s'", argv[optind - 1]);
+    case 'i':
+      srv.event_interval = (uint32_t)num("--event-interval", optarg, 3600000);
+      break;
+    case 'd':
+      srv.reply_delay = (uint32_t)num("--reply-delay", optarg, 3600000);
+      break;
+    case 'c':
+      tls_cert = optarg;
+      break;
+    case 'K':
+      tls_key = optarg;
+      break;
+    case 'C':
+      tls_ca = optarg;
+      break;
+    case 'h':
+      fputs(usage, stdout);
+      return 0;
+    case ':':
+      usage_error("option %s needs a value", argv[optind - 1]);
+    default:
+      usage_error("unknown option '%s'", argv[optind - 1]);
     }
   }
   if (optind < argc)

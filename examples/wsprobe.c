@@ -8,12 +8,12 @@
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
-#include <sys/resource.h>
-#include <unistd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <uv.h>
 
@@ -177,8 +177,7 @@ static const struct option long_opts[] = {
     {"jwt-ttl", required_argument, NULL, OPT_JWT_TTL},
     {"jwt-prefix", required_argument, NULL, OPT_JWT_PREFIX},
     {"jwt-query-param", required_argument, NULL, OPT_JWT_QUERY_PARAM},
-    {"no-require-subprotocol", no_argument, NULL,
-     OPT_NO_REQUIRE_SUBPROTOCOL},
+    {"no-require-subprotocol", no_argument, NULL, OPT_NO_REQUIRE_SUBPROTOCOL},
     {"origin", required_argument, NULL, OPT_ORIGIN},
     {"send", required_argument, NULL, 's'},
     {"binary", no_argument, NULL, OPT_BINARY},
@@ -289,8 +288,7 @@ static void draw_progress(app *a, int final) {
   if (a->total > 0 && rate > 0 && a->done < a->total)
     fprintf(stderr, "\r%llu/%llu probes, %.0f/s, %llu failed, ETA %.0fs   ",
             (unsigned long long)a->done, (unsigned long long)a->total, rate,
-            (unsigned long long)a->failed,
-            (double)(a->total - a->done) / rate);
+            (unsigned long long)a->failed, (double)(a->total - a->done) / rate);
   else
     fprintf(stderr, "\r%llu probes, %.0f/s, %llu failed            ",
             (unsigned long long)a->done, rate, (unsigned long long)a->failed);
@@ -593,9 +591,9 @@ int main(int argc, char **argv) {
     case OPT_JWT_KEY:
       if (jwt_key != NULL)
         die_usage("give one of --jwt-secret, --jwt-secret-file, --jwt-key");
-      jwt_key = read_file(opt == OPT_JWT_KEY ? "--jwt-key"
-                                             : "--jwt-secret-file",
-                          optarg, &jwt_key_len);
+      jwt_key =
+          read_file(opt == OPT_JWT_KEY ? "--jwt-key" : "--jwt-secret-file",
+                    optarg, &jwt_key_len);
       /* A secret file's trailing newline is not part of the secret. */
       while (opt == OPT_JWT_SECRET_FILE && jwt_key_len > 0 &&
              (jwt_key[jwt_key_len - 1] == '\n' ||
@@ -612,9 +610,9 @@ int main(int argc, char **argv) {
       check(cfg, wsp_config_set_jwt_claims(cfg, optarg));
       break;
     case OPT_JWT_TTL:
-      check(cfg, wsp_config_set_jwt_ttl(
-                     cfg, (uint32_t)number("--jwt-ttl", optarg, 1,
-                                           366 * 86400)));
+      check(cfg,
+            wsp_config_set_jwt_ttl(
+                cfg, (uint32_t)number("--jwt-ttl", optarg, 1, 366 * 86400)));
       break;
     case OPT_JWT_PREFIX:
       check(cfg, wsp_config_set_jwt_prefix(cfg, optarg));
@@ -650,28 +648,24 @@ int main(int argc, char **argv) {
                      cfg, (uint32_t)number("--timeout", optarg, 1, 3600000)));
       break;
     case OPT_CONNECT_TIMEOUT:
-      check(cfg, wsp_config_set_timeout(
-                     cfg, WSP_PHASE_CONNECT,
-                     (uint32_t)number("--connect-timeout", optarg, 1,
-                                      3600000)));
+      check(cfg, wsp_config_set_timeout(cfg, WSP_PHASE_CONNECT,
+                                        (uint32_t)number("--connect-timeout",
+                                                         optarg, 1, 3600000)));
       break;
     case OPT_UPGRADE_TIMEOUT:
-      check(cfg, wsp_config_set_timeout(
-                     cfg, WSP_PHASE_UPGRADE,
-                     (uint32_t)number("--upgrade-timeout", optarg, 1,
-                                      3600000)));
+      check(cfg, wsp_config_set_timeout(cfg, WSP_PHASE_UPGRADE,
+                                        (uint32_t)number("--upgrade-timeout",
+                                                         optarg, 1, 3600000)));
       break;
     case OPT_REPLY_TIMEOUT:
       check(cfg, wsp_config_set_timeout(
                      cfg, WSP_PHASE_AWAITING_REPLY,
-                     (uint32_t)number("--reply-timeout", optarg, 1,
-                                      3600000)));
+                     (uint32_t)number("--reply-timeout", optarg, 1, 3600000)));
       break;
     case OPT_CLOSE_TIMEOUT:
       check(cfg, wsp_config_set_timeout(
                      cfg, WSP_PHASE_CLOSING,
-                     (uint32_t)number("--close-timeout", optarg, 1,
-                                      3600000)));
+                     (uint32_t)number("--close-timeout", optarg, 1, 3600000)));
       break;
     case OPT_MAX_MESSAGE:
       check(cfg, wsp_config_set_max_message(
@@ -700,8 +694,7 @@ int main(int argc, char **argv) {
       errno = 0;
       rate = strtod(optarg, &end);
       if (*end != '\0' || errno != 0 || !(rate > 0 && rate <= 1e7))
-        die_usage("--rate: '%s' is not a rate between 0 and 10000000",
-                  optarg);
+        die_usage("--rate: '%s' is not a rate between 0 and 10000000", optarg);
       break;
     }
     case OPT_DURATION:
@@ -803,8 +796,7 @@ int main(int argc, char **argv) {
     die_usage("--jwt-alg needs --jwt-secret, --jwt-secret-file or --jwt-key");
   if (jwt != NULL)
     check(cfg, wsp_config_set_jwt(cfg, jwt,
-                                  placement ? placement
-                                            : WSP_JWT_SUBPROTOCOL));
+                                  placement ? placement : WSP_JWT_SUBPROTOCOL));
   if (jwt_key != NULL) {
     if (jwt_alg != NULL) {
       int alg = wsp_jwt_alg_from_name(jwt_alg);
@@ -852,9 +844,8 @@ int main(int argc, char **argv) {
       (rc = wsp_campaign_set_count(a.campaign, count)) != 0 ||
       (rc = wsp_campaign_set_concurrency(a.campaign, concurrency)) != 0 ||
       (rate > 0 && (rc = wsp_campaign_set_rate(a.campaign, rate)) != 0) ||
-      (duration > 0 &&
-       (rc = wsp_campaign_set_duration(a.campaign,
-                                       (uint32_t)(duration * 1000))) != 0) ||
+      (duration > 0 && (rc = wsp_campaign_set_duration(
+                            a.campaign, (uint32_t)(duration * 1000))) != 0) ||
       (slice > 0 &&
        (rc = wsp_campaign_set_slice(a.campaign, (uint32_t)slice)) != 0) ||
       (rc = wsp_campaign_set_burst(a.campaign, burst)) != 0 ||
@@ -862,10 +853,10 @@ int main(int argc, char **argv) {
       (rc = wsp_campaign_set_jitter(a.campaign, (uint32_t)jitter)) != 0 ||
       (rc = wsp_campaign_set_shard(a.campaign, (uint32_t)shard_i,
                                    (uint32_t)shard_n)) != 0 ||
-      (lag > 0 && (rc = wsp_campaign_set_lag_threshold(a.campaign,
-                                                       (uint32_t)lag)) != 0) ||
-      (ndelays > 0 && (rc = wsp_campaign_set_delays(a.campaign, delays,
-                                                    ndelays, count)) != 0) ||
+      (lag > 0 &&
+       (rc = wsp_campaign_set_lag_threshold(a.campaign, (uint32_t)lag)) != 0) ||
+      (ndelays > 0 && (rc = wsp_campaign_set_delays(a.campaign, delays, ndelays,
+                                                    count)) != 0) ||
       (window && (rc = wsp_campaign_set_window_search(
                       a.campaign, (uint32_t)win_lo, (uint32_t)win_hi,
                       (uint32_t)resolution, (uint32_t)trials)) != 0) ||
@@ -876,16 +867,15 @@ int main(int argc, char **argv) {
   free(delays);
   wsp_config_free(cfg);
   {
-    uint64_t in_flight = conc_sweep  ? conc_sweep
-                         : window    ? (trials > concurrency ? trials
-                                                             : concurrency)
-                                     : concurrency;
+    uint64_t in_flight = conc_sweep ? conc_sweep
+                         : window
+                             ? (trials > concurrency ? trials : concurrency)
+                             : concurrency;
     if (raise_nofile(in_flight + 64, &nofile) != 0)
       die_usage("%llu connections at once need about %llu open files, but "
                 "the limit is %llu (raise it with ulimit -n)",
                 (unsigned long long)in_flight,
-                (unsigned long long)in_flight + 64,
-                (unsigned long long)nofile);
+                (unsigned long long)in_flight + 64, (unsigned long long)nofile);
   }
 
   if ((rc = uv_loop_init(&loop)) != 0 || (rc = wsp_ctx_new(&loop, &ctx)) != 0) {

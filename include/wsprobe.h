@@ -68,12 +68,14 @@ WSP_EXTERN const char *wsp_version_string(void);
   XX(EEXPIRED, -30017, "token expired")                                        \
   XX(ENOTYET, -30018, "token not yet valid")
 
+/* clang-format off */
 typedef enum {
 #define WSP__ERR(name, value, msg) WSP_##name = value,
   WSP_ERRNO_MAP(WSP__ERR)
 #undef WSP__ERR
   WSP_ERRNO_MAX = -30999
 } wsp_errno;
+/* clang-format on */
 
 /* A static message for any error code, wsprobe's or libuv's. */
 WSP_EXTERN const char *wsp_strerror(int err);
@@ -101,12 +103,14 @@ WSP_EXTERN const char *wsp_err_name(int err);
   XX(CANCELLED, "cancelled")                                                   \
   XX(INTERNAL_ERROR, "internal_error")
 
+/* clang-format off */
 typedef enum {
 #define WSP__OUTCOME(e, name) WSP_OUTCOME_##e,
   WSP_OUTCOME_MAP(WSP__OUTCOME)
 #undef WSP__OUTCOME
   WSP_OUTCOME_COUNT
 } wsp_outcome;
+/* clang-format on */
 
 /* The stable name of an outcome, or NULL when out of range. */
 WSP_EXTERN const char *wsp_outcome_name(wsp_outcome outcome);
@@ -124,12 +128,14 @@ WSP_EXTERN int wsp_outcome_from_name(const char *name);
   XX(AWAITING_REPLY, "awaiting_reply")                                         \
   XX(CLOSING, "closing")
 
+/* clang-format off */
 typedef enum {
 #define WSP__PHASE(e, name) WSP_PHASE_##e,
   WSP_PHASE_MAP(WSP__PHASE)
 #undef WSP__PHASE
   WSP_PHASE_COUNT
 } wsp_phase;
+/* clang-format on */
 
 /* The stable name of a phase, or NULL when out of range. */
 WSP_EXTERN const char *wsp_phase_name(wsp_phase phase);
@@ -151,12 +157,14 @@ WSP_EXTERN const char *wsp_phase_name(wsp_phase phase);
   XX(CLOSE_RECEIVED, "close_received")                                         \
   XX(CLOSED, "closed")
 
+/* clang-format off */
 typedef enum {
 #define WSP__MARK(e, name) WSP_MARK_##e,
   WSP_MARK_MAP(WSP__MARK)
 #undef WSP__MARK
   WSP_MARK_COUNT
 } wsp_mark;
+/* clang-format on */
 
 /* The stable name of a timeline mark, or NULL when out of range. */
 WSP_EXTERN const char *wsp_mark_name(wsp_mark mark);
@@ -176,12 +184,14 @@ WSP_EXTERN const char *wsp_mark_name(wsp_mark mark);
   XX(CLOSE, "close")                                                           \
   XX(TOTAL, "total")
 
+/* clang-format off */
 typedef enum {
 #define WSP__SPAN(e, name) WSP_SPAN_##e,
   WSP_SPAN_MAP(WSP__SPAN)
 #undef WSP__SPAN
   WSP_SPAN_COUNT
 } wsp_span;
+/* clang-format on */
 
 /* The stable name of a span, or NULL when out of range. */
 WSP_EXTERN const char *wsp_span_name(wsp_span span);
@@ -309,8 +319,7 @@ WSP_EXTERN int wsp_config_set_jwt_query_param(wsp_config *cfg,
  * of the offered subprotocols; a 101 without one is handshake_invalid.
  * Non-zero (the default) requires it.
  */
-WSP_EXTERN int wsp_config_set_require_subprotocol(wsp_config *cfg,
-                                                  int require);
+WSP_EXTERN int wsp_config_set_require_subprotocol(wsp_config *cfg, int require);
 /* Sets the Origin header. NULL clears it. */
 WSP_EXTERN int wsp_config_set_origin(wsp_config *cfg, const char *origin);
 /*
@@ -587,9 +596,8 @@ WSP_EXTERN int wsp_campaign_set_burst(wsp_campaign *c, int burst);
  * run in an order shuffled by the seed. The report gives outcomes and the
  * failure rate per delay.
  */
-WSP_EXTERN int wsp_campaign_set_delays(wsp_campaign *c,
-                                       const uint32_t *delays, size_t n,
-                                       uint32_t per_delay);
+WSP_EXTERN int wsp_campaign_set_delays(wsp_campaign *c, const uint32_t *delays,
+                                       size_t n, uint32_t per_delay);
 /*
  * Race-window search: estimates the smallest first-message delay above
  * which failures stop, by bisection between `lo_ms` (expected to fail) and

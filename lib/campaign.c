@@ -373,9 +373,9 @@ static void grow_slices(wsp_campaign *c, size_t slice) {
 
 /* The worst lag the loop suffered while `r` was running, or 0. */
 static int64_t lag_during(const wsp_campaign *c, const wsp_result *r) {
-  uint64_t end = r->t0 + (uint64_t)(r->marks[WSP_MARK_CLOSED] > 0
-                                        ? r->marks[WSP_MARK_CLOSED]
-                                        : 0);
+  uint64_t end =
+      r->t0 +
+      (uint64_t)(r->marks[WSP_MARK_CLOSED] > 0 ? r->marks[WSP_MARK_CLOSED] : 0);
   uint64_t worst = 0;
   size_t n = c->nlags < LAG_RING ? c->nlags : LAG_RING;
   if (c->lags == NULL)
@@ -410,9 +410,10 @@ static void record(wsp_campaign *c, wsp_result *r) {
   r->lag_ns = lag_during(c, r);
   if (r->lag_ns > 0)
     c->flagged++;
-  slice = r->t0 > c->t_start
-              ? (size_t)((r->t0 - c->t_start) / ((uint64_t)c->slice_ms * 1000000))
-              : 0;
+  slice =
+      r->t0 > c->t_start
+          ? (size_t)((r->t0 - c->t_start) / ((uint64_t)c->slice_ms * 1000000))
+          : 0;
   grow_slices(c, slice);
   if (slice < c->nslices)
     c->slices[slice].outcomes[r->outcome]++;
@@ -529,8 +530,7 @@ static void launch(wsp_campaign *c) {
     c->started++;
     allowed--;
     slot->ready = 0;
-    rc = wsp__probe_start(c->ctx, c->cfg, &opts, on_probe, slot,
-                          &slot->probe);
+    rc = wsp__probe_start(c->ctx, c->cfg, &opts, on_probe, slot, &slot->probe);
     if (rc != 0) {
       /* Not even started: record why, as this probe's result. */
       wsp_result *res = wsp__result_new();
@@ -636,8 +636,8 @@ static void on_resolved(uv_getaddrinfo_t *req, int status,
     begin(c);
 }
 
-int wsp_campaign_start(wsp_campaign *c, wsp_ctx *ctx,
-                       wsp_campaign_done_cb done, void *user_data) {
+int wsp_campaign_start(wsp_campaign *c, wsp_ctx *ctx, wsp_campaign_done_cb done,
+                       void *user_data) {
   uint32_t nslots;
   if (c == NULL || ctx == NULL)
     return WSP_EINVAL;
@@ -714,8 +714,8 @@ int wsp_campaign_start(wsp_campaign *c, wsp_ctx *ctx,
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_ADDRCONFIG;
     c->gai.data = c;
-    if (uv_getaddrinfo(ctx->loop, &c->gai, on_resolved, c->cfg->url.host,
-                       NULL, &hints) == 0) {
+    if (uv_getaddrinfo(ctx->loop, &c->gai, on_resolved, c->cfg->url.host, NULL,
+                       &hints) == 0) {
       c->gai_pending = 1;
       return 0;
     }

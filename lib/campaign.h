@@ -23,28 +23,28 @@ typedef struct wsp__slot {
 
 /* A batch of probes the campaign runs before deciding what comes next. */
 typedef struct wsp__round {
-  uint32_t n;           /* Probes in the round. */
-  uint32_t launched;    /* Started so far. */
-  uint32_t finished;    /* Ended so far. */
-  uint32_t conc;        /* Most in flight. */
-  int gated;            /* A burst: first messages released together. */
-  int fixed_delay;      /* Every probe uses delay_ms (window, levels). */
-  uint32_t delay_ms;    /* That delay. */
-  uint32_t ready;       /* Burst: probes opened or ended. */
-  uint32_t failures;    /* Probes of the round that did not pass. */
+  uint32_t n;        /* Probes in the round. */
+  uint32_t launched; /* Started so far. */
+  uint32_t finished; /* Ended so far. */
+  uint32_t conc;     /* Most in flight. */
+  int gated;         /* A burst: first messages released together. */
+  int fixed_delay;   /* Every probe uses delay_ms (window, levels). */
+  uint32_t delay_ms; /* That delay. */
+  uint32_t ready;    /* Burst: probes opened or ended. */
+  uint32_t failures; /* Probes of the round that did not pass. */
 } wsp__round;
 
 /* A point the window search tried. */
 typedef struct wsp__evidence {
-  uint32_t delay_ms;  /* First-message delay. */
-  uint32_t trials;    /* Probes run there. */
-  uint32_t failures;  /* Of which did not pass. */
+  uint32_t delay_ms; /* First-message delay. */
+  uint32_t trials;   /* Probes run there. */
+  uint32_t failures; /* Of which did not pass. */
 } wsp__evidence;
 
 /* A level of the concurrency sweep. */
 typedef struct wsp__level {
-  uint32_t level;     /* Simultaneous connections. */
-  uint32_t failures;  /* Probes that did not pass. */
+  uint32_t level;                       /* Simultaneous connections. */
+  uint32_t failures;                    /* Probes that did not pass. */
   uint64_t outcomes[WSP_OUTCOME_COUNT]; /* Per outcome. */
 } wsp__level;
 
@@ -55,81 +55,81 @@ typedef struct wsp__slice {
 
 /* A loop-lag sample above the threshold. */
 typedef struct wsp__lag {
-  uint64_t at;   /* uv_hrtime() when the late tick fired. */
-  uint64_t lag;  /* How late it was, ns. */
+  uint64_t at;  /* uv_hrtime() when the late tick fired. */
+  uint64_t lag; /* How late it was, ns. */
 } wsp__lag;
 
 struct wsp_campaign {
-  wsp_config *cfg;                      /* Private copy. */
+  wsp_config *cfg; /* Private copy. */
   /* Settings. */
-  wsp__mode mode;                       /* What runs. */
-  uint32_t count;                       /* Probes (a cap in duration mode). */
-  uint32_t concurrency;                 /* Most in flight at once. */
-  double rate;                          /* Probes started per second, 0 =
-                                           unlimited. */
-  uint32_t duration_ms;                 /* Keep starting for this long. */
-  uint32_t slice_ms;                    /* Time slice of the report. */
-  int burst;                            /* Synchronised first messages. */
-  uint64_t seed;                        /* Every random choice. */
-  uint32_t jitter_ms;                   /* Random extra delay, 0..jitter. */
-  uint32_t shard;                       /* This shard's number. */
-  uint32_t shards;                      /* Shards in all. */
-  uint32_t lag_threshold_ms;            /* Loop lag that flags results. */
-  uint32_t *delays;                     /* Sweep delays. */
-  size_t ndelays;                       /* How many. */
-  uint32_t per_delay;                   /* Probes per delay. */
-  uint32_t win_lo, win_hi;              /* Window search bounds, ms. */
-  uint32_t win_res, win_trials;         /* Resolution, probes per point. */
-  uint32_t max_level;                   /* Concurrency sweep limit. */
+  wsp__mode mode;               /* What runs. */
+  uint32_t count;               /* Probes (a cap in duration mode). */
+  uint32_t concurrency;         /* Most in flight at once. */
+  double rate;                  /* Probes started per second, 0 =
+                                   unlimited. */
+  uint32_t duration_ms;         /* Keep starting for this long. */
+  uint32_t slice_ms;            /* Time slice of the report. */
+  int burst;                    /* Synchronised first messages. */
+  uint64_t seed;                /* Every random choice. */
+  uint32_t jitter_ms;           /* Random extra delay, 0..jitter. */
+  uint32_t shard;               /* This shard's number. */
+  uint32_t shards;              /* Shards in all. */
+  uint32_t lag_threshold_ms;    /* Loop lag that flags results. */
+  uint32_t *delays;             /* Sweep delays. */
+  size_t ndelays;               /* How many. */
+  uint32_t per_delay;           /* Probes per delay. */
+  uint32_t win_lo, win_hi;      /* Window search bounds, ms. */
+  uint32_t win_res, win_trials; /* Resolution, probes per point. */
+  uint32_t max_level;           /* Concurrency sweep limit. */
   /* Execution. */
-  wsp_ctx *ctx;                         /* Where it runs. */
-  uint64_t rng;                         /* PRNG state, from seed. */
-  uint32_t *order;                      /* Sweep: shuffled local order. */
-  uint32_t planned;                     /* Probes of a fixed schedule. */
-  uint32_t next_local;                  /* Next position in the schedule. */
-  uint32_t started;                     /* Probes started in all. */
-  uint32_t in_flight;                   /* Probes not yet ended. */
-  wsp__round round;                     /* The current round. */
-  wsp__slot *slots;                     /* Places for probes in flight. */
-  uint32_t *free_slots;                 /* Stack of free slot indexes. */
-  uint32_t nslots, nfree;               /* Slots, free ones. */
-  wsp_result **results;                 /* Results, in order of ending. */
-  size_t nresults, results_cap;         /* Kept, allocated. */
-  size_t passed;                        /* Of which ok. */
-  int running;                          /* Started and not done. */
-  int ran;                              /* Was started once. */
-  int cancelled;                        /* Start no more probes. */
-  int draining;                         /* No more rounds: closing up. */
-  int handles;                          /* Own handles not yet closed. */
-  uv_timer_t pace;                      /* Rate limit and duration. */
-  uv_timer_t lag_timer;                 /* Measures the loop's lag. */
-  uint64_t lag_expected;                /* When the next tick is due. */
-  uv_getaddrinfo_t gai;                 /* Resolves the host once. */
-  int gai_pending;                      /* Its callback has not run. */
-  struct addrinfo *ai;                  /* The shared addresses. */
-  uint64_t dns_ns;                      /* How long that took. */
-  wsp_campaign_done_cb done_cb;         /* Called once at the end. */
-  void *done_ud;                        /* Its user data. */
-  wsp_campaign_probe_cb probe_cb;       /* Called per result. */
-  void *probe_ud;                       /* Its user data. */
-  uint64_t t_start;                     /* uv_hrtime() at start. */
-  uint64_t t_end;                       /* uv_hrtime() at the end. */
+  wsp_ctx *ctx;                   /* Where it runs. */
+  uint64_t rng;                   /* PRNG state, from seed. */
+  uint32_t *order;                /* Sweep: shuffled local order. */
+  uint32_t planned;               /* Probes of a fixed schedule. */
+  uint32_t next_local;            /* Next position in the schedule. */
+  uint32_t started;               /* Probes started in all. */
+  uint32_t in_flight;             /* Probes not yet ended. */
+  wsp__round round;               /* The current round. */
+  wsp__slot *slots;               /* Places for probes in flight. */
+  uint32_t *free_slots;           /* Stack of free slot indexes. */
+  uint32_t nslots, nfree;         /* Slots, free ones. */
+  wsp_result **results;           /* Results, in order of ending. */
+  size_t nresults, results_cap;   /* Kept, allocated. */
+  size_t passed;                  /* Of which ok. */
+  int running;                    /* Started and not done. */
+  int ran;                        /* Was started once. */
+  int cancelled;                  /* Start no more probes. */
+  int draining;                   /* No more rounds: closing up. */
+  int handles;                    /* Own handles not yet closed. */
+  uv_timer_t pace;                /* Rate limit and duration. */
+  uv_timer_t lag_timer;           /* Measures the loop's lag. */
+  uint64_t lag_expected;          /* When the next tick is due. */
+  uv_getaddrinfo_t gai;           /* Resolves the host once. */
+  int gai_pending;                /* Its callback has not run. */
+  struct addrinfo *ai;            /* The shared addresses. */
+  uint64_t dns_ns;                /* How long that took. */
+  wsp_campaign_done_cb done_cb;   /* Called once at the end. */
+  void *done_ud;                  /* Its user data. */
+  wsp_campaign_probe_cb probe_cb; /* Called per result. */
+  void *probe_ud;                 /* Its user data. */
+  uint64_t t_start;               /* uv_hrtime() at start. */
+  uint64_t t_end;                 /* uv_hrtime() at the end. */
   /* Aggregates. */
-  wsp__hist spans[WSP_SPAN_COUNT];      /* Durations, ns. */
-  wsp__hist lag;                        /* Loop lag samples, ns. */
-  wsp__lag *lags;                       /* Ring of samples over threshold. */
-  size_t nlags;                         /* Samples written to the ring. */
-  uint64_t flagged;                     /* Results flagged for lag. */
-  wsp__hist spread;                     /* Burst send spread, ns. */
-  uint32_t bursts;                      /* Bursts released. */
-  wsp__slice *slices;                   /* Outcomes per time slice. */
-  size_t nslices;                       /* Slices in use. */
-  wsp__evidence *evidence;              /* Window search points. */
-  size_t nevidence;                     /* How many. */
-  int win_stage;                        /* 0 hi, 1 lo, 2 bisect, 3 done. */
-  uint32_t cur_lo, cur_hi;              /* Window bracket so far. */
-  wsp__level *levels;                   /* Concurrency sweep levels. */
-  size_t nlevels;                       /* Levels run. */
+  wsp__hist spans[WSP_SPAN_COUNT]; /* Durations, ns. */
+  wsp__hist lag;                   /* Loop lag samples, ns. */
+  wsp__lag *lags;                  /* Ring of samples over threshold. */
+  size_t nlags;                    /* Samples written to the ring. */
+  uint64_t flagged;                /* Results flagged for lag. */
+  wsp__hist spread;                /* Burst send spread, ns. */
+  uint32_t bursts;                 /* Bursts released. */
+  wsp__slice *slices;              /* Outcomes per time slice. */
+  size_t nslices;                  /* Slices in use. */
+  wsp__evidence *evidence;         /* Window search points. */
+  size_t nevidence;                /* How many. */
+  int win_stage;                   /* 0 hi, 1 lo, 2 bisect, 3 done. */
+  uint32_t cur_lo, cur_hi;         /* Window bracket so far. */
+  wsp__level *levels;              /* Concurrency sweep levels. */
+  size_t nlevels;                  /* Levels run. */
 };
 
 #endif

@@ -14,10 +14,14 @@
 const char wsp__jwt_prefix[5] = "jwt.";
 
 static const uint32_t default_timeouts[WSP_PHASE_COUNT] = {
-    [WSP_PHASE_RESOLVE] = 5000,    [WSP_PHASE_CONNECT] = 5000,
-    [WSP_PHASE_TLS] = 5000,        [WSP_PHASE_UPGRADE] = 5000,
-    [WSP_PHASE_OPEN] = 0,          [WSP_PHASE_FIRST_SEND] = 5000,
-    [WSP_PHASE_AWAITING_REPLY] = 5000, [WSP_PHASE_CLOSING] = 2000,
+    [WSP_PHASE_RESOLVE] = 5000,
+    [WSP_PHASE_CONNECT] = 5000,
+    [WSP_PHASE_TLS] = 5000,
+    [WSP_PHASE_UPGRADE] = 5000,
+    [WSP_PHASE_OPEN] = 0,
+    [WSP_PHASE_FIRST_SEND] = 5000,
+    [WSP_PHASE_AWAITING_REPLY] = 5000,
+    [WSP_PHASE_CLOSING] = 2000,
 };
 
 /* Headers the upgrade itself writes; a user value would corrupt it. */
@@ -161,8 +165,7 @@ int wsp_config_add_step_send(wsp_config *cfg, const void *data, size_t len,
   if (len > 64 * 1024 * 1024)
     return wsp__config_fail(cfg, WSP_ETOOLONG, "step message over 64 MiB");
   if (!binary && !wsp__utf8_valid(data, len))
-    return wsp__config_fail(cfg, WSP_EINVAL,
-                            "a text step must be valid UTF-8");
+    return wsp__config_fail(cfg, WSP_EINVAL, "a text step must be valid UTF-8");
   if (add_step(cfg, &st) != 0)
     return wsp__config_fail(cfg, WSP_ENOMEM, "out of memory");
   return ok(cfg);
@@ -306,8 +309,7 @@ int wsp_config_set_url(wsp_config *cfg, const char *url) {
   if (url == NULL)
     return wsp__config_fail(cfg, WSP_EURL, "invalid URL: none given");
   if (wsp__url_parse(url, &u, err, sizeof(err)) != 0)
-    return wsp__config_fail(cfg, WSP_EURL, "invalid URL '%.80s': %s", url,
-                            err);
+    return wsp__config_fail(cfg, WSP_EURL, "invalid URL '%.80s': %s", url, err);
   if ((text = strdup(url)) == NULL) {
     wsp__url_clear(&u);
     return wsp__config_fail(cfg, WSP_ENOMEM, "out of memory");
@@ -340,8 +342,7 @@ int wsp_config_add_header(wsp_config *cfg, const char *name,
   for (size_t i = 0; i < WSP__ARRAY_SIZE(reserved_headers); i++)
     if (wsp__strcaseeq(name, reserved_headers[i]))
       return wsp__config_fail(
-          cfg, WSP_EHEADER,
-          "header '%s' is set by the upgrade itself%s", name,
+          cfg, WSP_EHEADER, "header '%s' is set by the upgrade itself%s", name,
           wsp__strcaseeq(name, "sec-websocket-protocol")
               ? " (offer subprotocols with --subprotocol)"
               : "");
@@ -421,9 +422,9 @@ int wsp_config_set_jwt(wsp_config *cfg, const char *token,
     cfg->jwt = NULL;
     return ok(cfg);
   }
-  if (placement == 0 || (placement & ~(unsigned)(WSP_JWT_SUBPROTOCOL |
-                                                   WSP_JWT_BEARER |
-                                                   WSP_JWT_QUERY)))
+  if (placement == 0 ||
+      (placement &
+       ~(unsigned)(WSP_JWT_SUBPROTOCOL | WSP_JWT_BEARER | WSP_JWT_QUERY)))
     return wsp__config_fail(cfg, WSP_EINVAL, "invalid JWT placement");
   if (*token == '\0')
     return wsp__config_fail(cfg, WSP_ETOKEN, "empty JWT");
@@ -449,9 +450,9 @@ int wsp_config_set_jwt(wsp_config *cfg, const char *token,
 int wsp_config_set_jwt_placement(wsp_config *cfg, unsigned int placement) {
   if (cfg == NULL)
     return WSP_EINVAL;
-  if (placement == 0 || (placement & ~(unsigned)(WSP_JWT_SUBPROTOCOL |
-                                                   WSP_JWT_BEARER |
-                                                   WSP_JWT_QUERY)))
+  if (placement == 0 ||
+      (placement &
+       ~(unsigned)(WSP_JWT_SUBPROTOCOL | WSP_JWT_BEARER | WSP_JWT_QUERY)))
     return wsp__config_fail(cfg, WSP_EINVAL, "invalid JWT placement");
   cfg->jwt_placement = placement;
   return ok(cfg);
@@ -502,8 +503,7 @@ int wsp_config_set_jwt_claims(wsp_config *cfg, const char *json) {
   }
   if ((o = cJSON_Parse(json)) == NULL || !cJSON_IsObject(o)) {
     cJSON_Delete(o);
-    return wsp__config_fail(cfg, WSP_EJSON,
-                            "JWT claims must be a JSON object");
+    return wsp__config_fail(cfg, WSP_EJSON, "JWT claims must be a JSON object");
   }
   text = cJSON_PrintUnformatted(o);
   cJSON_Delete(o);
@@ -700,15 +700,13 @@ int wsp_config_set_ca_file(wsp_config *cfg, const char *path) {
     /* Parsed now so that a bad file is refused here, not mid-run. */
     if (!wsp__regular_file(path))
       return wsp__config_fail(cfg, WSP_EINVAL,
-                              "CA file '%.200s' is not a readable file",
-                              path);
+                              "CA file '%.200s' is not a readable file", path);
     mbedtls_x509_crt_init(&crt);
     rc = mbedtls_x509_crt_parse_file(&crt, path);
     mbedtls_x509_crt_free(&crt);
     if (rc != 0)
-      return wsp__config_fail(cfg, WSP_EINVAL,
-                              "cannot load CA certificates from '%.200s'",
-                              path);
+      return wsp__config_fail(
+          cfg, WSP_EINVAL, "cannot load CA certificates from '%.200s'", path);
     if ((copy = strdup(path)) == NULL)
       return wsp__config_fail(cfg, WSP_ENOMEM, "out of memory");
   }
@@ -740,8 +738,7 @@ int wsp_config_set_client_cert(wsp_config *cfg, const char *cert_file,
   if (cert_file != NULL) {
     mbedtls_x509_crt_init(&crt);
     mbedtls_pk_init(&pk);
-    rc = wsp__tls_load_client(&crt, &pk, cert_file, key_file, err,
-                              sizeof(err));
+    rc = wsp__tls_load_client(&crt, &pk, cert_file, key_file, err, sizeof(err));
     mbedtls_x509_crt_free(&crt);
     mbedtls_pk_free(&pk);
     if (rc != 0)
@@ -764,8 +761,8 @@ int wsp_config_to_json(const wsp_config *cfg, int show_secrets, char **out) {
     return WSP_EINVAL;
   if ((o = cJSON_CreateObject()) == NULL)
     return WSP_ENOMEM;
-  cJSON_AddItemToObject(o, "url", cfg->url_text
-                                      ? cJSON_CreateString(cfg->url_text)
+  cJSON_AddItemToObject(o, "url",
+                        cfg->url_text ? cJSON_CreateString(cfg->url_text)
                                       : cJSON_CreateNull());
   a = cJSON_AddArrayToObject(o, "headers");
   for (size_t i = 0; a && i < cfg->nheaders; i++) {
@@ -822,8 +819,8 @@ int wsp_config_to_json(const wsp_config *cfg, int show_secrets, char **out) {
     cJSON_AddNumberToObject(m, "bytes", (double)cfg->message_len);
     if (!cfg->message_binary) {
       char *s = wsp__strndup((const char *)cfg->message, cfg->message_len);
-      cJSON_AddItemToObject(m, "text", s ? cJSON_CreateString(s)
-                                         : cJSON_CreateNull());
+      cJSON_AddItemToObject(m, "text",
+                            s ? cJSON_CreateString(s) : cJSON_CreateNull());
       free(s);
     }
   } else {

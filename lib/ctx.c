@@ -65,8 +65,7 @@ uv_loop_t *wsp_ctx_loop(const wsp_ctx *ctx) { return ctx ? ctx->loop : NULL; }
  */
 int wsp__random(wsp_ctx *ctx, void *buf, size_t len) {
   if (len > sizeof(ctx->pool) / 4)
-    return mbedtls_ctr_drbg_random(&ctx->drbg, buf, len) == 0 ? 0
-                                                              : WSP_ECRYPTO;
+    return mbedtls_ctr_drbg_random(&ctx->drbg, buf, len) == 0 ? 0 : WSP_ECRYPTO;
   if (ctx->pool_left < len) {
     if (mbedtls_ctr_drbg_random(&ctx->drbg, ctx->pool, sizeof(ctx->pool)) != 0)
       return WSP_ECRYPTO;

@@ -161,8 +161,8 @@ static void on_msg(wslay_event_context_ptr ws,
 }
 
 static const struct wslay_event_callbacks callbacks = {
-    recv_cb,        send_cb,        genmask_cb, on_frame_start,
-    on_frame_chunk, on_frame_end,   on_msg,
+    recv_cb,        send_cb,      genmask_cb, on_frame_start,
+    on_frame_chunk, on_frame_end, on_msg,
 };
 
 int wsp__frames_start(wsp_probe *p) {
@@ -230,8 +230,8 @@ void wsp__frames_prebuild(wsp_probe *p) {
   hl += len < 126 ? 0 : len <= 0xffff ? 2 : 8;
   if ((f = malloc(hl + 4 + len)) == NULL)
     return; /* The ordinary path will send it. */
-  f[0] = 0x80 | (p->cfg->message_binary ? WSLAY_BINARY_FRAME
-                                        : WSLAY_TEXT_FRAME);
+  f[0] =
+      0x80 | (p->cfg->message_binary ? WSLAY_BINARY_FRAME : WSLAY_TEXT_FRAME);
   if (len < 126) {
     f[1] = 0x80 | (uint8_t)len;
   } else if (len <= 0xffff) {

@@ -102,9 +102,8 @@ struct wsp__jwt_key {
 };
 
 /* Parses a PEM (or DER) private key; PEM wants its terminating NUL. */
-static int parse_private(mbedtls_pk_context *pk, const uint8_t *key,
-                         size_t len, wsp_jwt_alg alg, char *err,
-                         size_t errlen) {
+static int parse_private(mbedtls_pk_context *pk, const uint8_t *key, size_t len,
+                         wsp_jwt_alg alg, char *err, size_t errlen) {
   uint8_t *z = malloc(len + 1);
   int rc;
   if (z == NULL)
@@ -222,8 +221,8 @@ int wsp__jws_sign(wsp_jwt_alg alg, const uint8_t *secret, size_t secret_len,
   uint8_t hash[32];
   if (alg == WSP_JWT_HS256) {
     *sig_len = 32;
-    return mbedtls_md_hmac(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256),
-                           secret, secret_len, input, len, sig) == 0
+    return mbedtls_md_hmac(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), secret,
+                           secret_len, input, len, sig) == 0
                ? 0
                : WSP_ECRYPTO;
   }
@@ -239,12 +238,13 @@ int wsp__jws_sign(wsp_jwt_alg alg, const uint8_t *secret, size_t secret_len,
     int rc;
     mbedtls_mpi_init(&r);
     mbedtls_mpi_init(&s);
-    rc = mbedtls_asn1_get_tag(&p, end, &slen, MBEDTLS_ASN1_CONSTRUCTED |
-                                                  MBEDTLS_ASN1_SEQUENCE) ||
-         mbedtls_asn1_get_mpi(&p, end, &r) ||
-         mbedtls_asn1_get_mpi(&p, end, &s) ||
-         mbedtls_mpi_write_binary(&r, sig, 32) ||
-         mbedtls_mpi_write_binary(&s, sig + 32, 32);
+    rc =
+        mbedtls_asn1_get_tag(
+            &p, end, &slen, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE) ||
+        mbedtls_asn1_get_mpi(&p, end, &r) ||
+        mbedtls_asn1_get_mpi(&p, end, &s) ||
+        mbedtls_mpi_write_binary(&r, sig, 32) ||
+        mbedtls_mpi_write_binary(&s, sig + 32, 32);
     mbedtls_mpi_free(&r);
     mbedtls_mpi_free(&s);
     if (rc != 0)
@@ -338,8 +338,8 @@ static int mint(const wsp_jwt_spec *spec, wsp__jwt_key *k, uint32_t index,
   input[hlen] = '.';
   memcpy(input + hlen + 1, c64, clen + 1);
   if ((rc = wsp__jws_sign(k->alg, k->bytes, k->len, &k->pk,
-                          (const uint8_t *)input, hlen + 1 + clen, rng,
-                          rng_ctx, sig, &sig_len)) != 0)
+                          (const uint8_t *)input, hlen + 1 + clen, rng, rng_ctx,
+                          sig, &sig_len)) != 0)
     goto done;
   if ((rc = wsp__b64url_encode(sig, sig_len, &s64, &slen)) != 0)
     goto done;
@@ -362,8 +362,8 @@ done:
 
 int wsp__jwt_mint(wsp_ctx *ctx, const wsp_jwt_spec *spec, uint32_t index,
                   int64_t now, char **out, char *err, size_t errlen) {
-  wsp__jwt_key *k = key_get(ctx, spec->alg, spec->key, spec->key_len, err,
-                            errlen);
+  wsp__jwt_key *k =
+      key_get(ctx, spec->alg, spec->key, spec->key_len, err, errlen);
   if (k == NULL)
     return WSP_EINVAL;
   return mint(spec, k, index, now, mbedtls_ctr_drbg_random, &ctx->drbg, out);
@@ -429,8 +429,8 @@ int wsp_jwt_verify(const char *token, wsp_jwt_alg alg, const void *key,
       (dot2 = strchr(dot1 + 1, '.')) == NULL || strchr(dot2 + 1, '.'))
     return wsp__errorf(err, errlen, WSP_ETOKEN, "not a JWS compact token");
   if (wsp__b64url_decode(token, (size_t)(dot1 - token), &hdr, &hlen) != 0 ||
-      wsp__b64url_decode(dot1 + 1, (size_t)(dot2 - dot1 - 1), &body,
-                         &blen) != 0 ||
+      wsp__b64url_decode(dot1 + 1, (size_t)(dot2 - dot1 - 1), &body, &blen) !=
+          0 ||
       wsp__b64url_decode(dot2 + 1, strlen(dot2 + 1), &sig, &slen) != 0) {
     rc = wsp__errorf(err, errlen, WSP_ETOKEN, "malformed base64url");
     goto done;
@@ -495,19 +495,19 @@ int wsp_jwt_verify(const char *token, wsp_jwt_alg alg, const void *key,
   }
   exp = cJSON_GetObjectItemCaseSensitive(c, "exp");
   nbf = cJSON_GetObjectItemCaseSensitive(c, "nbf");
-  if (exp != NULL && (!cJSON_IsNumber(exp) ||
-                      (double)now > exp->valuedouble + (double)skew)) {
+  if (exp != NULL &&
+      (!cJSON_IsNumber(exp) || (double)now > exp->valuedouble + (double)skew)) {
     rc = wsp__errorf(err, errlen, WSP_EEXPIRED, "token expired");
     goto done;
   }
-  if (nbf != NULL && (!cJSON_IsNumber(nbf) ||
-                      (double)now + (double)skew < nbf->valuedouble)) {
+  if (nbf != NULL &&
+      (!cJSON_IsNumber(nbf) || (double)now + (double)skew < nbf->valuedouble)) {
     rc = wsp__errorf(err, errlen, WSP_ENOTYET, "token not yet valid");
     goto done;
   }
   rc = 0;
-  if (claims_out != NULL && (*claims_out = wsp__strndup((const char *)body,
-                                                        blen)) == NULL)
+  if (claims_out != NULL &&
+      (*claims_out = wsp__strndup((const char *)body, blen)) == NULL)
     rc = WSP_ENOMEM;
 done:
   cJSON_Delete(h);

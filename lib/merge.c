@@ -90,32 +90,34 @@ int wsp_report_merge(const char *const *reports, size_t n, char **out,
     in[i] = reports[i] ? cJSON_Parse(reports[i]) : NULL;
     if (!cJSON_IsObject(in[i]) || !cJSON_IsObject(get(in[i], "summary")) ||
         !cJSON_IsArray(get(in[i], "probes"))) {
-      rc = wsp__errorf(err, errlen, WSP_EJSON, "report %zu is not a wsprobe JSON "
-                "report", i + 1);
+      rc = wsp__errorf(err, errlen, WSP_EJSON,
+                       "report %zu is not a wsprobe JSON "
+                       "report",
+                       i + 1);
       goto done;
     }
   }
   first_camp = get(in[0], "campaign");
   mode = cJSON_GetStringValue(get(first_camp, "mode"));
-  if (mode && (strcmp(mode, "window") == 0 ||
-               strcmp(mode, "concurrency") == 0)) {
+  if (mode &&
+      (strcmp(mode, "window") == 0 || strcmp(mode, "concurrency") == 0)) {
     rc = wsp__errorf(err, errlen, WSP_EINVAL,
-              "%s searches adapt as they go and cannot be merged", mode);
+                     "%s searches adapt as they go and cannot be merged", mode);
     goto done;
   }
   for (size_t i = 1; i < n; i++) {
     const char *u0 = cJSON_GetStringValue(get(get(in[0], "config"), "url"));
     const char *ui = cJSON_GetStringValue(get(get(in[i], "config"), "url"));
-    const char *mi = cJSON_GetStringValue(get(get(in[i], "campaign"),
-                                              "mode"));
+    const char *mi = cJSON_GetStringValue(get(get(in[i], "campaign"), "mode"));
     if (!u0 || !ui || strcmp(u0, ui) != 0) {
       rc = wsp__errorf(err, errlen, WSP_EINVAL,
-                "report %zu probes another target than report 1", i + 1);
+                       "report %zu probes another target than report 1", i + 1);
       goto done;
     }
     if (!mode || !mi || strcmp(mode, mi) != 0) {
       rc = wsp__errorf(err, errlen, WSP_EINVAL,
-                "report %zu is another kind of campaign than report 1", i + 1);
+                       "report %zu is another kind of campaign than report 1",
+                       i + 1);
       goto done;
     }
   }
@@ -132,8 +134,8 @@ int wsp_report_merge(const char *const *reports, size_t n, char **out,
   cJSON_AddNumberToObject(camp, "concurrency", num(first_camp, "concurrency"));
   x = cJSON_AddArrayToObject(camp, "seeds");
   for (size_t i = 0; i < n; i++)
-    cJSON_AddItemToArray(x, cJSON_CreateNumber(num(get(in[i], "campaign"),
-                                                   "seed")));
+    cJSON_AddItemToArray(
+        x, cJSON_CreateNumber(num(get(in[i], "campaign"), "seed")));
   x = cJSON_AddArrayToObject(camp, "shards");
   {
     double longest = 0;
@@ -175,12 +177,12 @@ int wsp_report_merge(const char *const *reports, size_t n, char **out,
   {
     cJSON *lag = cJSON_AddObjectToObject(camp, "loop_lag_ms");
     double flagged = 0;
-    cJSON_AddItemToObject(lag, "samples",
-                          merged_hist(in, n, "campaign", "loop_lag_ms",
-                                      "samples", &rc));
+    cJSON_AddItemToObject(
+        lag, "samples",
+        merged_hist(in, n, "campaign", "loop_lag_ms", "samples", &rc));
     for (size_t i = 0; i < n; i++)
-      flagged += num(get(get(in[i], "campaign"), "loop_lag_ms"),
-                     "flagged_probes");
+      flagged +=
+          num(get(get(in[i], "campaign"), "loop_lag_ms"), "flagged_probes");
     cJSON_AddNumberToObject(lag, "threshold",
                             num(get(first_camp, "loop_lag_ms"), "threshold"));
     cJSON_AddNumberToObject(lag, "flagged_probes", flagged);
@@ -191,9 +193,9 @@ int wsp_report_merge(const char *const *reports, size_t n, char **out,
     for (size_t i = 0; i < n; i++)
       released += num(get(get(in[i], "campaign"), "bursts"), "released");
     cJSON_AddNumberToObject(bursts, "released", released);
-    cJSON_AddItemToObject(bursts, "send_spread_ms",
-                          merged_hist(in, n, "campaign", "bursts",
-                                      "send_spread_ms", &rc));
+    cJSON_AddItemToObject(
+        bursts, "send_spread_ms",
+        merged_hist(in, n, "campaign", "bursts", "send_spread_ms", &rc));
   }
 
   /* Probes: every shard's, back in index order; an index twice means the
@@ -219,9 +221,9 @@ int wsp_report_merge(const char *const *reports, size_t n, char **out,
         double dup = num(v[k], "index");
         free(v);
         rc = wsp__errorf(err, errlen, WSP_EINVAL,
-                  "probe %.0f appears in two reports: did the shards "
-                  "overlap?",
-                  dup);
+                         "probe %.0f appears in two reports: did the shards "
+                         "overlap?",
+                         dup);
         goto done;
       }
       cJSON_AddItemToArray(probes, cJSON_Duplicate(v[k], 1));
@@ -265,9 +267,9 @@ int wsp_report_merge(const char *const *reports, size_t n, char **out,
   }
   x = cJSON_AddObjectToObject(sum, "spans_ms");
   cJSON_ArrayForEach(it, get(get(in[0], "summary"), "spans_ms"))
-  cJSON_AddItemToObject(x, it->string,
-                        merged_hist(in, n, "summary", "spans_ms", it->string,
-                                    &rc));
+      cJSON_AddItemToObject(
+          x, it->string,
+          merged_hist(in, n, "summary", "spans_ms", it->string, &rc));
   if (rc != 0) {
     wsp__errorf(err, errlen, rc, "a report's histograms are malformed");
     goto done;

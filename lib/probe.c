@@ -163,8 +163,7 @@ static wsp__upgrade *up_get(wsp_probe *p) {
     wsp__probe_finish(p, WSP_OUTCOME_INTERNAL_ERROR, "out of memory");
     return NULL;
   }
-  if (wsp__upgrade_init(up, p->key,
-                        (const char *const *)p->cfg->subprotocols.v,
+  if (wsp__upgrade_init(up, p->key, (const char *const *)p->cfg->subprotocols.v,
                         p->cfg->subprotocols.n) != 0) {
     if (up == &ctx->up_scratch)
       ctx->up_busy = 0;
@@ -249,9 +248,8 @@ static void teardown(wsp_probe *p) {
    * expectation): say goodbye with a close frame rather than vanish. */
   if (p->ws != NULL && p->sock_open && !p->eof && !p->close_queued &&
       !p->close_recv_seen && wslay_event_get_write_enabled(p->ws)) {
-    wsp__frames_close(p, p->result->outcome == WSP_OUTCOME_CANCELLED ? 1001
-                                                                      : 1000,
-                      NULL);
+    wsp__frames_close(
+        p, p->result->outcome == WSP_OUTCOME_CANCELLED ? 1001 : 1000, NULL);
     wsp__frames_flush(p);
   }
   if (p->gai_pending)
@@ -486,8 +484,8 @@ static void upgrade_data(wsp_probe *p, const uint8_t *data, size_t len) {
 /* ---- open connection ---- */
 
 static int all_expected_seen(const wsp_probe *p) {
-  uint32_t want = p->cfg->expect.n >= 32 ? 0xffffffffu
-                                         : ((1u << p->cfg->expect.n) - 1);
+  uint32_t want =
+      p->cfg->expect.n >= 32 ? 0xffffffffu : ((1u << p->cfg->expect.n) - 1);
   return (p->result->expected_seen & want) == want;
 }
 
@@ -784,7 +782,7 @@ void wsp__probe_timer_cb(uv_timer_t *t) {
   if (kind == WSP__TIMER_DEADLINE && !p->torn_down) {
     uint64_t now = uv_now(p->ctx->loop);
     if (p->deadline == UINT64_MAX)
-      return; /* The phase has no deadline. */
+      return;                /* The phase has no deadline. */
     if (now < p->deadline) { /* The deadline moved: wait for it. */
       p->timer_kind = kind;
       p->timer_due = p->deadline;
@@ -812,9 +810,9 @@ void wsp__probe_timer_cb(uv_timer_t *t) {
     /* libuv's timers run on a cached millisecond clock and may fire up to
      * a millisecond early by uv_hrtime(): a delay is never shorter than
      * asked, so wait out the remainder. */
-    uint64_t want = (uint64_t)(p->cfg->has_message ? p->delay_ms
-                                                   : p->cfg->hold_ms) *
-                    1000000;
+    uint64_t want =
+        (uint64_t)(p->cfg->has_message ? p->delay_ms : p->cfg->hold_ms) *
+        1000000;
     int64_t elapsed = wsp__probe_now(p) - p->result->marks[WSP_MARK_OPEN];
     if (elapsed >= 0 && (uint64_t)elapsed < want) {
       uv_update_time(p->ctx->loop);
@@ -920,8 +918,8 @@ static int take_token(wsp_probe *p, uint32_t index) {
   if (cfg->jwt_spec.enabled) {
     uv_timeval64_t tv;
     uv_gettimeofday(&tv);
-    if (wsp__jwt_mint(p->ctx, &cfg->jwt_spec, index, tv.tv_sec, &p->token,
-                      err, sizeof(err)) != 0)
+    if (wsp__jwt_mint(p->ctx, &cfg->jwt_spec, index, tv.tv_sec, &p->token, err,
+                      sizeof(err)) != 0)
       return WSP_ETOKEN;
   } else if (cfg->jwt != NULL && (p->token = strdup(cfg->jwt)) == NULL) {
     return WSP_ENOMEM;

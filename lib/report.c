@@ -65,8 +65,7 @@ cJSON *wsp__hist_json(const wsp__hist *h) {
 int wsp__hist_merge_json(wsp__hist *h, const cJSON *o) {
   const cJSON *hist = cJSON_GetObjectItemCaseSensitive(o, "histogram"), *pair;
   wsp__hist add;
-  if (cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(o, "count")) ==
-      0)
+  if (cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(o, "count")) == 0)
     return 0;
   if (!cJSON_IsObject(hist))
     return WSP_EJSON;
@@ -114,13 +113,13 @@ static cJSON *campaign_json(const wsp_campaign *c) {
   a = cJSON_AddObjectToObject(x, "shard");
   cJSON_AddNumberToObject(a, "index", c->shard);
   cJSON_AddNumberToObject(a, "count", c->shards);
-  cJSON_AddItemToObject(x, "duration_ms",
-                        c->t_end ? cJSON_CreateNumber(
-                                       (double)(c->t_end - c->t_start) / 1e6)
-                                 : cJSON_CreateNull());
-  cJSON_AddItemToObject(x, "dns_ms", c->ai ? cJSON_CreateNumber(
-                                                 (double)c->dns_ns / 1e6)
-                                           : cJSON_CreateNull());
+  cJSON_AddItemToObject(
+      x, "duration_ms",
+      c->t_end ? cJSON_CreateNumber((double)(c->t_end - c->t_start) / 1e6)
+               : cJSON_CreateNull());
+  cJSON_AddItemToObject(x, "dns_ms",
+                        c->ai ? cJSON_CreateNumber((double)c->dns_ns / 1e6)
+                              : cJSON_CreateNull());
   if (c->burst || c->mode == WSP__MODE_CONCURRENCY) {
     a = cJSON_AddObjectToObject(x, "bursts");
     cJSON_AddNumberToObject(a, "released", c->bursts);
@@ -142,10 +141,9 @@ static cJSON *campaign_json(const wsp_campaign *c) {
       cJSON_AddNumberToObject(o, "delay_ms", rows[i].value);
       cJSON_AddNumberToObject(o, "total", (double)rows[i].total);
       cJSON_AddNumberToObject(o, "failed", (double)rows[i].failed);
-      cJSON_AddNumberToObject(o, "failure_rate",
-                              rows[i].total ? (double)rows[i].failed /
-                                                  (double)rows[i].total
-                                            : 0);
+      cJSON_AddNumberToObject(
+          o, "failure_rate",
+          rows[i].total ? (double)rows[i].failed / (double)rows[i].total : 0);
       cJSON_AddItemToObject(o, "outcomes", outcomes_json(rows[i].outcomes, 0));
       cJSON_AddItemToArray(a, o);
     }
@@ -153,11 +151,11 @@ static cJSON *campaign_json(const wsp_campaign *c) {
   }
   if (c->mode == WSP__MODE_WINDOW) {
     cJSON *w = cJSON_AddObjectToObject(x, "window");
-    const char *conclusion =
-        c->nevidence == 0 ? "not_run"
-        : c->evidence[0].failures > 0 ? "above_range"
-        : c->nevidence > 1 && c->evidence[1].failures == 0 ? "below_range"
-                                                           : "bounded";
+    const char *conclusion = c->nevidence == 0             ? "not_run"
+                             : c->evidence[0].failures > 0 ? "above_range"
+                             : c->nevidence > 1 && c->evidence[1].failures == 0
+                                 ? "below_range"
+                                 : "bounded";
     cJSON_AddNumberToObject(w, "lo_ms", c->win_lo);
     cJSON_AddNumberToObject(w, "hi_ms", c->win_hi);
     cJSON_AddNumberToObject(w, "resolution_ms", c->win_res);
@@ -203,8 +201,8 @@ static cJSON *campaign_json(const wsp_campaign *c) {
   for (size_t i = 0; i < c->nslices; i++) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "t_ms", (double)i * c->slice_ms);
-    cJSON_AddItemToObject(o, "outcomes", outcomes_json(c->slices[i].outcomes,
-                                                       0));
+    cJSON_AddItemToObject(o, "outcomes",
+                          outcomes_json(c->slices[i].outcomes, 0));
     cJSON_AddItemToArray(a, o);
   }
   return x;
@@ -216,10 +214,9 @@ static cJSON *probe_json(const wsp_campaign *c, size_t i, int show_secrets) {
   cJSON *pj = wsp__result_json(r, show_secrets);
   if (pj == NULL)
     return NULL;
-  cJSON_AddNumberToObject(pj, "start_ms",
-                          r->t0 > c->t_start ? (double)(r->t0 - c->t_start) /
-                                                   1e6
-                                             : 0);
+  cJSON_AddNumberToObject(
+      pj, "start_ms",
+      r->t0 > c->t_start ? (double)(r->t0 - c->t_start) / 1e6 : 0);
   cJSON_AddNumberToObject(pj, "delay_ms", r->delay_ms);
   cJSON_AddItemToObject(pj, "loop_lag_ms",
                         r->lag_ns < 0
@@ -233,8 +230,7 @@ static cJSON *probe_json(const wsp_campaign *c, size_t i, int show_secrets) {
 enum { PROBES_ALL, PROBES_FAILED, PROBES_NONE };
 
 /* The report as a JSON tree: the one form every other report renders. */
-static cJSON *report_tree(const wsp_campaign *c, int show_secrets,
-                          int which) {
+static cJSON *report_tree(const wsp_campaign *c, int show_secrets, int which) {
   cJSON *root, *probes, *sum, *x;
   wsp__summary s;
   char *cfg_text = NULL;
@@ -248,8 +244,7 @@ static cJSON *report_tree(const wsp_campaign *c, int show_secrets,
   if (which != PROBES_NONE) {
     probes = cJSON_AddArrayToObject(root, "probes");
     for (size_t i = 0; i < c->nresults; i++)
-      if (which == PROBES_ALL ||
-          c->results[i]->outcome != WSP_OUTCOME_OK)
+      if (which == PROBES_ALL || c->results[i]->outcome != WSP_OUTCOME_OK)
         cJSON_AddItemToArray(probes, probe_json(c, i, show_secrets));
   }
 
@@ -366,7 +361,7 @@ static void tally_text(wsp__out *b, const char *label, const cJSON *t) {
   if (cJSON_GetArraySize(t) == 0)
     wsp__out_printf(b, " none");
   cJSON_ArrayForEach(it, t)
-  wsp__out_printf(b, " %s x%.0f", it->string, it->valuedouble);
+      wsp__out_printf(b, " %s x%.0f", it->string, it->valuedouble);
   wsp__out_printf(b, "\n");
 }
 
@@ -397,23 +392,24 @@ static void failures_text(wsp__out *b, const cJSON *probes) {
     wsp__out_printf(b, "\nfailures:\n");
   for (size_t g = 0; g < groups; g++)
     wsp__out_printf(b, "  %zux %s in %s (first #%.0f): %s\n", count[g],
-            str(first[g], "outcome"), str(first[g], "phase"),
-            num(first[g], "index"), str(first[g], "error"));
+                    str(first[g], "outcome"), str(first[g], "phase"),
+                    num(first[g], "index"), str(first[g], "error"));
   if (other > 0)
-    wsp__out_printf(b, "  %zu more failures of other kinds (see --json)\n", other);
+    wsp__out_printf(b, "  %zu more failures of other kinds (see --json)\n",
+                    other);
 }
 
 static void campaign_text(wsp__out *b, const cJSON *camp) {
   const cJSON *x, *it;
   if ((x = get(camp, "sweep")) != NULL) {
-    wsp__out_printf(b, "\n%-10s %8s %8s %8s  %s\n", "delay ms", "probes", "failed",
-            "rate", "outcomes");
+    wsp__out_printf(b, "\n%-10s %8s %8s %8s  %s\n", "delay ms", "probes",
+                    "failed", "rate", "outcomes");
     cJSON_ArrayForEach(it, x) {
       const cJSON *o;
       const char *sep = "";
       wsp__out_printf(b, "  %-8.0f %8.0f %8.0f %7.1f%%  ", num(it, "delay_ms"),
-              num(it, "total"), num(it, "failed"),
-              100.0 * num(it, "failure_rate"));
+                      num(it, "total"), num(it, "failed"),
+                      100.0 * num(it, "failure_rate"));
       cJSON_ArrayForEach(o, get(it, "outcomes")) {
         wsp__out_printf(b, "%s%s %.0f", sep, o->string, o->valuedouble);
         sep = ", ";
@@ -424,52 +420,55 @@ static void campaign_text(wsp__out *b, const cJSON *camp) {
   if ((x = get(camp, "window")) != NULL) {
     const char *concl = str(x, "conclusion");
     wsp__out_printf(b, "\nrace window search (%.0f probes per point):\n",
-            num(x, "trials"));
-    cJSON_ArrayForEach(it, get(x, "evidence"))
-    wsp__out_printf(b, "  delay %6.0f ms: %.0f of %.0f failed\n", num(it, "delay_ms"),
-            num(it, "failures"), num(it, "trials"));
+                    num(x, "trials"));
+    cJSON_ArrayForEach(it, get(x, "evidence")) wsp__out_printf(
+        b, "  delay %6.0f ms: %.0f of %.0f failed\n", num(it, "delay_ms"),
+        num(it, "failures"), num(it, "trials"));
     if (strcmp(concl, "above_range") == 0)
       wsp__out_printf(b, "  failures even at %.0f ms: the window is longer\n",
-              num(x, "hi_ms"));
+                      num(x, "hi_ms"));
     else if (strcmp(concl, "below_range") == 0)
       wsp__out_printf(b, "  no failures at %.0f ms: no window at or above it\n",
-              num(x, "lo_ms"));
+                      num(x, "lo_ms"));
     else if (strcmp(concl, "bounded") == 0)
-      wsp__out_printf(b, "  failures stop between %.0f and %.0f ms (%.0f probes)\n",
-              num(get(x, "estimate"), "from_ms"),
-              num(get(x, "estimate"), "to_ms"), num(x, "probes_spent"));
+      wsp__out_printf(
+          b, "  failures stop between %.0f and %.0f ms (%.0f probes)\n",
+          num(get(x, "estimate"), "from_ms"), num(get(x, "estimate"), "to_ms"),
+          num(x, "probes_spent"));
   }
   if ((x = get(camp, "concurrency_sweep")) != NULL) {
     wsp__out_printf(b, "\nconcurrency sweep:\n");
     cJSON_ArrayForEach(it, get(x, "levels"))
-    wsp__out_printf(b, "  %6.0f connections: %.0f failed\n", num(it, "level"),
-            num(it, "failed"));
+        wsp__out_printf(b, "  %6.0f connections: %.0f failed\n",
+                        num(it, "level"), num(it, "failed"));
     if (cJSON_IsNumber(get(x, "first_failing_level")))
       wsp__out_printf(b, "  failures start at %.0f simultaneous connections\n",
-              num(x, "first_failing_level"));
+                      num(x, "first_failing_level"));
     else
       wsp__out_printf(b, "  no failures at any level\n");
   }
   if ((x = get(camp, "bursts")) != NULL && num(x, "released") > 0)
-    wsp__out_printf(b,
-            "\nbursts: %.0f released, send spread p50 %.3f ms, max %.3f ms\n",
-            num(x, "released"), num(get(x, "send_spread_ms"), "p50"),
-            num(get(x, "send_spread_ms"), "max"));
+    wsp__out_printf(
+        b, "\nbursts: %.0f released, send spread p50 %.3f ms, max %.3f ms\n",
+        num(x, "released"), num(get(x, "send_spread_ms"), "p50"),
+        num(get(x, "send_spread_ms"), "max"));
   if ((x = get(camp, "loop_lag_ms")) != NULL &&
       num(get(x, "samples"), "count") > 0) {
     wsp__out_printf(b, "loop lag: p99 %.3f ms, max %.3f ms%s\n",
-            num(get(x, "samples"), "p99"), num(get(x, "samples"), "max"),
-            num(x, "flagged_probes") > 0 ? "" : " (no probe affected)");
+                    num(get(x, "samples"), "p99"),
+                    num(get(x, "samples"), "max"),
+                    num(x, "flagged_probes") > 0 ? "" : " (no probe affected)");
     if (num(x, "flagged_probes") > 0)
-      wsp__out_printf(b,
-              "WARNING: %.0f probe(s) ran while the prober's own loop was "
-              "more than %.0f ms late; their timings are suspect\n",
-              num(x, "flagged_probes"), num(x, "threshold"));
+      wsp__out_printf(
+          b,
+          "WARNING: %.0f probe(s) ran while the prober's own loop was "
+          "more than %.0f ms late; their timings are suspect\n",
+          num(x, "flagged_probes"), num(x, "threshold"));
   }
   if (cJSON_IsArray(get(camp, "seeds"))) {
     wsp__out_printf(b, "seeds:");
     cJSON_ArrayForEach(it, get(camp, "seeds"))
-    wsp__out_printf(b, " %.0f", it->valuedouble);
+        wsp__out_printf(b, " %.0f", it->valuedouble);
     wsp__out_printf(b, "\n");
   } else if (cJSON_IsNumber(get(camp, "seed"))) {
     wsp__out_printf(b, "seed: %.0f\n", num(camp, "seed"));
@@ -481,13 +480,14 @@ int wsp__report_text_tree(const cJSON *root, char **out) {
   const cJSON *sum = get(root, "summary"), *camp = get(root, "campaign");
   const cJSON *it;
   double total = num(sum, "total"), passed = num(sum, "passed");
-  wsp__out_printf(&b, "wsprobe %s: %.0f probe%s of %s (concurrency %.0f", str(root,
-          "version"), total, total == 1 ? "" : "s",
-          str(get(root, "config"), "url"), num(camp, "concurrency"));
+  wsp__out_printf(&b, "wsprobe %s: %.0f probe%s of %s (concurrency %.0f",
+                  str(root, "version"), total, total == 1 ? "" : "s",
+                  str(get(root, "config"), "url"), num(camp, "concurrency"));
   if (num(camp, "merged_from") > 1)
     wsp__out_printf(&b, ", merged from %.0f reports", num(camp, "merged_from"));
   wsp__out_printf(&b, ")\nresult: %s, %.0f of %.0f passed\n\n",
-          passed == total && total > 0 ? "PASS" : "FAIL", passed, total);
+                  passed == total && total > 0 ? "PASS" : "FAIL", passed,
+                  total);
   wsp__out_printf(&b, "%-22s %8s  %s\n", "outcome", "count", "phase");
   cJSON_ArrayForEach(it, get(sum, "outcomes")) {
     const cJSON *ph;
@@ -507,13 +507,14 @@ int wsp__report_text_tree(const cJSON *root, char **out) {
   tally_text(&b, "http statuses:", get(sum, "http_statuses"));
   tally_text(&b, "close codes received:", get(sum, "close_codes"));
   tally_text(&b, "close codes sent:", get(sum, "close_codes_sent"));
-  wsp__out_printf(&b, "\n%-14s %8s %10s %10s %10s  (ms)\n", "span", "count", "p50",
-          "p99", "max");
+  wsp__out_printf(&b, "\n%-14s %8s %10s %10s %10s  (ms)\n", "span", "count",
+                  "p50", "p99", "max");
   cJSON_ArrayForEach(it, get(sum, "spans_ms")) {
     if (num(it, "count") == 0)
       continue;
     wsp__out_printf(&b, "  %-12s %8.0f %10.3f %10.3f %10.3f\n", it->string,
-            num(it, "count"), num(it, "p50"), num(it, "p99"), num(it, "max"));
+                    num(it, "count"), num(it, "p50"), num(it, "p99"),
+                    num(it, "max"));
   }
   campaign_text(&b, camp);
   failures_text(&b, get(root, "probes"));

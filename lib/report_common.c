@@ -36,7 +36,9 @@ void wsp__out_put(wsp__out *o, const char *s, size_t n) {
   o->p[o->len] = '\0';
 }
 
-void wsp__out_puts(wsp__out *o, const char *s) { wsp__out_put(o, s, strlen(s)); }
+void wsp__out_puts(wsp__out *o, const char *s) {
+  wsp__out_put(o, s, strlen(s));
+}
 
 void wsp__out_printf(wsp__out *o, const char *fmt, ...) {
   va_list ap;
@@ -168,11 +170,21 @@ void wsp__out_escape(wsp__out *o, const wsp__secrets *sec, const char *s,
     } else {
       skip = len;
       switch (cp) {
-      case '&': rep = "&amp;"; break;
-      case '<': rep = "&lt;"; break;
-      case '>': rep = "&gt;"; break;
-      case '"': rep = "&quot;"; break;
-      case '\'': rep = "&#39;"; break;
+      case '&':
+        rep = "&amp;";
+        break;
+      case '<':
+        rep = "&lt;";
+        break;
+      case '>':
+        rep = "&gt;";
+        break;
+      case '"':
+        rep = "&quot;";
+        break;
+      case '\'':
+        rep = "&#39;";
+        break;
       case '\t':
       case '\n':
         if (mode == WSP__ESC_ATTR)

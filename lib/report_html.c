@@ -62,8 +62,8 @@ typedef enum {
 } seg_kind;
 
 static const char *const seg_names[SEG_COUNT] = {
-    "connect", "tls", "upgrade", "open, waiting", "awaiting reply",
-    "messages", "closing"};
+    "connect",        "tls",      "upgrade", "open, waiting",
+    "awaiting reply", "messages", "closing"};
 
 static const char css[] =
     ":root{--ink:#1d2330;--muted:#5c6370;--line:#e3e6ea;--bg:#f4f5f7}"
@@ -165,8 +165,9 @@ static void legend(wsp__out *o, const uint64_t *counts) {
   wsp__out_puts(o, "<div class=\"legend\">");
   for (int k = 0; k < WSP_OUTCOME_COUNT; k++)
     if (counts[k])
-      wsp__out_printf(o, "<span><span class=\"sw\" style=\"background:%s\">"
-                         "</span>%s (%llu)</span>",
+      wsp__out_printf(o,
+                      "<span><span class=\"sw\" style=\"background:%s\">"
+                      "</span>%s (%llu)</span>",
                       colors[k], wsp_outcome_name((wsp_outcome)k),
                       (unsigned long long)counts[k]);
   wsp__out_puts(o, "</div>\n");
@@ -199,30 +200,34 @@ static axis make_axis(double max_ms, int ticks, int seconds_ok) {
 }
 
 /* Vertical grid lines and labels of an x axis at [x0, x0 + pw]. */
-static void x_axis(wsp__out *o, const axis *a, double x0, double pw,
-                   double top, double bottom, const char *label) {
+static void x_axis(wsp__out *o, const axis *a, double x0, double pw, double top,
+                   double bottom, const char *label) {
   for (int i = 0;; i++) {
     double v = a->step * i, x;
     if (v > a->max + a->step * 1e-6)
       break;
     x = x0 + v / a->max * pw;
-    wsp__out_printf(o, "<line class=\"gr\" x1=\"%.1f\" y1=\"%.1f\" "
-                       "x2=\"%.1f\" y2=\"%.1f\"/>"
-                       "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">"
-                       "%.*f</text>\n",
+    wsp__out_printf(o,
+                    "<line class=\"gr\" x1=\"%.1f\" y1=\"%.1f\" "
+                    "x2=\"%.1f\" y2=\"%.1f\"/>"
+                    "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">"
+                    "%.*f</text>\n",
                     x, top, x, bottom, x, bottom + 16, a->decimals, v);
   }
-  wsp__out_printf(o, "<line class=\"ax\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
-                     "y2=\"%.1f\"/>",
+  wsp__out_printf(o,
+                  "<line class=\"ax\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
+                  "y2=\"%.1f\"/>",
                   x0, bottom, x0 + pw, bottom);
-  wsp__out_printf(o, "<text class=\"lbl\" x=\"%.1f\" y=\"%.1f\" "
-                     "text-anchor=\"middle\">%s (%s)</text>\n",
+  wsp__out_printf(o,
+                  "<text class=\"lbl\" x=\"%.1f\" y=\"%.1f\" "
+                  "text-anchor=\"middle\">%s (%s)</text>\n",
                   x0 + pw / 2, bottom + 36, label, a->unit);
 }
 
 static void y_label(wsp__out *o, double x, double y, const char *label) {
-  wsp__out_printf(o, "<text class=\"lbl\" transform=\"translate(%.1f %.1f) "
-                     "rotate(-90)\" text-anchor=\"middle\">%s</text>\n",
+  wsp__out_printf(o,
+                  "<text class=\"lbl\" transform=\"translate(%.1f %.1f) "
+                  "rotate(-90)\" text-anchor=\"middle\">%s</text>\n",
                   x, y, label);
 }
 
@@ -235,12 +240,12 @@ static void header(wsp__out *o, const wsp__secrets *sec,
   wsp__out_puts(o, "<header class=\"top\"><div class=\"wrap\">"
                    "<h1>wsprobe report</h1><div class=\"url\">");
   wsp__out_escs(o, sec, c->cfg->url_text, WSP__ESC_TEXT);
-  wsp__out_printf(o, "</div><div class=\"verdict %s\">%s &middot; %zu of "
-                     "%zu probe%s passed</div>\n<div class=\"facts\">",
+  wsp__out_printf(o,
+                  "</div><div class=\"verdict %s\">%s &middot; %zu of "
+                  "%zu probe%s passed</div>\n<div class=\"facts\">",
                   pass ? "pass" : "fail", pass ? "PASS" : "FAIL", c->passed,
                   c->nresults, c->nresults == 1 ? "" : "s");
-  wsp__out_printf(o, "<span>mode <b>%s</b></span>",
-                  wsp__mode_name(c->mode));
+  wsp__out_printf(o, "<span>mode <b>%s</b></span>", wsp__mode_name(c->mode));
   wsp__out_printf(o, "<span>concurrency <b>%u</b></span>", c->concurrency);
   if (c->burst)
     wsp__out_printf(o, "<span>bursts <b>%u</b></span>", c->bursts);
@@ -263,8 +268,7 @@ static void header(wsp__out *o, const wsp__secrets *sec,
   if (c->jitter_ms)
     wsp__out_printf(o, "<span>jitter <b>0..%u ms</b></span>", c->jitter_ms);
   if (c->shards > 1)
-    wsp__out_printf(o, "<span>shard <b>%u/%u</b></span>", c->shard,
-                    c->shards);
+    wsp__out_printf(o, "<span>shard <b>%u/%u</b></span>", c->shard, c->shards);
   wsp__out_printf(o, "<span>seed <b>%llu</b></span>",
                   (unsigned long long)c->seed);
   if (c->cfg->tls_insecure)
@@ -290,9 +294,10 @@ static void outcomes_card(wsp__out *o, const wsp_campaign *c,
     if (s->outcomes[k] == 0)
       continue;
     w = 600.0 * (double)s->outcomes[k] / (double)c->nresults;
-    wsp__out_printf(o, "<rect x=\"%.2f\" y=\"0\" width=\"%.2f\" "
-                       "height=\"18\" fill=\"%s\"><title>%s: %llu</title>"
-                       "</rect>",
+    wsp__out_printf(o,
+                    "<rect x=\"%.2f\" y=\"0\" width=\"%.2f\" "
+                    "height=\"18\" fill=\"%s\"><title>%s: %llu</title>"
+                    "</rect>",
                     x, w < 0.5 ? 0.5 : w, colors[k],
                     wsp_outcome_name((wsp_outcome)k),
                     (unsigned long long)s->outcomes[k]);
@@ -305,11 +310,12 @@ static void outcomes_card(wsp__out *o, const wsp_campaign *c,
     const char *sep = "";
     if (s->outcomes[k] == 0)
       continue;
-    wsp__out_printf(o, "<tr><td><span class=\"sw\" style=\"background:%s\">"
-                       "</span>%s</td><td class=\"n\">%llu</td>"
-                       "<td class=\"n\">%.1f%%</td><td style=\"width:22%%\">"
-                       "<div class=\"share\"><i style=\"width:%.1f%%;"
-                       "background:%s\"></i></div></td><td>",
+    wsp__out_printf(o,
+                    "<tr><td><span class=\"sw\" style=\"background:%s\">"
+                    "</span>%s</td><td class=\"n\">%llu</td>"
+                    "<td class=\"n\">%.1f%%</td><td style=\"width:22%%\">"
+                    "<div class=\"share\"><i style=\"width:%.1f%%;"
+                    "background:%s\"></i></div></td><td>",
                     colors[k], wsp_outcome_name((wsp_outcome)k),
                     (unsigned long long)s->outcomes[k],
                     pct(s->outcomes[k], c->nresults),
@@ -327,20 +333,23 @@ static void outcomes_card(wsp__out *o, const wsp_campaign *c,
   if (c->nresults == 0)
     wsp__out_puts(o, "<tr><td colspan=\"5\">no probe ran</td></tr>");
   wsp__out_puts(o, "</table>\n<ul class=\"facts2\">");
-  wsp__out_printf(o, "<li><b>%zu</b> of <b>%zu</b> passed (%.1f%%), "
-                     "<b>%zu</b> failed</li>",
+  wsp__out_printf(o,
+                  "<li><b>%zu</b> of <b>%zu</b> passed (%.1f%%), "
+                  "<b>%zu</b> failed</li>",
                   c->passed, c->nresults, pct(c->passed, c->nresults),
                   c->nresults - c->passed);
   if (c->bursts > 0)
-    wsp__out_printf(o, "<li>%u burst%s released; first messages sent within "
-                       "<b>%.3f ms</b> of each other (p50), %.3f ms at most"
-                       "</li>",
+    wsp__out_printf(o,
+                    "<li>%u burst%s released; first messages sent within "
+                    "<b>%.3f ms</b> of each other (p50), %.3f ms at most"
+                    "</li>",
                     c->bursts, c->bursts == 1 ? "" : "s",
                     (double)wsp__hist_quantile(&c->spread, 0.5) / 1e6,
                     (double)c->spread.max / 1e6);
   if (c->lag.count > 0)
-    wsp__out_printf(o, "<li>the prober's own loop lag: p99 <b>%.3f ms</b>, "
-                       "max %.3f ms (probes flagged above %u ms: %llu)</li>",
+    wsp__out_printf(o,
+                    "<li>the prober's own loop lag: p99 <b>%.3f ms</b>, "
+                    "max %.3f ms (probes flagged above %u ms: %llu)</li>",
                     (double)wsp__hist_quantile(&c->lag, 0.99) / 1e6,
                     (double)c->lag.max / 1e6, c->lag_threshold_ms,
                     (unsigned long long)c->flagged);
@@ -349,21 +358,36 @@ static void outcomes_card(wsp__out *o, const wsp_campaign *c,
 
 static const char *close_meaning(int code) {
   switch (code) {
-  case 1000: return "normal";
-  case 1001: return "going away";
-  case 1002: return "protocol error";
-  case 1003: return "unsupported data";
-  case 1005: return "no code";
-  case 1006: return "no close frame";
-  case 1007: return "invalid data";
-  case 1008: return "policy violation";
-  case 1009: return "message too big";
-  case 1010: return "extension required";
-  case 1011: return "internal error";
-  case 1012: return "service restart";
-  case 1013: return "try again later";
-  case 1014: return "bad gateway";
-  default: return "";
+  case 1000:
+    return "normal";
+  case 1001:
+    return "going away";
+  case 1002:
+    return "protocol error";
+  case 1003:
+    return "unsupported data";
+  case 1005:
+    return "no code";
+  case 1006:
+    return "no close frame";
+  case 1007:
+    return "invalid data";
+  case 1008:
+    return "policy violation";
+  case 1009:
+    return "message too big";
+  case 1010:
+    return "extension required";
+  case 1011:
+    return "internal error";
+  case 1012:
+    return "service restart";
+  case 1013:
+    return "try again later";
+  case 1014:
+    return "bad gateway";
+  default:
+    return "";
   }
 }
 
@@ -391,16 +415,18 @@ static void tally_rows(wsp__out *o, const char *title, const wsp__tally *t,
       meaning = "forbidden";
     else if (k == 429)
       meaning = "too many requests";
-    wsp__out_printf(o, "<tr><td><b>%d</b> %s</td><td class=\"n\">%llu</td>"
-                       "<td class=\"n\">%.1f%%</td><td style=\"width:30%%\">"
-                       "<div class=\"share\"><i style=\"width:%.1f%%;"
-                       "background:#74879c\"></i></div></td></tr>\n",
+    wsp__out_printf(o,
+                    "<tr><td><b>%d</b> %s</td><td class=\"n\">%llu</td>"
+                    "<td class=\"n\">%.1f%%</td><td style=\"width:30%%\">"
+                    "<div class=\"share\"><i style=\"width:%.1f%%;"
+                    "background:#74879c\"></i></div></td></tr>\n",
                     k, meaning, (unsigned long long)t->n[i],
                     pct(t->n[i], total), pct(t->n[i], total));
   }
   if (t->other)
-    wsp__out_printf(o, "<tr><td>other</td><td class=\"n\">%llu</td><td>"
-                       "</td><td></td></tr>\n",
+    wsp__out_printf(o,
+                    "<tr><td>other</td><td class=\"n\">%llu</td><td>"
+                    "</td><td></td></tr>\n",
                     (unsigned long long)t->other);
 }
 
@@ -426,7 +452,8 @@ static void latency_card(wsp__out *o, const wsp_campaign *c) {
                    "<p class=\"note\">Milliseconds, from log-linear "
                    "histograms (within 1%). The chart shows min&ndash;max "
                    "and a box from p50 to p99 on a log scale.</p>\n"
-                   "<div class=\"split\"><div><table><tr><th>span</th><th class=\"n\">count</th>"
+                   "<div class=\"split\"><div><table><tr><th>span</th><th "
+                   "class=\"n\">count</th>"
                    "<th class=\"n\">min</th><th class=\"n\">p50</th>"
                    "<th class=\"n\">p90</th><th class=\"n\">p99</th>"
                    "<th class=\"n\">p99.9</th><th class=\"n\">max</th></tr>\n");
@@ -444,10 +471,10 @@ static void latency_card(wsp__out *o, const wsp_campaign *c) {
     wsp__out_printf(o, "<td class=\"n\">%s</td>",
                     fmt_ms(b, sizeof(b), (double)h->min / 1e6));
     for (size_t q = 0; q < WSP__ARRAY_SIZE(quantiles); q++)
-      wsp__out_printf(o, "<td class=\"n\">%s</td>",
-                      fmt_ms(b, sizeof(b),
-                             (double)wsp__hist_quantile(h, quantiles[q]) /
-                                 1e6));
+      wsp__out_printf(
+          o, "<td class=\"n\">%s</td>",
+          fmt_ms(b, sizeof(b),
+                 (double)wsp__hist_quantile(h, quantiles[q]) / 1e6));
     wsp__out_printf(o, "<td class=\"n\">%s</td></tr>\n",
                     fmt_ms(b, sizeof(b), (double)h->max / 1e6));
   }
@@ -466,22 +493,24 @@ static void latency_card(wsp__out *o, const wsp_campaign *c) {
     int row = 0;
     if (d1 <= d0)
       d1 = d0 + 1;
-#define LX(ms)                                                                 \
-  (L + (log10((ms) > 1e-4 ? (ms) : 1e-4) - d0) / (d1 - d0) * PW)
-    wsp__out_printf(o, "<svg class=\"chart\" viewBox=\"0 0 680 %.0f\" "
-                       "role=\"img\" aria-label=\"latency ranges\">\n",
+#define LX(ms) (L + (log10((ms) > 1e-4 ? (ms) : 1e-4) - d0) / (d1 - d0) * PW)
+    wsp__out_printf(o,
+                    "<svg class=\"chart\" viewBox=\"0 0 680 %.0f\" "
+                    "role=\"img\" aria-label=\"latency ranges\">\n",
                     H);
     for (double d = d0; d <= d1 + 1e-9; d++) {
       double x = L + (d - d0) / (d1 - d0) * PW;
-      wsp__out_printf(o, "<line class=\"gr\" x1=\"%.1f\" y1=\"%.1f\" "
-                         "x2=\"%.1f\" y2=\"%.1f\"/><text x=\"%.1f\" "
-                         "y=\"%.1f\" text-anchor=\"middle\">%g</text>\n",
+      wsp__out_printf(o,
+                      "<line class=\"gr\" x1=\"%.1f\" y1=\"%.1f\" "
+                      "x2=\"%.1f\" y2=\"%.1f\"/><text x=\"%.1f\" "
+                      "y=\"%.1f\" text-anchor=\"middle\">%g</text>\n",
                       x, T, x, T + RH * rows, x, T + RH * rows + 15,
                       pow(10, d));
     }
-    wsp__out_printf(o, "<text class=\"lbl\" x=\"%.1f\" y=\"%.1f\" "
-                       "text-anchor=\"middle\">milliseconds (log "
-                       "scale)</text>\n",
+    wsp__out_printf(o,
+                    "<text class=\"lbl\" x=\"%.1f\" y=\"%.1f\" "
+                    "text-anchor=\"middle\">milliseconds (log "
+                    "scale)</text>\n",
                     L + PW / 2, T + RH * rows + 33);
     for (int sp = 0; sp < WSP_SPAN_COUNT; sp++) {
       const wsp__hist *h = &c->spans[sp];
@@ -493,21 +522,25 @@ static void latency_card(wsp__out *o, const wsp_campaign *c) {
       mx = (double)h->max / 1e6;
       p50 = (double)wsp__hist_quantile(h, 0.5) / 1e6;
       p99 = (double)wsp__hist_quantile(h, 0.99) / 1e6;
-      wsp__out_printf(o, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">"
-                         "%s</text>",
+      wsp__out_printf(o,
+                      "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">"
+                      "%s</text>",
                       L - 8, y + 4, wsp_span_name((wsp_span)sp));
-      wsp__out_printf(o, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
-                         "y2=\"%.1f\" stroke=\"#868e96\" "
-                         "stroke-width=\"1.5\"/>",
+      wsp__out_printf(o,
+                      "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
+                      "y2=\"%.1f\" stroke=\"#868e96\" "
+                      "stroke-width=\"1.5\"/>",
                       LX(mn), y, LX(mx), y);
-      wsp__out_printf(o, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
-                         "height=\"10\" rx=\"2\" fill=\"#4c6ef5\" "
-                         "opacity=\".55\"/>",
+      wsp__out_printf(o,
+                      "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+                      "height=\"10\" rx=\"2\" fill=\"#4c6ef5\" "
+                      "opacity=\".55\"/>",
                       LX(p50), y - 5,
                       LX(p99) - LX(p50) < 2 ? 2 : LX(p99) - LX(p50));
-      wsp__out_printf(o, "<rect x=\"%.1f\" y=\"%.1f\" width=\"2.5\" "
-                         "height=\"14\" fill=\"#1d2330\"><title>p50 %.3f "
-                         "ms</title></rect>\n",
+      wsp__out_printf(o,
+                      "<rect x=\"%.1f\" y=\"%.1f\" width=\"2.5\" "
+                      "height=\"14\" fill=\"#1d2330\"><title>p50 %.3f "
+                      "ms</title></rect>\n",
                       LX(p50) - 1.25, y - 7, p50);
     }
 #undef LX
@@ -520,9 +553,9 @@ static void latency_card(wsp__out *o, const wsp_campaign *c) {
 
 /* One column of a stacked bar chart. */
 typedef struct {
-  char label[24];                  /* Under the column. */
-  uint64_t n[WSP_OUTCOME_COUNT];   /* Probes per outcome. */
-  uint64_t total;                  /* Their sum. */
+  char label[24];                /* Under the column. */
+  uint64_t n[WSP_OUTCOME_COUNT]; /* Probes per outcome. */
+  uint64_t total;                /* Their sum. */
 } column;
 
 /* How a bar chart stacks its columns. */
@@ -555,8 +588,9 @@ static void bar_chart(wsp__out *o, const column *cols, size_t n,
         m = cols[i].total;
     ymax = make_axis((double)m, 5, 0).max;
   }
-  wsp__out_printf(o, "<svg class=\"chart\" viewBox=\"0 0 %d %.0f\" "
-                     "role=\"img\" aria-label=\"%s\">\n",
+  wsp__out_printf(o,
+                  "<svg class=\"chart\" viewBox=\"0 0 %d %.0f\" "
+                  "role=\"img\" aria-label=\"%s\">\n",
                   W, T + PH + B, ylabel);
   if (band_from >= 0 && band_to > band_from && (size_t)band_to < n) {
     /* Failing side tinted red, the gap amber, the passing side green. */
@@ -564,25 +598,30 @@ static void bar_chart(wsp__out *o, const column *cols, size_t n,
     const char *right = fails_left ? "#f4fcf5" : "#fff5f5";
     double xa = L + band * ((double)band_from + 0.5) + bw / 2;
     double xb = L + band * ((double)band_to + 0.5) - bw / 2;
-    wsp__out_printf(o, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
-                       "height=\"%.1f\" fill=\"%s\"/>",
+    wsp__out_printf(o,
+                    "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+                    "height=\"%.1f\" fill=\"%s\"/>",
                     L, T, xa - L, PH, left);
-    wsp__out_printf(o, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
-                       "height=\"%.1f\" fill=\"#ffe8cc\"/>",
+    wsp__out_printf(o,
+                    "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+                    "height=\"%.1f\" fill=\"#ffe8cc\"/>",
                     xa, T, xb - xa, PH);
-    wsp__out_printf(o, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
-                       "height=\"%.1f\" fill=\"%s\"/>",
+    wsp__out_printf(o,
+                    "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+                    "height=\"%.1f\" fill=\"%s\"/>",
                     xb, T, L + PW - xb, PH, right);
     if (band_label != NULL && xb - xa >= 7.5 * (double)strlen(band_label))
-      wsp__out_printf(o, "<text class=\"big\" x=\"%.1f\" y=\"%.1f\" "
-                         "text-anchor=\"middle\">%s</text>\n",
+      wsp__out_printf(o,
+                      "<text class=\"big\" x=\"%.1f\" y=\"%.1f\" "
+                      "text-anchor=\"middle\">%s</text>\n",
                       (xa + xb) / 2, T + PH / 2, band_label);
   }
   for (int i = 0; i <= 4; i++) {
     double v = ymax * i / 4, y = T + PH - PH * i / 4;
-    wsp__out_printf(o, "<line class=\"gr\" x1=\"%.1f\" y1=\"%.1f\" "
-                       "x2=\"%.1f\" y2=\"%.1f\"/><text x=\"%.1f\" y=\"%.1f\" "
-                       "text-anchor=\"end\">%g%s</text>\n",
+    wsp__out_printf(o,
+                    "<line class=\"gr\" x1=\"%.1f\" y1=\"%.1f\" "
+                    "x2=\"%.1f\" y2=\"%.1f\"/><text x=\"%.1f\" y=\"%.1f\" "
+                    "text-anchor=\"end\">%g%s</text>\n",
                     L, y, L + PW, y, L - 6, y + 4, v,
                     kind == CHART_RATE ? "%" : "");
   }
@@ -590,9 +629,9 @@ static void bar_chart(wsp__out *o, const column *cols, size_t n,
     const column *col = &cols[i];
     double x = L + band * ((double)i + 0.5) - bw / 2, y = T + PH;
     uint64_t failed = col->total - col->n[WSP_OUTCOME_OK];
-    wsp__out_printf(o, "<g><title>%s: %llu probe%s, %llu failed",
-                    col->label, (unsigned long long)col->total,
-                    col->total == 1 ? "" : "s", (unsigned long long)failed);
+    wsp__out_printf(o, "<g><title>%s: %llu probe%s, %llu failed", col->label,
+                    (unsigned long long)col->total, col->total == 1 ? "" : "s",
+                    (unsigned long long)failed);
     for (int k = 0; k < WSP_OUTCOME_COUNT; k++)
       if (col->n[k])
         wsp__out_printf(o, "; %s %llu", wsp_outcome_name((wsp_outcome)k),
@@ -600,41 +639,46 @@ static void bar_chart(wsp__out *o, const column *cols, size_t n,
     wsp__out_puts(o, "</title>");
     if (kind == CHART_RATE && col->total > 0)
       /* The passing share, faint, so that the column reads as a whole. */
-      wsp__out_printf(o, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
-                         "height=\"%.1f\" fill=\"%s\" opacity=\".3\"/>",
+      wsp__out_printf(o,
+                      "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+                      "height=\"%.1f\" fill=\"%s\" opacity=\".3\"/>",
                       x, T, bw, PH, colors[WSP_OUTCOME_OK]);
     for (int k = kind == CHART_RATE ? 1 : 0; k < WSP_OUTCOME_COUNT; k++) {
       double h;
       if (col->n[k] == 0 || col->total == 0)
         continue;
-      h = kind == CHART_RATE
-              ? PH * (double)col->n[k] / (double)col->total
-              : PH * (double)col->n[k] / ymax;
+      h = kind == CHART_RATE ? PH * (double)col->n[k] / (double)col->total
+                             : PH * (double)col->n[k] / ymax;
       y -= h;
-      wsp__out_printf(o, "<rect x=\"%.1f\" y=\"%.2f\" width=\"%.1f\" "
-                         "height=\"%.2f\" fill=\"%s\"/>",
+      wsp__out_printf(o,
+                      "<rect x=\"%.1f\" y=\"%.2f\" width=\"%.1f\" "
+                      "height=\"%.2f\" fill=\"%s\"/>",
                       x, y, bw, h, colors[k]);
     }
     if (n <= 40 && kind == CHART_RATE)
-      wsp__out_printf(o, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" "
-                         "class=\"big\">%.0f%%</text>"
-                         "<text x=\"%.1f\" y=\"%.1f\" "
-                         "text-anchor=\"middle\">%llu/%llu</text>",
-                      x + bw / 2, y - 20, pct(failed, col->total),
-                      x + bw / 2, y - 6, (unsigned long long)failed,
+      wsp__out_printf(o,
+                      "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" "
+                      "class=\"big\">%.0f%%</text>"
+                      "<text x=\"%.1f\" y=\"%.1f\" "
+                      "text-anchor=\"middle\">%llu/%llu</text>",
+                      x + bw / 2, y - 20, pct(failed, col->total), x + bw / 2,
+                      y - 6, (unsigned long long)failed,
                       (unsigned long long)col->total);
     wsp__out_puts(o, "</g>");
     if (i % every == 0)
-      wsp__out_printf(o, "<text x=\"%.1f\" y=\"%.1f\" "
-                         "text-anchor=\"middle\">%s</text>",
+      wsp__out_printf(o,
+                      "<text x=\"%.1f\" y=\"%.1f\" "
+                      "text-anchor=\"middle\">%s</text>",
                       x + bw / 2, T + PH + 17, col->label);
     wsp__out_puts(o, "\n");
   }
-  wsp__out_printf(o, "<line class=\"ax\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
-                     "y2=\"%.1f\"/>",
+  wsp__out_printf(o,
+                  "<line class=\"ax\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
+                  "y2=\"%.1f\"/>",
                   L, T + PH, L + PW, T + PH);
-  wsp__out_printf(o, "<text class=\"lbl\" x=\"%.1f\" y=\"%.1f\" "
-                     "text-anchor=\"middle\">%s</text>\n",
+  wsp__out_printf(o,
+                  "<text class=\"lbl\" x=\"%.1f\" y=\"%.1f\" "
+                  "text-anchor=\"middle\">%s</text>\n",
                   L + PW / 2, T + PH + 40, xlabel);
   y_label(o, 16, T + PH / 2, ylabel);
   wsp__out_puts(o, "</svg>\n");
@@ -676,8 +720,9 @@ static void sweep_card(wsp__out *o, const wsp_campaign *c,
     snprintf(label, sizeof(label),
              "Estimated race window: failures stop between %u and %u ms",
              p[last_fail].value, p[last_fail + 1].value);
-  wsp__out_printf(o, "<p class=\"note\">%llu probe%s per delay, run in a "
-                     "shuffled order. <b>%s</b>.</p>\n",
+  wsp__out_printf(o,
+                  "<p class=\"note\">%llu probe%s per delay, run in a "
+                  "shuffled order. <b>%s</b>.</p>\n",
                   (unsigned long long)c->per_delay,
                   c->per_delay == 1 ? "" : "s", label);
   legend(o, s->outcomes);
@@ -690,16 +735,18 @@ static void sweep_card(wsp__out *o, const wsp_campaign *c,
                    "<th class=\"n\">rate</th><th>outcomes</th></tr>\n");
   for (size_t i = 0; i < n; i++) {
     const char *sep = "";
-    wsp__out_printf(o, "<tr><td class=\"n\">%u</td><td class=\"n\">%llu</td>"
-                       "<td class=\"n\">%llu</td><td class=\"n\">%.1f%%</td>"
-                       "<td>",
+    wsp__out_printf(o,
+                    "<tr><td class=\"n\">%u</td><td class=\"n\">%llu</td>"
+                    "<td class=\"n\">%llu</td><td class=\"n\">%.1f%%</td>"
+                    "<td>",
                     p[i].value, (unsigned long long)p[i].total,
                     (unsigned long long)p[i].failed,
                     pct(p[i].failed, p[i].total));
     for (int k = 0; k < WSP_OUTCOME_COUNT; k++)
       if (p[i].outcomes[k]) {
-        wsp__out_printf(o, "%s<span class=\"sw\" style=\"background:%s\">"
-                           "</span>%s %llu",
+        wsp__out_printf(o,
+                        "%s<span class=\"sw\" style=\"background:%s\">"
+                        "</span>%s %llu",
                         sep, colors[k], wsp_outcome_name((wsp_outcome)k),
                         (unsigned long long)p[i].outcomes[k]);
         sep = " &nbsp; ";
@@ -723,17 +770,20 @@ static void window_card(wsp__out *o, const wsp_campaign *c) {
   size_t every = n > 24 ? (n + 23) / 24 : 1;
   wsp__out_puts(o, "<section class=\"card\"><h2>Race-window search</h2>"
                    "<p class=\"note\">Bisection between ");
-  wsp__out_printf(o, "%u and %u ms to %u ms, %u probe%s per point; a point "
-                     "fails when any of its probes fails. <b>",
+  wsp__out_printf(o,
+                  "%u and %u ms to %u ms, %u probe%s per point; a point "
+                  "fails when any of its probes fails. <b>",
                   c->win_lo, c->win_hi, c->win_res, c->win_trials,
                   c->win_trials == 1 ? "" : "s");
   if (bounded)
-    wsp__out_printf(o, "Estimated race window: failures stop between %u and "
-                       "%u ms",
+    wsp__out_printf(o,
+                    "Estimated race window: failures stop between %u and "
+                    "%u ms",
                     c->cur_lo, c->cur_hi);
   else if (strcmp(conclusion, "above_range") == 0)
-    wsp__out_printf(o, "Failures even at %u ms: the window is longer than the "
-                       "range",
+    wsp__out_printf(o,
+                    "Failures even at %u ms: the window is longer than the "
+                    "range",
                     c->win_hi);
   else if (strcmp(conclusion, "below_range") == 0)
     wsp__out_printf(o, "No failures at %u ms: no window at or above it",
@@ -745,8 +795,9 @@ static void window_card(wsp__out *o, const wsp_campaign *c) {
     hi = lo + 1;
   span = hi - lo;
 #define WY(ms) (T + PH - ((double)(ms)-lo) / span * PH)
-  wsp__out_printf(o, "<svg class=\"chart\" viewBox=\"0 0 %d %.0f\" "
-                     "role=\"img\" aria-label=\"window search\">\n",
+  wsp__out_printf(o,
+                  "<svg class=\"chart\" viewBox=\"0 0 %d %.0f\" "
+                  "role=\"img\" aria-label=\"window search\">\n",
                   W, T + PH + B);
   if (bounded) {
     double ylo = WY(c->cur_lo), yhi = WY(c->cur_hi);
@@ -754,30 +805,36 @@ static void window_card(wsp__out *o, const wsp_campaign *c) {
       yhi -= 1.5;
       ylo += 1.5;
     }
-    wsp__out_printf(o, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
-                       "height=\"%.1f\" fill=\"#ebfbee\"/>",
+    wsp__out_printf(o,
+                    "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+                    "height=\"%.1f\" fill=\"#ebfbee\"/>",
                     L, T, PW, yhi - T);
-    wsp__out_printf(o, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
-                       "height=\"%.1f\" fill=\"#fff5f5\"/>",
+    wsp__out_printf(o,
+                    "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+                    "height=\"%.1f\" fill=\"#fff5f5\"/>",
                     L, ylo, PW, T + PH - ylo);
-    wsp__out_printf(o, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
-                       "height=\"%.1f\" fill=\"#ffa94d\" opacity=\".55\"/>",
+    wsp__out_printf(o,
+                    "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+                    "height=\"%.1f\" fill=\"#ffa94d\" opacity=\".55\"/>",
                     L, yhi, PW + 8, ylo - yhi);
-    wsp__out_printf(o, "<text class=\"big\" x=\"%.1f\" y=\"%.1f\">"
-                       "race window edge</text><text x=\"%.1f\" y=\"%.1f\">"
-                       "%u&ndash;%u ms</text>\n",
+    wsp__out_printf(o,
+                    "<text class=\"big\" x=\"%.1f\" y=\"%.1f\">"
+                    "race window edge</text><text x=\"%.1f\" y=\"%.1f\">"
+                    "%u&ndash;%u ms</text>\n",
                     L + PW + 14, (ylo + yhi) / 2 - 2, L + PW + 14,
                     (ylo + yhi) / 2 + 14, c->cur_lo, c->cur_hi);
-    wsp__out_printf(o, "<text x=\"%.1f\" y=\"%.1f\" fill=\"#2f9e44\">"
-                       "passes above</text><text x=\"%.1f\" y=\"%.1f\">"
-                       "fails below</text>\n",
+    wsp__out_printf(o,
+                    "<text x=\"%.1f\" y=\"%.1f\" fill=\"#2f9e44\">"
+                    "passes above</text><text x=\"%.1f\" y=\"%.1f\">"
+                    "fails below</text>\n",
                     L + PW + 14, T + 14, L + PW + 14, T + PH - 6);
   }
   for (int i = 0; i <= 4; i++) {
     double v = lo + span * i / 4;
-    wsp__out_printf(o, "<line class=\"gr\" x1=\"%.1f\" y1=\"%.1f\" "
-                       "x2=\"%.1f\" y2=\"%.1f\"/><text x=\"%.1f\" y=\"%.1f\" "
-                       "text-anchor=\"end\">%.0f</text>\n",
+    wsp__out_printf(o,
+                    "<line class=\"gr\" x1=\"%.1f\" y1=\"%.1f\" "
+                    "x2=\"%.1f\" y2=\"%.1f\"/><text x=\"%.1f\" y=\"%.1f\" "
+                    "text-anchor=\"end\">%.0f</text>\n",
                     L, WY(v), L + PW, WY(v), L - 6, WY(v) + 4, v);
   }
   if (n > 1) {
@@ -794,35 +851,38 @@ static void window_card(wsp__out *o, const wsp_campaign *c) {
     double x = n > 1 ? L + step * (double)i : L + PW / 2;
     double y = WY(e->delay_ms);
     int fail = e->failures > 0;
-    wsp__out_printf(o, "<g><title>step %zu: delay %u ms, %u of %u failed"
-                       "</title><circle cx=\"%.1f\" cy=\"%.1f\" r=\"7\" "
-                       "fill=\"%s\" stroke=\"#fff\" stroke-width=\"2\"/>"
-                       "</g>\n",
+    wsp__out_printf(o,
+                    "<g><title>step %zu: delay %u ms, %u of %u failed"
+                    "</title><circle cx=\"%.1f\" cy=\"%.1f\" r=\"7\" "
+                    "fill=\"%s\" stroke=\"#fff\" stroke-width=\"2\"/>"
+                    "</g>\n",
                     i + 1, e->delay_ms, e->failures, e->trials, x, y,
                     fail ? colors[WSP_OUTCOME_CLOSED_BY_SERVER]
                          : colors[WSP_OUTCOME_OK]);
     /* Under each step: its number, its delay, failed of run. */
     if (i % every == 0)
-      wsp__out_printf(o, "<text class=\"big\" x=\"%.1f\" y=\"%.1f\" "
-                         "text-anchor=\"middle\">%zu</text>"
-                         "<text x=\"%.1f\" y=\"%.1f\" "
-                         "text-anchor=\"middle\">%u ms</text>"
-                         "<text x=\"%.1f\" y=\"%.1f\" "
-                         "text-anchor=\"middle\" fill=\"%s\">%u/%u</text>",
-                      x, T + PH + 17, i + 1, x, T + PH + 32, e->delay_ms, x,
-                      T + PH + 47,
-                      fail ? colors[WSP_OUTCOME_CLOSED_BY_SERVER]
-                           : colors[WSP_OUTCOME_OK],
-                      e->failures, e->trials);
+      wsp__out_printf(
+          o,
+          "<text class=\"big\" x=\"%.1f\" y=\"%.1f\" "
+          "text-anchor=\"middle\">%zu</text>"
+          "<text x=\"%.1f\" y=\"%.1f\" "
+          "text-anchor=\"middle\">%u ms</text>"
+          "<text x=\"%.1f\" y=\"%.1f\" "
+          "text-anchor=\"middle\" fill=\"%s\">%u/%u</text>",
+          x, T + PH + 17, i + 1, x, T + PH + 32, e->delay_ms, x, T + PH + 47,
+          fail ? colors[WSP_OUTCOME_CLOSED_BY_SERVER] : colors[WSP_OUTCOME_OK],
+          e->failures, e->trials);
   }
 #undef WY
-  wsp__out_printf(o, "<line class=\"ax\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
-                     "y2=\"%.1f\"/>",
+  wsp__out_printf(o,
+                  "<line class=\"ax\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
+                  "y2=\"%.1f\"/>",
                   L, T + PH, L + PW, T + PH);
-  wsp__out_printf(o, "<text class=\"lbl\" x=\"%.1f\" y=\"%.1f\" "
-                     "text-anchor=\"middle\">step of the search, the delay "
-                     "it tried, probes failed/run (red: some failed, green: "
-                     "all passed)</text>\n",
+  wsp__out_printf(o,
+                  "<text class=\"lbl\" x=\"%.1f\" y=\"%.1f\" "
+                  "text-anchor=\"middle\">step of the search, the delay "
+                  "it tried, probes failed/run (red: some failed, green: "
+                  "all passed)</text>\n",
                   L + PW / 2, T + PH + 72);
   y_label(o, 18, T + PH / 2, "first-message delay (ms)");
   wsp__out_puts(o, "</svg>\n</section>\n");
@@ -850,9 +910,10 @@ static void levels_card(wsp__out *o, const wsp_campaign *c,
     snprintf(label, sizeof(label),
              "Failures start at %u simultaneous connections",
              c->levels[first].level);
-  wsp__out_printf(o, "<section class=\"card\"><h2>Concurrency sweep</h2>"
-                     "<p class=\"note\">Bursts of simultaneous connections. "
-                     "<b>%s</b>.</p>\n",
+  wsp__out_printf(o,
+                  "<section class=\"card\"><h2>Concurrency sweep</h2>"
+                  "<p class=\"note\">Bursts of simultaneous connections. "
+                  "<b>%s</b>.</p>\n",
                   label);
   legend(o, s->outcomes);
   bar_chart(o, cols, c->nlevels, CHART_RATE, "simultaneous connections",
@@ -863,8 +924,8 @@ static void levels_card(wsp__out *o, const wsp_campaign *c,
 }
 
 /* Outcomes per time slice (duration runs), or per bin of start times. */
-static void time_card(wsp__out *o, const wsp_campaign *c,
-                      const wsp__summary *s, int from_slices) {
+static void time_card(wsp__out *o, const wsp_campaign *c, const wsp__summary *s,
+                      int from_slices) {
   size_t n, bins;
   double width_ms;
   column *cols;
@@ -879,8 +940,8 @@ static void time_card(wsp__out *o, const wsp_campaign *c,
     /* About 120 columns of a round width (1, 2 or 5 times a power of
      * ten milliseconds), so that their labels are round too. */
     double raw = (double)last / 1e6 / 120, p = pow(10, floor(log10(raw)));
-    width_ms = raw <= 0.01 ? 0.01
-               : raw <= p ? p
+    width_ms = raw <= 0.01    ? 0.01
+               : raw <= p     ? p
                : raw <= 2 * p ? 2 * p
                : raw <= 5 * p ? 5 * p
                               : 10 * p;
@@ -898,8 +959,8 @@ static void time_card(wsp__out *o, const wsp_campaign *c,
       }
   } else {
     for (size_t i = 0; i < c->nresults; i++) {
-      size_t b = (size_t)((double)wsp__start_ns(c, c->results[i]) / 1e6 /
-                          width_ms);
+      size_t b =
+          (size_t)((double)wsp__start_ns(c, c->results[i]) / 1e6 / width_ms);
       if (b >= n)
         b = n - 1;
       cols[b / bins].n[c->results[i]->outcome]++;
@@ -921,13 +982,15 @@ static void time_card(wsp__out *o, const wsp_campaign *c,
   }
   wsp__out_puts(o, "<section class=\"card\"><h2>Outcomes over time</h2>");
   if (from_slices)
-    wsp__out_printf(o, "<p class=\"note\">Probes by the time slice they "
-                       "started in (%u ms slices%s), e.g. to watch a "
-                       "deployment turn 503 &rarr; 1011 &rarr; ok.</p>\n",
+    wsp__out_printf(o,
+                    "<p class=\"note\">Probes by the time slice they "
+                    "started in (%u ms slices%s), e.g. to watch a "
+                    "deployment turn 503 &rarr; 1011 &rarr; ok.</p>\n",
                     c->slice_ms, bins > 1 ? ", merged" : "");
   else
-    wsp__out_printf(o, "<p class=\"note\">All %zu probes by when they "
-                       "started (%.1f ms per column).</p>\n",
+    wsp__out_printf(o,
+                    "<p class=\"note\">All %zu probes by when they "
+                    "started (%.1f ms per column).</p>\n",
                     c->nresults, width_ms);
   legend(o, s->outcomes);
   bar_chart(o, cols, n, CHART_COUNT, "time since the campaign started",
@@ -994,13 +1057,13 @@ static const char *end_label(const wsp_result *r, char *buf, size_t len) {
 static void row_title(wsp__out *o, const wsp__secrets *sec,
                       const wsp_campaign *c, const wsp_result *r) {
   char a[32], b[32];
-  wsp__out_printf(o, "<title>#%u %s in %s | start %s ms, first message "
-                     "after %u ms, total %s ms",
-                  r->index, wsp_outcome_name(r->outcome),
-                  wsp_phase_name(r->phase),
-                  fmt_ms(a, sizeof(a), (double)wsp__start_ns(c, r) / 1e6),
-                  r->delay_ms,
-                  fmt_ms(b, sizeof(b), (double)wsp__end_ns(r) / 1e6));
+  wsp__out_printf(
+      o,
+      "<title>#%u %s in %s | start %s ms, first message "
+      "after %u ms, total %s ms",
+      r->index, wsp_outcome_name(r->outcome), wsp_phase_name(r->phase),
+      fmt_ms(a, sizeof(a), (double)wsp__start_ns(c, r) / 1e6), r->delay_ms,
+      fmt_ms(b, sizeof(b), (double)wsp__end_ns(r) / 1e6));
   if (r->http_status)
     wsp__out_printf(o, " | HTTP %d", r->http_status);
   if (r->close_recv.code >= 0) {
@@ -1038,12 +1101,14 @@ static void timeline_svg(wsp__out *o, const wsp__secrets *sec,
       max_ms = end;
   }
   a = make_axis(max_ms, 10, 1);
-  wsp__out_printf(o, "<svg class=\"chart\" viewBox=\"0 0 %d %.0f\" "
-                     "role=\"img\" aria-label=\"timeline\">\n",
+  wsp__out_printf(o,
+                  "<svg class=\"chart\" viewBox=\"0 0 %d %.0f\" "
+                  "role=\"img\" aria-label=\"timeline\">\n",
                   W, T + PH + B);
   for (size_t i = 1; i < n; i += 2)
-    wsp__out_printf(o, "<rect class=\"st\" x=\"%.0f\" y=\"%.1f\" "
-                       "width=\"%.0f\" height=\"%.1f\"/>",
+    wsp__out_printf(o,
+                    "<rect class=\"st\" x=\"%.0f\" y=\"%.1f\" "
+                    "width=\"%.0f\" height=\"%.1f\"/>",
                     L, T + rh * (double)i, PW, rh);
   wsp__out_puts(o, "\n");
   x_axis(o, &a, L, PW, T, T + PH,
@@ -1072,32 +1137,36 @@ static void timeline_svg(wsp__out *o, const wsp__secrets *sec,
         h = bh * 0.6;
         yy = y + (bh - h) / 2;
       }
-      wsp__out_printf(o, "<rect class=\"f%d k%d\" x=\"%.1f\" y=\"%.1f\" "
-                         "width=\"%.2f\" height=\"%.1f\"/>",
+      wsp__out_printf(o,
+                      "<rect class=\"f%d k%d\" x=\"%.1f\" y=\"%.1f\" "
+                      "width=\"%.2f\" height=\"%.1f\"/>",
                       k, e[j].kind, xa, yy, xb - xa, h);
     }
     xend = TX(e[ne - 1].t);
     if (xend - x0 < 2) {
       /* Too short to see its stretches: a mark of the outcome's colour. */
-      wsp__out_printf(o, "<rect class=\"f%d\" x=\"%.1f\" y=\"%.1f\" "
-                         "width=\"2\" height=\"%.1f\"/>",
+      wsp__out_printf(o,
+                      "<rect class=\"f%d\" x=\"%.1f\" y=\"%.1f\" "
+                      "width=\"2\" height=\"%.1f\"/>",
                       k, x0, y, bh);
       xend = x0 + 2;
     }
     if (labels && r->marks[WSP_MARK_FIRST_SENT] >= 0)
-      wsp__out_printf(o, "<rect class=\"tick\" x=\"%.1f\" y=\"%.1f\" "
-                         "width=\"1.6\" height=\"%.1f\"/>",
-                      TX(r->marks[WSP_MARK_FIRST_SENT]) - 0.8, y - 1,
-                      bh + 2);
+      wsp__out_printf(o,
+                      "<rect class=\"tick\" x=\"%.1f\" y=\"%.1f\" "
+                      "width=\"1.6\" height=\"%.1f\"/>",
+                      TX(r->marks[WSP_MARK_FIRST_SENT]) - 0.8, y - 1, bh + 2);
 #undef TX
     if (labels) {
-      wsp__out_printf(o, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" "
-                         "style=\"font-size:%.0fpx\">#%u</text>",
+      wsp__out_printf(o,
+                      "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" "
+                      "style=\"font-size:%.0fpx\">#%u</text>",
                       L - 6, y + bh / 2 + rh * 0.22, rh >= 15 ? 12 : rh - 1,
                       r->index);
       if (end_label(r, buf, sizeof(buf))[0])
-        wsp__out_printf(o, "<text class=\"c%d\" x=\"%.1f\" y=\"%.1f\" "
-                           "style=\"font-size:%.0fpx\">%s</text>",
+        wsp__out_printf(o,
+                        "<text class=\"c%d\" x=\"%.1f\" y=\"%.1f\" "
+                        "style=\"font-size:%.0fpx\">%s</text>",
                         k, xend + 4, y + bh / 2 + rh * 0.22,
                         rh >= 15 ? 12 : rh - 1, buf);
     }
@@ -1155,8 +1224,8 @@ static const wsp_result **pick_rows(const wsp_campaign *c, size_t *n) {
       count[c->results[i]->outcome]++;
     for (size_t i = 0; i < total; i++) {
       int o = (int)c->results[i]->outcome;
-      uint64_t m = count[o] < SAMPLE_PER_OUTCOME ? count[o]
-                                                 : SAMPLE_PER_OUTCOME;
+      uint64_t m =
+          count[o] < SAMPLE_PER_OUTCOME ? count[o] : SAMPLE_PER_OUTCOME;
       /* The taken-th pick of this outcome is its occurrence
        * taken * count / m. */
       if (taken[o] < m && seen[o] == taken[o] * count[o] / m) {
@@ -1187,9 +1256,10 @@ static const wsp_result **pick_rows(const wsp_campaign *c, size_t *n) {
 
 static void seg_swatch(wsp__out *o, int kind, const char *label) {
   double h = kind == SEG_WAIT ? 4 : kind == SEG_CLOSE ? 7 : 12;
-  wsp__out_printf(o, "<span class=\"seg\"><svg width=\"26\" height=\"12\">"
-                     "<rect class=\"f%d k%d\" x=\"0\" y=\"%.1f\" "
-                     "width=\"26\" height=\"%.0f\"/></svg>%s</span>",
+  wsp__out_printf(o,
+                  "<span class=\"seg\"><svg width=\"26\" height=\"12\">"
+                  "<rect class=\"f%d k%d\" x=\"0\" y=\"%.1f\" "
+                  "width=\"26\" height=\"%.0f\"/></svg>%s</span>",
                   WSP_OUTCOME_CLOSED_BY_SERVER, kind, (12 - h) / 2, h, label);
 }
 
@@ -1201,11 +1271,12 @@ static void timeline_card(wsp__out *o, const wsp__secrets *sec,
     return;
   wsp__out_puts(o, "<section class=\"card\"><h2>Timeline</h2>");
   if (n < c->nresults)
-    wsp__out_printf(o, "<p class=\"note\"><b>A sample of %zu of %zu probes"
-                       "</b>: every outcome that occurred is shown (up to "
-                       "%d probes each), the rest evenly spread over the "
-                       "campaign. &ldquo;Outcomes over time&rdquo; counts "
-                       "them all.</p>\n",
+    wsp__out_printf(o,
+                    "<p class=\"note\"><b>A sample of %zu of %zu probes"
+                    "</b>: every outcome that occurred is shown (up to "
+                    "%d probes each), the rest evenly spread over the "
+                    "campaign. &ldquo;Outcomes over time&rdquo; counts "
+                    "them all.</p>\n",
                     n, c->nresults, SAMPLE_PER_OUTCOME);
   else
     wsp__out_puts(o, "<p class=\"note\">One row per connection. A bar's "
@@ -1277,16 +1348,18 @@ static void failures_card(wsp__out *o, const wsp__secrets *sec,
     wsp__out_printf(o, "<tr><td class=\"n\">%llu</td><td>",
                     (unsigned long long)count[g]);
     chip(o, first[g]->outcome);
-    wsp__out_printf(o, "</td><td>%s</td><td class=\"n\">#%u</td>"
-                       "<td class=\"err\">",
+    wsp__out_printf(o,
+                    "</td><td>%s</td><td class=\"n\">#%u</td>"
+                    "<td class=\"err\">",
                     wsp_phase_name(first[g]->phase), first[g]->index);
     wsp__out_escs(o, sec, first[g]->error, WSP__ESC_TEXT);
     wsp__out_puts(o, "</td></tr>\n");
   }
   if (other)
-    wsp__out_printf(o, "<tr><td class=\"n\">%llu</td><td colspan=\"4\">"
-                       "failures of other kinds (see the JSON report)</td>"
-                       "</tr>\n",
+    wsp__out_printf(o,
+                    "<tr><td class=\"n\">%llu</td><td colspan=\"4\">"
+                    "failures of other kinds (see the JSON report)</td>"
+                    "</tr>\n",
                     (unsigned long long)other);
   wsp__out_puts(o, "</table></section>\n");
 }
@@ -1299,20 +1372,22 @@ static void probes_card(wsp__out *o, const wsp__secrets *sec,
   if (rows == NULL)
     return;
   qsort(rows, n, sizeof(*rows), by_start);
-  wsp__out_printf(o, "<section class=\"card\"><h2>Probes</h2><details>"
-                     "<summary>%s %zu probe%s (the rows of the timeline)"
-                     "</summary><table><tr><th class=\"n\">#</th>"
-                     "<th class=\"n\">start ms</th><th class=\"n\">delay ms"
-                     "</th><th>outcome</th><th>phase</th>"
-                     "<th class=\"n\">HTTP</th><th class=\"n\">close recv"
-                     "</th><th class=\"n\">close sent</th>"
-                     "<th class=\"n\">total ms</th><th>error</th></tr>\n",
+  wsp__out_printf(o,
+                  "<section class=\"card\"><h2>Probes</h2><details>"
+                  "<summary>%s %zu probe%s (the rows of the timeline)"
+                  "</summary><table><tr><th class=\"n\">#</th>"
+                  "<th class=\"n\">start ms</th><th class=\"n\">delay ms"
+                  "</th><th>outcome</th><th>phase</th>"
+                  "<th class=\"n\">HTTP</th><th class=\"n\">close recv"
+                  "</th><th class=\"n\">close sent</th>"
+                  "<th class=\"n\">total ms</th><th>error</th></tr>\n",
                   n < c->nresults ? "the sampled" : "all", n,
                   n == 1 ? "" : "s");
   for (size_t i = 0; i < n; i++) {
     const wsp_result *r = rows[i];
-    wsp__out_printf(o, "<tr><td class=\"n\">%u</td><td class=\"n\">%s</td>"
-                       "<td class=\"n\">%u</td><td>",
+    wsp__out_printf(o,
+                    "<tr><td class=\"n\">%u</td><td class=\"n\">%s</td>"
+                    "<td class=\"n\">%u</td><td>",
                     r->index,
                     fmt_ms(a, sizeof(a), (double)wsp__start_ns(c, r) / 1e6),
                     r->delay_ms);
@@ -1364,11 +1439,12 @@ int wsp_report_html(const wsp_campaign *c, char **out) {
                     ".k6{opacity:.45}</style>\n</head>\n<body>\n");
   header(&o, &sec, c);
   if (c->flagged > 0)
-    wsp__out_printf(&o, "<div class=\"warn\"><b>Warning:</b> %llu probe%s "
-                        "ran while the prober's own event loop was more than "
-                        "%u ms late; their timings are suspect.</div>\n",
-                    (unsigned long long)c->flagged,
-                    c->flagged == 1 ? "" : "s", c->lag_threshold_ms);
+    wsp__out_printf(&o,
+                    "<div class=\"warn\"><b>Warning:</b> %llu probe%s "
+                    "ran while the prober's own event loop was more than "
+                    "%u ms late; their timings are suspect.</div>\n",
+                    (unsigned long long)c->flagged, c->flagged == 1 ? "" : "s",
+                    c->lag_threshold_ms);
   wsp__out_puts(&o, "<div class=\"grid\">\n");
   outcomes_card(&o, c, &s);
   codes_card(&o, &s);
@@ -1389,10 +1465,11 @@ int wsp_report_html(const wsp_campaign *c, char **out) {
   failures_card(&o, &sec, c);
   if (c->nresults > 0)
     probes_card(&o, &sec, c);
-  wsp__out_printf(&o, "<footer>Generated by wsprobe %s. This page is "
-                      "self-contained: it loads nothing. Times are "
-                      "CLOCK_MONOTONIC; re-run with --seed %llu to repeat "
-                      "the schedule.</footer>\n</main>\n</body>\n</html>\n",
+  wsp__out_printf(&o,
+                  "<footer>Generated by wsprobe %s. This page is "
+                  "self-contained: it loads nothing. Times are "
+                  "CLOCK_MONOTONIC; re-run with --seed %llu to repeat "
+                  "the schedule.</footer>\n</main>\n</body>\n</html>\n",
                   WSP_VERSION_STRING, (unsigned long long)c->seed);
   return wsp__out_finish(&o, out);
 }

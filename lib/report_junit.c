@@ -34,11 +34,11 @@ static const char *code_text(int code, char *buf, size_t len) {
 static void probe_message(wsp__out *o, const wsp__secrets *sec,
                           const wsp_result *r) {
   char code[16], status[16];
-  wsp__out_printf(o, "%s in %s, close code %s, HTTP status %s",
-                  wsp_outcome_name(r->outcome), wsp_phase_name(r->phase),
-                  code_text(r->close_recv.code, code, sizeof(code)),
-                  code_text(r->http_status ? r->http_status : -1, status,
-                            sizeof(status)));
+  wsp__out_printf(
+      o, "%s in %s, close code %s, HTTP status %s",
+      wsp_outcome_name(r->outcome), wsp_phase_name(r->phase),
+      code_text(r->close_recv.code, code, sizeof(code)),
+      code_text(r->http_status ? r->http_status : -1, status, sizeof(status)));
   if (r->error != NULL) {
     wsp__out_puts(o, ": ");
     wsp__out_escs(o, sec, r->error, WSP__ESC_ATTR);
@@ -68,8 +68,7 @@ static void probe_details(wsp__out *o, const wsp__secrets *sec,
   }
   if (r->body_len > 0) {
     wsp__out_puts(o, "http body: ");
-    wsp__out_escape(o, sec, (const char *)r->body, r->body_len,
-                    WSP__ESC_ATTR);
+    wsp__out_escape(o, sec, (const char *)r->body, r->body_len, WSP__ESC_ATTR);
     wsp__out_puts(o, "\n");
   }
   if (r->close_recv.code >= 0) {
@@ -83,9 +82,10 @@ static void probe_details(wsp__out *o, const wsp__secrets *sec,
   }
   if (r->close_sent.code >= 0)
     wsp__out_printf(o, "close sent: %d\n", r->close_sent.code);
-  wsp__out_printf(o, "first-message delay: %u ms\nstarted: %.3f ms after the "
-                     "campaign's start\ntimeline (ms since the probe's "
-                     "start):",
+  wsp__out_printf(o,
+                  "first-message delay: %u ms\nstarted: %.3f ms after the "
+                  "campaign's start\ntimeline (ms since the probe's "
+                  "start):",
                   r->delay_ms, (double)wsp__start_ns(c, r) / 1e6);
   for (int m = 0; m < WSP_MARK_COUNT; m++)
     if (r->marks[m] >= 0) {
@@ -95,8 +95,9 @@ static void probe_details(wsp__out *o, const wsp__secrets *sec,
     }
   wsp__out_puts(o, "\n");
   if (r->lag_ns > 0)
-    wsp__out_printf(o, "warning: the prober's loop was %.3f ms late while "
-                       "this probe ran; its timings are suspect\n",
+    wsp__out_printf(o,
+                    "warning: the prober's loop was %.3f ms late while "
+                    "this probe ran; its timings are suspect\n",
                     (double)r->lag_ns / 1e6);
 }
 
@@ -144,10 +145,11 @@ static void point_case(wsp__out *o, const wsp__secrets *sec,
     if (r->http_status)
       wsp__tally_add(&statuses, r->http_status);
   }
-  wsp__out_printf(o, ">\n      <failure message=\"%llu of %llu probes "
-                     "failed at %s %u%s: ",
-                  (unsigned long long)p->failed,
-                  (unsigned long long)p->total, what, p->value, unit);
+  wsp__out_printf(o,
+                  ">\n      <failure message=\"%llu of %llu probes "
+                  "failed at %s %u%s: ",
+                  (unsigned long long)p->failed, (unsigned long long)p->total,
+                  what, p->value, unit);
   if (p->total == 0)
     wsp__out_puts(o, "no probe ended");
   put_counts(o, p->outcomes);
@@ -227,18 +229,19 @@ int wsp_report_junit(const wsp_campaign *c, char **out) {
   }
   if (c->t_start != 0)
     elapsed = (c->t_end ? c->t_end : uv_hrtime()) - c->t_start;
-  snprintf(classname, sizeof(classname), "wsprobe.%s",
-           wsp__mode_name(c->mode));
+  snprintf(classname, sizeof(classname), "wsprobe.%s", wsp__mode_name(c->mode));
 
   wsp__out_puts(&o, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-  wsp__out_printf(&o, "<testsuites name=\"wsprobe\" tests=\"%llu\" "
-                      "failures=\"%llu\" errors=\"0\"",
+  wsp__out_printf(&o,
+                  "<testsuites name=\"wsprobe\" tests=\"%llu\" "
+                  "failures=\"%llu\" errors=\"0\"",
                   (unsigned long long)tests, (unsigned long long)failures);
   put_seconds(&o, "time", elapsed);
   wsp__out_puts(&o, ">\n  <testsuite name=\"wsprobe ");
   wsp__out_escs(&o, &sec, c->cfg->url_text, WSP__ESC_ATTR);
-  wsp__out_printf(&o, "\" tests=\"%llu\" failures=\"%llu\" errors=\"0\" "
-                      "skipped=\"0\"",
+  wsp__out_printf(&o,
+                  "\" tests=\"%llu\" failures=\"%llu\" errors=\"0\" "
+                  "skipped=\"0\"",
                   (unsigned long long)tests, (unsigned long long)failures);
   put_seconds(&o, "time", elapsed);
   if (c->t_start != 0) {

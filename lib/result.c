@@ -171,9 +171,7 @@ const char *wsp_result_tls_version(const wsp_result *r) {
   return r->tls_version;
 }
 
-const char *wsp_result_tls_cipher(const wsp_result *r) {
-  return r->tls_cipher;
-}
+const char *wsp_result_tls_cipher(const wsp_result *r) { return r->tls_cipher; }
 
 int wsp_result_step(const wsp_result *r) { return r->step; }
 
@@ -227,10 +225,9 @@ cJSON *wsp__result_json(const wsp_result *r, int show_secrets) {
   cJSON_AddStringToObject(o, "outcome", wsp_outcome_name(r->outcome));
   cJSON_AddStringToObject(o, "phase", wsp_phase_name(r->phase));
   cJSON_AddBoolToObject(o, "passed", r->outcome == WSP_OUTCOME_OK);
-  cJSON_AddItemToObject(o, "http_status", r->http_status
-                                              ? cJSON_CreateNumber(
-                                                    r->http_status)
-                                              : cJSON_CreateNull());
+  cJSON_AddItemToObject(o, "http_status",
+                        r->http_status ? cJSON_CreateNumber(r->http_status)
+                                       : cJSON_CreateNull());
   cJSON_AddItemToObject(o, "http_reason", str_or_null(r->http_reason));
   x = cJSON_AddObjectToObject(o, "http_headers");
   cJSON_AddItemToObject(x, "retry-after", str_or_null(r->retry_after));

@@ -70,12 +70,14 @@ void wsp__tls_ctx_free(wsp_ctx *ctx) {
 
 /* Loads a key file; mbedtls_pk_parse_keyfile handles PEM and DER. */
 int wsp__tls_load_client(mbedtls_x509_crt *crt, mbedtls_pk_context *pk,
-                         const char *cert_file, const char *key_file,
-                         char *err, size_t errlen) {
+                         const char *cert_file, const char *key_file, char *err,
+                         size_t errlen) {
   int rc;
   if (!wsp__regular_file(cert_file) || !wsp__regular_file(key_file)) {
-    snprintf(err, errlen, "client certificate '%s' or key '%s' is not a "
-             "readable file", cert_file, key_file);
+    snprintf(err, errlen,
+             "client certificate '%s' or key '%s' is not a "
+             "readable file",
+             cert_file, key_file);
     return WSP_EINVAL;
   }
   if ((rc = mbedtls_x509_crt_parse_file(crt, cert_file)) != 0) {
@@ -101,8 +103,7 @@ static wsp__tls_profile *profile_get(wsp_ctx *ctx, const wsp_config *cfg,
   wsp__tls_profile *pr;
   int rc;
   for (pr = ctx->tls_profiles; pr != NULL; pr = pr->next)
-    if (pr->insecure == cfg->tls_insecure &&
-        streq(pr->ca_file, cfg->ca_file) &&
+    if (pr->insecure == cfg->tls_insecure && streq(pr->ca_file, cfg->ca_file) &&
         streq(pr->cert_file, cfg->cert_file) &&
         streq(pr->key_file, cfg->key_file))
       return pr;
@@ -178,16 +179,17 @@ static int san_has_ip(const mbedtls_x509_crt *crt, const uint8_t *ip,
   end = p + crt->v3_ext.len;
   /* Extensions ::= [3] EXPLICIT SEQUENCE OF Extension; v3_ext is the
    * context tag's content. */
-  if (mbedtls_asn1_get_tag(&p, end, &len, MBEDTLS_ASN1_CONSTRUCTED |
-                                              MBEDTLS_ASN1_SEQUENCE) != 0)
+  if (mbedtls_asn1_get_tag(
+          &p, end, &len, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE) != 0)
     return 0;
   end = p + len;
   while (p < end) {
     unsigned char *ext_end;
     mbedtls_x509_buf oid;
     int critical = 0;
-    if (mbedtls_asn1_get_tag(&p, end, &len, MBEDTLS_ASN1_CONSTRUCTED |
-                                                MBEDTLS_ASN1_SEQUENCE) != 0)
+    if (mbedtls_asn1_get_tag(&p, end, &len,
+                             MBEDTLS_ASN1_CONSTRUCTED |
+                                 MBEDTLS_ASN1_SEQUENCE) != 0)
       return 0;
     ext_end = p + len;
     if (mbedtls_asn1_get_tag(&p, ext_end, &oid.len, MBEDTLS_ASN1_OID) != 0)
@@ -195,15 +197,14 @@ static int san_has_ip(const mbedtls_x509_crt *crt, const uint8_t *ip,
     oid.p = p;
     p += oid.len;
     (void)mbedtls_asn1_get_bool(&p, ext_end, &critical);
-    if (mbedtls_asn1_get_tag(&p, ext_end, &len, MBEDTLS_ASN1_OCTET_STRING) !=
-        0)
+    if (mbedtls_asn1_get_tag(&p, ext_end, &len, MBEDTLS_ASN1_OCTET_STRING) != 0)
       return 0;
     if (MBEDTLS_OID_CMP(MBEDTLS_OID_SUBJECT_ALT_NAME, &oid) == 0) {
       unsigned char *q = p, *qend;
       size_t glen;
-      if (mbedtls_asn1_get_tag(&q, p + len, &glen, MBEDTLS_ASN1_CONSTRUCTED |
-                                                       MBEDTLS_ASN1_SEQUENCE) !=
-          0)
+      if (mbedtls_asn1_get_tag(&q, p + len, &glen,
+                               MBEDTLS_ASN1_CONSTRUCTED |
+                                   MBEDTLS_ASN1_SEQUENCE) != 0)
         return 0;
       qend = q + glen;
       while (q < qend) {
@@ -211,8 +212,9 @@ static int san_has_ip(const mbedtls_x509_crt *crt, const uint8_t *ip,
         size_t nlen;
         if (mbedtls_asn1_get_len(&q, qend, &nlen) != 0)
           return 0;
-        if (tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_X509_SAN_IP_ADDRESS)
-            && nlen == iplen && memcmp(q, ip, iplen) == 0)
+        if (tag ==
+                (MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_X509_SAN_IP_ADDRESS) &&
+            nlen == iplen && memcmp(q, ip, iplen) == 0)
           return 1;
         q += nlen;
       }
@@ -272,26 +274,46 @@ static int bio_recv(void *ud, unsigned char *buf, size_t len) {
 
 static const char *alert_name(unsigned char a) {
   switch (a) {
-  case 10: return "unexpected_message";
-  case 20: return "bad_record_mac";
-  case 40: return "handshake_failure";
-  case 42: return "bad_certificate";
-  case 43: return "unsupported_certificate";
-  case 44: return "certificate_revoked";
-  case 45: return "certificate_expired";
-  case 46: return "certificate_unknown";
-  case 47: return "illegal_parameter";
-  case 48: return "unknown_ca";
-  case 49: return "access_denied";
-  case 50: return "decode_error";
-  case 51: return "decrypt_error";
-  case 70: return "protocol_version";
-  case 71: return "insufficient_security";
-  case 80: return "internal_error";
-  case 112: return "unrecognized_name";
-  case 116: return "certificate_required";
-  case 120: return "no_application_protocol";
-  default: return "unknown alert";
+  case 10:
+    return "unexpected_message";
+  case 20:
+    return "bad_record_mac";
+  case 40:
+    return "handshake_failure";
+  case 42:
+    return "bad_certificate";
+  case 43:
+    return "unsupported_certificate";
+  case 44:
+    return "certificate_revoked";
+  case 45:
+    return "certificate_expired";
+  case 46:
+    return "certificate_unknown";
+  case 47:
+    return "illegal_parameter";
+  case 48:
+    return "unknown_ca";
+  case 49:
+    return "access_denied";
+  case 50:
+    return "decode_error";
+  case 51:
+    return "decrypt_error";
+  case 70:
+    return "protocol_version";
+  case 71:
+    return "insufficient_security";
+  case 80:
+    return "internal_error";
+  case 112:
+    return "unrecognized_name";
+  case 116:
+    return "certificate_required";
+  case 120:
+    return "no_application_protocol";
+  default:
+    return "unknown alert";
   }
 }
 
@@ -301,8 +323,8 @@ static void tls_fail(wsp_probe *p, int rc) {
   if (rc == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED &&
       (flags = mbedtls_ssl_get_verify_result(p->tls)) != 0) {
     const char *why =
-        flags & MBEDTLS_X509_BADCERT_EXPIRED   ? "certificate expired"
-        : flags & MBEDTLS_X509_BADCERT_FUTURE  ? "certificate not yet valid"
+        flags & MBEDTLS_X509_BADCERT_EXPIRED  ? "certificate expired"
+        : flags & MBEDTLS_X509_BADCERT_FUTURE ? "certificate not yet valid"
         : flags & MBEDTLS_X509_BADCERT_NOT_TRUSTED
             ? "certificate signed by an unknown CA"
         : flags & MBEDTLS_X509_BADCERT_CN_MISMATCH

@@ -16,10 +16,10 @@
  */
 #include <errno.h>
 #include <netinet/in.h>
-#include <sys/epoll.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -358,8 +358,7 @@ static void on_poller(uv_poll_t *h, int status, int events) {
   if (status < 0)
     return;
   do
-    n = epoll_wait(ctx->poller->epfd, ev, (int)(sizeof(ev) / sizeof(ev[0])),
-                   0);
+    n = epoll_wait(ctx->poller->epfd, ev, (int)(sizeof(ev) / sizeof(ev[0])), 0);
   while (n < 0 && errno == EINTR);
   /* A probe may close its socket and open another (the next address)
    * within the batch: the batch number tells old events from new. */

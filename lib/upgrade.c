@@ -41,8 +41,8 @@ int wsp__ws_accept(const char *key, size_t key_len,
     rc = mbedtls_sha1_finish_ret(&sha, digest);
   mbedtls_sha1_free(&sha);
   if (rc == 0)
-    rc = mbedtls_base64_encode((unsigned char *)out, WSP__ACCEPT_LEN + 1,
-                               &olen, digest, sizeof(digest));
+    rc = mbedtls_base64_encode((unsigned char *)out, WSP__ACCEPT_LEN + 1, &olen,
+                               digest, sizeof(digest));
   return rc == 0 && olen == WSP__ACCEPT_LEN ? 0 : WSP_ECRYPTO;
 }
 
@@ -328,8 +328,9 @@ static wsp__up_state check_101(wsp__upgrade *up) {
     return invalid(up, "wrong Sec-WebSocket-Accept '%.40s' (expected %s)",
                    up->h[WSP__H_ACCEPT], up->accept);
   if (up->h[WSP__H_EXTENSIONS] != NULL)
-    return invalid(up, "server selected extension '%.40s' that was not "
-                       "offered",
+    return invalid(up,
+                   "server selected extension '%.40s' that was not "
+                   "offered",
                    up->h[WSP__H_EXTENSIONS]);
   if (proto != NULL) {
     size_t i;
@@ -339,8 +340,9 @@ static wsp__up_state check_101(wsp__upgrade *up) {
       if (strcmp(up->offered[i], proto) == 0)
         break;
     if (i == up->noffered && (up->extra == NULL || strcmp(up->extra, proto)))
-      return invalid(up, "server selected subprotocol '%.40s' that was not "
-                         "offered",
+      return invalid(up,
+                     "server selected subprotocol '%.40s' that was not "
+                     "offered",
                      wsp__redact_subprotocol(proto, 0));
   }
   return up->state = WSP__UP_OPEN;
@@ -358,7 +360,8 @@ wsp__up_state wsp__upgrade_parse(wsp__upgrade *up, const uint8_t *data,
     *consumed = len;
     break;
   case HPE_PAUSED_UPGRADE:
-    *consumed = (size_t)(llhttp_get_error_pos(&up->parser) - (const char *)data);
+    *consumed =
+        (size_t)(llhttp_get_error_pos(&up->parser) - (const char *)data);
     /* llhttp also stops here for a bodiless non-101 response that says
      * "Connection: upgrade"; that is still a rejection. */
     if (up->status != 101)
@@ -371,7 +374,8 @@ wsp__up_state wsp__upgrade_parse(wsp__upgrade *up, const uint8_t *data,
                      WSP__MAX_HEADER_BYTES);
     return check_101(up);
   case HPE_PAUSED:
-    *consumed = (size_t)(llhttp_get_error_pos(&up->parser) - (const char *)data);
+    *consumed =
+        (size_t)(llhttp_get_error_pos(&up->parser) - (const char *)data);
     /* A rejection with enough of its body, or complete. */
     return up->state = WSP__UP_REJECTED;
   default:

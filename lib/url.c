@@ -23,9 +23,8 @@ static int host_char(char c) {
 
 /* Printable ASCII except space, '#' and the characters RFC 3986 excludes. */
 static int target_char(unsigned char c) {
-  return c > 0x20 && c < 0x7f && c != '#' && c != '"' && c != '<' &&
-         c != '>' && c != '\\' && c != '^' && c != '`' && c != '{' &&
-         c != '|' && c != '}';
+  return c > 0x20 && c < 0x7f && c != '#' && c != '"' && c != '<' && c != '>' &&
+         c != '\\' && c != '^' && c != '`' && c != '{' && c != '|' && c != '}';
 }
 
 int wsp__url_parse(const char *s, wsp__url *out, char *err, size_t errlen) {

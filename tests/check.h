@@ -16,8 +16,7 @@ static int check_count;
     check_count++;                                                             \
     if (!(cond)) {                                                             \
       check_failures++;                                                        \
-      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__,         \
-              #cond);                                                          \
+      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
     }                                                                          \
   } while (0)
 

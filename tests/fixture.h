@@ -18,8 +18,8 @@
 #include "wsprobe.h"
 
 typedef struct {
-  pid_t pid;    /* The server process, or 0. */
-  int port;     /* Its port once listening. */
+  pid_t pid; /* The server process, or 0. */
+  int port;  /* Its port once listening. */
 } fixture;
 
 /* Starts argv[0] with argv; returns 0 once it printed its port. */
@@ -77,11 +77,12 @@ static int fixture_start(fixture *f, char *const argv[]) {
 
 /* Starts raceserver `bin` on an ephemeral loopback port, for 120 s at
  * most, with up to four more arguments (the first NULL ends them). */
-static inline int fixture_raceserver(fixture *f, const char *bin, const char *a1,
-                              const char *a2, const char *a3,
-                              const char *a4) {
-  char *argv[] = {(char *)bin, "--port", "0", "--lifetime", "120", "--quiet",
-                  (char *)a1, (char *)a2, (char *)a3, (char *)a4, NULL};
+static inline int fixture_raceserver(fixture *f, const char *bin,
+                                     const char *a1, const char *a2,
+                                     const char *a3, const char *a4) {
+  char *argv[] = {(char *)bin, "--port",   "0",        "--lifetime",
+                  "120",       "--quiet",  (char *)a1, (char *)a2,
+                  (char *)a3,  (char *)a4, NULL};
   return fixture_start(f, argv);
 }
 

@@ -36,8 +36,7 @@ int main(int argc, char **argv) {
                       (uint32_t)strtoul(argv[6], NULL, 10), &out);
   else
     rc = wsp_jwt_verify(argv[4], (wsp_jwt_alg)alg, key, klen,
-                        strtoll(argv[5], NULL, 10), 0, &out, err,
-                        sizeof(err));
+                        strtoll(argv[5], NULL, 10), 0, &out, err, sizeof(err));
   free(key);
   if (rc != 0) {
     fprintf(stderr, "%s %s\n", wsp_err_name(rc), err);

@@ -66,14 +66,12 @@ static void window_case(unsigned w) {
   j = report(c);
   est = path(j, "campaign", "window", "estimate");
   if (w == 0) {
-    CHECK_STR(cJSON_GetStringValue(
-                  path(j, "campaign", "window", "conclusion")),
+    CHECK_STR(cJSON_GetStringValue(path(j, "campaign", "window", "conclusion")),
               "below_range");
   } else {
     double from = cJSON_GetNumberValue(cJSON_GetObjectItem(est, "from_ms"));
     double to = cJSON_GetNumberValue(cJSON_GetObjectItem(est, "to_ms"));
-    CHECK_STR(cJSON_GetStringValue(
-                  path(j, "campaign", "window", "conclusion")),
+    CHECK_STR(cJSON_GetStringValue(path(j, "campaign", "window", "conclusion")),
               "bounded");
     CHECK(from <= w && w <= to);
     CHECK(to - from <= 2);
@@ -81,8 +79,7 @@ static void window_case(unsigned w) {
   }
   /* The evidence: every point, and the probes they cost. */
   CHECK(cJSON_GetArraySize(path(j, "campaign", "window", "evidence")) >= 2);
-  CHECK_INT(cJSON_GetNumberValue(
-                path(j, "campaign", "window", "probes_spent")),
+  CHECK_INT(cJSON_GetNumberValue(path(j, "campaign", "window", "probes_spent")),
             (double)wsp_campaign_result_count(c));
   cJSON_Delete(j);
   wsp_campaign_free(c);
@@ -137,9 +134,8 @@ static void test_merge_shards(void) {
     free(b);
   }
   CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItem(m, "probes")), 10);
-  CHECK_INT(cJSON_GetNumberValue(path(m, "summary", "spans_ms", "total")
-                                     ->child),
-            10);
+  CHECK_INT(
+      cJSON_GetNumberValue(path(m, "summary", "spans_ms", "total")->child), 10);
   {
     cJSON *row;
     int k = 0;
@@ -203,8 +199,8 @@ static void test_sweep_and_seed(void) {
     for (size_t i = 0; i < 8; i++) {
       const wsp_result *r = wsp_campaign_result(c, i);
       CHECK_INT(wsp_result_index(r), i);
-      CHECK_INT(wsp_result_outcome(r), i < 4 ? WSP_OUTCOME_CLOSED_BY_SERVER
-                                             : WSP_OUTCOME_OK);
+      CHECK_INT(wsp_result_outcome(r),
+                i < 4 ? WSP_OUTCOME_CLOSED_BY_SERVER : WSP_OUTCOME_OK);
     }
     /* The schedule: which probe started n-th. */
     {
@@ -253,9 +249,7 @@ static void test_burst_and_order(void) {
   CHECK_INT(wsp_campaign_run(c), 0);
   CHECK_INT(wsp_campaign_passed(c), 100);
   j = report(c);
-  CHECK_INT(cJSON_GetNumberValue(
-                path(j, "campaign", "bursts", "released")),
-            2);
+  CHECK_INT(cJSON_GetNumberValue(path(j, "campaign", "bursts", "released")), 2);
   {
     cJSON *spread = path(j, "campaign", "bursts", "send_spread_ms");
     CHECK_INT(cJSON_GetNumberValue(cJSON_GetObjectItem(spread, "count")), 2);
@@ -299,9 +293,9 @@ static void test_concurrency_sweep(void) {
   CHECK_INT(wsp_campaign_set_concurrency_sweep(c, 16), 0);
   CHECK_INT(wsp_campaign_run(c), 0);
   j = report(c);
-  CHECK_INT(cJSON_GetArraySize(
-                path(j, "campaign", "concurrency_sweep", "levels")),
-            5);
+  CHECK_INT(
+      cJSON_GetArraySize(path(j, "campaign", "concurrency_sweep", "levels")),
+      5);
   /* Silence times every probe out; what matters is where the 503s begin. */
   {
     cJSON *lv;
@@ -402,8 +396,8 @@ static void test_lag_flags(void) {
     CHECK_INT(wsp_report_json(c, 0, &text), 0);
     {
       cJSON *j = cJSON_Parse(text), *p;
-      cJSON_ArrayForEach(p, cJSON_GetObjectItem(j, "probes"))
-        flagged += cJSON_IsTrue(cJSON_GetObjectItem(p, "lag_flagged"));
+      cJSON_ArrayForEach(p, cJSON_GetObjectItem(j, "probes")) flagged +=
+          cJSON_IsTrue(cJSON_GetObjectItem(p, "lag_flagged"));
       /* Probes 0-1 ended before the stall and must not be flagged. */
       CHECK(!cJSON_IsTrue(cJSON_GetObjectItem(
           cJSON_GetArrayItem(cJSON_GetObjectItem(j, "probes"), 0),

@@ -28,8 +28,7 @@ static void test_validation(void) {
 
   CHECK_INT(wsp_config_add_header_line(cfg, "Bad Header: x"), WSP_EHEADER);
   CHECK_INT(wsp_config_add_header_line(cfg, "NoColon"), WSP_EHEADER);
-  CHECK_INT(wsp_config_add_header(cfg, "X-A", "a\r\nInjected: 1"),
-            WSP_EHEADER);
+  CHECK_INT(wsp_config_add_header(cfg, "X-A", "a\r\nInjected: 1"), WSP_EHEADER);
   CHECK_INT(wsp_config_add_header(cfg, "Host", "other"), WSP_EHEADER);
   CHECK_INT(wsp_config_add_header(cfg, "sec-websocket-protocol", "x"),
             WSP_EHEADER);
@@ -109,8 +108,8 @@ static void test_names(void) {
       "internal_error",
   };
   static const char *const phases[] = {
-      "resolve",    "connect",        "tls",    "upgrade",
-      "open",       "first_send", "awaiting_reply", "closing",
+      "resolve",    "connect",        "tls",     "upgrade", "open",
+      "first_send", "awaiting_reply", "closing",
   };
   CHECK_INT(WSP_OUTCOME_COUNT, WSP__ARRAY_SIZE(outcomes));
   for (int i = 0; i < WSP_OUTCOME_COUNT; i++) {

@@ -15,8 +15,8 @@
 static const char *raceserver;
 
 typedef struct {
-  wsp_result *r;   /* The result, once delivered. */
-  int calls;       /* How often the callback ran. */
+  wsp_result *r; /* The result, once delivered. */
+  int calls;     /* How often the callback ran. */
 } slot;
 
 static void on_result(wsp_probe *p, wsp_result *r, void *ud) {
@@ -192,8 +192,7 @@ static void test_rejection_cancel_refused(void) {
 }
 
 static int probe_cb_calls;
-static void on_campaign_probe(wsp_campaign *c, const wsp_result *r,
-                              void *ud) {
+static void on_campaign_probe(wsp_campaign *c, const wsp_result *r, void *ud) {
   (void)c;
   (void)ud;
   CHECK(r != NULL);

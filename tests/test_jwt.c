@@ -21,9 +21,8 @@ int wsp__jws_sign(wsp_jwt_alg alg, const uint8_t *secret, size_t secret_len,
 static void test_rfc7515_a1(void) {
   /* The JWS Protected Header and Payload of RFC 7515 A.1, exact bytes. */
   static const char header[] = "{\"typ\":\"JWT\",\r\n \"alg\":\"HS256\"}";
-  static const char payload[] =
-      "{\"iss\":\"joe\",\r\n \"exp\":1300819380,\r\n "
-      "\"http://example.com/is_root\":true}";
+  static const char payload[] = "{\"iss\":\"joe\",\r\n \"exp\":1300819380,\r\n "
+                                "\"http://example.com/is_root\":true}";
   static const char jwk_k[] = "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-"
                               "1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow";
   static const char expected[] =
@@ -38,12 +37,12 @@ static void test_rfc7515_a1(void) {
 
   CHECK_INT(wsp__b64url_decode(jwk_k, strlen(jwk_k), &key, &klen), 0);
   CHECK_INT(klen, 64);
-  CHECK_INT(wsp__b64url_encode((const uint8_t *)header, strlen(header), &h64,
-                               NULL),
-            0);
-  CHECK_INT(wsp__b64url_encode((const uint8_t *)payload, strlen(payload),
-                               &p64, NULL),
-            0);
+  CHECK_INT(
+      wsp__b64url_encode((const uint8_t *)header, strlen(header), &h64, NULL),
+      0);
+  CHECK_INT(
+      wsp__b64url_encode((const uint8_t *)payload, strlen(payload), &p64, NULL),
+      0);
   snprintf(input, sizeof(input), "%s.%s", h64, p64);
   CHECK_INT(wsp__jws_sign(WSP_JWT_HS256, key, klen, NULL,
                           (const uint8_t *)input, strlen(input), NULL, NULL,
@@ -74,7 +73,7 @@ static void test_rfc7515_a1(void) {
 static void test_b64url(void) {
   static const struct {
     const char *raw, *enc;
-  } v[] = {{"", ""},       {"f", "Zg"},         {"fo", "Zm8"},
+  } v[] = {{"", ""},        {"f", "Zg"},         {"fo", "Zm8"},
            {"foo", "Zm9v"}, {"\xfb\xff", "-_8"}, {"foob", "Zm9vYg"}};
   for (size_t i = 0; i < WSP__ARRAY_SIZE(v); i++) {
     char *e;
@@ -143,24 +142,23 @@ static void round_trip(wsp_jwt_alg alg, const char *key, size_t klen,
   CHECK(claims && strstr(claims, "\"iat\":1700000000"));
   CHECK(claims && strstr(claims, "\"exp\":1700000300"));
   wsp_free(claims);
-  CHECK_INT(wsp_jwt_verify(tok, alg, key, klen, now + 301, 0, NULL, err,
-                           sizeof(err)),
-            WSP_EEXPIRED);
-  CHECK_INT(wsp_jwt_verify(tok, alg, other_key, olen, now, 0, NULL, err,
-                           sizeof(err)),
-            WSP_ETOKEN);
+  CHECK_INT(
+      wsp_jwt_verify(tok, alg, key, klen, now + 301, 0, NULL, err, sizeof(err)),
+      WSP_EEXPIRED);
+  CHECK_INT(
+      wsp_jwt_verify(tok, alg, other_key, olen, now, 0, NULL, err, sizeof(err)),
+      WSP_ETOKEN);
   CHECK_STR(err, "bad signature");
   bad = tamper(tok, strlen(tok) - 3);
-  CHECK_INT(wsp_jwt_verify(bad, alg, key, klen, now, 0, NULL, err,
-                           sizeof(err)),
+  CHECK_INT(wsp_jwt_verify(bad, alg, key, klen, now, 0, NULL, err, sizeof(err)),
             WSP_ETOKEN);
   free(bad);
   bad = tamper(tok, strchr(tok, '.') - tok + 5); /* The payload. */
   CHECK(wsp_jwt_verify(bad, alg, key, klen, now, 0, NULL, NULL, 0) != 0);
   free(bad);
   /* Another algorithm than the caller's is refused whatever the key. */
-  CHECK_INT(wsp_jwt_verify(tok, alg == WSP_JWT_HS256 ? WSP_JWT_RS256
-                                                     : WSP_JWT_HS256,
+  CHECK_INT(wsp_jwt_verify(tok,
+                           alg == WSP_JWT_HS256 ? WSP_JWT_RS256 : WSP_JWT_HS256,
                            key, klen, now, 0, NULL, err, sizeof(err)),
             WSP_ETOKEN);
   CHECK(strstr(err, "algorithm") != NULL);
@@ -185,8 +183,7 @@ static void test_algorithms(void) {
   {
     /* ES256 signatures are raw r||s: 64 bytes, 86 base64url characters. */
     char *tok;
-    CHECK_INT(wsp_jwt_sign(WSP_JWT_ES256, ec, strlen(ec), NULL, 1, 1, &tok),
-              0);
+    CHECK_INT(wsp_jwt_sign(WSP_JWT_ES256, ec, strlen(ec), NULL, 1, 1, &tok), 0);
     CHECK_INT(strlen(strrchr(tok, '.') + 1), 86);
     wsp_free(tok);
   }
@@ -216,29 +213,29 @@ static void test_refusals(void) {
   char *t, *none, *h64, *p64, *claims;
   char err[128];
   /* alg "none" with an empty signature. */
-  CHECK_INT(wsp__b64url_encode((const uint8_t *)"{\"alg\":\"none\"}", 14, &h64,
-                               NULL),
-            0);
-  CHECK_INT(wsp__b64url_encode((const uint8_t *)"{\"sub\":\"x\"}", 11, &p64,
-                               NULL),
-            0);
+  CHECK_INT(
+      wsp__b64url_encode((const uint8_t *)"{\"alg\":\"none\"}", 14, &h64, NULL),
+      0);
+  CHECK_INT(
+      wsp__b64url_encode((const uint8_t *)"{\"sub\":\"x\"}", 11, &p64, NULL),
+      0);
   none = malloc(strlen(h64) + strlen(p64) + 3);
   sprintf(none, "%s.%s.", h64, p64);
-  CHECK_INT(wsp_jwt_verify(none, WSP_JWT_HS256, key, 1, 0, 0, NULL, err,
-                           sizeof(err)),
-            WSP_ETOKEN);
+  CHECK_INT(
+      wsp_jwt_verify(none, WSP_JWT_HS256, key, 1, 0, 0, NULL, err, sizeof(err)),
+      WSP_ETOKEN);
   CHECK(strstr(err, "none") != NULL);
   free(none);
   free(h64);
   free(p64);
   CHECK_INT(wsp_jwt_verify("a.b", WSP_JWT_HS256, key, 1, 0, 0, NULL, NULL, 0),
             WSP_ETOKEN);
-  CHECK_INT(wsp_jwt_verify("a.b.c.d", WSP_JWT_HS256, key, 1, 0, 0, NULL, NULL,
-                           0),
-            WSP_ETOKEN);
-  CHECK_INT(wsp_jwt_verify("!!.??.**", WSP_JWT_HS256, key, 1, 0, 0, NULL,
-                           NULL, 0),
-            WSP_ETOKEN);
+  CHECK_INT(
+      wsp_jwt_verify("a.b.c.d", WSP_JWT_HS256, key, 1, 0, 0, NULL, NULL, 0),
+      WSP_ETOKEN);
+  CHECK_INT(
+      wsp_jwt_verify("!!.??.**", WSP_JWT_HS256, key, 1, 0, 0, NULL, NULL, 0),
+      WSP_ETOKEN);
   /* nbf in the future. */
   {
     wsp_config *cfg = wsp_config_new();
@@ -255,15 +252,15 @@ static void test_refusals(void) {
       uv_loop_t loop;
       uv_loop_init(&loop);
       CHECK_INT(wsp_ctx_new(&loop, &ctx), 0);
-      CHECK_INT(wsp__jwt_mint(ctx, &cfg->jwt_spec, 42, 1000, &t, err,
-                              sizeof(err)),
-                0);
-      CHECK_INT(wsp_jwt_verify(t, WSP_JWT_HS256, "k", 1, 1000, 0, NULL, NULL,
-                               0),
-                WSP_ENOTYET);
-      CHECK_INT(wsp_jwt_verify(t, WSP_JWT_HS256, "k", 1, 1100, 0, &claims,
-                               NULL, 0),
-                0);
+      CHECK_INT(
+          wsp__jwt_mint(ctx, &cfg->jwt_spec, 42, 1000, &t, err, sizeof(err)),
+          0);
+      CHECK_INT(
+          wsp_jwt_verify(t, WSP_JWT_HS256, "k", 1, 1000, 0, NULL, NULL, 0),
+          WSP_ENOTYET);
+      CHECK_INT(
+          wsp_jwt_verify(t, WSP_JWT_HS256, "k", 1, 1100, 0, &claims, NULL, 0),
+          0);
       CHECK(claims && strstr(claims, "\"sub\":\"u-42-42\"") != NULL);
       CHECK(claims && strstr(claims, "\"nbf\":1100") != NULL);
       wsp_free(claims);

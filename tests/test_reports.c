@@ -156,8 +156,8 @@ static char *reports(const wsp_campaign *c, const char *name, long tests,
   CHECK(strstr(html, jwt_secret) == NULL);
   CHECK(strstr(html, cookie_secret) == NULL);
   CHECK(strstr(html, "<svg") != NULL);
-  fprintf(stderr, "%s: junit %zu bytes, html %zu bytes\n", name,
-          strlen(junit), strlen(html));
+  fprintf(stderr, "%s: junit %zu bytes, html %zu bytes\n", name, strlen(junit),
+          strlen(html));
   wsp_free(junit);
   return html;
 }
@@ -176,8 +176,9 @@ static void test_plain_mixed(void) {
   wsp_campaign *c;
   char *html;
   size_t n;
-  char *expect[] = {"--expect", "handshake_rejected", "--expect",
-                    "closed_by_server", "--expect", "Timeline", NULL};
+  char *expect[] = {
+      "--expect", "handshake_rejected", "--expect", "closed_by_server",
+      "--expect", "Timeline",           NULL};
   start(&fx, "--reject-first", "3", "--ready-delay", "200");
   if (fx.pid == 0)
     return;
@@ -193,8 +194,8 @@ static void test_plain_mixed(void) {
   CHECK_INT(count_outcome(c, WSP_OUTCOME_HANDSHAKE_REJECTED), 3);
   CHECK(count_outcome(c, WSP_OUTCOME_OK) > 0);
   CHECK(count_outcome(c, WSP_OUTCOME_CLOSED_BY_SERVER) > 0);
-  html = reports(c, "plain", (long)n, (long)(n - wsp_campaign_passed(c)),
-                 expect);
+  html =
+      reports(c, "plain", (long)n, (long)(n - wsp_campaign_passed(c)), expect);
   if (html != NULL) {
     CHECK(strstr(html, "HTTP 503") != NULL); /* A refused row's label. */
     CHECK(strstr(html, ">1011<") != NULL);   /* A closed row's label. */
@@ -264,8 +265,8 @@ static void test_window(void) {
   }
   if (html != NULL) {
     char est[96];
-    snprintf(est, sizeof(est), "failures stop between %u and %u ms",
-             c->cur_lo, c->cur_hi);
+    snprintf(est, sizeof(est), "failures stop between %u and %u ms", c->cur_lo,
+             c->cur_hi);
     CHECK(strstr(html, est) != NULL);
     CHECK(c->cur_lo <= 150 && 150 <= c->cur_hi);
   }
@@ -302,8 +303,8 @@ static void test_duration(void) {
   CHECK(c->nslices >= 5);
   {
     size_t n = wsp_campaign_result_count(c);
-    wsp_free(reports(c, "duration", (long)n,
-                     (long)(n - wsp_campaign_passed(c)), expect));
+    wsp_free(reports(c, "duration", (long)n, (long)(n - wsp_campaign_passed(c)),
+                     expect));
   }
   wsp_campaign_free(c);
   wsp_config_free(cfg);
@@ -346,13 +347,18 @@ static void test_levels(void) {
 static wsp_campaign *made_up(uint32_t n, double ms) {
   static const char hostile[] =
       "server said <script>alert('x')</script> & \"quotes\" \x01\x02\x1b[31m"
-      "\x7f \xc2\x85 bad utf-8 \xff\xfe\xc3( over\xe0\x80\xaf" "end "
+      "\x7f \xc2\x85 bad utf-8 \xff\xfe\xc3( over\xe0\x80\xaf"
+      "end "
       "\xef\xbf\xbe cookie=cookie-value-s3cr3t token=tok.en.secret "
       "caf\xc3\xa9 \xe2\x9c\x93 ]]> --> \r\n second line";
-  static const wsp_outcome mix[] = {
-      WSP_OUTCOME_OK, WSP_OUTCOME_OK, WSP_OUTCOME_OK,
-      WSP_OUTCOME_CLOSED_BY_SERVER, WSP_OUTCOME_HANDSHAKE_REJECTED,
-      WSP_OUTCOME_OK, WSP_OUTCOME_TIMEOUT, WSP_OUTCOME_OK};
+  static const wsp_outcome mix[] = {WSP_OUTCOME_OK,
+                                    WSP_OUTCOME_OK,
+                                    WSP_OUTCOME_OK,
+                                    WSP_OUTCOME_CLOSED_BY_SERVER,
+                                    WSP_OUTCOME_HANDSHAKE_REJECTED,
+                                    WSP_OUTCOME_OK,
+                                    WSP_OUTCOME_TIMEOUT,
+                                    WSP_OUTCOME_OK};
   wsp_config *cfg = wsp_config_new();
   wsp_campaign *c = NULL;
   CHECK_INT(wsp_config_set_url(cfg, "ws://127.0.0.1:9/made-up"), 0);
@@ -425,8 +431,8 @@ static wsp_campaign *made_up(uint32_t n, double ms) {
         memcpy(r->close_recv.reason, "\x01<b>\xff\"&", 8);
         r->close_recv.reason_len = 8;
       } else {
-        snprintf(buf, sizeof(buf), "%s while %s (made up)",
-                 wsp_outcome_name(o), wsp_phase_name(r->phase));
+        snprintf(buf, sizeof(buf), "%s while %s (made up)", wsp_outcome_name(o),
+                 wsp_phase_name(r->phase));
         r->error = strdup(buf);
       }
     }
@@ -445,10 +451,14 @@ static wsp_campaign *made_up(uint32_t n, double ms) {
 static void test_hostile(void) {
   wsp_campaign *c = made_up(600, 3000);
   char *html, *junit = NULL;
-  char *expect[] = {"--expect", "A sample of", "--expect",
+  char *expect[] = {"--expect",
+                    "A sample of",
+                    "--expect",
                     "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; "
                     "&quot;quotes&quot;",
-                    "--expect", "caf\xc3\xa9 \xe2\x9c\x93", NULL};
+                    "--expect",
+                    "caf\xc3\xa9 \xe2\x9c\x93",
+                    NULL};
   html = reports(c, "hostile", 600, 600 - (long)c->passed, expect);
   CHECK(html != NULL && strstr(html, "<script") == NULL);
   CHECK(html != NULL && strstr(html, "&lt;redacted&gt;") != NULL);

@@ -80,7 +80,8 @@ static void test_request(void) {
   CHECK(strstr(req, "\r\nConnection: Upgrade\r\n") != NULL);
   CHECK(strstr(req, "\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"));
   CHECK(strstr(req, "\r\nSec-WebSocket-Version: 13\r\n") != NULL);
-  CHECK(strstr(req, "\r\nSec-WebSocket-Protocol: jwt.aaa.bbb.ccc, chat.v2\r\n"));
+  CHECK(
+      strstr(req, "\r\nSec-WebSocket-Protocol: jwt.aaa.bbb.ccc, chat.v2\r\n"));
   CHECK(strstr(req, "\r\nAuthorization: Bearer aaa.bbb.ccc\r\n") != NULL);
   CHECK(strstr(req, "\r\nOrigin: https://app.example\r\n") != NULL);
   CHECK(strstr(req, "\r\nX-Trace: abc\r\n") != NULL);
@@ -118,8 +119,8 @@ static void test_open_variants(void) {
   CHECK_STR(up.h[WSP__H_PROTOCOL], "chat");
   CHECK_INT(up.status, 101);
   wsp__upgrade_clear(&up);
-  CHECK_INT(parse_with(OK_HEAD "Sec-WebSocket-Protocol: jwt.t\r\n\r\n",
-                       offered, 2, &up, 4096),
+  CHECK_INT(parse_with(OK_HEAD "Sec-WebSocket-Protocol: jwt.t\r\n\r\n", offered,
+                       2, &up, 4096),
             WSP__UP_OPEN);
   wsp__upgrade_clear(&up);
 }
@@ -169,8 +170,7 @@ static void test_rejections(void) {
       "{\"error\":\"no\"}\n";
   for (size_t step = 1; step < sizeof(r503); step += 3) {
     CHECK_INT(wsp__upgrade_init(&up, key, NULL, 0), 0);
-    CHECK_INT(feed(&up, r503, sizeof(r503) - 1, step, &used),
-              WSP__UP_REJECTED);
+    CHECK_INT(feed(&up, r503, sizeof(r503) - 1, step, &used), WSP__UP_REJECTED);
     CHECK_INT(up.status, 503);
     CHECK_STR(up.reason, "Service Unavailable");
     CHECK_STR(up.h[WSP__H_RETRY_AFTER], "5");
