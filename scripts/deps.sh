@@ -9,7 +9,7 @@ packages=(
   python3 python3-websockets nodejs node-ws
   openssl ca-certificates nginx-light libcmocka-dev python3-pytest
   chromium fonts-dejavu-core libxml2-utils valgrind
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev clang-format
 )
 
 missing=()
