@@ -61,12 +61,12 @@ if [ ! -f "$build/build.ninja" ]; then
   meson setup "$build" "$root" --buildtype=release >"$work/setup.log" 2>&1 ||
     { cat "$work/setup.log"; exit 1; }
 fi
-ninja -C "$build" examples/wsprobe examples/raceserver >"$work/build.log" 2>&1 ||
+ninja -C "$build" cli/wsprobe tests/servers/raceserver >"$work/build.log" 2>&1 ||
   { cat "$work/build.log"; exit 1; }
 cc -O2 -o "$work/raw_client" bench/raw_client.c
 cc -O2 -o "$work/stamp_server" bench/stamp_server.c
-wsprobe=$build/examples/wsprobe
-raceserver=${RACESERVER:-$build/examples/raceserver}
+wsprobe=$build/cli/wsprobe
+raceserver=${RACESERVER:-$build/tests/servers/raceserver}
 
 # ---- limits: every child holds up to HELD sockets ----
 hard=$(ulimit -Hn)

@@ -8,8 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
 n=${2:-1000}
-wsprobe=$build/examples/wsprobe
-raceserver=$build/examples/raceserver
+wsprobe=$build/cli/wsprobe
+raceserver=$build/tests/servers/raceserver
 work=$(mktemp -d)
 pids=()
 cleanup() {

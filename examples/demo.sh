@@ -10,8 +10,8 @@ scripts/deps.sh
 [ -d build ] || meson setup build >/dev/null
 ninja -C build >/dev/null
 
-wsprobe=build/examples/wsprobe
-raceserver=build/examples/raceserver
+wsprobe=build/cli/wsprobe
+raceserver=build/tests/servers/raceserver
 portfile=$(mktemp)
 pids=()
 cleanup() {

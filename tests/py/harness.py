@@ -3,8 +3,8 @@
 Binaries come from the environment (meson passes them), else from the build
 directory next to the sources:
 
-  WSPROBE_BIN        the wsprobe CLI        (default build/examples/wsprobe)
-  RACESERVER_BIN     the raceserver fixture (default build/examples/raceserver)
+  WSPROBE_BIN        the wsprobe CLI        (default build/cli/wsprobe)
+  RACESERVER_BIN     the raceserver fixture (default build/tests/servers/raceserver)
   WSPROBE_SERVERS    tests/servers          (interop servers)
   WSPROBE_PYTHON     Python with websockets (default /usr/bin/python3)
   NODE_BIN           node                   (default: node on PATH)

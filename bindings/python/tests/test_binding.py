@@ -4,7 +4,7 @@ Run with Debian's Python, from the meson suite (`meson test --suite py`) or
 by hand:
 
   WSPROBE_LIBRARY=build/lib/libwsprobe.so.0 \
-  RACESERVER_BIN=build/examples/raceserver \
+  RACESERVER_BIN=build/tests/servers/raceserver \
   PYTHONPATH=bindings/python \
     /usr/bin/python3 bindings/python/tests/test_binding.py -v
 
