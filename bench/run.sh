@@ -19,7 +19,7 @@
 #  4. burst: the send spread of BURST_N first messages released together,
 #     against the raw client writing the same frames in one tight loop.
 #
-# Usage: bench/run.sh [BUILD_DIR]   (default /tmp/wsprobe-bench; configured
+# Usage: bench/run.sh [BUILD_DIR]   (default build-bench/ in the tree; configured
 #        with --buildtype=release if it does not exist yet)
 # Knobs (environment): N=20000 RUNS=3 CONCS="100 1000" HELD=10000
 #        HOLD_MS=5000 TLS_HELD=10000 TLS_HOLD_MS=60000 D=50 ACC_N=1000
@@ -28,7 +28,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-build=${1:-/tmp/wsprobe-bench}
+build=${1:-$root/build-bench}
 N=${N:-20000}
 RUNS=${RUNS:-3}
 CONCS=${CONCS:-"100 1000"}

@@ -7,7 +7,7 @@
 # -minimize_crash=1), add it to regress/<target>/ and fix the bug.
 #
 # Usage: tests/fuzz/run.sh [SECONDS] [TARGET...]
-# Environment: FUZZ_OUT (default /tmp/wsprobe-fuzz), CC (default clang),
+# Environment: FUZZ_OUT (default build-fuzz/ in the tree), CC (default clang),
 #              FUZZ_JOBS (parallel jobs per target, default 1).
 set -euo pipefail
 
@@ -17,7 +17,7 @@ seconds=${1:-60}
 shift || true
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(fuzz_url fuzz_upgrade fuzz_frames fuzz_json)
-out=${FUZZ_OUT:-/tmp/wsprobe-fuzz}
+out=${FUZZ_OUT:-$root/build-fuzz}
 cc=${CC:-clang}
 jobs=${FUZZ_JOBS:-1}
 llhttp_dir=${LLHTTP_DIR:-/usr/share/llhttp}
