@@ -100,6 +100,9 @@ static const char usage[] =
     "                           wss://: client certificate and key (mutual\n"
     "                           TLS)\n"
     "      --tls-timeout MS     timeout of the TLS handshake\n"
+    "      --tls-resume on|off  wss://: resume TLS sessions (default on):\n"
+    "                           only the first probe of a host does a full\n"
+    "                           handshake; off: every probe does one\n"
     "  -j, --json FILE          write the JSON report to FILE ('-': stdout;\n"
     "                           the summary then goes to stderr)\n"
     "      --html FILE          write the HTML report to FILE: one page with\n"
@@ -134,6 +137,7 @@ enum {
   OPT_CERT,
   OPT_KEY,
   OPT_TLS_TIMEOUT,
+  OPT_TLS_RESUME,
   OPT_JWT_SECRET,
   OPT_JWT_SECRET_FILE,
   OPT_JWT_KEY,
@@ -197,6 +201,7 @@ static const struct option long_opts[] = {
     {"cert", required_argument, NULL, OPT_CERT},
     {"key", required_argument, NULL, OPT_KEY},
     {"tls-timeout", required_argument, NULL, OPT_TLS_TIMEOUT},
+    {"tls-resume", required_argument, NULL, OPT_TLS_RESUME},
     {"rate", required_argument, NULL, OPT_RATE},
     {"duration", required_argument, NULL, OPT_DURATION},
     {"slice", required_argument, NULL, OPT_SLICE},
@@ -688,6 +693,11 @@ int main(int argc, char **argv) {
       check(cfg, wsp_config_set_timeout(
                      cfg, WSP_PHASE_TLS,
                      (uint32_t)number("--tls-timeout", optarg, 1, 3600000)));
+      break;
+    case OPT_TLS_RESUME:
+      if (strcmp(optarg, "on") != 0 && strcmp(optarg, "off") != 0)
+        die_usage("--tls-resume: '%s' is not on or off", optarg);
+      check(cfg, wsp_config_set_tls_resume(cfg, strcmp(optarg, "on") == 0));
       break;
     case OPT_RATE: {
       char *end;

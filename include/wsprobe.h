@@ -393,6 +393,17 @@ WSP_EXTERN int wsp_config_set_ca_file(wsp_config *cfg, const char *path);
  */
 WSP_EXTERN int wsp_config_set_insecure(wsp_config *cfg, int insecure);
 /*
+ * TLS session resumption, on (non-zero, the default) or off. On, as
+ * browsers do, the probes on one context resume the last session made
+ * with the same host, port and TLS settings (session tickets, else session
+ * IDs), so that only the first probe pays for a full handshake; its
+ * certificate was verified then, and a resumed handshake carries none.
+ * Off, every probe does a full handshake, with its certificate checked
+ * (a chain already verified on the context is not verified again, but its
+ * host name, dates and key usage are).
+ */
+WSP_EXTERN int wsp_config_set_tls_resume(wsp_config *cfg, int resume);
+/*
  * A client certificate and its private key (PEM or DER files) for mutual
  * TLS; both are loaded now and must match. NULL, NULL removes them.
  */
@@ -496,6 +507,16 @@ WSP_EXTERN int64_t wsp_result_span(const wsp_result *r, wsp_span span);
 WSP_EXTERN const char *wsp_result_tls_version(const wsp_result *r);
 /* The negotiated cipher suite (mbedTLS's name), or NULL without TLS. */
 WSP_EXTERN const char *wsp_result_tls_cipher(const wsp_result *r);
+/* 1 when the TLS handshake resumed a session, 0 for a full handshake, -1
+ * without a completed handshake. */
+WSP_EXTERN int wsp_result_tls_resumed(const wsp_result *r);
+/*
+ * The key exchange group of a full TLS handshake, by its IANA name
+ * ("x25519", "secp256r1", "ffdhe2048"...), read from the server's
+ * ServerKeyExchange; NULL without one (a resumed handshake, RSA key
+ * exchange, no TLS) or when the group has no such name.
+ */
+WSP_EXTERN const char *wsp_result_tls_group(const wsp_result *r);
 /* Scripted: the index of the step the probe ended in (the step count
  * when the script ran to its end), or -1 without steps. */
 WSP_EXTERN int wsp_result_step(const wsp_result *r);

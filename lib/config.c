@@ -89,6 +89,7 @@ wsp_config *wsp_config_new(void) {
   memcpy(cfg->jwt_prefix, wsp__jwt_prefix, sizeof(wsp__jwt_prefix));
   strcpy(cfg->jwt_query, "access_token");
   cfg->require_subprotocol = 1;
+  cfg->tls_resume = 1;
   return cfg;
 }
 
@@ -722,6 +723,13 @@ int wsp_config_set_insecure(wsp_config *cfg, int insecure) {
   return ok(cfg);
 }
 
+int wsp_config_set_tls_resume(wsp_config *cfg, int resume) {
+  if (cfg == NULL)
+    return WSP_EINVAL;
+  cfg->tls_resume = resume != 0;
+  return ok(cfg);
+}
+
 int wsp_config_set_client_cert(wsp_config *cfg, const char *cert_file,
                                const char *key_file) {
   mbedtls_x509_crt crt;
@@ -869,6 +877,7 @@ int wsp_config_to_json(const wsp_config *cfg, int show_secrets, char **out) {
     /* Recorded so that nobody mistakes an unverified run for a verified
      * one. */
     cJSON_AddBoolToObject(tls, "verify", !cfg->tls_insecure);
+    cJSON_AddBoolToObject(tls, "resume", cfg->tls_resume);
     cJSON_AddItemToObject(tls, "client_cert",
                           cfg->cert_file ? cJSON_CreateString(cfg->cert_file)
                                          : cJSON_CreateNull());

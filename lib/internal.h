@@ -119,6 +119,7 @@ struct wsp_config {
   int tls_insecure;                     /* Skip certificate verification. */
   char *cert_file;                      /* Client certificate, or NULL. */
   char *key_file;                       /* Its private key, or NULL. */
+  int tls_resume;                       /* Resume TLS sessions. */
   char error[256];                      /* Last setter error, one line. */
 };
 
@@ -140,6 +141,7 @@ int wsp__jwt_check_key(wsp_jwt_alg alg, const uint8_t *key, size_t len,
                        char *err, size_t errlen);
 
 typedef struct wsp__tls_profile wsp__tls_profile;
+typedef struct wsp__tls_hs wsp__tls_hs;
 
 #include "upgrade.h"
 
@@ -211,6 +213,9 @@ struct wsp_result {
   char *tls_cipher;              /* Negotiated cipher suite, or NULL. */
   char *tls_alpn;                /* Negotiated ALPN protocol, or NULL. */
   int tls_verified;              /* The certificate was verified. */
+  int tls_resumed;               /* The handshake resumed a session. */
+  const char *tls_group;         /* Key exchange group (a static name),
+                                    or NULL. */
   int tls_close_notify;          /* The server sent close_notify. */
 };
 
@@ -307,6 +312,7 @@ struct wsp_probe {
   size_t tls_in_len;               /* How many bytes. */
   int tls_done;                    /* The TLS handshake completed. */
   int tls_verified;                /* The certificate is being verified. */
+  wsp__tls_hs *tls_hs;             /* Handshake state (tls.c), or NULL. */
 };
 
 void wsp__probe_timer_cb(uv_timer_t *t);

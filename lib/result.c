@@ -173,6 +173,12 @@ const char *wsp_result_tls_version(const wsp_result *r) {
 
 const char *wsp_result_tls_cipher(const wsp_result *r) { return r->tls_cipher; }
 
+int wsp_result_tls_resumed(const wsp_result *r) {
+  return r->tls_version == NULL ? -1 : r->tls_resumed;
+}
+
+const char *wsp_result_tls_group(const wsp_result *r) { return r->tls_group; }
+
 int wsp_result_step(const wsp_result *r) { return r->step; }
 
 uint32_t wsp_result_message_count(const wsp_result *r) { return r->messages; }
@@ -251,6 +257,8 @@ cJSON *wsp__result_json(const wsp_result *r, int show_secrets) {
     cJSON_AddItemToObject(x, "alpn", str_or_null(r->tls_alpn));
     cJSON_AddBoolToObject(x, "verified", r->tls_verified);
     cJSON_AddBoolToObject(x, "close_notify", r->tls_close_notify);
+    cJSON_AddBoolToObject(x, "resumed", r->tls_resumed);
+    cJSON_AddItemToObject(x, "group", str_or_null(r->tls_group));
   } else {
     cJSON_AddNullToObject(o, "tls");
   }

@@ -4,22 +4,23 @@
  * no blocking: WANT_READ simply means "wait for the next read".
  *
  * What is shared per loop lives in a profile on the context: the TLS
- * configuration, the parsed CA chain and the client certificate, one per
- * distinct (CA file, insecure, client certificate) combination. A probe owns
- * only its mbedtls_ssl_context.
+ * configuration, the parsed CA chain, the client certificate, the sessions
+ * to resume and the chains already verified, one per distinct (CA file,
+ * insecure, client certificate, resumption) combination. A probe owns only
+ * its mbedtls_ssl_context, and during its handshake a little more.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <mbedtls/asn1.h>
 #include <mbedtls/error.h>
-#include <mbedtls/oid.h>
 #include <mbedtls/ssl.h>
 #include <mbedtls/x509_crt.h>
 
 #include "internal.h"
+#include "tls_cache.h"
+#include "tls_check.h"
 
 const char wsp__system_ca_file[] = "/etc/ssl/certs/ca-certificates.crt";
 
@@ -38,11 +39,22 @@ struct wsp__tls_profile {
   int insecure;                  /* Verification off. */
   char *cert_file;               /* Client certificate, or NULL. */
   char *key_file;                /* Its key, or NULL. */
+  int resume;                    /* Sessions are resumed. */
   mbedtls_ssl_config conf;       /* Shared by every probe of the profile. */
   mbedtls_x509_crt ca;           /* Trusted CAs. */
   mbedtls_x509_crt own;          /* Client certificate chain. */
   mbedtls_pk_context pk;         /* Client key. */
+  wsp__tls_sessions sessions;    /* Sessions to resume, per host and port. */
+  wsp__tls_chains chains;        /* Chains verified on this loop. */
   struct wsp__tls_profile *next; /* The context's next profile. */
+};
+
+/* What a probe needs during its handshake only. */
+struct wsp__tls_hs {
+  wsp__tls_profile *profile;       /* Its profile. */
+  wsp__tls_sniff sniff;            /* Reads the key exchange group. */
+  int offered;                     /* A remembered session was offered. */
+  uint8_t master[WSP__TLS_MASTER]; /* Its master secret. */
 };
 
 static int streq(const char *a, const char *b) {
@@ -50,6 +62,7 @@ static int streq(const char *a, const char *b) {
 }
 
 static void profile_free(wsp__tls_profile *pr) {
+  wsp__tls_sessions_free(&pr->sessions);
   mbedtls_ssl_config_free(&pr->conf);
   mbedtls_x509_crt_free(&pr->ca);
   mbedtls_x509_crt_free(&pr->own);
@@ -103,7 +116,8 @@ static wsp__tls_profile *profile_get(wsp_ctx *ctx, const wsp_config *cfg,
   wsp__tls_profile *pr;
   int rc;
   for (pr = ctx->tls_profiles; pr != NULL; pr = pr->next)
-    if (pr->insecure == cfg->tls_insecure && streq(pr->ca_file, cfg->ca_file) &&
+    if (pr->insecure == cfg->tls_insecure && pr->resume == cfg->tls_resume &&
+        streq(pr->ca_file, cfg->ca_file) &&
         streq(pr->cert_file, cfg->cert_file) &&
         streq(pr->key_file, cfg->key_file))
       return pr;
@@ -116,6 +130,7 @@ static wsp__tls_profile *profile_get(wsp_ctx *ctx, const wsp_config *cfg,
   mbedtls_x509_crt_init(&pr->own);
   mbedtls_pk_init(&pr->pk);
   pr->insecure = cfg->tls_insecure;
+  pr->resume = cfg->tls_resume;
   if ((cfg->ca_file && !(pr->ca_file = strdup(cfg->ca_file))) ||
       (cfg->cert_file && !(pr->cert_file = strdup(cfg->cert_file))) ||
       (cfg->key_file && !(pr->key_file = strdup(cfg->key_file)))) {
@@ -134,9 +149,17 @@ static wsp__tls_profile *profile_get(wsp_ctx *ctx, const wsp_config *cfg,
   mbedtls_ssl_conf_rng(&pr->conf, mbedtls_ctr_drbg_random, &ctx->drbg);
   mbedtls_ssl_conf_alpn_protocols(&pr->conf, alpn_protos);
   mbedtls_ssl_conf_curves(&pr->conf, curves);
-  if (pr->insecure) {
-    mbedtls_ssl_conf_authmode(&pr->conf, MBEDTLS_SSL_VERIFY_NONE);
-  } else {
+  /* Without resumption no ticket is asked for either: the server is spared
+   * making them. */
+  mbedtls_ssl_conf_session_tickets(
+      &pr->conf, pr->resume ? MBEDTLS_SSL_SESSION_TICKETS_ENABLED
+                            : MBEDTLS_SSL_SESSION_TICKETS_DISABLED);
+  /* mbedTLS verifies nothing itself: it would verify every chain again on
+   * every handshake. wsp__tls_check_peer() does it after the handshake,
+   * before anything is sent. The ServerKeyExchange's signature is still
+   * checked against the received certificate in this mode. */
+  mbedtls_ssl_conf_authmode(&pr->conf, MBEDTLS_SSL_VERIFY_NONE);
+  if (!pr->insecure) {
     const char *file = pr->ca_file ? pr->ca_file : wsp__system_ca_file;
     /* A bundle may hold a few certificates mbedTLS cannot parse; that is
      * fine as long as some could be (a positive return counts failures). */
@@ -146,8 +169,6 @@ static wsp__tls_profile *profile_get(wsp_ctx *ctx, const wsp_config *cfg,
       snprintf(err, errlen, "cannot load CA certificates from '%s'", file);
       goto fail;
     }
-    mbedtls_ssl_conf_authmode(&pr->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
-    mbedtls_ssl_conf_ca_chain(&pr->conf, &pr->ca, NULL);
   }
   if (pr->cert_file != NULL) {
     if (wsp__tls_load_client(&pr->own, &pr->pk, pr->cert_file, pr->key_file,
@@ -161,89 +182,6 @@ static wsp__tls_profile *profile_get(wsp_ctx *ctx, const wsp_config *cfg,
 fail:
   profile_free(pr);
   return NULL;
-}
-
-/* ---- certificate checks mbedTLS 2.28 does not do ---- */
-
-/*
- * Whether the certificate's subjectAltName holds the IP address `ip`
- * (4 or 16 bytes). mbedTLS 2.28 keeps no iPAddress entries, so the raw
- * extensions are walked here.
- */
-static int san_has_ip(const mbedtls_x509_crt *crt, const uint8_t *ip,
-                      size_t iplen) {
-  unsigned char *p = crt->v3_ext.p, *end;
-  size_t len;
-  if (p == NULL || crt->v3_ext.len == 0)
-    return 0;
-  end = p + crt->v3_ext.len;
-  /* Extensions ::= [3] EXPLICIT SEQUENCE OF Extension; v3_ext is the
-   * context tag's content. */
-  if (mbedtls_asn1_get_tag(
-          &p, end, &len, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE) != 0)
-    return 0;
-  end = p + len;
-  while (p < end) {
-    unsigned char *ext_end;
-    mbedtls_x509_buf oid;
-    int critical = 0;
-    if (mbedtls_asn1_get_tag(&p, end, &len,
-                             MBEDTLS_ASN1_CONSTRUCTED |
-                                 MBEDTLS_ASN1_SEQUENCE) != 0)
-      return 0;
-    ext_end = p + len;
-    if (mbedtls_asn1_get_tag(&p, ext_end, &oid.len, MBEDTLS_ASN1_OID) != 0)
-      return 0;
-    oid.p = p;
-    p += oid.len;
-    (void)mbedtls_asn1_get_bool(&p, ext_end, &critical);
-    if (mbedtls_asn1_get_tag(&p, ext_end, &len, MBEDTLS_ASN1_OCTET_STRING) != 0)
-      return 0;
-    if (MBEDTLS_OID_CMP(MBEDTLS_OID_SUBJECT_ALT_NAME, &oid) == 0) {
-      unsigned char *q = p, *qend;
-      size_t glen;
-      if (mbedtls_asn1_get_tag(&q, p + len, &glen,
-                               MBEDTLS_ASN1_CONSTRUCTED |
-                                   MBEDTLS_ASN1_SEQUENCE) != 0)
-        return 0;
-      qend = q + glen;
-      while (q < qend) {
-        unsigned char tag = *q++;
-        size_t nlen;
-        if (mbedtls_asn1_get_len(&q, qend, &nlen) != 0)
-          return 0;
-        if (tag ==
-                (MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_X509_SAN_IP_ADDRESS) &&
-            nlen == iplen && memcmp(q, ip, iplen) == 0)
-          return 1;
-        q += nlen;
-      }
-      return 0;
-    }
-    p = ext_end;
-  }
-  return 0;
-}
-
-static int verify_cb(void *ud, mbedtls_x509_crt *crt, int depth,
-                     uint32_t *flags) {
-  wsp_probe *p = ud;
-  uint8_t ip[16];
-  size_t iplen;
-  if (depth != 0 || !p->cfg->url.ip_literal)
-    return 0;
-  /* An IP address URL: mbedTLS matched nothing (no hostname was set);
-   * the leaf's iPAddress SANs decide. */
-  if (p->cfg->url.ip_literal == AF_INET6) {
-    inet_pton(AF_INET6, p->cfg->url.host, ip);
-    iplen = 16;
-  } else {
-    inet_pton(AF_INET, p->cfg->url.host, ip);
-    iplen = 4;
-  }
-  if (!san_has_ip(crt, ip, iplen))
-    *flags |= MBEDTLS_X509_BADCERT_CN_MISMATCH;
-  return 0;
 }
 
 /* ---- BIO ---- */
@@ -319,31 +257,18 @@ static const char *alert_name(unsigned char a) {
 
 static void tls_fail(wsp_probe *p, int rc) {
   char detail[160];
-  uint32_t flags;
-  if (rc == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED &&
-      (flags = mbedtls_ssl_get_verify_result(p->tls)) != 0) {
-    const char *why =
-        flags & MBEDTLS_X509_BADCERT_EXPIRED  ? "certificate expired"
-        : flags & MBEDTLS_X509_BADCERT_FUTURE ? "certificate not yet valid"
-        : flags & MBEDTLS_X509_BADCERT_NOT_TRUSTED
-            ? "certificate signed by an unknown CA"
-        : flags & MBEDTLS_X509_BADCERT_CN_MISMATCH
-            ? "hostname mismatch: the certificate is not for"
-            : "certificate rejected";
-    if (flags & MBEDTLS_X509_BADCERT_CN_MISMATCH &&
-        !(flags & (MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE |
-                   MBEDTLS_X509_BADCERT_NOT_TRUSTED)))
-      wsp__probe_finish(p, WSP_OUTCOME_TLS_FAILED, "%s %s", why,
-                        p->cfg->url.host);
-    else
-      wsp__probe_finish(p, WSP_OUTCOME_TLS_FAILED, "%s (verify flags 0x%x)",
-                        why, (unsigned)flags);
-    return;
-  }
+  if (p->tls_hs != NULL && p->tls_hs->offered)
+    /* Resuming failed: the next probe starts afresh. */
+    wsp__tls_session_forget(&p->tls_hs->profile->sessions, p->cfg->url.host,
+                            p->cfg->url.port);
   if (rc == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE) {
     unsigned char a = p->tls->in_msg ? p->tls->in_msg[1] : 0;
+    /* Debian's mbedTLS 2.28 has no TLS 1.3: say so where it matters. */
     wsp__probe_finish(p, WSP_OUTCOME_TLS_FAILED,
-                      "handshake alert received: %s (%u)", alert_name(a), a);
+                      "handshake alert received: %s (%u)%s", alert_name(a), a,
+                      a == 70 ? ": the server accepts no TLS 1.2, the only "
+                                "version this build speaks"
+                              : "");
     return;
   }
   if (rc == MBEDTLS_ERR_SSL_BAD_HS_PROTOCOL_VERSION) {
@@ -367,24 +292,76 @@ int wsp__tls_start(wsp_probe *p) {
     wsp__probe_finish(p, WSP_OUTCOME_TLS_FAILED, "%s", err);
     return -1;
   }
-  if ((p->tls = malloc(sizeof(*p->tls))) == NULL) {
+  if ((p->tls = malloc(sizeof(*p->tls))) == NULL ||
+      (p->tls_hs = calloc(1, sizeof(*p->tls_hs))) == NULL) {
     wsp__probe_finish(p, WSP_OUTCOME_INTERNAL_ERROR, "out of memory");
     return -1;
   }
+  p->tls_hs->profile = pr;
   mbedtls_ssl_init(p->tls);
+  /* Names get SNI; IP literals get none (RFC 6066). */
   if ((rc = mbedtls_ssl_setup(p->tls, &pr->conf)) != 0 ||
       (!p->cfg->url.ip_literal &&
        (rc = mbedtls_ssl_set_hostname(p->tls, p->cfg->url.host)) != 0)) {
     tls_fail(p, rc);
     return -1;
   }
-  /* Names get SNI and hostname checks from mbedTLS; IP literals get no
-   * SNI (RFC 6066) and are checked against iPAddress SANs here. */
-  if (!pr->insecure)
-    mbedtls_ssl_set_verify(p->tls, verify_cb, p);
+  /* Resumption (tls_cache.c): offer this host's last session. */
+  if (pr->resume && (rc = wsp__tls_session_offer(
+                         &pr->sessions, p->cfg->url.host, p->cfg->url.port,
+                         p->tls, p->tls_hs->master)) < 0) {
+    tls_fail(p, rc);
+    return -1;
+  }
+  p->tls_hs->offered = rc == 1;
   mbedtls_ssl_set_bio(p->tls, p, bio_send, bio_recv, NULL);
   p->tls_verified = !pr->insecure;
   return wsp__tls_feed(p, NULL, 0);
+}
+
+/*
+ * After a completed handshake, before anything is sent over it: whether it
+ * resumed, the certificate of a full one (tls_check.c), and the session
+ * remembered for the next probe (tls_cache.c). A resumed handshake carries
+ * no certificate: it inherits the identity verified for the session it
+ * resumed, which was remembered only once accepted. Returns 0 or -1 when
+ * the outcome is decided.
+ */
+static int accept_peer(wsp_probe *p) {
+  wsp__tls_hs *hs = p->tls_hs;
+  wsp__tls_profile *pr = hs->profile;
+  mbedtls_ssl_session s;
+  uint32_t flags = 0;
+  int resumed = 0, kept;
+  mbedtls_ssl_session_init(&s);
+  kept = pr->resume &&
+         wsp__tls_session_get(p->tls, hs->offered ? hs->master : NULL, &s,
+                              &resumed) == 0;
+  if (!resumed && !pr->insecure)
+    flags = wsp__tls_check_peer(p->tls, &pr->chains, &pr->ca, p->cfg->url.host,
+                                p->cfg->url.ip_literal);
+  if (flags != 0) {
+    char why[200];
+    mbedtls_ssl_session_free(&s);
+    if (hs->offered)
+      /* The server no longer resumes the session made with the
+       * certificate accepted before. */
+      wsp__tls_session_forget(&pr->sessions, p->cfg->url.host,
+                              p->cfg->url.port);
+    wsp__tls_reason(flags, p->cfg->url.host, why, sizeof(why));
+    (void)mbedtls_ssl_send_alert_message(p->tls, MBEDTLS_SSL_ALERT_LEVEL_FATAL,
+                                         wsp__tls_alert(flags));
+    wsp__probe_finish(p, WSP_OUTCOME_TLS_FAILED, "%s", why);
+    return -1;
+  }
+  if (kept)
+    (void)wsp__tls_session_put(&pr->sessions, p->cfg->url.host,
+                               p->cfg->url.port, &s);
+  mbedtls_ssl_session_free(&s);
+  p->result->tls_resumed = resumed;
+  p->result->tls_group =
+      resumed ? NULL : wsp__tls_sniff_group(&hs->sniff, wsp__tls_kx(p->tls));
+  return 0;
 }
 
 static int handshake(wsp_probe *p) {
@@ -395,6 +372,10 @@ static int handshake(wsp_probe *p) {
     tls_fail(p, rc);
     return -1;
   }
+  if (accept_peer(p) != 0)
+    return -1;
+  free(p->tls_hs);
+  p->tls_hs = NULL;
   p->tls_done = 1;
   p->result->tls_version = wsp__strdup(mbedtls_ssl_get_version(p->tls));
   p->result->tls_cipher = wsp__strdup(mbedtls_ssl_get_ciphersuite(p->tls));
@@ -409,6 +390,9 @@ int wsp__tls_feed(wsp_probe *p, const uint8_t *data, size_t len) {
   uint8_t *plain = p->ctx->pbuf;
   p->tls_in = data;
   p->tls_in_len = len;
+  /* The group is read from the handshake's clear part (tls_group.c). */
+  if (!p->tls_done && p->tls_hs != NULL)
+    wsp__tls_sniff_feed(&p->tls_hs->sniff, data, len);
   if (!p->tls_done && handshake(p) != 0)
     goto out;
   /* Records already inside mbedTLS raise no further read event: drain
@@ -449,6 +433,8 @@ int wsp__tls_write(wsp_probe *p, const uint8_t *data, size_t len) {
 }
 
 void wsp__tls_free(wsp_probe *p) {
+  free(p->tls_hs);
+  p->tls_hs = NULL;
   if (p->tls != NULL) {
     mbedtls_ssl_free(p->tls);
     free(p->tls);
