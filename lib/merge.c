@@ -237,7 +237,7 @@ int wsp_report_merge(const char *const *reports, size_t n, char **out,
     double total = 0, passed = 0;
     cJSON *outcomes = cJSON_CreateObject(), *phases = cJSON_CreateObject();
     cJSON *cc = cJSON_CreateObject(), *ccs = cJSON_CreateObject();
-    cJSON *hs = cJSON_CreateObject();
+    cJSON *hs = cJSON_CreateObject(), *tls = cJSON_CreateObject();
     for (size_t i = 0; i < n; i++) {
       const cJSON *s = get(in[i], "summary");
       total += num(s, "total");
@@ -252,7 +252,13 @@ int wsp_report_merge(const char *const *reports, size_t n, char **out,
       add_counts(cc, get(s, "close_codes"));
       add_counts(ccs, get(s, "close_codes_sent"));
       add_counts(hs, get(s, "http_statuses"));
+      add_counts(tls, get(s, "tls_handshakes"));
     }
+    /* Reports written before the count existed add nothing. */
+    if (!cJSON_HasObjectItem(tls, "full"))
+      cJSON_AddNumberToObject(tls, "full", 0);
+    if (!cJSON_HasObjectItem(tls, "resumed"))
+      cJSON_AddNumberToObject(tls, "resumed", 0);
     cJSON_AddNumberToObject(sum, "total", total);
     cJSON_AddNumberToObject(sum, "passed", passed);
     cJSON_AddNumberToObject(sum, "failed", total - passed);
@@ -261,6 +267,7 @@ int wsp_report_merge(const char *const *reports, size_t n, char **out,
     cJSON_AddItemToObject(sum, "close_codes", sorted_counts(cc));
     cJSON_AddItemToObject(sum, "close_codes_sent", sorted_counts(ccs));
     cJSON_AddItemToObject(sum, "http_statuses", sorted_counts(hs));
+    cJSON_AddItemToObject(sum, "tls_handshakes", tls);
     cJSON_Delete(cc);
     cJSON_Delete(ccs);
     cJSON_Delete(hs);

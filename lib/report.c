@@ -271,6 +271,9 @@ static cJSON *report_tree(const wsp_campaign *c, int show_secrets, int which) {
   cJSON_AddItemToObject(sum, "close_codes", tally_json(&s.close_recv));
   cJSON_AddItemToObject(sum, "close_codes_sent", tally_json(&s.close_sent));
   cJSON_AddItemToObject(sum, "http_statuses", tally_json(&s.http));
+  x = cJSON_AddObjectToObject(sum, "tls_handshakes");
+  cJSON_AddNumberToObject(x, "full", (double)s.tls_full);
+  cJSON_AddNumberToObject(x, "resumed", (double)s.tls_resumed);
   x = cJSON_AddObjectToObject(sum, "spans_ms");
   for (int sp = 0; sp < WSP_SPAN_COUNT; sp++)
     cJSON_AddItemToObject(x, wsp_span_name((wsp_span)sp),
@@ -478,7 +481,7 @@ static void campaign_text(wsp__out *b, const cJSON *camp) {
 int wsp__report_text_tree(const cJSON *root, char **out) {
   wsp__out b = {0};
   const cJSON *sum = get(root, "summary"), *camp = get(root, "campaign");
-  const cJSON *it;
+  const cJSON *it, *x;
   double total = num(sum, "total"), passed = num(sum, "passed");
   wsp__out_printf(&b, "wsprobe %s: %.0f probe%s of %s (concurrency %.0f",
                   str(root, "version"), total, total == 1 ? "" : "s",
@@ -507,6 +510,10 @@ int wsp__report_text_tree(const cJSON *root, char **out) {
   tally_text(&b, "http statuses:", get(sum, "http_statuses"));
   tally_text(&b, "close codes received:", get(sum, "close_codes"));
   tally_text(&b, "close codes sent:", get(sum, "close_codes_sent"));
+  if ((x = get(sum, "tls_handshakes")) != NULL &&
+      num(x, "full") + num(x, "resumed") > 0)
+    wsp__out_printf(&b, "%-22s %.0f full, %.0f resumed\n",
+                    "tls handshakes:", num(x, "full"), num(x, "resumed"));
   wsp__out_printf(&b, "\n%-14s %8s %10s %10s %10s  (ms)\n", "span", "count",
                   "p50", "p99", "max");
   cJSON_ArrayForEach(it, get(sum, "spans_ms")) {

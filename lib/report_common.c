@@ -275,6 +275,10 @@ void wsp__summarize(const wsp_campaign *c, wsp__summary *s) {
       wsp__tally_add(&s->close_sent, r->close_sent.code);
     if (r->http_status)
       wsp__tally_add(&s->http, r->http_status);
+    if (r->tls_version != NULL && r->tls_resumed)
+      s->tls_resumed++;
+    else if (r->tls_version != NULL)
+      s->tls_full++;
   }
   tally_sort(&s->close_recv);
   tally_sort(&s->close_sent);

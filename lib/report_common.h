@@ -70,6 +70,8 @@ typedef struct wsp__summary {
   wsp__tally close_recv;                               /* Codes received. */
   wsp__tally close_sent;                               /* Codes sent. */
   wsp__tally http;                                     /* Statuses. */
+  uint64_t tls_full;    /* TLS handshakes completed in full. */
+  uint64_t tls_resumed; /* TLS handshakes that resumed a session. */
 } wsp__summary;
 
 void wsp__tally_add(wsp__tally *t, int key);
