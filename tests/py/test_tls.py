@@ -1,7 +1,9 @@
 """wss:// against TLS servers: verification on by default and every reason
-it fails, --insecure, mutual TLS, the 1011 race over TLS, nginx terminating
-TLS in front of raceserver, and Python's ssl module as a server nobody here
-wrote. Certificates are made at test time by tests/tls/gen-certs.sh.
+it fails, --insecure, mutual TLS, the 1011 race over TLS, session
+resumption (tickets and session IDs) and what it must not hide, nginx
+terminating TLS in front of raceserver, and Python's ssl module as a server
+nobody here wrote. Certificates are made at test time by
+tests/tls/gen-certs.sh.
 """
 import os
 import shutil
@@ -95,6 +97,23 @@ class TestVerification(TlsCase):
             self.assertTlsFailed(p, rc, "hostname mismatch")
             self.assertIn(host, p["error"])
 
+    def test_not_for_tls_servers(self):
+        # mbedTLS refuses to serve a certificate meant for clients only;
+        # OpenSSL (Python's ssl) serves it, and the client must refuse it.
+        srv = self.server([harness.PYTHON, os.path.join(harness.SERVERS_DIR,
+                                                        "py_ws_server.py"),
+                           "--mode", "echo", "--tls-cert",
+                           pem("clientauth.pem"), "--tls-key",
+                           pem("clientauth.key")])
+        for mode in ("on", "off"):
+            rc, rep = harness.run_json(["--cacert", pem("ca.pem"), "-n", "2",
+                                        "-c", "1", "--tls-resume", mode,
+                                        "--send", "hi",
+                                        "wss://localhost:%d/" % srv.port])
+            for p in rep["probes"]:
+                self.assertTlsFailed(p, rc, "not for a TLS server (key "
+                                     "usage)")
+
     def test_self_signed_refused_then_insecure(self):
         srv = self.tls_race("self")
         rc, p, _ = self.probe(["--send", "hi", self.wss(srv)])
@@ -170,6 +189,164 @@ class TestRaceOverTls(TlsCase):
         self.assertEqual(rep["summary"]["passed"], 60)
 
 
+def tls_of(rep):
+    """Each probe's tls object, in index order."""
+    return [p["tls"] for p in sorted(rep["probes"], key=lambda p: p["index"])]
+
+
+class TestResumption(TlsCase):
+    """Sessions resumed by ticket and by session ID on raceserver, never
+    claimed where the server does not resume, and off on request."""
+
+    def run_seq(self, srv, *opts, n=4, host="localhost"):
+        """n probes one after the other (so that each can resume the
+        last); returns (exit code, report)."""
+        return harness.run_json(["--cacert", pem("ca.pem"), "-n", str(n),
+                                 "-c", "1", "--send", "hi"] + list(opts) +
+                                [self.wss(srv, host)])
+
+    def assertResumed(self, rep, resumed):
+        tls = tls_of(rep)
+        self.assertEqual([t["resumed"] for t in tls], resumed, tls)
+        for t in tls:
+            # The group comes from a full handshake's ServerKeyExchange.
+            self.assertEqual(t["group"], None if t["resumed"] else "x25519")
+            self.assertTrue(t["verified"])
+            self.assertEqual(t["version"], "TLSv1.2")
+            self.assertTrue(t["cipher"])
+        self.assertEqual(rep["summary"]["tls_handshakes"],
+                         {"full": resumed.count(False),
+                          "resumed": resumed.count(True)})
+
+    def test_tickets(self):
+        srv = self.tls_race("server", "--on-message", "echo", "--tls-tickets")
+        for host in ("localhost", "127.0.0.1"):
+            rc, rep = self.run_seq(srv, host=host)
+            self.assertEqual(rc, 0)
+            self.assertResumed(rep, [False, True, True, True])
+            self.assertTrue(rep["config"]["tls"]["resume"])
+
+    def test_session_ids(self):
+        srv = self.tls_race("server", "--on-message", "echo",
+                            "--tls-session-cache")
+        rc, rep = self.run_seq(srv)
+        self.assertEqual(rc, 0)
+        self.assertResumed(rep, [False, True, True, True])
+
+    def test_not_claimed_when_the_server_does_not_resume(self):
+        srv = self.tls_race("server", "--on-message", "echo")
+        rc, rep = self.run_seq(srv)
+        self.assertEqual(rc, 0)
+        self.assertResumed(rep, [False] * 4)
+
+    def test_off_does_full_handshakes(self):
+        srv = self.tls_race("server", "--on-message", "echo", "--tls-tickets",
+                            "--tls-session-cache")
+        rc, rep = self.run_seq(srv, "--tls-resume=off")
+        self.assertEqual(rc, 0)
+        self.assertResumed(rep, [False] * 4)
+        self.assertFalse(rep["config"]["tls"]["resume"])
+        rc, rep = self.run_seq(srv, "--tls-resume", "on", n=2)
+        self.assertResumed(rep, [False, True])
+        rc, out, err = harness.run_wsprobe(["--tls-resume=maybe",
+                                            self.wss(srv)])
+        self.assertEqual(rc, 2)
+        self.assertEqual(len(err.strip().splitlines()), 1, err)
+        self.assertIn("--tls-resume", err)
+
+    def test_concurrent_probes_resume(self):
+        srv = self.tls_race("server", "--on-message", "echo", "--tls-tickets")
+        rc, rep = harness.run_json(["--cacert", pem("ca.pem"), "-n", "40",
+                                    "-c", "8", "--send", "hi",
+                                    self.wss(srv, "localhost")])
+        self.assertEqual(rc, 0)
+        hs = rep["summary"]["tls_handshakes"]
+        self.assertEqual(hs["full"] + hs["resumed"], 40)
+        # At most the first window of 8 starts without a session.
+        self.assertLessEqual(hs["full"], 8)
+        self.assertGreaterEqual(hs["resumed"], 32)
+
+    def test_summary_text_counts_handshakes(self):
+        srv = self.tls_race("server", "--on-message", "echo", "--tls-tickets")
+        rc, out, _ = harness.run_wsprobe(["--cacert", pem("ca.pem"), "-n",
+                                          "3", "-c", "1", "--send", "hi",
+                                          self.wss(srv)])
+        self.assertEqual(rc, 0, out)
+        self.assertRegex(out, r"tls handshakes: +1 full, 2 resumed")
+
+
+class TestVerifiedOnEveryFullHandshake(TlsCase):
+    """The chain is verified once per loop, but a certificate that changes
+    is verified afresh, and a bad one fails every probe that does a full
+    handshake, with the precise reason."""
+
+    def changing(self, new, *opts):
+        """raceserver that serves server.pem for 2 connections, then `new`
+        (with its own ticket key and session cache)."""
+        return self.tls_race("server", "--on-message", "echo",
+                             "--tls-next-cert", pem(new + ".pem"),
+                             "--tls-next-key", pem(new + ".key"),
+                             "--tls-next-after", "2", *opts)
+
+    def outcomes(self, rep):
+        ps = sorted(rep["probes"], key=lambda p: p["index"])
+        return [(p["outcome"], p["error"]) for p in ps]
+
+    def test_changed_certificate_without_resumption(self):
+        for new, why in (("self", "certificate signed by an unknown CA"),
+                         ("expired", "certificate expired"),
+                         ("otherhost", "hostname mismatch: the certificate "
+                                       "is not for localhost")):
+            srv = self.changing(new)
+            rc, rep = harness.run_json(["--cacert", pem("ca.pem"), "-n", "4",
+                                        "-c", "1", "--send", "hi",
+                                        "--tls-resume=off",
+                                        self.wss(srv, "localhost")])
+            self.assertEqual(rc, 1)
+            got = self.outcomes(rep)
+            self.assertEqual(got[:2], [("ok", None)] * 2, got)
+            for outcome, error in got[2:]:
+                self.assertEqual(outcome, "tls_failed", got)
+                self.assertTrue(error.startswith(why), got)
+
+    def test_changed_certificate_with_resumption(self):
+        for opt in ("--tls-tickets", "--tls-session-cache"):
+            srv = self.changing("self", opt)
+            rc, rep = harness.run_json(["--cacert", pem("ca.pem"), "-n", "4",
+                                        "-c", "1", "--send", "hi",
+                                        self.wss(srv, "localhost")])
+            got = self.outcomes(rep)
+            self.assertEqual(got[:2], [("ok", None)] * 2, got)
+            self.assertEqual([t["resumed"] for t in tls_of(rep)[:2]],
+                             [False, True])
+            # The session made with the first certificate is not resumed
+            # by the second: full handshakes, and the new chain fails.
+            self.assertEqual(got[2:], [("tls_failed", "certificate signed by "
+                                        "an unknown CA (verify flags 0x8)")]
+                             * 2, got)
+
+    def test_bad_certificates_fail_every_probe(self):
+        for cert, host, why in (
+                ("expired", "localhost", "certificate expired"),
+                ("otherhost", "localhost", "hostname mismatch"),
+                ("otherhost", "127.0.0.1", "hostname mismatch"),
+                ("future", "localhost", "not yet valid")):
+            srv = self.tls_race(cert, "--on-message", "echo", "--tls-tickets",
+                                "--tls-session-cache")
+            for mode in ("on", "off"):
+                rc, rep = harness.run_json(["--cacert", pem("ca.pem"), "-n",
+                                            "5", "-c", "2", "--send", "hi",
+                                            "--tls-resume", mode,
+                                            self.wss(srv, host)])
+                self.assertEqual(rc, 1)
+                self.assertEqual(rep["summary"]["outcomes"]["tls_failed"], 5)
+                for p in rep["probes"]:
+                    self.assertIn(why, p["error"])
+                    self.assertIsNone(p["tls"])
+                self.assertEqual(rep["summary"]["tls_handshakes"],
+                                 {"full": 0, "resumed": 0})
+
+
 NGINX_CONF = """
 worker_processes 1;
 daemon off;
@@ -188,6 +365,7 @@ http {{
     listen 127.0.0.1:{port} ssl;
     ssl_certificate {cert};
     ssl_certificate_key {key};
+    {extra}
     location / {{
       proxy_pass http://127.0.0.1:{upstream};
       proxy_http_version 1.1;
@@ -204,7 +382,7 @@ class TestThroughNginx(TlsCase):
     """The usual deployment: nginx terminates TLS and proxies the WebSocket
     to the backend."""
 
-    def start_nginx(self, upstream_port):
+    def start_nginx(self, upstream_port, extra=""):
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
         d = tempfile.mkdtemp(prefix="wsprobe-nginx-")
         self.addCleanup(shutil.rmtree, d, True)
@@ -213,7 +391,7 @@ class TestThroughNginx(TlsCase):
         with open(conf, "w") as f:
             f.write(NGINX_CONF.format(dir=d, port=port, cert=pem("server.pem"),
                                       key=pem("server.key"),
-                                      upstream=upstream_port))
+                                      upstream=upstream_port, extra=extra))
         proc = subprocess.Popen([nginx, "-p", d, "-c", conf],
                                 stdin=subprocess.DEVNULL,
                                 stdout=subprocess.DEVNULL,
@@ -244,6 +422,50 @@ class TestThroughNginx(TlsCase):
                                       "agent_completed", url])
         self.assertProbe(p, "ok", "closing", rc)
         self.assertTrue(p["tls"]["verified"])
+
+    def test_resumption_tickets_and_session_ids(self):
+        backend = self.server([harness.RACESERVER_BIN, "--port", "0",
+                               "--lifetime", "60", "--on-message", "echo"])
+        # nginx's default: tickets, and no session cache ("none" only
+        # pretends). Then session IDs only. Then neither: nothing may be
+        # reported as resumed.
+        for extra, resumed in (
+                ("", [False, True, True, True]),
+                ("ssl_session_tickets off; ssl_session_cache shared:WSP:1m;",
+                 [False, True, True, True]),
+                ("ssl_session_tickets off; ssl_session_cache off;",
+                 [False] * 4)):
+            port = self.start_nginx(backend.port, extra)
+            for host in ("localhost", "127.0.0.1"):
+                rc, rep = harness.run_json(["--cacert", pem("ca.pem"), "-n",
+                                            "4", "-c", "1", "--send", "hi",
+                                            "wss://%s:%d/" % (host, port)])
+                self.assertEqual(rc, 0, extra)
+                tls = tls_of(rep)
+                self.assertEqual([t["resumed"] for t in tls], resumed,
+                                 (extra, tls))
+                for t in tls:
+                    self.assertTrue(t["verified"])
+                    if t["resumed"]:
+                        self.assertIsNone(t["group"])
+                    else:
+                        self.assertEqual(t["group"], "x25519")
+            rc, rep = harness.run_json(["--cacert", pem("ca.pem"), "-n", "3",
+                                        "-c", "1", "--send", "hi",
+                                        "--tls-resume=off",
+                                        "wss://localhost:%d/" % port])
+            self.assertEqual(rc, 0)
+            self.assertEqual([t["resumed"] for t in tls_of(rep)], [False] * 3)
+
+    def test_tls13_only_server_is_named(self):
+        # Debian's mbedTLS 2.28 speaks TLS 1.2 only (docs/tls.md).
+        backend = self.server([harness.RACESERVER_BIN, "--port", "0",
+                               "--lifetime", "60", "--on-message", "echo"])
+        port = self.start_nginx(backend.port, "ssl_protocols TLSv1.3;")
+        rc, p, _ = self.probe(["--cacert", pem("ca.pem"), "--send", "hi",
+                               "wss://localhost:%d/" % port])
+        self.assertTlsFailed(p, rc, "protocol_version (70): the server "
+                             "accepts no TLS 1.2")
 
     def test_backend_down_is_a_502_not_a_pass(self):
         port = self.start_nginx(harness.free_port())

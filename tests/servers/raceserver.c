@@ -10,7 +10,9 @@
  * - the agent event sequence in reply to a message, or an echo, silence,
  *   a close with any code (1012-1014 included), a dropped or reset TCP;
  * - broken handshakes, a greeting frame in the same write as the 101;
- * - TLS (--tls-cert, --tls-key) with every mode above.
+ * - TLS (--tls-cert, --tls-key) with every mode above, with session
+ *   tickets and a session ID cache for resumption, and a certificate that
+ *   changes after some connections.
  *
  * Single-threaded on libuv; frames through wslay; requests parsed by llhttp.
  */
@@ -27,6 +29,8 @@
 #include <mbedtls/entropy.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/ssl.h>
+#include <mbedtls/ssl_cache.h>
+#include <mbedtls/ssl_ticket.h>
 #include <mbedtls/x509_crt.h>
 #include <uv.h>
 #include <wslay/wslay.h>
@@ -61,6 +65,16 @@ typedef enum {
   HS_EXTENSION,
 } handshake_mode;
 
+/* A certificate served, with what it resumes sessions with: sessions
+ * made under one certificate cannot be resumed under another. */
+typedef struct {
+  mbedtls_ssl_config conf;            /* Its TLS configuration. */
+  mbedtls_x509_crt cert;              /* The certificate chain. */
+  mbedtls_pk_context key;             /* Its key. */
+  mbedtls_ssl_ticket_context tickets; /* Ticket keys (--tls-tickets). */
+  mbedtls_ssl_cache_context cache;    /* Session IDs (--tls-session-cache). */
+} tls_site;
+
 /* The server's settings and state. */
 typedef struct {
   uv_loop_t *loop;                 /* The one loop. */
@@ -88,10 +102,12 @@ typedef struct {
   uint32_t event_interval;         /* ms between events. */
   uint32_t reply_delay;            /* ms before replying. */
   int quiet;                       /* No stats on exit. */
-  int tls;                         /* Serve TLS. */
-  mbedtls_ssl_config tls_conf;     /* Shared TLS configuration. */
-  mbedtls_x509_crt tls_cert;       /* Server certificate chain. */
-  mbedtls_pk_context tls_key;      /* Its key. */
+  int tls;                         /* Sites in use: 0 (no TLS), 1 or 2. */
+  tls_site site[2];                /* The certificate, then the next one. */
+  uint64_t tls_next_after;         /* Connections served with the first. */
+  uint64_t tls_conns;              /* TLS connections accepted. */
+  int tls_tickets;                 /* Issue and accept session tickets. */
+  int tls_session_cache;           /* Resume by session ID. */
   mbedtls_x509_crt tls_ca;         /* CAs for client certificates. */
   mbedtls_entropy_context entropy; /* Seeds the DRBG. */
   mbedtls_ctr_drbg_context drbg;   /* For TLS. */
@@ -846,10 +862,14 @@ static void on_connection(uv_stream_t *l, int status) {
   c->http->data = c;
   c->field_id = -1;
   if (srv.tls) {
+    /* The next certificate once the first has served its connections. */
+    tls_site *site =
+        &srv.site[srv.tls > 1 && srv.tls_conns >= srv.tls_next_after];
+    srv.tls_conns++;
     if ((c->tls = malloc(sizeof(*c->tls))) == NULL)
       return conn_close(c, 0);
     mbedtls_ssl_init(c->tls);
-    if (mbedtls_ssl_setup(c->tls, &srv.tls_conf) != 0)
+    if (mbedtls_ssl_setup(c->tls, &site->conf) != 0)
       return conn_close(c, 0);
     mbedtls_ssl_set_bio(c->tls, c, bio_send, bio_recv, NULL);
   }
@@ -913,50 +933,75 @@ static unsigned long long num(const char *opt, const char *s,
   return v;
 }
 
-static void setup_tls(const char *cert, const char *key, const char *ca) {
-  mbedtls_x509_crt_init(&srv.tls_cert);
-  mbedtls_x509_crt_init(&srv.tls_ca);
-  mbedtls_pk_init(&srv.tls_key);
-  mbedtls_ssl_config_init(&srv.tls_conf);
-  mbedtls_entropy_init(&srv.entropy);
-  mbedtls_ctr_drbg_init(&srv.drbg);
-  if (mbedtls_x509_crt_parse_file(&srv.tls_cert, cert) != 0)
-    usage_error("--tls-cert: cannot load '%s'", cert);
-  if (mbedtls_pk_parse_keyfile(&srv.tls_key, key, NULL) != 0)
-    usage_error("--tls-key: cannot load '%s'", key);
-  if (mbedtls_ctr_drbg_seed(&srv.drbg, mbedtls_entropy_func, &srv.entropy, NULL,
-                            0) != 0 ||
-      mbedtls_ssl_config_defaults(&srv.tls_conf, MBEDTLS_SSL_IS_SERVER,
+static void setup_site(tls_site *site, const char *cert, const char *key,
+                       int ca) {
+  /* X25519 first: the fastest key exchange mbedTLS 2.28 has. */
+  static const mbedtls_ecp_group_id curves[] = {
+      MBEDTLS_ECP_DP_CURVE25519, MBEDTLS_ECP_DP_SECP256R1,
+      MBEDTLS_ECP_DP_SECP384R1, MBEDTLS_ECP_DP_NONE};
+  mbedtls_x509_crt_init(&site->cert);
+  mbedtls_pk_init(&site->key);
+  mbedtls_ssl_config_init(&site->conf);
+  mbedtls_ssl_ticket_init(&site->tickets);
+  mbedtls_ssl_cache_init(&site->cache);
+  if (mbedtls_x509_crt_parse_file(&site->cert, cert) != 0)
+    usage_error("cannot load certificate '%s'", cert);
+  if (mbedtls_pk_parse_keyfile(&site->key, key, NULL) != 0)
+    usage_error("cannot load key '%s'", key);
+  if (mbedtls_ssl_config_defaults(&site->conf, MBEDTLS_SSL_IS_SERVER,
                                   MBEDTLS_SSL_TRANSPORT_STREAM,
                                   MBEDTLS_SSL_PRESET_DEFAULT) != 0 ||
-      mbedtls_ssl_conf_own_cert(&srv.tls_conf, &srv.tls_cert, &srv.tls_key))
+      mbedtls_ssl_conf_own_cert(&site->conf, &site->cert, &site->key))
     usage_error("cannot set up TLS");
-  mbedtls_ssl_conf_rng(&srv.tls_conf, mbedtls_ctr_drbg_random, &srv.drbg);
-  {
-    /* X25519 first: the fastest key exchange mbedTLS 2.28 has. */
-    static const mbedtls_ecp_group_id curves[] = {
-        MBEDTLS_ECP_DP_CURVE25519, MBEDTLS_ECP_DP_SECP256R1,
-        MBEDTLS_ECP_DP_SECP384R1, MBEDTLS_ECP_DP_NONE};
-    mbedtls_ssl_conf_curves(&srv.tls_conf, curves);
-  }
-  mbedtls_ssl_conf_min_version(&srv.tls_conf, MBEDTLS_SSL_MAJOR_VERSION_3,
+  mbedtls_ssl_conf_rng(&site->conf, mbedtls_ctr_drbg_random, &srv.drbg);
+  mbedtls_ssl_conf_curves(&site->conf, curves);
+  mbedtls_ssl_conf_min_version(&site->conf, MBEDTLS_SSL_MAJOR_VERSION_3,
                                MBEDTLS_SSL_MINOR_VERSION_3);
-  if (ca != NULL) {
-    if (mbedtls_x509_crt_parse_file(&srv.tls_ca, ca) != 0)
-      usage_error("--tls-client-ca: cannot load '%s'", ca);
-    mbedtls_ssl_conf_ca_chain(&srv.tls_conf, &srv.tls_ca, NULL);
-    mbedtls_ssl_conf_authmode(&srv.tls_conf, MBEDTLS_SSL_VERIFY_REQUIRED);
+  if (srv.tls_tickets) {
+    /* Each site has its own ticket key: a ticket from the first
+     * certificate's sessions does not open the second's. */
+    if (mbedtls_ssl_ticket_setup(&site->tickets, mbedtls_ctr_drbg_random,
+                                 &srv.drbg, MBEDTLS_CIPHER_AES_256_GCM,
+                                 300) != 0)
+      usage_error("cannot set up session tickets");
+    mbedtls_ssl_conf_session_tickets_cb(&site->conf, mbedtls_ssl_ticket_write,
+                                        mbedtls_ssl_ticket_parse,
+                                        &site->tickets);
   }
-  srv.tls = 1;
+  if (srv.tls_session_cache)
+    mbedtls_ssl_conf_session_cache(&site->conf, &site->cache,
+                                   mbedtls_ssl_cache_get,
+                                   mbedtls_ssl_cache_set);
+  if (ca) {
+    mbedtls_ssl_conf_ca_chain(&site->conf, &srv.tls_ca, NULL);
+    mbedtls_ssl_conf_authmode(&site->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
+  }
+}
+
+static void setup_tls(const char *cert[2], const char *key[2], const char *ca) {
+  mbedtls_x509_crt_init(&srv.tls_ca);
+  mbedtls_entropy_init(&srv.entropy);
+  mbedtls_ctr_drbg_init(&srv.drbg);
+  if (mbedtls_ctr_drbg_seed(&srv.drbg, mbedtls_entropy_func, &srv.entropy, NULL,
+                            0) != 0)
+    usage_error("cannot set up TLS");
+  if (ca != NULL && mbedtls_x509_crt_parse_file(&srv.tls_ca, ca) != 0)
+    usage_error("--tls-client-ca: cannot load '%s'", ca);
+  for (srv.tls = 0; srv.tls < 2 && cert[srv.tls] != NULL; srv.tls++)
+    setup_site(&srv.site[srv.tls], cert[srv.tls], key[srv.tls], ca != NULL);
 }
 
 static void free_tls(void) {
+  for (int i = 0; i < srv.tls; i++) {
+    mbedtls_ssl_config_free(&srv.site[i].conf);
+    mbedtls_x509_crt_free(&srv.site[i].cert);
+    mbedtls_pk_free(&srv.site[i].key);
+    mbedtls_ssl_ticket_free(&srv.site[i].tickets);
+    mbedtls_ssl_cache_free(&srv.site[i].cache);
+  }
   if (!srv.tls)
     return;
-  mbedtls_ssl_config_free(&srv.tls_conf);
-  mbedtls_x509_crt_free(&srv.tls_cert);
   mbedtls_x509_crt_free(&srv.tls_ca);
-  mbedtls_pk_free(&srv.tls_key);
   mbedtls_ctr_drbg_free(&srv.drbg);
   mbedtls_entropy_free(&srv.entropy);
 }
@@ -992,6 +1037,12 @@ static const char usage[] =
     "  --tls-cert FILE, --tls-key FILE\n"
     "                           serve TLS (wss://)\n"
     "  --tls-client-ca FILE     require client certificates from this CA\n"
+    "  --tls-tickets            resume sessions by ticket (RFC 5077)\n"
+    "  --tls-session-cache      resume sessions by session ID\n"
+    "  --tls-next-cert FILE, --tls-next-key FILE, --tls-next-after N\n"
+    "                           after N TLS connections, serve this\n"
+    "                           certificate instead (sessions made before\n"
+    "                           are not resumed)\n"
     "  -h, --help\n";
 
 static void parse_close(const char *arg, const char *s) {
@@ -1032,11 +1083,18 @@ int main(int argc, char **argv) {
       {"tls-cert", 1, NULL, 'c'},
       {"tls-key", 1, NULL, 'K'},
       {"tls-client-ca", 1, NULL, 'C'},
+      {"tls-tickets", 0, NULL, 'T'},
+      {"tls-session-cache", 0, NULL, 'D'},
+      {"tls-next-cert", 1, NULL, 'N'},
+      {"tls-next-key", 1, NULL, 'Y'},
+      {"tls-next-after", 1, NULL, 'A'},
       {"help", 0, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
   const char *listen_addr = "127.0.0.1", *port_file = NULL;
-  const char *tls_cert = NULL, *tls_key = NULL, *tls_ca = NULL;
+  const char *tls_cert[2] = {NULL, NULL}, *tls_key[2] = {NULL, NULL};
+  const char *tls_ca = NULL;
+  int next_after_set = 0;
   unsigned long long port = 8765, backlog = 1024, lifetime = 0;
   int alg = -1, opt, rc;
   struct sockaddr_storage ss;
@@ -1159,10 +1217,26 @@ int main(int argc, char **argv) {
       srv.reply_delay = (uint32_t)num("--reply-delay", optarg, 3600000);
       break;
     case 'c':
-      tls_cert = optarg;
+      tls_cert[0] = optarg;
       break;
     case 'K':
-      tls_key = optarg;
+      tls_key[0] = optarg;
+      break;
+    case 'N':
+      tls_cert[1] = optarg;
+      break;
+    case 'Y':
+      tls_key[1] = optarg;
+      break;
+    case 'A':
+      srv.tls_next_after = num("--tls-next-after", optarg, UINT32_MAX);
+      next_after_set = 1;
+      break;
+    case 'T':
+      srv.tls_tickets = 1;
+      break;
+    case 'D':
+      srv.tls_session_cache = 1;
       break;
     case 'C':
       tls_ca = optarg;
@@ -1178,13 +1252,19 @@ int main(int argc, char **argv) {
   }
   if (optind < argc)
     usage_error("unexpected argument '%s'", argv[optind]);
-  if ((tls_cert == NULL) != (tls_key == NULL))
+  if ((tls_cert[0] == NULL) != (tls_key[0] == NULL))
     usage_error("--tls-cert and --tls-key go together");
+  if ((tls_cert[1] == NULL) != (tls_key[1] == NULL) ||
+      (tls_cert[1] == NULL) != !next_after_set)
+    usage_error("--tls-next-cert, --tls-next-key and --tls-next-after go "
+                "together");
+  if (tls_cert[1] != NULL && tls_cert[0] == NULL)
+    usage_error("--tls-next-cert needs --tls-cert");
   if (srv.jwt_key != NULL)
     srv.jwt_alg = alg < 0 ? WSP_JWT_HS256 : (wsp_jwt_alg)alg;
 
   signal(SIGPIPE, SIG_IGN);
-  if (tls_cert != NULL)
+  if (tls_cert[0] != NULL)
     setup_tls(tls_cert, tls_key, tls_ca);
   llhttp_settings_init(&http_settings);
   http_settings.on_url = on_url;

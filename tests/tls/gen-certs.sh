@@ -5,6 +5,7 @@
 #   expired.pem/.key         the same names, validity ended in 2020
 #   future.pem/.key          the same names, valid only from 2040
 #   otherhost.pem/.key       other.invalid only, signed by the CA
+#   clientauth.pem/.key      the same names, but only for TLS clients (EKU)
 #   self.pem/.key            self-signed, localhost and 127.0.0.1
 #   client.pem/.key          a client certificate signed by the CA
 #   rogue-ca.pem, rogue-client.pem/.key   a client from another CA
@@ -58,6 +59,7 @@ sign server ca "$names" "$now" "$later"
 sign expired ca "$names" 20200101000000Z 20200102000000Z
 sign future ca "$names" 20400101000000Z 20400102000000Z
 sign otherhost ca "DNS:other.invalid" "$now" "$later"
+sign clientauth ca "$names" "$now" "$later" clientAuth
 sign client ca "" "$now" "$later" clientAuth
 ca rogue-ca "another CA"
 sign rogue-client rogue-ca "" "$now" "$later" clientAuth
