@@ -274,6 +274,50 @@ class BindingTest(unittest.TestCase):
             wsprobe.probe(url, steps=[("close", 1006)])
 
 
+class TlsResumeTest(unittest.TestCase):
+    """wss:// sessions resumed within a campaign, and tls_resume=False."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.pki = tempfile.mkdtemp(prefix="wsprobe-binding-pki-")
+        subprocess.run(["bash", os.path.join(REPO, "tests", "tls",
+                                             "gen-certs.sh"), cls.pki],
+                       check=True, timeout=60, stdout=subprocess.DEVNULL)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.pki, ignore_errors=True)
+
+    def test_resumed_by_default_and_full_when_off(self):
+        s = Raceserver("--on-message", "echo", "--tls-tickets",
+                       "--tls-cert", os.path.join(self.pki, "server.pem"),
+                       "--tls-key", os.path.join(self.pki, "server.key"))
+        self.addCleanup(s.stop)
+        url = "wss://localhost:%d/" % s.port
+        ca = os.path.join(self.pki, "ca.pem")
+        rep = wsprobe.campaign(url, count=3, concurrency=1, send="hi",
+                               cacert=ca, timeout_ms=5000)
+        self.assertTrue(rep.passed, rep.text)
+        tls = [p.tls for p in sorted(rep.probes, key=lambda p: p.index)]
+        self.assertEqual([t["resumed"] for t in tls], [False, True, True])
+        self.assertEqual([t["group"] for t in tls], ["x25519", None, None])
+        self.assertTrue(all(t["verified"] for t in tls))
+        self.assertEqual(rep.summary["tls_handshakes"],
+                         {"full": 1, "resumed": 2})
+        self.assertTrue(rep.raw["config"]["tls"]["resume"])
+        rep = wsprobe.campaign(url, count=3, concurrency=1, send="hi",
+                               cacert=ca, timeout_ms=5000, tls_resume=False)
+        self.assertTrue(rep.passed, rep.text)
+        self.assertEqual([p.tls["resumed"] for p in rep.probes],
+                         [False] * 3)
+        self.assertEqual(rep.summary["tls_handshakes"],
+                         {"full": 3, "resumed": 0})
+        self.assertFalse(rep.raw["config"]["tls"]["resume"])
+        r = wsprobe.probe(url, send="hi", cacert=ca, timeout_ms=5000)
+        self.assertEqual(r.tls["version"], "TLSv1.2")
+        self.assertFalse(r.tls["resumed"])
+
+
 class ReadmeTest(unittest.TestCase):
 
     def test_pytest_example(self):

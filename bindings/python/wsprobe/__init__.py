@@ -135,6 +135,7 @@ def _configure(cfg: _Config, url: str, *,
                timeout_ms: Union[int, Mapping[str, int], None] = None,
                cacert: Optional[str] = None,
                insecure: bool = False,
+               tls_resume: bool = True,
                origin: Optional[str] = None,
                steps: Iterable[tuple] = ()) -> None:
     p = cfg.ptr
@@ -193,6 +194,7 @@ def _configure(cfg: _Config, url: str, *,
     if cacert is not None:
         cfg.check(_c.wsp_config_set_ca_file(p, _cstr(cacert, "cacert")))
     cfg.check(_c.wsp_config_set_insecure(p, 1 if insecure else 0))
+    cfg.check(_c.wsp_config_set_tls_resume(p, 1 if tls_resume else 0))
     for step in steps:
         _add_step(cfg, step)
 
@@ -276,6 +278,9 @@ class Result:
     index: int = 0
     #: Scripted probes: the step it ended in (None without steps).
     step: Optional[int] = None
+    #: wss://: version, cipher, alpn, verified, close_notify, resumed and
+    #: group of the completed TLS handshake; None without one.
+    tls: Optional[dict] = None
     _raw: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -294,7 +299,7 @@ class Result:
             messages=d.get("messages", 0),
             events=[(e["type"], e["t_ms"]) for e in d.get("events", [])],
             error=d.get("error"), index=d.get("index", 0),
-            step=d.get("step"), _raw=d)
+            step=d.get("step"), tls=d.get("tls"), _raw=d)
 
     def to_dict(self) -> dict:
         """The probe object of the JSON report (docs/report.md), a copy."""
@@ -362,6 +367,7 @@ def probe(url: str, *,
           timeout_ms: Union[int, Mapping[str, int], None] = None,
           cacert: Optional[str] = None,
           insecure: bool = False,
+          tls_resume: bool = True,
           origin: Optional[str] = None,
           steps: Iterable[tuple] = ()) -> Result:
     """Runs one probe of ``url`` (ws:// or wss://) to completion.
@@ -375,6 +381,9 @@ def probe(url: str, *,
     ``timeout_ms`` is every phase's timeout, or a dict {phase: ms}.
     ``cacert`` replaces the system CA bundle for wss://; ``insecure``
     skips certificate verification (recorded in the result).
+    ``tls_resume=False`` makes every wss:// probe do a full TLS handshake;
+    by default the probes of one campaign resume the session of an earlier
+    one (``Result.tls["resumed"]``), as browsers do.
     ``steps`` scripts the whole conversation instead of ``send``/``expect``:
     ("send", data), ("expect", type[, ms]), ("wait", ms), ("close", code[,
     reason]); ``Result.step`` says where a failure happened.
@@ -389,7 +398,7 @@ def probe(url: str, *,
                    binary=binary, delay_ms=delay_ms, hold_ms=hold_ms,
                    expect=expect, expect_order=expect_order,
                    timeout_ms=timeout_ms, cacert=cacert, insecure=insecure,
-                   origin=origin, steps=steps)
+                   tls_resume=tls_resume, origin=origin, steps=steps)
         res = ctypes.c_void_p()
         rc = _c.wsp_probe_run(cfg.ptr, ctypes.byref(res))
         if rc != 0:

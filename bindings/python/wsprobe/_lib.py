@@ -102,6 +102,7 @@ _proto("wsp_config_set_timeout", c_int, _vp, c_int, c_uint32)
 _proto("wsp_config_set_timeouts", c_int, _vp, c_uint32)
 _proto("wsp_config_set_ca_file", c_int, _vp, c_char_p)
 _proto("wsp_config_set_insecure", c_int, _vp, c_int)
+_proto("wsp_config_set_tls_resume", c_int, _vp, c_int)
 
 _proto("wsp_result_free", None, _vp)
 _proto("wsp_result_to_json", c_int, _vp, POINTER(c_void_p))
