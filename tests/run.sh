@@ -14,7 +14,7 @@ meson test -C build --print-errorlogs
 # Real probes under valgrind memcheck: no error, no leak.
 meson test -C build --print-errorlogs --timeout-multiplier 4 \
   --wrapper 'valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite,indirect,possible' \
-  test_embed test_campaign test_reports test_hostile soak \
+  test_embed test_campaign test_reports test_hostile soak test_tls_loop \
   fuzz_url fuzz_upgrade fuzz_frames fuzz_json
 
 # Coverage-guided fuzzing of the URL parser, the upgrade parser, the frame

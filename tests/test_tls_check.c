@@ -31,7 +31,8 @@ static size_t put_hs(uint8_t *out, uint8_t type, const uint8_t *body,
   out[1] = (uint8_t)(len >> 16);
   out[2] = (uint8_t)(len >> 8);
   out[3] = (uint8_t)len;
-  memcpy(out + 4, body, len);
+  if (len > 0)
+    memcpy(out + 4, body, len);
   return 4 + len;
 }
 
