@@ -9,12 +9,12 @@
  * insecure, client certificate, resumption) combination. A probe owns only
  * its mbedtls_ssl_context, and during its handshake a little more.
  */
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <mbedtls/error.h>
+#include <mbedtls/platform_util.h>
 #include <mbedtls/ssl.h>
 #include <mbedtls/x509_crt.h>
 
@@ -56,6 +56,15 @@ struct wsp__tls_hs {
   int offered;                     /* A remembered session was offered. */
   uint8_t master[WSP__TLS_MASTER]; /* Its master secret. */
 };
+
+/* Frees the handshake state; the master secret copy is wiped first. */
+static void hs_free(wsp_probe *p) {
+  if (p->tls_hs != NULL) {
+    mbedtls_platform_zeroize(p->tls_hs, sizeof(*p->tls_hs));
+    free(p->tls_hs);
+    p->tls_hs = NULL;
+  }
+}
 
 static int streq(const char *a, const char *b) {
   return a == b || (a && b && strcmp(a, b) == 0);
@@ -374,8 +383,7 @@ static int handshake(wsp_probe *p) {
   }
   if (accept_peer(p) != 0)
     return -1;
-  free(p->tls_hs);
-  p->tls_hs = NULL;
+  hs_free(p);
   p->tls_done = 1;
   p->result->tls_version = wsp__strdup(mbedtls_ssl_get_version(p->tls));
   p->result->tls_cipher = wsp__strdup(mbedtls_ssl_get_ciphersuite(p->tls));
@@ -433,8 +441,7 @@ int wsp__tls_write(wsp_probe *p, const uint8_t *data, size_t len) {
 }
 
 void wsp__tls_free(wsp_probe *p) {
-  free(p->tls_hs);
-  p->tls_hs = NULL;
+  hs_free(p);
   if (p->tls != NULL) {
     mbedtls_ssl_free(p->tls);
     free(p->tls);
