@@ -7,8 +7,13 @@
 // Held-open mode (HOLD_MS > 0, C == N): open every connection, and once all
 // are open hold them HOLD_MS, then close them cleanly; no message is sent.
 //
-// Usage: node bench/node_client.js URL N C [HOLD_MS] [TOKEN]
+// For wss:// URLs, CAFILE is the CA to verify the server against (ws's
+// `ca` option; ws opens each connection with tls.connect and no session,
+// so each is a full TLS handshake).
+//
+// Usage: node bench/node_client.js URL N C [HOLD_MS] [TOKEN] [CAFILE]
 'use strict';
+const fs = require('fs');
 const WebSocket = require('/usr/share/nodejs/ws');
 
 const url = process.argv[2];
@@ -16,6 +21,7 @@ const n = +process.argv[3];
 const c = +process.argv[4];
 const hold = +(process.argv[5] || 0);
 const token = process.argv[6] || 'bench.token.x';
+const ca = process.argv[7] ? fs.readFileSync(process.argv[7]) : undefined;
 const lat = [];
 let started = 0, done = 0, failed = 0, opened = 0, holding = false;
 const held = [];
@@ -46,7 +52,7 @@ function one() {
   started++;
   const s = process.hrtime.bigint();
   const ws = new WebSocket(url, ['jwt.' + token],
-                           { perMessageDeflate: false });
+                           { perMessageDeflate: false, ca });
   let ok = false, counted = false;
   ws.on('open', () => {
     if (!hold) { ws.send('hi'); return; }

@@ -7,12 +7,17 @@ Prints one JSON line: probes/s, p50/p99 latency, CPU seconds, peak RSS.
 Held-open mode (HOLD_MS > 0, C == N): open every connection, and once all
 are open hold them HOLD_MS, then close them cleanly; no message is sent.
 
-Usage: /usr/bin/python3 bench/py_client.py URL N C [HOLD_MS] [TOKEN]
+For wss:// URLs, CAFILE is the CA to verify the server against (an
+ssl.SSLContext from ssl.create_default_context; like every Python client
+that does not pass a session, each connection is a full TLS handshake).
+
+Usage: /usr/bin/python3 bench/py_client.py URL N C [HOLD_MS] [TOKEN] [CAFILE]
 """
 import asyncio
 import json
 import math
 import resource
+import ssl
 import sys
 import time
 
@@ -24,11 +29,14 @@ def rank(v, q):
     return v[min(len(v) - 1, max(0, math.ceil(q * len(v)) - 1))] if v else None
 
 
+SSL = None  # The client's SSLContext for wss:// URLs.
+
+
 def connect(url, token):
     return websockets.connect(url, subprotocols=["jwt." + token],
                               compression=None, ping_interval=None,
                               open_timeout=120, close_timeout=30,
-                              max_queue=None)
+                              max_queue=None, ssl=SSL)
 
 
 async def probes(url, n, c, token):
@@ -87,7 +95,11 @@ async def held(url, n, hold_ms, token):
 
 
 def main():
+    global SSL
     url, n, c = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    if url.startswith("wss:"):
+        SSL = ssl.create_default_context(
+            cafile=sys.argv[6] if len(sys.argv) > 6 else None)
     hold = int(sys.argv[4]) if len(sys.argv) > 4 else 0
     token = sys.argv[5] if len(sys.argv) > 5 else "bench.token.x"
     if hold > 0:

@@ -18,12 +18,25 @@
 #     it, first_reply - that (the prober's own error).
 #  4. burst: the send spread of BURST_N first messages released together,
 #     against the raw client writing the same frames in one tight loop.
+#  5. wss://: nginx (one worker) terminates TLS with an ECDSA P-256
+#     certificate in front of the same echo raceserver; TLS_N probes at
+#     concurrency TLS_C, the workload of 1., for wsprobe (sessions resumed,
+#     its default), wsprobe --tls-resume=off, Python's websockets with an
+#     ssl context and Node's ws with `ca` (both full handshakes: checked
+#     with nginx's $ssl_session_reused), TLS_RUNS interleaved runs, medians.
+#     CPU per handshake is wsprobe's CPU per probe above the same probes
+#     over ws:// through the same nginx: full from --tls-resume=off runs,
+#     resumed from the default runs (their few full handshakes taken out).
+#     WSPROBE_BASE=PATH adds another wsprobe binary's default runs (say,
+#     one built before the chain cache) to compare CPU per full handshake.
 #
 # Usage: bench/run.sh [BUILD_DIR]   (default build-bench/ in the tree; configured
 #        with --buildtype=release if it does not exist yet)
 # Knobs (environment): N=20000 RUNS=3 CONCS="100 1000" HELD=10000
 #        HOLD_MS=5000 TLS_HELD=10000 TLS_HOLD_MS=60000 D=50 ACC_N=1000
-#        BURST_N=1000 SKIP="python node tls accuracy burst" (any of them) PIN=1 (server on
+#        BURST_N=1000 TLS_N=2000 TLS_C=50 TLS_RUNS=5 WSPROBE_BASE=PATH
+#        SKIP="throughput memory python node tls accuracy burst" (any of
+#        them; tls covers 5. and the wss:// memory row) PIN=1 (server on
 #        CPU 0, clients on CPU 1), RACESERVER=PATH (another build's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,6 +50,10 @@ HOLD_MS=${HOLD_MS:-5000}
 TLS_HELD=${TLS_HELD:-10000}
 TLS_HOLD_MS=${TLS_HOLD_MS:-60000}
 D=${D:-50}
+TLS_N=${TLS_N:-2000}
+TLS_C=${TLS_C:-50}
+TLS_RUNS=${TLS_RUNS:-5}
+WSPROBE_BASE=${WSPROBE_BASE:-}
 ACC_N=${ACC_N:-1000}
 export BURST_N=${BURST_N:-1000}
 SKIP=${SKIP:-}
@@ -147,8 +164,8 @@ PY
 clients="raw wsprobe"
 skip python || clients="$clients python"
 skip node || clients="$clients node"
-say "throughput: N=$N, C in {$CONCS}, $RUNS runs each: $clients"
-for c in $CONCS; do
+skip throughput || say "throughput: N=$N, C in {$CONCS}, $RUNS runs each: $clients"
+skip throughput || for c in $CONCS; do
   for r in $(seq "$RUNS"); do
     for client in $clients; do # interleaved, so drift hits every client
       run_client "$client" "$N" "$c" >>"$work/throughput.jsonl"
@@ -184,11 +201,13 @@ held_pair() { # LABEL CLIENT COUNT HOLD URL [args...]
     "$label" "$base" "$big" "$n" >>"$work/held.jsonl"
 }
 
-say "memory: $HELD connections held ${HOLD_MS} ms"
-held_pair "raw C" raw "$HELD" "$HOLD_MS" "$url"
-held_pair "wsprobe" wsprobe "$HELD" "$HOLD_MS" "$url"
-skip python || held_pair "python-websockets" python "$HELD" "$HOLD_MS" "$url"
-skip node || held_pair "node-ws" node "$HELD" "$HOLD_MS" "$url"
+if ! skip memory; then
+  say "memory: $HELD connections held ${HOLD_MS} ms"
+  held_pair "raw C" raw "$HELD" "$HOLD_MS" "$url"
+  held_pair "wsprobe" wsprobe "$HELD" "$HOLD_MS" "$url"
+  skip python || held_pair "python-websockets" python "$HELD" "$HOLD_MS" "$url"
+  skip node || held_pair "node-ws" node "$HELD" "$HOLD_MS" "$url"
+fi
 if ! skip tls; then
   tests/tls/gen-certs.sh "$work/pki" >/dev/null 2>&1
   serve tls "$raceserver" --port 0 --port-file "$work/tls.port" --quiet \
@@ -262,20 +281,160 @@ if ! skip burst; then
   done
 fi
 
+# ---- 5. wss:// through nginx ----
+if ! skip tls; then
+  [ -s "$work/pki/ca.pem" ] || tests/tls/gen-certs.sh "$work/pki" >/dev/null 2>&1
+  free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+  ngx_tls=$(free_port)
+  ngx_plain=$(free_port)
+  mkdir -p "$work/nginx"
+  # The X-Reused header ($ssl_session_reused: "r" or ".") is how the
+  # peers' handshakes are checked to be full ones.
+  cat >"$work/nginx/nginx.conf" <<CONF
+worker_processes 1;
+worker_rlimit_nofile 20000;
+daemon off;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  client_body_temp_path $work/nginx/body;
+  proxy_temp_path $work/nginx/proxy;
+  fastcgi_temp_path $work/nginx/fastcgi;
+  uwsgi_temp_path $work/nginx/uwsgi;
+  scgi_temp_path $work/nginx/scgi;
+  map \$http_upgrade \$connection_upgrade { default upgrade; '' close; }
+  server {
+    listen 127.0.0.1:$ngx_tls ssl;
+    listen 127.0.0.1:$ngx_plain;
+    ssl_certificate $work/pki/server.pem;
+    ssl_certificate_key $work/pki/server.key;
+    add_header X-Reused \$ssl_session_reused always;
+    location / {
+      proxy_pass http://127.0.0.1:$(cat "$work/echo.port");
+      proxy_http_version 1.1;
+      proxy_set_header Upgrade \$http_upgrade;
+      proxy_set_header Connection \$connection_upgrade;
+    }
+  }
+}
+CONF
+  "${srv_pin[@]}" /usr/sbin/nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" \
+    >"$work/nginx/out.log" 2>&1 &
+  ngx_pid=$!
+  pids+=($ngx_pid)
+  for _ in $(seq 100); do
+    $PY -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.2)' \
+      "$ngx_tls" 2>/dev/null && break
+    sleep 0.05
+  done
+  wss="wss://127.0.0.1:$ngx_tls/"
+  ws_ngx="ws://127.0.0.1:$ngx_plain/"
+  ca=$work/pki/ca.pem
+  ngx_ticks() { # CPU ticks of nginx's master and workers
+    local t=0 p
+    for p in $ngx_pid $(pgrep -P "$ngx_pid"); do
+      t=$((t + $(cpu_ticks "$p")))
+    done
+    echo "$t"
+  }
+  # What the peers' handshakes are: nginx says whether each reused a session.
+  reused=$($PY - "$wss" "$ca" <<'PY'
+import asyncio, ssl, sys, websockets
+async def main():
+    ctx = ssl.create_default_context(cafile=sys.argv[2])
+    out = ""
+    for _ in range(3):
+        async with websockets.connect(sys.argv[1], ssl=ctx) as ws:
+            out += ws.response_headers.get("X-Reused", "?")
+    print(out)
+asyncio.run(main())
+PY
+)
+  reused_node=$(node -e '
+const WebSocket = require("/usr/share/nodejs/ws"), fs = require("fs");
+let out = "", k = 0;
+function one() {
+  const ws = new WebSocket(process.argv[1], { ca: fs.readFileSync(process.argv[2]) });
+  ws.on("upgrade", (r) => { out += r.headers["x-reused"] || "?"; });
+  ws.on("open", () => ws.close());
+  ws.on("error", () => {});
+  ws.on("close", () => { if (++k < 3) one(); else console.log(out); });
+}
+one();' "$wss" "$ca")
+  echo "{\"python\": \"$reused\", \"node\": \"$reused_node\"}" >"$work/reused.json"
+
+  # One JSON line per run: client, probes_per_s, cpu_s, ok, failed, full,
+  # resumed, srv_cpu (nginx's CPU share during the run).
+  tls_client() { # CLIENT
+    local client=$1 t0 t1 line bin=$wsprobe u=$wss extra=()
+    t0=$(ngx_ticks)
+    case $client in
+      python) line=$("${cli_pin[@]}" $PY bench/py_client.py "$u" "$TLS_N" "$TLS_C" 0 "$TOKEN" "$ca" || true) ;;
+      node) line=$("${cli_pin[@]}" node bench/node_client.js "$u" "$TLS_N" "$TLS_C" 0 "$TOKEN" "$ca" || true) ;;
+      *)
+        case $client in
+          wsprobe-off) extra=(--tls-resume=off) ;;
+          wsprobe-base) bin=$WSPROBE_BASE ;;
+          wsprobe-ws) u=$ws_ngx ;;
+        esac
+        [ "$u" = "$ws_ngx" ] || extra+=(--cacert "$ca")
+        "${cli_pin[@]}" /usr/bin/time -f '%U %S %M' -o "$work/time" "$bin" \
+          -q -n "$TLS_N" -c "$TLS_C" --jwt "$TOKEN" --send hi \
+          --json "$work/tls.json" "${extra[@]}" "$u" || true
+        line=$($PY - "$work/tls.json" "$work/time" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+u, s, m = open(sys.argv[2]).read().split()[-3:]
+hs = d["summary"].get("tls_handshakes")
+if hs is None:  # a build without the count: every wss:// probe was full
+    hs = {"full": sum(1 for p in d["probes"] if p.get("tls")), "resumed": 0}
+print(json.dumps({"n": d["summary"]["total"], "ok": d["summary"]["passed"],
+                  "failed": d["summary"]["failed"],
+                  "probes_per_s": d["summary"]["total"] /
+                  (d["campaign"]["duration_ms"] / 1000),
+                  "cpu_s": float(u) + float(s), "peak_rss_kb": int(m),
+                  "full": hs["full"], "resumed": hs["resumed"]}))
+PY
+)
+        ;;
+    esac
+    t1=$(ngx_ticks)
+    [ -n "$line" ] || line='{"n": '$TLS_N', "ok": 0, "failed": '$TLS_N', "probes_per_s": 0}'
+    $PY -c 'import json,sys; d=json.loads(sys.argv[1]); w=d["n"]/d["probes_per_s"] if d.get("probes_per_s") else 0; d["client"]=sys.argv[2]; d["srv_cpu"]=(float(sys.argv[3])/float(sys.argv[4]))/w if w else None; print(json.dumps(d))' \
+      "$line" "$client" "$((t1 - t0))" "$clk"
+  }
+  tls_clients="wsprobe wsprobe-off wsprobe-ws"
+  [ -z "$WSPROBE_BASE" ] || tls_clients="$tls_clients wsprobe-base"
+  skip python || tls_clients="$tls_clients python"
+  skip node || tls_clients="$tls_clients node"
+  say "wss:// through nginx: N=$TLS_N, C=$TLS_C, $TLS_RUNS runs each: $tls_clients"
+  for r in $(seq "$TLS_RUNS"); do
+    for client in $tls_clients; do
+      tls_client "$client" >>"$work/wss.jsonl"
+    done
+  done
+  kill "$ngx_pid" 2>/dev/null || true
+  wait "$ngx_pid" 2>/dev/null || true
+fi
+
 # ---- report ----
-$PY - "$work" "$RUNS" "$D" "$ACC_N" <<'PY'
+$PY - "$work" "$RUNS" "$D" "$ACC_N" "$TLS_N" "$TLS_C" "$TLS_RUNS" <<'PY'
 import json, os, statistics, sys
 work, runs, D, acc_n = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+tls_n, tls_c, tls_runs = sys.argv[5], sys.argv[6], int(sys.argv[7])
 def load(name):
     p = os.path.join(work, name)
     return [json.loads(l) for l in open(p) if l.strip()] if os.path.exists(p) else []
 rows = load("throughput.jsonl")
 names = {"raw": "raw C epoll", "wsprobe": "wsprobe", "python": "python-websockets",
          "node": "node-ws"}
-print()
-print("%-18s %5s %9s %8s %8s %7s %8s %6s %8s %8s" % (
-    "client", "C", "probes/s", "p50 ms", "p99 ms", "CPU s", "RSS MB", "fail",
-    "vs raw", "srv CPU"))
+if rows:
+    print()
+    print("%-18s %5s %9s %8s %8s %7s %8s %6s %8s %8s" % (
+        "client", "C", "probes/s", "p50 ms", "p99 ms", "CPU s", "RSS MB",
+        "fail", "vs raw", "srv CPU"))
 for c in sorted({r["c"] for r in rows}):
     med = {}
     for client in ("raw", "wsprobe", "python", "node"):
@@ -298,10 +457,87 @@ for c in sorted({r["c"] for r in rows}):
     if ws and raw:
         print("%-18s %5d   all runs: wsprobe %s; raw %s" % ("", c,
               ", ".join("%.0f" % v for v in ws), ", ".join("%.0f" % v for v in raw)))
-print("(median of %d runs by probes/s; p50/p99: per-probe latency, connect to "
-      "close; CPU s and RSS: the whole client process, wsprobe's including "
-      "its JSON report; srv CPU: the server's share of one core during the "
-      "run)" % runs)
+if rows:
+    print("(median of %d runs by probes/s; p50/p99: per-probe latency, connect "
+          "to close; CPU s and RSS: the whole client process, wsprobe's "
+          "including its JSON report; srv CPU: the server's share of one core "
+          "during the run)" % runs)
+wss = load("wss.jsonl")
+if wss:
+    med = lambda v: statistics.median(v) if v else None
+    label = {"wsprobe": "wsprobe (default: resumes)",
+             "wsprobe-off": "wsprobe --tls-resume=off",
+             "wsprobe-base": "wsprobe WSPROBE_BASE",
+             "python": "python-websockets, ssl", "node": "node-ws, ca",
+             "wsprobe-ws": "wsprobe ws:// (baseline)"}
+    reused = load("reused.json")
+    reused = reused[0] if reused else {}
+    print()
+    print("wss:// through nginx (ECDSA P-256), N=%s, C=%s, median of %d "
+          "interleaved runs" % (tls_n, tls_c, tls_runs))
+    print("%-28s %9s %7s %8s %9s %6s  %s" % ("client", "probes/s", "CPU s",
+          "ms/probe", "nginx CPU", "fail", "handshakes"))
+    by = {}
+    for client in ("wsprobe", "wsprobe-off", "wsprobe-base", "python", "node",
+                   "wsprobe-ws"):
+        rs = [r for r in wss if r["client"] == client]
+        if not rs:
+            continue
+        by[client] = rs
+        pps = med([r["probes_per_s"] for r in rs])
+        cpu = med([r["cpu_s"] for r in rs if r.get("cpu_s") is not None])
+        srv = med([r["srv_cpu"] for r in rs if r.get("srv_cpu") is not None])
+        if client in ("python", "node"):
+            seen = reused.get(client) or ""
+            hs = "full (nginx: %d of %d checked reused)" % (seen.count("r"),
+                                                            len(seen))
+        elif client == "wsprobe-ws":
+            hs = "no TLS"
+        else:
+            hs = "%.0f full, %.0f resumed" % (med([r.get("full", 0) for r in rs]),
+                                            med([r.get("resumed", 0) for r in rs]))
+        print("%-28s %9.0f %7s %8s %9s %6d  %s" % (
+            label[client], pps, "%.2f" % cpu if cpu is not None else "-",
+            "%.3f" % (cpu * 1000 / rs[0]["n"]) if cpu is not None else "-",
+            "%.0f%%" % (100 * srv) if srv is not None else "-",
+            sum(r.get("failed", 0) for r in rs), hs))
+    pps = {c: med([r["probes_per_s"] for r in rs]) for c, rs in by.items()}
+    for c in ("wsprobe", "wsprobe-off"):
+        if c in pps:
+            print("  %s: %s; all runs %s" % (label[c], ", ".join(
+                "%.2fx %s" % (pps[c] / pps[p], p) for p in ("python", "node")
+                if pps.get(p)), ", ".join("%.0f" % r["probes_per_s"]
+                                          for r in by[c])))
+    for p in ("python", "node"):
+        if p in by:
+            print("  %s: all runs %s" % (p, ", ".join(
+                "%.0f" % r["probes_per_s"] for r in by[p])))
+    if "wsprobe-ws" in by:
+        # CPU per handshake: per-run differences against the median ws://
+        # cost, medians of those.
+        ws = med([r["cpu_s"] / r["n"] for r in by["wsprobe-ws"]])
+        def per_full(c):
+            return med([r["cpu_s"] / r["n"] - ws for r in by.get(c, [])
+                        if r.get("full") == r["n"]])
+        full = per_full("wsprobe-off")
+        res = med([(r["cpu_s"] - r["n"] * ws - r["full"] * full) / r["resumed"]
+                   for r in by.get("wsprobe", [])
+                   if full is not None and r.get("resumed")])
+        base = per_full("wsprobe-base")
+        print("wsprobe CPU per TLS handshake (above ws:// through the same "
+              "nginx, %.3f ms a probe):" % (ws * 1000))
+        if full is not None:
+            print("  full:    %.3f ms (--tls-resume=off; chain verified once "
+                  "per run)" % (full * 1000))
+        if res is not None:
+            print("  resumed: %.3f ms (default runs, their full handshakes "
+                  "taken out)" % (res * 1000))
+        if base is not None:
+            print("  full, WSPROBE_BASE: %.3f ms" % (base * 1000))
+    print("(probes/s: wsprobe's summary.total / campaign.duration_ms, the "
+          "peers' own count; CPU s: the whole client process; nginx CPU: its "
+          "share of one core; the peers do full handshakes: neither passes "
+          "a session)")
 held = load("held.jsonl")
 if held:
     print()
