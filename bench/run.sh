@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 8's benchmark, in one run on loopback (a benchmark, not a test):
+# The benchmarks of issues 8 and 14, in one run on loopback (a benchmark, not a test):
 #
 #  1. throughput: the same workload for wsprobe, a minimal raw C epoll
 #     client (the practical limit), Python's websockets and Node's ws
