@@ -66,7 +66,8 @@ WSP_EXTERN const char *wsp_version_string(void);
   XX(EJSON, -30015, "cannot produce JSON")                                     \
   XX(EIO, -30016, "input/output error")                                        \
   XX(EEXPIRED, -30017, "token expired")                                        \
-  XX(ENOTYET, -30018, "token not yet valid")
+  XX(ENOTYET, -30018, "token not yet valid")                                   \
+  XX(EMERGE, -30019, "reports cannot be merged")
 
 /* clang-format off */
 typedef enum {
@@ -659,6 +660,18 @@ WSP_EXTERN int wsp_campaign_set_shard(wsp_campaign *c, uint32_t index,
 WSP_EXTERN int wsp_campaign_set_lag_threshold(wsp_campaign *c, uint32_t ms);
 /* Probes a fixed schedule will run (0 for adaptive or timed campaigns). */
 WSP_EXTERN uint32_t wsp_campaign_planned(const wsp_campaign *c);
+/*
+ * The campaign's fingerprint (docs/report.md): 64 hex digits and a NUL
+ * into `out` (len >= 65), a SHA-256 over what makes runs one campaign
+ * (target, message, steps, expectations, headers without secret values,
+ * timeouts, mode and its parameters, count, seed, jitter, slice), never a
+ * secret, and nothing that may differ between the machines of one
+ * campaign (concurrency, rate, shard, file paths). Every report carries it;
+ * merges refuse reports whose fingerprints differ. WSP_EINVAL when `len`
+ * is too small.
+ */
+WSP_EXTERN int wsp_campaign_fingerprint(const wsp_campaign *c, char *out,
+                                        size_t len);
 /* Sets a callback run after each probe ends (NULL for none). */
 WSP_EXTERN int wsp_campaign_set_probe_cb(wsp_campaign *c,
                                          wsp_campaign_probe_cb cb,
@@ -714,12 +727,12 @@ WSP_EXTERN int wsp_report_json_write(const wsp_campaign *c, int show_secrets,
 WSP_EXTERN int wsp_report_text(const wsp_campaign *c, char **out);
 
 /*
- * Merges the JSON reports of `n` shards of one campaign (wsp_campaign_set_
- * shard) into one: counts add up, histograms merge exactly, probes return
- * to index order. Window and concurrency searches cannot be merged. On
- * failure `err` (may be NULL) says why: WSP_EJSON for an input that is not
- * a report, WSP_EINVAL for reports of different targets or kinds, or
- * shards that overlap.
+ * Merges the JSON reports of the `n` shards of one campaign (held in
+ * memory) into one JSON report, as wsp_report_merge_files() does, into a
+ * malloc'd string. On failure `err` (may be NULL) says why: WSP_EJSON for
+ * an input that is not a report, WSP_EINVAL for reports that cannot be
+ * merged (different campaigns, a shard missing or twice, shards that
+ * overlap, window or concurrency searches).
  */
 WSP_EXTERN int wsp_report_merge(const char *const *reports, size_t n,
                                 char **out, char *err, size_t errlen);
@@ -739,6 +752,149 @@ WSP_EXTERN int wsp_report_junit(const wsp_campaign *c, char **out);
  * marked, outcomes over time. A malloc'd string freed with wsp_free().
  */
 WSP_EXTERN int wsp_report_html(const wsp_campaign *c, char **out);
+
+/*
+ * The report model. Every format above, and the verdict, is made from one
+ * model of the campaign: built from a finished campaign, from the
+ * campaigns of several loops run as one (each a share of the probe
+ * indexes), or from JSON reports read back (a merge of shards). Writing a
+ * format from a model gives the same bytes as the calls above.
+ */
+typedef struct wsp_report wsp_report;
+
+/* The formats a report is written in. */
+typedef enum {
+  WSP_REPORT_TEXT, /* The human summary (wsp_report_text()). */
+  WSP_REPORT_JSON, /* docs/report.md, the probes last, one a line. */
+  WSP_REPORT_HTML, /* One self-contained page. */
+  WSP_REPORT_JUNIT /* JUnit XML. */
+} wsp_report_format;
+
+/* Flags of the writers. */
+#define WSP_REPORT_SHOW_SECRETS                                                \
+  1u /* JSON: tokens and secret header values                                  \
+        as they are; other formats never                                       \
+        show them. */
+
+/* What a report concludes; wsp_verdict_exit_code() maps it to the CLI's
+ * exit codes. */
+typedef enum {
+  WSP_VERDICT_PASS,   /* Probes ran and every one passed. */
+  WSP_VERDICT_FAIL,   /* A probe did not pass, or none ran. */
+  WSP_VERDICT_PARTIAL /* A merge with shards missing
+                         (WSP_MERGE_ALLOW_PARTIAL): it cannot pass, whatever
+                         the probes it has say. */
+} wsp_verdict;
+
+/*
+ * The report of campaign `c` (normally finished; while it runs, the
+ * results so far, in order of ending). The report reads the campaign's
+ * results where they are: the campaign must not be freed or started while
+ * the report exists. WSP_EINVAL, WSP_ENOMEM.
+ */
+WSP_EXTERN int wsp_report_new(const wsp_campaign *c, wsp_report **out);
+/*
+ * One report of `n` finished campaigns that ran one campaign between them
+ * on several loops (the same config, settings and shard, each probe index
+ * run by exactly one of them): counts add up, histograms merge exactly,
+ * the probes are visited in index order, as in a merge of shards. The
+ * campaigns must outlive the report. On failure `err` (may be NULL) says
+ * why: WSP_EBUSY for a campaign still running, WSP_EMERGE for campaigns
+ * that are not one campaign (their fingerprints or shards differ, a probe
+ * index run twice, window or concurrency searches), WSP_ENOMEM.
+ */
+WSP_EXTERN int wsp_report_new_merged(const wsp_campaign *const *c, size_t n,
+                                     wsp_report **out, char *err,
+                                     size_t errlen);
+
+/* Flags of wsp_report_merge_files(). */
+#define WSP_MERGE_ALLOW_PARTIAL                                                \
+  1u /* Merge the shards that are there: the                                   \
+        report is marked partial, with the                                     \
+        missing shards, and cannot pass. */
+
+/*
+ * Reads the JSON reports at `paths` (wsprobe --json, wsp_report_save())
+ * and merges them into one report, or reads one to write it in another
+ * format. The reports are streamed, never held whole: they must be in the
+ * layout wsprobe writes them in (the probes last, one a line, in index
+ * order; docs/report.md), of any size. Every report is read through once
+ * here to check it, and once more by each write; the files must stay in
+ * place while the report exists.
+ *
+ * Refused with WSP_EMERGE, and one line in `err` (may be NULL) naming the
+ * reports concerned: reports of different campaigns (their fingerprints
+ * differ, or one has none), different shard counts, a shard twice or
+ * missing (unless WSP_MERGE_ALLOW_PARTIAL), probes outside their shard,
+ * out of order or in two reports, a report whose probes do not add up to
+ * its summary (cut short or edited), a report that is already a merge,
+ * window and concurrency searches. WSP_EJSON for a file that is not a
+ * wsprobe JSON report in that layout, WSP_EIO for one that cannot be read,
+ * WSP_EINVAL, WSP_ENOMEM.
+ */
+WSP_EXTERN int wsp_report_merge_files(const char *const *paths, size_t n,
+                                      unsigned flags, wsp_report **out,
+                                      char *err, size_t errlen);
+/* The same for reports held in memory (NUL-terminated JSON texts), which
+ * must outlive the report. */
+WSP_EXTERN int wsp_report_merge_texts(const char *const *texts, size_t n,
+                                      unsigned flags, wsp_report **out,
+                                      char *err, size_t errlen);
+/* Frees a report (NULL is fine); its campaigns and files are untouched. */
+WSP_EXTERN void wsp_report_free(wsp_report *r);
+
+/*
+ * Writes the report in `format` to `write` as it is made (JSON: one call
+ * per probe; the others in pieces of at most 64 KiB), so that memory stays
+ * small however many probes there are. `flags`: WSP_REPORT_SHOW_SECRETS.
+ * WSP_EIO when `write` fails (it is not called again), WSP_EJSON or
+ * WSP_EMERGE when a report read back changed on disk since, WSP_EINVAL,
+ * WSP_ENOMEM.
+ */
+WSP_EXTERN int wsp_report_write(const wsp_report *r, wsp_report_format format,
+                                unsigned flags, wsp_write_cb write,
+                                void *user_data);
+/* The same into a malloc'd string, freed with wsp_free(). */
+WSP_EXTERN int wsp_report_string(const wsp_report *r, wsp_report_format format,
+                                 unsigned flags, char **out);
+/*
+ * The same into the file at `path` ("-": standard output). A regular file
+ * is written beside `path` and renamed into place when complete, so that
+ * nobody reads half a report; a pipe or a device is written to directly.
+ * On failure `err` (may be NULL) says why; WSP_EIO when the file cannot
+ * be written.
+ */
+WSP_EXTERN int wsp_report_save(const wsp_report *r, wsp_report_format format,
+                               unsigned flags, const char *path, char *err,
+                               size_t errlen);
+/*
+ * Whether wsp_report_save() could write `path`: 0, or WSP_EIO with the
+ * reason in `err` (may be NULL). Lets a caller refuse an unwritable path
+ * before a long run rather than after it.
+ */
+WSP_EXTERN int wsp_report_path_check(const char *path, char *err,
+                                     size_t errlen);
+
+/* The report's verdict: the decision every format states. */
+WSP_EXTERN wsp_verdict wsp_report_verdict(const wsp_report *r);
+/* "pass", "fail" or "partial"; NULL when out of range. */
+WSP_EXTERN const char *wsp_verdict_name(wsp_verdict v);
+/* The exit code a program states the verdict with, as the CLI does and
+ * schedulers read it: 0 pass, 1 failed probes, 4 partial. */
+WSP_EXTERN int wsp_verdict_exit_code(wsp_verdict v);
+/* Probes the report holds. */
+WSP_EXTERN uint64_t wsp_report_total(const wsp_report *r);
+/* Of those, the ones whose outcome is ok. */
+WSP_EXTERN uint64_t wsp_report_passed(const wsp_report *r);
+/* The campaign's fingerprint (wsp_campaign_fingerprint()), owned by the
+ * report; "" for a report read back that carries none. */
+WSP_EXTERN const char *wsp_report_fingerprint(const wsp_report *r);
+/*
+ * The shards a partial merge lacks: their indexes into `out` (up to
+ * `cap`, ascending); returns how many there are (0 for a complete report).
+ */
+WSP_EXTERN size_t wsp_report_missing_shards(const wsp_report *r, uint32_t *out,
+                                            size_t cap);
 
 #ifdef __cplusplus
 }

@@ -222,9 +222,6 @@ struct wsp_result {
 wsp_result *wsp__result_new(void);
 int wsp__result_add_event(wsp_result *r, const char *type, size_t len,
                           int64_t t_ns);
-/* Appends the result's JSON object to `arr` (a cJSON array). */
-struct cJSON;
-struct cJSON *wsp__result_json(const wsp_result *r, int show_secrets);
 
 /* ---- probe ---- */
 

@@ -1,306 +1,343 @@
 /*
- * Merging JSON reports of shards run on several machines: counts add up,
- * histograms merge bucket by bucket (so percentiles are those of the whole
- * campaign, within the histograms' 1%), probes are put back in index order.
+ * Merging the JSON reports of the shards of one campaign into one report
+ * model: the same merge as several loops' campaigns (wsp__rep_add), with
+ * the checks that make it impossible to pass off part of a campaign, or
+ * two campaigns, as one. Each report is streamed (report_read.c) and read
+ * through once here to check that its probes are what its head says they
+ * are; the writers then read them again, merged in index order.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
+#include "report_model.h"
 
-#include "report.h"
+/* What the merge checks of each report. */
+typedef struct shard_info {
+  uint32_t shard;                            /* Its shard index. */
+  uint64_t total;                            /* Probes its summary counts. */
+  uint64_t outcomes[WSP_OUTCOME_COUNT];      /* Per outcome. */
+  uint64_t seen;                             /* Probes its list holds. */
+  uint64_t seen_outcomes[WSP_OUTCOME_COUNT]; /* Per outcome. */
+} shard_info;
 
-static const cJSON *get(const cJSON *o, const char *k) {
-  return cJSON_GetObjectItemCaseSensitive(o, k);
+/* Why reports `a` and `b` are not of one campaign, in a few words. */
+static const char *difference(const wsp_report *a, const wsp_report *b,
+                              char *buf, size_t len) {
+  if (strcmp(a->url, b->url) != 0)
+    snprintf(buf, len, "their targets differ (%s, %s)", a->url, b->url);
+  else if (a->mode != b->mode)
+    snprintf(buf, len, "one is a %s campaign, the other a %s one",
+             wsp__mode_name(a->mode), wsp__mode_name(b->mode));
+  else if (a->seed != b->seed)
+    snprintf(buf, len, "their seeds differ (%llu, %llu)",
+             (unsigned long long)a->seed, (unsigned long long)b->seed);
+  else if (strcmp(a->config, b->config) != 0)
+    snprintf(buf, len, "their probe settings differ");
+  else
+    snprintf(buf, len, "their campaign settings differ");
+  return buf;
 }
 
-static double num(const cJSON *o, const char *k) {
-  const cJSON *v = get(o, k);
-  return cJSON_IsNumber(v) ? v->valuedouble : 0;
+/* Refuses a report that cannot take part in a merge of shards. */
+static int check_one(const wsp_report *one, const wsp__input *in, char *err,
+                     size_t errlen) {
+  if (one->merged)
+    return wsp__errorf(err, errlen, WSP_EMERGE,
+                       "%s is a merged report already: merge the shards' "
+                       "own reports",
+                       wsp__input_name(in));
+  if (one->mode == WSP__MODE_WINDOW || one->mode == WSP__MODE_CONCURRENCY)
+    return wsp__errorf(err, errlen, WSP_EMERGE,
+                       "%s is a %s search, which adapts as it goes and "
+                       "cannot be split into shards or merged",
+                       wsp__input_name(in), wsp__mode_name(one->mode));
+  if (one->fingerprint[0] == '\0')
+    return wsp__errorf(err, errlen, WSP_EMERGE,
+                       "%s carries no campaign fingerprint (an older "
+                       "wsprobe wrote it): it cannot be merged safely",
+                       wsp__input_name(in));
+  return 0;
 }
 
-/* dst[key] += src[key] for every numeric member of src. */
-static void add_counts(cJSON *dst, const cJSON *src) {
-  const cJSON *it;
-  cJSON_ArrayForEach(it, src) {
-    cJSON *d = cJSON_GetObjectItemCaseSensitive(dst, it->string);
-    if (!cJSON_IsNumber(it))
-      continue;
-    if (d == NULL)
-      cJSON_AddNumberToObject(dst, it->string, it->valuedouble);
-    else
-      cJSON_SetNumberValue(d, d->valuedouble + it->valuedouble);
+/* Missing shards into rep->missing; a refusal unless partial is allowed. */
+static int find_missing(wsp_report *rep, const shard_info *info, size_t n,
+                        wsp__input **in, unsigned flags, char *err,
+                        size_t errlen) {
+  uint32_t shards = rep->shards;
+  unsigned char *have = calloc(shards, 1);
+  wsp__out list = {0};
+  int rc = 0;
+  if (have == NULL)
+    return wsp__errorf(err, errlen, WSP_ENOMEM, "out of memory");
+  for (size_t i = 0; rc == 0 && i < n; i++) {
+    if (have[info[i].shard]) {
+      size_t j = 0;
+      while (info[j].shard != info[i].shard)
+        j++;
+      rc = wsp__errorf(err, errlen, WSP_EMERGE,
+                       "shard %u of %u is given twice (%s and %s): the "
+                       "shards overlap",
+                       info[i].shard, shards, wsp__input_name(in[j]),
+                       wsp__input_name(in[i]));
+    }
+    have[info[i].shard] = 1;
   }
+  for (uint32_t s = 0; rc == 0 && s < shards; s++)
+    if (!have[s])
+      rep->nmissing++;
+  if (rc == 0 && rep->nmissing > 0 &&
+      (rep->missing = calloc(rep->nmissing, sizeof(*rep->missing))) == NULL)
+    rc = wsp__errorf(err, errlen, WSP_ENOMEM, "out of memory");
+  if (rc == 0 && rep->nmissing > 0) {
+    size_t k = 0;
+    for (uint32_t s = 0; s < shards; s++)
+      if (!have[s]) {
+        rep->missing[k++] = s;
+        if (k <= 10)
+          wsp__out_printf(&list, "%s%u", k > 1 ? ", " : "", s);
+      }
+    if (k > 10)
+      wsp__out_printf(&list, " and %zu more", k - 10);
+    if (!(flags & WSP_MERGE_ALLOW_PARTIAL))
+      rc = wsp__errorf(err, errlen, WSP_EMERGE,
+                       "shard%s %s of %u %s missing: the merge would "
+                       "not be the whole campaign",
+                       rep->nmissing > 1 ? "s" : "", list.p ? list.p : "",
+                       shards, rep->nmissing > 1 ? "are" : "is");
+  }
+  free(list.p);
+  free(have);
+  return rc;
 }
 
-static int cmp_numeric_key(const void *a, const void *b) {
-  const cJSON *x = *(const cJSON *const *)a, *y = *(const cJSON *const *)b;
-  long p = strtol(x->string, NULL, 10), q = strtol(y->string, NULL, 10);
-  return p < q ? -1 : p > q;
+/*
+ * Reads every report once: each probe in its own shard and in index
+ * order, none in two reports, and every report's list adding up to its
+ * summary (a report cut short, or edited, does not). Collects the
+ * figures counted over the probes on the way.
+ */
+static int check_probes(wsp_report *rep, shard_info *info, int sharded,
+                        char *err, size_t errlen) {
+  wsp__rows it;
+  wsp__row row;
+  int rc;
+  if ((rc = wsp__rows_begin(rep, 1, &it)) != 0)
+    return wsp__errorf(err, errlen, rc, "cannot read the reports again");
+  wsp__rep_scan_begin(rep);
+  while ((rc = wsp__rows_next(&it, &row, err, errlen)) == 1) {
+    shard_info *s = &info[row.input];
+    if (sharded && row.index % rep->shards != s->shard) {
+      rc = wsp__errorf(err, errlen, WSP_EMERGE,
+                       "%s holds probe %u, which belongs to shard %u of %u, "
+                       "not to its own shard %u",
+                       wsp__input_name(rep->inputs[row.input]), row.index,
+                       row.index % rep->shards, rep->shards, s->shard);
+      break;
+    }
+    s->seen++;
+    s->seen_outcomes[row.r->outcome]++;
+    wsp__rep_scan_row(rep, &row);
+  }
+  wsp__rows_end(&it);
+  wsp__rep_scan_end(rep);
+  for (size_t i = 0; rc == 0 && i < rep->ninputs; i++)
+    if (info[i].seen != info[i].total ||
+        memcmp(info[i].seen_outcomes, info[i].outcomes,
+               sizeof(info[i].outcomes)) != 0)
+      rc = wsp__errorf(err, errlen, WSP_EMERGE,
+                       "%s lists %llu probes where its summary counts %llu "
+                       "(or other outcomes): it was cut short or edited",
+                       wsp__input_name(rep->inputs[i]),
+                       (unsigned long long)info[i].seen,
+                       (unsigned long long)info[i].total);
+  return rc;
 }
 
-/* Sorts {"1011": n, "1000": m} by numeric key, as the reports write it. */
-static cJSON *sorted_counts(const cJSON *o) {
-  size_t n = (size_t)cJSON_GetArraySize(o), i = 0;
-  const cJSON **v = calloc(n ? n : 1, sizeof(*v)), *it;
-  cJSON *out = cJSON_CreateObject();
-  cJSON_ArrayForEach(it, o) v[i++] = it;
-  qsort(v, n, sizeof(*v), cmp_numeric_key);
-  for (i = 0; i < n; i++)
-    cJSON_AddNumberToObject(out, v[i]->string, v[i]->valuedouble);
-  free(v);
-  return out;
+/* The parts of a merged report, in the order the reports were given. */
+static int parts_from(wsp_report *rep, const shard_info *info,
+                      const double *durations, const uint64_t *counts) {
+  if ((rep->parts = calloc(rep->ninputs, sizeof(*rep->parts))) == NULL)
+    return WSP_ENOMEM;
+  rep->nparts = rep->ninputs;
+  for (size_t i = 0; i < rep->ninputs; i++) {
+    const char *name = wsp__input_name(rep->inputs[i]);
+    rep->parts[i].shard = info[i].shard;
+    rep->parts[i].shards = rep->shards;
+    rep->parts[i].probes = counts[i];
+    rep->parts[i].duration_ms = durations[i];
+    if ((rep->parts[i].source = wsp__strdup(name)) == NULL)
+      return WSP_ENOMEM;
+  }
+  return 0;
 }
 
-static int cmp_index(const void *a, const void *b) {
-  double x = num(*(const cJSON *const *)a, "index");
-  double y = num(*(const cJSON *const *)b, "index");
-  return x < y ? -1 : x > y;
-}
-
-/* Merges one histogram summary (spans_ms.X and the like) from every input. */
-static cJSON *merged_hist(cJSON *const *in, size_t n, const char *a,
-                          const char *b, const char *c, int *rc) {
-  wsp__hist h;
-  wsp__hist_init(&h);
+/*
+ * The model of the reports `in` (taken over, freed with the model). With
+ * `as_is`, one report is read as it is (a shard stays a shard); otherwise
+ * they are the shards of one campaign, every one of them present unless
+ * WSP_MERGE_ALLOW_PARTIAL.
+ */
+static int open_reports(wsp__input **in, size_t n, unsigned flags, int as_is,
+                        wsp_report **out, char *err, size_t errlen) {
+  wsp_report *rep = NULL, *one = NULL;
+  shard_info *info = calloc(n, sizeof(*info));
+  double *durations = calloc(n, sizeof(*durations));
+  uint64_t *counts = calloc(n, sizeof(*counts));
+  char why[256];
+  int rc = 0, single = 0;
+  if (info == NULL || durations == NULL || counts == NULL) {
+    rc = wsp__errorf(err, errlen, WSP_ENOMEM, "out of memory");
+    goto done;
+  }
   for (size_t i = 0; i < n; i++) {
-    const cJSON *o = get(get(in[i], a), b);
-    if (c != NULL)
-      o = get(o, c);
-    if (o != NULL && wsp__hist_merge_json(&h, o) != 0)
-      *rc = WSP_EJSON;
+    if ((rc = wsp__input_model(in[i], &one, err, errlen)) != 0)
+      goto done;
+    info[i].shard = one->shard;
+    info[i].total = one->total;
+    memcpy(info[i].outcomes, one->sum.outcomes, sizeof(info[i].outcomes));
+    durations[i] = one->duration_ms;
+    counts[i] = one->total;
+    if (i == 0) {
+      single = n == 1 && (as_is || one->merged || one->shards == 1);
+      if (single) {
+        rep = one;
+        one = NULL;
+        continue;
+      }
+      if ((rc = check_one(one, in[i], err, errlen)) != 0)
+        goto done;
+      if ((rc = wsp__rep_like(one, &rep)) != 0) {
+        wsp__errorf(err, errlen, rc, "out of memory");
+        goto done;
+      }
+    } else {
+      if ((rc = check_one(one, in[i], err, errlen)) != 0)
+        goto done;
+      if (strcmp(one->fingerprint, rep->fingerprint) != 0) {
+        rc = wsp__errorf(err, errlen, WSP_EMERGE,
+                         "%s and %s are reports of different campaigns: %s",
+                         wsp__input_name(in[0]), wsp__input_name(in[i]),
+                         difference(rep, one, why, sizeof(why)));
+        goto done;
+      }
+      if (one->shards != rep->shards) {
+        rc = wsp__errorf(err, errlen, WSP_EMERGE,
+                         "%s is one of %u shards, %s one of %u",
+                         wsp__input_name(in[0]), rep->shards,
+                         wsp__input_name(in[i]), one->shards);
+        goto done;
+      }
+    }
+    if ((rc = wsp__rep_add(rep, one)) != 0) {
+      wsp__errorf(err, errlen, rc, "out of memory");
+      goto done;
+    }
+    wsp_report_free(one);
+    one = NULL;
   }
-  return wsp__hist_json(&h);
+  if (!single) {
+    rep->merged = 1;
+    if ((rc = find_missing(rep, info, n, in, flags, err, errlen)) != 0)
+      goto done;
+  }
+  /* From here on the model owns the inputs. */
+  rep->inputs = in;
+  rep->ninputs = n;
+  in = NULL;
+  if (!single && (rc = parts_from(rep, info, durations, counts)) != 0) {
+    wsp__errorf(err, errlen, rc, "out of memory");
+    goto done;
+  }
+  rc = check_probes(rep, info, !single && rep->shards > 1, err, errlen);
+done:
+  if (in != NULL)
+    for (size_t i = 0; i < n; i++)
+      wsp__input_free(in[i]);
+  free(in);
+  wsp_report_free(one);
+  free(info);
+  free(durations);
+  free(counts);
+  if (rc != 0) {
+    wsp_report_free(rep);
+    return rc;
+  }
+  *out = rep;
+  return 0;
+}
+
+/* Opens n inputs from paths or texts and reads them as reports. */
+static int open_inputs(const char *const *paths, const char *const *texts,
+                       size_t n, unsigned flags, int as_is, wsp_report **out,
+                       char *err, size_t errlen) {
+  wsp__input **in;
+  if (out == NULL || n == 0 || (paths == NULL && texts == NULL))
+    return wsp__errorf(err, errlen, WSP_EINVAL, "no report to read");
+  *out = NULL;
+  if ((in = calloc(n, sizeof(*in))) == NULL)
+    return wsp__errorf(err, errlen, WSP_ENOMEM, "out of memory");
+  for (size_t i = 0; i < n; i++) {
+    const char *text = texts ? texts[i] : NULL;
+    int rc;
+    if (paths ? paths[i] == NULL : text == NULL)
+      rc = wsp__errorf(err, errlen, WSP_EINVAL, "report %zu is missing", i + 1);
+    else
+      rc = wsp__input_open(&in[i], paths ? paths[i] : NULL, text,
+                           text ? strlen(text) : 0, err, errlen);
+    if (rc == 0 && texts != NULL)
+      wsp__input_label(in[i], i + 1);
+    if (rc != 0) {
+      for (size_t j = 0; j <= i; j++)
+        wsp__input_free(in[j]);
+      free(in);
+      return rc;
+    }
+  }
+  return open_reports(in, n, flags, as_is, out, err, errlen);
+}
+
+int wsp_report_merge_files(const char *const *paths, size_t n, unsigned flags,
+                           wsp_report **out, char *err, size_t errlen) {
+  if (paths == NULL)
+    return wsp__errorf(err, errlen, WSP_EINVAL, "no report to read");
+  return open_inputs(paths, NULL, n, flags, 0, out, err, errlen);
+}
+
+int wsp_report_merge_texts(const char *const *texts, size_t n, unsigned flags,
+                           wsp_report **out, char *err, size_t errlen) {
+  if (texts == NULL)
+    return wsp__errorf(err, errlen, WSP_EINVAL, "no report to read");
+  return open_inputs(NULL, texts, n, flags, 0, out, err, errlen);
 }
 
 int wsp_report_merge(const char *const *reports, size_t n, char **out,
                      char *err, size_t errlen) {
-  cJSON **in, *root = NULL, *camp, *sum, *x, *probes;
-  const cJSON *first_camp, *it;
-  const char *mode;
-  int rc = 0;
-  size_t nprobes = 0;
-
+  wsp_report *rep;
+  int rc;
   if (reports == NULL || n == 0 || out == NULL)
     return wsp__errorf(err, errlen, WSP_EINVAL, "nothing to merge");
-  if ((in = calloc(n, sizeof(*in))) == NULL)
-    return wsp__errorf(err, errlen, WSP_ENOMEM, "out of memory");
-  for (size_t i = 0; i < n; i++) {
-    in[i] = reports[i] ? cJSON_Parse(reports[i]) : NULL;
-    if (!cJSON_IsObject(in[i]) || !cJSON_IsObject(get(in[i], "summary")) ||
-        !cJSON_IsArray(get(in[i], "probes"))) {
-      rc = wsp__errorf(err, errlen, WSP_EJSON,
-                       "report %zu is not a wsprobe JSON "
-                       "report",
-                       i + 1);
-      goto done;
-    }
-  }
-  first_camp = get(in[0], "campaign");
-  mode = cJSON_GetStringValue(get(first_camp, "mode"));
-  if (mode &&
-      (strcmp(mode, "window") == 0 || strcmp(mode, "concurrency") == 0)) {
-    rc = wsp__errorf(err, errlen, WSP_EINVAL,
-                     "%s searches adapt as they go and cannot be merged", mode);
-    goto done;
-  }
-  for (size_t i = 1; i < n; i++) {
-    const char *u0 = cJSON_GetStringValue(get(get(in[0], "config"), "url"));
-    const char *ui = cJSON_GetStringValue(get(get(in[i], "config"), "url"));
-    const char *mi = cJSON_GetStringValue(get(get(in[i], "campaign"), "mode"));
-    if (!u0 || !ui || strcmp(u0, ui) != 0) {
-      rc = wsp__errorf(err, errlen, WSP_EINVAL,
-                       "report %zu probes another target than report 1", i + 1);
-      goto done;
-    }
-    if (!mode || !mi || strcmp(mode, mi) != 0) {
-      rc = wsp__errorf(err, errlen, WSP_EINVAL,
-                       "report %zu is another kind of campaign than report 1",
-                       i + 1);
-      goto done;
-    }
-  }
-
-  root = cJSON_CreateObject();
-  cJSON_AddStringToObject(root, "version", WSP_VERSION_STRING);
-  cJSON_AddItemToObject(root, "config",
-                        cJSON_Duplicate(get(in[0], "config"), 1));
-
-  /* The campaign: what the shards were, and their merged aggregates. */
-  camp = cJSON_AddObjectToObject(root, "campaign");
-  cJSON_AddStringToObject(camp, "mode", mode ? mode : "plain");
-  cJSON_AddNumberToObject(camp, "merged_from", (double)n);
-  cJSON_AddNumberToObject(camp, "concurrency", num(first_camp, "concurrency"));
-  x = cJSON_AddArrayToObject(camp, "seeds");
-  for (size_t i = 0; i < n; i++)
-    cJSON_AddItemToArray(
-        x, cJSON_CreateNumber(num(get(in[i], "campaign"), "seed")));
-  x = cJSON_AddArrayToObject(camp, "shards");
-  {
-    double longest = 0;
-    double count = 0;
-    for (size_t i = 0; i < n; i++) {
-      const cJSON *ci = get(in[i], "campaign");
-      cJSON_AddItemToArray(x, cJSON_Duplicate(get(ci, "shard"), 1));
-      count += num(ci, "count");
-      if (num(ci, "duration_ms") > longest)
-        longest = num(ci, "duration_ms");
-    }
-    cJSON_AddNumberToObject(camp, "count", count);
-    cJSON_AddNumberToObject(camp, "duration_ms", longest);
-  }
-  if (get(first_camp, "sweep") != NULL) {
-    /* Rows keyed by delay, in the first report's order. */
-    cJSON *rows = cJSON_AddArrayToObject(camp, "sweep");
-    cJSON_ArrayForEach(it, get(first_camp, "sweep")) {
-      cJSON *row = cJSON_CreateObject(), *oc = cJSON_CreateObject();
-      double total = 0, failed = 0, d = num(it, "delay_ms");
-      for (size_t i = 0; i < n; i++) {
-        const cJSON *r;
-        cJSON_ArrayForEach(r, get(get(in[i], "campaign"), "sweep")) {
-          if (num(r, "delay_ms") != d)
-            continue;
-          total += num(r, "total");
-          failed += num(r, "failed");
-          add_counts(oc, get(r, "outcomes"));
-        }
-      }
-      cJSON_AddNumberToObject(row, "delay_ms", d);
-      cJSON_AddNumberToObject(row, "total", total);
-      cJSON_AddNumberToObject(row, "failed", failed);
-      cJSON_AddNumberToObject(row, "failure_rate", total ? failed / total : 0);
-      cJSON_AddItemToObject(row, "outcomes", oc);
-      cJSON_AddItemToArray(rows, row);
-    }
-  }
-  {
-    cJSON *lag = cJSON_AddObjectToObject(camp, "loop_lag_ms");
-    double flagged = 0;
-    cJSON_AddItemToObject(
-        lag, "samples",
-        merged_hist(in, n, "campaign", "loop_lag_ms", "samples", &rc));
-    for (size_t i = 0; i < n; i++)
-      flagged +=
-          num(get(get(in[i], "campaign"), "loop_lag_ms"), "flagged_probes");
-    cJSON_AddNumberToObject(lag, "threshold",
-                            num(get(first_camp, "loop_lag_ms"), "threshold"));
-    cJSON_AddNumberToObject(lag, "flagged_probes", flagged);
-  }
-  if (get(first_camp, "bursts") != NULL) {
-    cJSON *bursts = cJSON_AddObjectToObject(camp, "bursts");
-    double released = 0;
-    for (size_t i = 0; i < n; i++)
-      released += num(get(get(in[i], "campaign"), "bursts"), "released");
-    cJSON_AddNumberToObject(bursts, "released", released);
-    cJSON_AddItemToObject(
-        bursts, "send_spread_ms",
-        merged_hist(in, n, "campaign", "bursts", "send_spread_ms", &rc));
-  }
-
-  /* Probes: every shard's, back in index order; an index twice means the
-   * shards overlapped. */
-  for (size_t i = 0; i < n; i++)
-    nprobes += (size_t)cJSON_GetArraySize(get(in[i], "probes"));
-  {
-    cJSON **v = calloc(nprobes ? nprobes : 1, sizeof(*v));
-    size_t k = 0;
-    if (v == NULL) {
-      rc = wsp__errorf(err, errlen, WSP_ENOMEM, "out of memory");
-      goto done;
-    }
-    for (size_t i = 0; i < n; i++) {
-      cJSON *p = get(in[i], "probes")->child;
-      for (; p != NULL; p = p->next)
-        v[k++] = p;
-    }
-    qsort(v, nprobes, sizeof(*v), cmp_index);
-    probes = cJSON_AddArrayToObject(root, "probes");
-    for (k = 0; k < nprobes; k++) {
-      if (k > 0 && num(v[k], "index") == num(v[k - 1], "index")) {
-        double dup = num(v[k], "index");
-        free(v);
-        rc = wsp__errorf(err, errlen, WSP_EINVAL,
-                         "probe %.0f appears in two reports: did the shards "
-                         "overlap?",
-                         dup);
-        goto done;
-      }
-      cJSON_AddItemToArray(probes, cJSON_Duplicate(v[k], 1));
-    }
-    free(v);
-  }
-
-  /* The summary: sums, and histograms merged bucket by bucket. */
-  sum = cJSON_AddObjectToObject(root, "summary");
-  {
-    double total = 0, passed = 0;
-    cJSON *outcomes = cJSON_CreateObject(), *phases = cJSON_CreateObject();
-    cJSON *cc = cJSON_CreateObject(), *ccs = cJSON_CreateObject();
-    cJSON *hs = cJSON_CreateObject(), *tls = cJSON_CreateObject();
-    for (size_t i = 0; i < n; i++) {
-      const cJSON *s = get(in[i], "summary");
-      total += num(s, "total");
-      passed += num(s, "passed");
-      add_counts(outcomes, get(s, "outcomes"));
-      cJSON_ArrayForEach(it, get(s, "outcome_phases")) {
-        cJSON *d = cJSON_GetObjectItemCaseSensitive(phases, it->string);
-        if (d == NULL)
-          d = cJSON_AddObjectToObject(phases, it->string);
-        add_counts(d, it);
-      }
-      add_counts(cc, get(s, "close_codes"));
-      add_counts(ccs, get(s, "close_codes_sent"));
-      add_counts(hs, get(s, "http_statuses"));
-      add_counts(tls, get(s, "tls_handshakes"));
-    }
-    /* Reports written before the count existed add nothing. */
-    if (!cJSON_HasObjectItem(tls, "full"))
-      cJSON_AddNumberToObject(tls, "full", 0);
-    if (!cJSON_HasObjectItem(tls, "resumed"))
-      cJSON_AddNumberToObject(tls, "resumed", 0);
-    cJSON_AddNumberToObject(sum, "total", total);
-    cJSON_AddNumberToObject(sum, "passed", passed);
-    cJSON_AddNumberToObject(sum, "failed", total - passed);
-    cJSON_AddItemToObject(sum, "outcomes", outcomes);
-    cJSON_AddItemToObject(sum, "outcome_phases", phases);
-    cJSON_AddItemToObject(sum, "close_codes", sorted_counts(cc));
-    cJSON_AddItemToObject(sum, "close_codes_sent", sorted_counts(ccs));
-    cJSON_AddItemToObject(sum, "http_statuses", sorted_counts(hs));
-    cJSON_AddItemToObject(sum, "tls_handshakes", tls);
-    cJSON_Delete(cc);
-    cJSON_Delete(ccs);
-    cJSON_Delete(hs);
-  }
-  x = cJSON_AddObjectToObject(sum, "spans_ms");
-  cJSON_ArrayForEach(it, get(get(in[0], "summary"), "spans_ms"))
-      cJSON_AddItemToObject(
-          x, it->string,
-          merged_hist(in, n, "summary", "spans_ms", it->string, &rc));
-  if (rc != 0) {
-    wsp__errorf(err, errlen, rc, "a report's histograms are malformed");
-    goto done;
-  }
-  if ((*out = cJSON_Print(root)) == NULL)
-    rc = wsp__errorf(err, errlen, WSP_ENOMEM, "out of memory");
-done:
-  cJSON_Delete(root);
-  for (size_t i = 0; i < n; i++)
-    cJSON_Delete(in[i]);
-  free(in);
+  rc = open_inputs(NULL, reports, n, 0, 0, &rep, err, errlen);
+  /* This call has always said WSP_EINVAL for reports that do not merge. */
+  if (rc == WSP_EMERGE)
+    return WSP_EINVAL;
+  if (rc != 0)
+    return rc;
+  rc = wsp_report_string(rep, WSP_REPORT_JSON, 0, out);
+  wsp_report_free(rep);
+  if (rc != 0)
+    wsp__errorf(err, errlen, rc, "%s", wsp_strerror(rc));
   return rc;
 }
 
 int wsp_report_text_json(const char *json, char **out) {
-  cJSON *root;
+  wsp_report *rep;
   int rc;
   if (json == NULL || out == NULL)
     return WSP_EINVAL;
-  if ((root = cJSON_Parse(json)) == NULL || !cJSON_IsObject(root)) {
-    cJSON_Delete(root);
-    return WSP_EJSON;
-  }
-  rc = wsp__report_text_tree(root, out);
-  cJSON_Delete(root);
+  if ((rc = open_inputs(NULL, &json, 1, 0, 1, &rep, NULL, 0)) != 0)
+    return rc == WSP_EMERGE ? WSP_EJSON : rc;
+  rc = wsp_report_string(rep, WSP_REPORT_TEXT, 0, out);
+  wsp_report_free(rep);
   return rc;
 }

@@ -1,6 +1,6 @@
 /*
- * Shared by the JUnit and HTML writers: the output buffer, escaping of
- * untrusted text, secret scrubbing, tallies and measured points.
+ * Shared by the report writers: the output buffer, escaping of untrusted
+ * text, secret scrubbing, tallies.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,6 +9,18 @@
 
 #include "report_common.h"
 
+/* Above this much text, a buffer with a sink hands it on. */
+#define SINK_AT (64 * 1024)
+
+void wsp__out_flush(wsp__out *o) {
+  if (o->sink == NULL || o->failed || o->len == 0)
+    return;
+  if (o->sink(o->p, o->len, o->sink_ud) != 0)
+    o->failed = WSP_EIO;
+  o->len = 0;
+  o->p[0] = '\0';
+}
+
 static int out_reserve(wsp__out *o, size_t extra) {
   size_t cap;
   char *p;
@@ -16,11 +28,18 @@ static int out_reserve(wsp__out *o, size_t extra) {
     return -1;
   if (o->len + extra + 1 <= o->cap)
     return 0;
+  if (o->sink != NULL && o->len > 0 && o->len + extra > SINK_AT) {
+    wsp__out_flush(o);
+    if (o->failed)
+      return -1;
+    if (extra + 1 <= o->cap)
+      return 0;
+  }
   cap = o->cap ? o->cap : 4096;
   while (cap < o->len + extra + 1)
     cap *= 2;
   if ((p = realloc(o->p, cap)) == NULL) {
-    o->failed = 1;
+    o->failed = WSP_ENOMEM;
     return -1;
   }
   o->p = p;
@@ -50,7 +69,7 @@ void wsp__out_printf(wsp__out *o, const char *fmt, ...) {
                 ap);
   va_end(ap);
   if (n < 0) {
-    o->failed = 1;
+    o->failed = WSP_ENOMEM;
     return;
   }
   if (o->p != NULL && (size_t)n < o->cap - o->len) {
@@ -66,19 +85,29 @@ void wsp__out_printf(wsp__out *o, const char *fmt, ...) {
 }
 
 int wsp__out_finish(wsp__out *o, char **out) {
+  int rc;
   if (!o->failed && o->p == NULL)
     wsp__out_put(o, "", 0);
   if (o->failed) {
+    rc = o->failed;
     free(o->p);
     o->p = NULL;
-    return WSP_ENOMEM;
+    return rc;
   }
   *out = o->p;
   o->p = NULL;
   return 0;
 }
 
-static void secret_add(wsp__secrets *sec, const char *s, size_t len) {
+int wsp__out_close(wsp__out *o) {
+  wsp__out_flush(o);
+  free(o->p);
+  o->p = NULL;
+  o->len = o->cap = 0;
+  return o->failed;
+}
+
+void wsp__secrets_add(wsp__secrets *sec, const char *s, size_t len) {
   /* Shorter strings would match innocent text; they are not kept secret
    * by length anyway. */
   if (s == NULL || len < 4 || sec->n == WSP__ARRAY_SIZE(sec->s))
@@ -92,17 +121,18 @@ void wsp__secrets_init(wsp__secrets *sec, const wsp_config *cfg) {
   if (cfg == NULL)
     return;
   if (cfg->jwt != NULL)
-    secret_add(sec, cfg->jwt, strlen(cfg->jwt));
+    wsp__secrets_add(sec, cfg->jwt, strlen(cfg->jwt));
   if (cfg->jwt_spec.enabled && cfg->jwt_spec.key != NULL)
-    secret_add(sec, (const char *)cfg->jwt_spec.key, cfg->jwt_spec.key_len);
+    wsp__secrets_add(sec, (const char *)cfg->jwt_spec.key,
+                     cfg->jwt_spec.key_len);
   for (size_t i = 0; i < cfg->nheaders; i++)
     if (cfg->headers[i].secret && cfg->headers[i].value != NULL) {
       const char *v = cfg->headers[i].value;
       /* "Bearer <token>": the token alone is the secret too. */
       const char *sp = strrchr(v, ' ');
-      secret_add(sec, v, strlen(v));
+      wsp__secrets_add(sec, v, strlen(v));
       if (sp != NULL)
-        secret_add(sec, sp + 1, strlen(sp + 1));
+        wsp__secrets_add(sec, sp + 1, strlen(sp + 1));
     }
 }
 
@@ -249,7 +279,7 @@ void wsp__tally_add(wsp__tally *t, int key) {
 }
 
 /* Insertion sort by key: at most 64 keys. */
-static void tally_sort(wsp__tally *t) {
+void wsp__tally_sort(wsp__tally *t) {
   for (size_t i = 1; i < t->len; i++) {
     int k = t->key[i];
     uint64_t n = t->n[i];
@@ -263,92 +293,22 @@ static void tally_sort(wsp__tally *t) {
   }
 }
 
-void wsp__summarize(const wsp_campaign *c, wsp__summary *s) {
-  memset(s, 0, sizeof(*s));
-  for (size_t i = 0; i < c->nresults; i++) {
-    const wsp_result *r = c->results[i];
-    s->outcomes[r->outcome]++;
-    s->phases[r->outcome][r->phase]++;
-    if (r->close_recv.code >= 0)
-      wsp__tally_add(&s->close_recv, r->close_recv.code);
-    if (r->close_sent.code >= 0)
-      wsp__tally_add(&s->close_sent, r->close_sent.code);
-    if (r->http_status)
-      wsp__tally_add(&s->http, r->http_status);
-    if (r->tls_version != NULL && r->tls_resumed)
-      s->tls_resumed++;
-    else if (r->tls_version != NULL)
-      s->tls_full++;
+void wsp__tally_merge(wsp__tally *dst, const wsp__tally *src) {
+  for (size_t i = 0; i < src->len; i++) {
+    size_t k = 0;
+    while (k < dst->len && dst->key[k] != src->key[i])
+      k++;
+    if (k < dst->len) {
+      dst->n[k] += src->n[i];
+    } else if (dst->len < WSP__ARRAY_SIZE(dst->key)) {
+      dst->key[dst->len] = src->key[i];
+      dst->n[dst->len++] = src->n[i];
+    } else {
+      dst->other += src->n[i];
+    }
   }
-  tally_sort(&s->close_recv);
-  tally_sort(&s->close_sent);
-  tally_sort(&s->http);
-}
-
-/* The size of point k of a window search or concurrency sweep. */
-static uint32_t point_size(const wsp_campaign *c, size_t k) {
-  return c->mode == WSP__MODE_WINDOW ? c->evidence[k].trials
-                                     : c->levels[k].level;
-}
-
-static size_t npoints(const wsp_campaign *c) {
-  switch (c->mode) {
-  case WSP__MODE_SWEEP:
-    return c->per_delay ? c->ndelays : 0;
-  case WSP__MODE_WINDOW:
-    return c->nevidence;
-  case WSP__MODE_CONCURRENCY:
-    return c->nlevels;
-  default:
-    return 0;
-  }
-}
-
-size_t wsp__point_of(const wsp_campaign *c, const wsp_result *r) {
-  size_t n = npoints(c);
-  uint64_t from = 0;
-  if (c->mode == WSP__MODE_SWEEP)
-    return n && r->index / c->per_delay < n ? r->index / c->per_delay
-                                            : (size_t)-1;
-  /* Adaptive modes number their probes in the order they ran, one point
-   * after the other. */
-  for (size_t k = 0; k < n; k++) {
-    uint64_t to = from + point_size(c, k);
-    if (r->index >= from && r->index < to)
-      return k;
-    from = to;
-  }
-  return (size_t)-1;
-}
-
-wsp__point *wsp__points(const wsp_campaign *c, size_t *n) {
-  wsp__point *p;
-  *n = npoints(c);
-  if (*n == 0)
-    return NULL;
-  if ((p = calloc(*n, sizeof(*p))) == NULL) {
-    *n = 0;
-    return NULL;
-  }
-  for (size_t k = 0; k < *n; k++)
-    p[k].value = c->mode == WSP__MODE_SWEEP    ? c->delays[k]
-                 : c->mode == WSP__MODE_WINDOW ? c->evidence[k].delay_ms
-                                               : c->levels[k].level;
-  for (size_t i = 0; i < c->nresults; i++) {
-    const wsp_result *r = c->results[i];
-    size_t k = wsp__point_of(c, r);
-    uint64_t end = r->t0 + wsp__end_ns(r);
-    if (k >= *n)
-      continue;
-    if (p[k].total == 0 || r->t0 < p[k].first_ns)
-      p[k].first_ns = r->t0;
-    if (end > p[k].last_ns)
-      p[k].last_ns = end;
-    p[k].total++;
-    p[k].failed += r->outcome != WSP_OUTCOME_OK;
-    p[k].outcomes[r->outcome]++;
-  }
-  return p;
+  dst->other += src->other;
+  wsp__tally_sort(dst);
 }
 
 uint64_t wsp__start_ns(const wsp_campaign *c, const wsp_result *r) {
@@ -368,14 +328,4 @@ const char *wsp__mode_name(wsp__mode m) {
   static const char *const names[] = {"plain", "sweep", "window",
                                       "concurrency"};
   return (unsigned)m < WSP__ARRAY_SIZE(names) ? names[m] : "plain";
-}
-
-const char *wsp__window_conclusion(const wsp_campaign *c) {
-  if (c->nevidence == 0)
-    return "not_run";
-  if (c->evidence[0].failures > 0)
-    return "above_range";
-  if (c->nevidence > 1 && c->evidence[1].failures == 0)
-    return "below_range";
-  return "bounded";
 }

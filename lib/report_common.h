@@ -1,27 +1,39 @@
 /*
- * What the JUnit and HTML report writers share: an output buffer, escaping
- * of untrusted text (anything a server sent) for XML and HTML, cutting
- * known secrets out of that text, and the tallies both reports show.
+ * What the report writers share: an output buffer that can hand its text
+ * on as it grows, escaping of untrusted text (anything a server sent) for
+ * XML and HTML, cutting known secrets out of that text, and the tallies
+ * the reports show.
  */
 #ifndef WSP_REPORT_COMMON_H
 #define WSP_REPORT_COMMON_H
 
 #include "campaign.h"
 
-/* A growable text buffer; after a failed allocation it stays failed. */
+/*
+ * A growable text buffer. With a sink, its text is handed on (and the
+ * buffer emptied) at every wsp__out_flush() and whenever 64 KiB gather, so
+ * that a report of any size takes one buffer's memory. After a failed
+ * allocation or write it stays failed.
+ */
 typedef struct wsp__out {
-  char *p;    /* Text so far, NUL-terminated once anything was added. */
-  size_t len; /* Its length. */
-  size_t cap; /* Allocated. */
-  int failed; /* An allocation failed: the text is incomplete. */
+  char *p;           /* Text so far, NUL-terminated once anything was added. */
+  size_t len;        /* Its length. */
+  size_t cap;        /* Allocated. */
+  int failed;        /* 0, or WSP_ENOMEM / WSP_EIO: the text is incomplete. */
+  wsp_write_cb sink; /* Where the text goes, or NULL to keep it. */
+  void *sink_ud;     /* The sink's user data. */
 } wsp__out;
 
+/* Hands the text gathered so far to the sink (if any). */
+void wsp__out_flush(wsp__out *o);
 void wsp__out_put(wsp__out *o, const char *s, size_t n);
 void wsp__out_puts(wsp__out *o, const char *s);
 void wsp__out_printf(wsp__out *o, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Hands the text to the caller (*out) or frees it: 0 or WSP_ENOMEM. */
 int wsp__out_finish(wsp__out *o, char **out);
+/* Flushes the rest to the sink and frees the buffer: 0 or the failure. */
+int wsp__out_close(wsp__out *o);
 
 /* Secrets of a config that must not appear in a report, even when a server
  * echoes them back in a close reason or a response body. */
@@ -32,6 +44,8 @@ typedef struct wsp__secrets {
 } wsp__secrets;
 
 void wsp__secrets_init(wsp__secrets *sec, const wsp_config *cfg);
+/* Adds a secret text (kept by pointer); short texts are ignored. */
+void wsp__secrets_add(wsp__secrets *sec, const char *s, size_t len);
 
 /* How wsp__out_escape() treats line breaks and tabs. */
 typedef enum {
@@ -75,26 +89,27 @@ typedef struct wsp__summary {
 } wsp__summary;
 
 void wsp__tally_add(wsp__tally *t, int key);
-void wsp__summarize(const wsp_campaign *c, wsp__summary *s);
 
 /*
- * The points a campaign measured, each a contiguous range of probe indexes:
- * the delays of a sweep, the points of a window search (in the order they
- * were tried), the levels of a concurrency sweep. NULL with *n = 0 for a
- * plain campaign or when out of memory.
+ * A point a campaign measured, a contiguous range of probe indexes: a
+ * delay of a sweep, a point of a window search (in the order they were
+ * tried), a level of a concurrency sweep.
  */
 typedef struct wsp__point {
   uint32_t value;                       /* Delay (ms) or level. */
   uint64_t total;                       /* Probes that ended. */
   uint64_t failed;                      /* Of which not ok. */
   uint64_t outcomes[WSP_OUTCOME_COUNT]; /* Per outcome. */
-  uint64_t first_ns, last_ns;           /* Earliest start, latest end
-                                           (uv_hrtime()). */
+  uint64_t first_ns, last_ns;           /* Earliest start, latest end, since
+                                           the campaign started. */
+  wsp__tally codes;                     /* Close codes received. */
+  wsp__tally statuses;                  /* HTTP statuses. */
 } wsp__point;
 
-wsp__point *wsp__points(const wsp_campaign *c, size_t *n);
-/* The point result `r` belongs to, or (size_t)-1. */
-size_t wsp__point_of(const wsp_campaign *c, const wsp_result *r);
+/* Sorts a tally by key. */
+void wsp__tally_sort(wsp__tally *t);
+/* Adds the counts of `src` into `dst`. */
+void wsp__tally_merge(wsp__tally *dst, const wsp__tally *src);
 
 /* Nanoseconds from the campaign's start to the probe's start. */
 uint64_t wsp__start_ns(const wsp_campaign *c, const wsp_result *r);
@@ -103,7 +118,5 @@ uint64_t wsp__end_ns(const wsp_result *r);
 
 /* The campaign's mode as reports name it ("plain", "sweep", ...). */
 const char *wsp__mode_name(wsp__mode m);
-/* What the window search concluded: "bounded", "above_range", ... */
-const char *wsp__window_conclusion(const wsp_campaign *c);
 
 #endif

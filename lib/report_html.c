@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "report_common.h"
+#include "report_model.h"
 
 /* Up to this many probes the timeline has a row for every one. */
 #define TIMELINE_ALL 500
@@ -234,51 +234,68 @@ static void y_label(wsp__out *o, double x, double y, const char *label) {
 /* ---- header and summary ---- */
 
 static void header(wsp__out *o, const wsp__secrets *sec,
-                   const wsp_campaign *c) {
+                   const wsp_report *rep) {
   char buf[32];
-  int pass = c->nresults > 0 && c->passed == c->nresults;
+  int pass = wsp_report_verdict(rep) == WSP_VERDICT_PASS;
   wsp__out_puts(o, "<header class=\"top\"><div class=\"wrap\">"
                    "<h1>wsprobe report</h1><div class=\"url\">");
-  wsp__out_escs(o, sec, c->cfg->url_text, WSP__ESC_TEXT);
+  wsp__out_escs(o, sec, rep->url, WSP__ESC_TEXT);
   wsp__out_printf(o,
-                  "</div><div class=\"verdict %s\">%s &middot; %zu of "
-                  "%zu probe%s passed</div>\n<div class=\"facts\">",
-                  pass ? "pass" : "fail", pass ? "PASS" : "FAIL", c->passed,
-                  c->nresults, c->nresults == 1 ? "" : "s");
-  wsp__out_printf(o, "<span>mode <b>%s</b></span>", wsp__mode_name(c->mode));
-  wsp__out_printf(o, "<span>concurrency <b>%u</b></span>", c->concurrency);
-  if (c->burst)
-    wsp__out_printf(o, "<span>bursts <b>%u</b></span>", c->bursts);
-  if (c->rate > 0)
-    wsp__out_printf(o, "<span>rate <b>%g/s</b></span>", c->rate);
-  if (c->duration_ms > 0)
+                  "</div><div class=\"verdict %s\">%s &middot; %llu of "
+                  "%llu probe%s passed</div>\n<div class=\"facts\">",
+                  pass ? "pass" : "fail", pass ? "PASS" : "FAIL",
+                  (unsigned long long)rep->passed,
+                  (unsigned long long)rep->total, rep->total == 1 ? "" : "s");
+  if (rep->nmissing > 0) {
+    wsp__out_puts(o, "<span><b>PARTIAL: missing shard");
+    for (size_t i = 0; i < rep->nmissing; i++)
+      wsp__out_printf(o, "%s %u",
+                      i                   ? ","
+                      : rep->nmissing > 1 ? "s"
+                                          : "",
+                      rep->missing[i]);
+    wsp__out_printf(o, " of %u</b></span>", rep->shards);
+  }
+  if (rep->merged)
+    wsp__out_printf(o, "<span>merged from <b>%zu</b> shards</span>",
+                    rep->nparts);
+  wsp__out_printf(o, "<span>mode <b>%s</b></span>", wsp__mode_name(rep->mode));
+  wsp__out_printf(o, "<span>concurrency <b>%llu</b></span>",
+                  (unsigned long long)rep->concurrency);
+  if (rep->burst)
+    wsp__out_printf(o, "<span>bursts <b>%llu</b></span>",
+                    (unsigned long long)rep->bursts);
+  if (rep->rate > 0)
+    wsp__out_printf(o, "<span>rate <b>%g/s</b></span>", rep->rate);
+  if (rep->timed_ms > 0)
     wsp__out_printf(o, "<span>duration <b>%g s</b></span>",
-                    c->duration_ms / 1000.0);
-  if (c->t_end > c->t_start) {
-    double ran = (double)(c->t_end - c->t_start) / 1e6;
+                    rep->timed_ms / 1000.0);
+  if (rep->duration_ms > 0) {
+    double ran = rep->duration_ms;
     if (ran >= 10000)
       wsp__out_printf(o, "<span>ran <b>%.2f s</b></span>", ran / 1000);
     else
       wsp__out_printf(o, "<span>ran <b>%s ms</b></span>",
                       fmt_ms(buf, sizeof(buf), ran));
   }
-  if (c->cfg->has_message)
+  if (rep->has_message)
     wsp__out_printf(o, "<span>first message after <b>%u ms</b></span>",
-                    c->cfg->delay_ms);
-  if (c->jitter_ms)
-    wsp__out_printf(o, "<span>jitter <b>0..%u ms</b></span>", c->jitter_ms);
-  if (c->shards > 1)
-    wsp__out_printf(o, "<span>shard <b>%u/%u</b></span>", c->shard, c->shards);
+                    rep->delay_ms);
+  if (rep->jitter_ms)
+    wsp__out_printf(o, "<span>jitter <b>0..%u ms</b></span>", rep->jitter_ms);
+  if (rep->shards > 1 && !rep->merged)
+    wsp__out_printf(o, "<span>shard <b>%u/%u</b></span>", rep->shard,
+                    rep->shards);
   wsp__out_printf(o, "<span>seed <b>%llu</b></span>",
-                  (unsigned long long)c->seed);
-  if (c->cfg->tls_insecure)
+                  (unsigned long long)rep->seed);
+  if (rep->insecure)
     wsp__out_puts(o, "<span><b>TLS NOT VERIFIED</b></span>");
-  wsp__out_printf(o, "<span>wsprobe <b>%s</b></span>", WSP_VERSION_STRING);
+  wsp__out_printf(o, "<span>wsprobe <b>%s</b></span>", rep->version);
   wsp__out_puts(o, "</div></div></header>\n<main class=\"wrap\">\n");
 }
 
-static void outcomes_card(wsp__out *o, const wsp_campaign *c,
-                          const wsp__summary *s) {
+static void outcomes_card(wsp__out *o, const wsp_report *rep) {
+  const wsp__summary *s = &rep->sum;
   double x = 0;
   wsp__out_puts(o, "<section class=\"card\"><h2>Outcomes</h2>"
                    "<p class=\"note\">Every probe ends in one outcome, "
@@ -286,14 +303,14 @@ static void outcomes_card(wsp__out *o, const wsp_campaign *c,
   /* One bar of proportions. */
   wsp__out_puts(o, "<svg class=\"chart\" viewBox=\"0 0 600 18\" "
                    "role=\"img\" aria-label=\"outcome shares\">");
-  if (c->nresults == 0)
+  if (rep->total == 0)
     wsp__out_puts(o, "<rect x=\"0\" y=\"0\" width=\"600\" height=\"18\" "
                      "rx=\"4\" fill=\"#e3e6ea\"/>");
   for (int k = 0; k < WSP_OUTCOME_COUNT; k++) {
     double w;
     if (s->outcomes[k] == 0)
       continue;
-    w = 600.0 * (double)s->outcomes[k] / (double)c->nresults;
+    w = 600.0 * (double)s->outcomes[k] / (double)rep->total;
     wsp__out_printf(o,
                     "<rect x=\"%.2f\" y=\"0\" width=\"%.2f\" "
                     "height=\"18\" fill=\"%s\"><title>%s: %llu</title>"
@@ -318,8 +335,8 @@ static void outcomes_card(wsp__out *o, const wsp_campaign *c,
                     "background:%s\"></i></div></td><td>",
                     colors[k], wsp_outcome_name((wsp_outcome)k),
                     (unsigned long long)s->outcomes[k],
-                    pct(s->outcomes[k], c->nresults),
-                    pct(s->outcomes[k], c->nresults), colors[k]);
+                    pct(s->outcomes[k], rep->total),
+                    pct(s->outcomes[k], rep->total), colors[k]);
     for (int p = 0; p < WSP_PHASE_COUNT; p++) {
       if (s->phases[k][p] == 0)
         continue;
@@ -330,29 +347,31 @@ static void outcomes_card(wsp__out *o, const wsp_campaign *c,
     }
     wsp__out_puts(o, "</td></tr>\n");
   }
-  if (c->nresults == 0)
+  if (rep->total == 0)
     wsp__out_puts(o, "<tr><td colspan=\"5\">no probe ran</td></tr>");
   wsp__out_puts(o, "</table>\n<ul class=\"facts2\">");
   wsp__out_printf(o,
-                  "<li><b>%zu</b> of <b>%zu</b> passed (%.1f%%), "
-                  "<b>%zu</b> failed</li>",
-                  c->passed, c->nresults, pct(c->passed, c->nresults),
-                  c->nresults - c->passed);
-  if (c->bursts > 0)
+                  "<li><b>%llu</b> of <b>%llu</b> passed (%.1f%%), "
+                  "<b>%llu</b> failed</li>",
+                  (unsigned long long)rep->passed,
+                  (unsigned long long)rep->total, pct(rep->passed, rep->total),
+                  (unsigned long long)(rep->total - rep->passed));
+  if (rep->bursts > 0)
     wsp__out_printf(o,
-                    "<li>%u burst%s released; first messages sent within "
+                    "<li>%llu burst%s released; first messages sent within "
                     "<b>%.3f ms</b> of each other (p50), %.3f ms at most"
                     "</li>",
-                    c->bursts, c->bursts == 1 ? "" : "s",
-                    (double)wsp__hist_quantile(&c->spread, 0.5) / 1e6,
-                    (double)c->spread.max / 1e6);
-  if (c->lag.count > 0)
+                    (unsigned long long)rep->bursts,
+                    rep->bursts == 1 ? "" : "s",
+                    (double)wsp__hist_quantile(&rep->spread, 0.5) / 1e6,
+                    rep->spread.count ? (double)rep->spread.max / 1e6 : 0);
+  if (rep->lag.count > 0)
     wsp__out_printf(o,
                     "<li>the prober's own loop lag: p99 <b>%.3f ms</b>, "
                     "max %.3f ms (probes flagged above %u ms: %llu)</li>",
-                    (double)wsp__hist_quantile(&c->lag, 0.99) / 1e6,
-                    (double)c->lag.max / 1e6, c->lag_threshold_ms,
-                    (unsigned long long)c->flagged);
+                    (double)wsp__hist_quantile(&rep->lag, 0.99) / 1e6,
+                    (double)rep->lag.max / 1e6, rep->lag_threshold_ms,
+                    (unsigned long long)rep->flagged);
   wsp__out_puts(o, "</ul></section>\n");
 }
 
@@ -444,7 +463,7 @@ static void codes_card(wsp__out *o, const wsp__summary *s) {
 
 static const double quantiles[] = {0.5, 0.9, 0.99, 0.999};
 
-static void latency_card(wsp__out *o, const wsp_campaign *c) {
+static void latency_card(wsp__out *o, const wsp_report *rep) {
   double lo = INFINITY, hi = 0;
   int rows = 0;
   char b[32];
@@ -458,7 +477,7 @@ static void latency_card(wsp__out *o, const wsp_campaign *c) {
                    "<th class=\"n\">p90</th><th class=\"n\">p99</th>"
                    "<th class=\"n\">p99.9</th><th class=\"n\">max</th></tr>\n");
   for (int sp = 0; sp < WSP_SPAN_COUNT; sp++) {
-    const wsp__hist *h = &c->spans[sp];
+    const wsp__hist *h = &rep->spans[sp];
     if (h->count == 0)
       continue;
     rows++;
@@ -513,7 +532,7 @@ static void latency_card(wsp__out *o, const wsp_campaign *c) {
                     "scale)</text>\n",
                     L + PW / 2, T + RH * rows + 33);
     for (int sp = 0; sp < WSP_SPAN_COUNT; sp++) {
-      const wsp__hist *h = &c->spans[sp];
+      const wsp__hist *h = &rep->spans[sp];
       double y, mn, mx, p50, p99;
       if (h->count == 0)
         continue;
@@ -689,17 +708,19 @@ static int cmp_point(const void *a, const void *b) {
   return x->value < y->value ? -1 : x->value > y->value;
 }
 
-static void sweep_card(wsp__out *o, const wsp_campaign *c,
-                       const wsp__summary *s) {
-  size_t n;
-  wsp__point *p = wsp__points(c, &n);
+static void sweep_card(wsp__out *o, const wsp_report *rep) {
+  size_t n = rep->npoints;
+  wsp__point *p;
   column *cols;
   long last_fail = -1;
   char label[160];
-  if (p == NULL || (cols = calloc(n, sizeof(*cols))) == NULL) {
+  if (n == 0 || (p = malloc(n * sizeof(*p))) == NULL)
+    return;
+  if ((cols = calloc(n, sizeof(*cols))) == NULL) {
     free(p);
     return;
   }
+  memcpy(p, rep->points, n * sizeof(*p));
   qsort(p, n, sizeof(*p), cmp_point);
   for (size_t i = 0; i < n; i++) {
     snprintf(cols[i].label, sizeof(cols[i].label), "%u ms", p[i].value);
@@ -723,9 +744,9 @@ static void sweep_card(wsp__out *o, const wsp_campaign *c,
   wsp__out_printf(o,
                   "<p class=\"note\">%llu probe%s per delay, run in a "
                   "shuffled order. <b>%s</b>.</p>\n",
-                  (unsigned long long)c->per_delay,
-                  c->per_delay == 1 ? "" : "s", label);
-  legend(o, s->outcomes);
+                  (unsigned long long)rep->per_delay,
+                  rep->per_delay == 1 ? "" : "s", label);
+  legend(o, rep->sum.outcomes);
   bar_chart(o, cols, n, CHART_RATE, "first-message delay after the open",
             "probes that failed", last_fail,
             last_fail >= 0 && (size_t)last_fail + 1 < n ? last_fail + 1 : -1,
@@ -759,13 +780,14 @@ static void sweep_card(wsp__out *o, const wsp_campaign *c,
 }
 
 /* The bisection: the delay tried at each step, converging on the edge. */
-static void window_card(wsp__out *o, const wsp_campaign *c) {
+static void window_card(wsp__out *o, const wsp_report *rep) {
   const double L = 72, R = 200, T = 20, PH = 260, B = 84;
   const double PW = W - L - R;
-  const char *conclusion = wsp__window_conclusion(c);
+  const wsp__window *w = &rep->window;
+  const char *conclusion = w->conclusion;
   int bounded = strcmp(conclusion, "bounded") == 0;
-  double lo = c->win_lo, hi = c->win_hi, span;
-  size_t n = c->nevidence;
+  double lo = w->lo, hi = w->hi, span;
+  size_t n = w->nevidence;
   double step = PW / (double)(n > 1 ? n - 1 : 1);
   size_t every = n > 24 ? (n + 23) / 24 : 1;
   wsp__out_puts(o, "<section class=\"card\"><h2>Race-window search</h2>"
@@ -773,24 +795,22 @@ static void window_card(wsp__out *o, const wsp_campaign *c) {
   wsp__out_printf(o,
                   "%u and %u ms to %u ms, %u probe%s per point; a point "
                   "fails when any of its probes fails. <b>",
-                  c->win_lo, c->win_hi, c->win_res, c->win_trials,
-                  c->win_trials == 1 ? "" : "s");
+                  w->lo, w->hi, w->res, w->trials, w->trials == 1 ? "" : "s");
   if (bounded)
     wsp__out_printf(o,
                     "Estimated race window: failures stop between %u and "
                     "%u ms",
-                    c->cur_lo, c->cur_hi);
+                    w->from, w->to);
   else if (strcmp(conclusion, "above_range") == 0)
     wsp__out_printf(o,
                     "Failures even at %u ms: the window is longer than the "
                     "range",
-                    c->win_hi);
+                    w->hi);
   else if (strcmp(conclusion, "below_range") == 0)
-    wsp__out_printf(o, "No failures at %u ms: no window at or above it",
-                    c->win_lo);
+    wsp__out_printf(o, "No failures at %u ms: no window at or above it", w->lo);
   else
     wsp__out_puts(o, "The search did not run");
-  wsp__out_printf(o, "</b> (%zu probes).</p>\n", c->nresults);
+  wsp__out_printf(o, "</b> (%llu probes).</p>\n", (unsigned long long)w->spent);
   if (hi <= lo)
     hi = lo + 1;
   span = hi - lo;
@@ -800,7 +820,7 @@ static void window_card(wsp__out *o, const wsp_campaign *c) {
                   "role=\"img\" aria-label=\"window search\">\n",
                   W, T + PH + B);
   if (bounded) {
-    double ylo = WY(c->cur_lo), yhi = WY(c->cur_hi);
+    double ylo = WY(w->from), yhi = WY(w->to);
     if (ylo - yhi < 3) {
       yhi -= 1.5;
       ylo += 1.5;
@@ -822,7 +842,7 @@ static void window_card(wsp__out *o, const wsp_campaign *c) {
                     "race window edge</text><text x=\"%.1f\" y=\"%.1f\">"
                     "%u&ndash;%u ms</text>\n",
                     L + PW + 14, (ylo + yhi) / 2 - 2, L + PW + 14,
-                    (ylo + yhi) / 2 + 14, c->cur_lo, c->cur_hi);
+                    (ylo + yhi) / 2 + 14, w->from, w->to);
     wsp__out_printf(o,
                     "<text x=\"%.1f\" y=\"%.1f\" fill=\"#2f9e44\">"
                     "passes above</text><text x=\"%.1f\" y=\"%.1f\">"
@@ -843,11 +863,11 @@ static void window_card(wsp__out *o, const wsp_campaign *c) {
                      "points=\"");
     for (size_t i = 0; i < n; i++)
       wsp__out_printf(o, "%.1f,%.1f ", L + step * (double)i,
-                      WY(c->evidence[i].delay_ms));
+                      WY(w->evidence[i].delay_ms));
     wsp__out_puts(o, "\"/>\n");
   }
   for (size_t i = 0; i < n; i++) {
-    const wsp__evidence *e = &c->evidence[i];
+    const wsp__evidence *e = &w->evidence[i];
     double x = n > 1 ? L + step * (double)i : L + PW / 2;
     double y = WY(e->delay_ms);
     int fail = e->failures > 0;
@@ -888,84 +908,90 @@ static void window_card(wsp__out *o, const wsp_campaign *c) {
   wsp__out_puts(o, "</svg>\n</section>\n");
 }
 
-static void levels_card(wsp__out *o, const wsp_campaign *c,
-                        const wsp__summary *s) {
-  column *cols = calloc(c->nlevels ? c->nlevels : 1, sizeof(*cols));
+static void levels_card(wsp__out *o, const wsp_report *rep) {
+  column *cols = calloc(rep->nlevels ? rep->nlevels : 1, sizeof(*cols));
   long first = -1;
   char label[96];
   if (cols == NULL)
     return;
-  for (size_t i = 0; i < c->nlevels; i++) {
-    snprintf(cols[i].label, sizeof(cols[i].label), "%u", c->levels[i].level);
-    memcpy(cols[i].n, c->levels[i].outcomes, sizeof(cols[i].n));
+  for (size_t i = 0; i < rep->nlevels; i++) {
+    snprintf(cols[i].label, sizeof(cols[i].label), "%u", rep->levels[i].level);
+    memcpy(cols[i].n, rep->levels[i].outcomes, sizeof(cols[i].n));
     for (int k = 0; k < WSP_OUTCOME_COUNT; k++)
       cols[i].total += cols[i].n[k];
-    if (first < 0 && c->levels[i].failures > 0)
+    if (first < 0 && rep->levels[i].failures > 0)
       first = (long)i;
   }
   if (first < 0)
     snprintf(label, sizeof(label), "No failures up to %u connections",
-             c->max_level);
+             rep->max_level);
   else
     snprintf(label, sizeof(label),
              "Failures start at %u simultaneous connections",
-             c->levels[first].level);
+             rep->levels[first].level);
   wsp__out_printf(o,
                   "<section class=\"card\"><h2>Concurrency sweep</h2>"
                   "<p class=\"note\">Bursts of simultaneous connections. "
                   "<b>%s</b>.</p>\n",
                   label);
-  legend(o, s->outcomes);
-  bar_chart(o, cols, c->nlevels, CHART_RATE, "simultaneous connections",
+  legend(o, rep->sum.outcomes);
+  bar_chart(o, cols, rep->nlevels, CHART_RATE, "simultaneous connections",
             "probes that failed", first > 0 ? first - 1 : -1,
             first > 0 ? first : -1, "failures start", 0);
   wsp__out_puts(o, "</section>\n");
   free(cols);
 }
 
+/* One probe in the page: a copy of its facts, and when it started. */
+typedef struct sample {
+  wsp_result *r;     /* A copy (rows read back do not last). */
+  uint64_t start_ns; /* Since the campaign started. */
+} sample;
+
+/*
+ * What the page shows of the probes themselves, gathered in one walk: the
+ * rows of the timeline (every probe, or a sample), the failure groups, and
+ * the probes' start times binned for "Outcomes over time".
+ */
+typedef struct gather {
+  sample *rows;               /* The timeline's rows. */
+  size_t nrows;               /* How many. */
+  sample first[MAX_GROUPS];   /* The first probe of each failure group. */
+  uint64_t count[MAX_GROUPS]; /* Probes per group. */
+  size_t groups;              /* Groups. */
+  uint64_t other;             /* Failures beyond MAX_GROUPS kinds. */
+  column *bins;               /* Start times binned, or NULL. */
+  size_t nbins;               /* Columns. */
+  size_t per_bin;             /* Bins of width_ms merged per column. */
+  size_t nraw;                /* Bins before merging. */
+  double width_ms;            /* A bin's width. */
+} gather;
+
 /* Outcomes per time slice (duration runs), or per bin of start times. */
-static void time_card(wsp__out *o, const wsp_campaign *c, const wsp__summary *s,
+static void time_card(wsp__out *o, const wsp_report *rep, const gather *g,
                       int from_slices) {
   size_t n, bins;
   double width_ms;
   column *cols;
   if (from_slices) {
-    n = c->nslices;
-    width_ms = c->slice_ms;
-  } else {
-    uint64_t last = 1;
-    for (size_t i = 0; i < c->nresults; i++)
-      if (wsp__start_ns(c, c->results[i]) > last)
-        last = wsp__start_ns(c, c->results[i]);
-    /* About 120 columns of a round width (1, 2 or 5 times a power of
-     * ten milliseconds), so that their labels are round too. */
-    double raw = (double)last / 1e6 / 120, p = pow(10, floor(log10(raw)));
-    width_ms = raw <= 0.01    ? 0.01
-               : raw <= p     ? p
-               : raw <= 2 * p ? 2 * p
-               : raw <= 5 * p ? 5 * p
-                              : 10 * p;
-    n = (size_t)((double)last / 1e6 / width_ms) + 1;
-  }
-  /* Merge slices so that columns stay wide enough to see. */
-  bins = n > MAX_COLUMNS ? (n + MAX_COLUMNS - 1) / MAX_COLUMNS : 1;
-  if (n == 0 || (cols = calloc((n + bins - 1) / bins, sizeof(*cols))) == NULL)
-    return;
-  if (from_slices) {
+    n = rep->nslices;
+    width_ms = rep->slice_ms;
+    /* Merge slices so that columns stay wide enough to see. */
+    bins = n > MAX_COLUMNS ? (n + MAX_COLUMNS - 1) / MAX_COLUMNS : 1;
+    if (n == 0 || (cols = calloc((n + bins - 1) / bins, sizeof(*cols))) == NULL)
+      return;
     for (size_t i = 0; i < n; i++)
       for (int k = 0; k < WSP_OUTCOME_COUNT; k++) {
-        cols[i / bins].n[k] += c->slices[i].outcomes[k];
-        cols[i / bins].total += c->slices[i].outcomes[k];
+        cols[i / bins].n[k] += rep->slices[i].outcomes[k];
+        cols[i / bins].total += rep->slices[i].outcomes[k];
       }
   } else {
-    for (size_t i = 0; i < c->nresults; i++) {
-      size_t b =
-          (size_t)((double)wsp__start_ns(c, c->results[i]) / 1e6 / width_ms);
-      if (b >= n)
-        b = n - 1;
-      cols[b / bins].n[c->results[i]->outcome]++;
-      cols[b / bins].total++;
-    }
+    if (g->bins == NULL)
+      return;
+    n = g->nraw;
+    bins = g->per_bin;
+    width_ms = g->width_ms;
+    cols = g->bins;
   }
   width_ms *= (double)bins;
   n = (n + bins - 1) / bins;
@@ -986,17 +1012,44 @@ static void time_card(wsp__out *o, const wsp_campaign *c, const wsp__summary *s,
                     "<p class=\"note\">Probes by the time slice they "
                     "started in (%u ms slices%s), e.g. to watch a "
                     "deployment turn 503 &rarr; 1011 &rarr; ok.</p>\n",
-                    c->slice_ms, bins > 1 ? ", merged" : "");
+                    rep->slice_ms, bins > 1 ? ", merged" : "");
   else
     wsp__out_printf(o,
-                    "<p class=\"note\">All %zu probes by when they "
+                    "<p class=\"note\">All %llu probes by when they "
                     "started (%.1f ms per column).</p>\n",
-                    c->nresults, width_ms);
-  legend(o, s->outcomes);
+                    (unsigned long long)rep->total, width_ms);
+  legend(o, rep->sum.outcomes);
   bar_chart(o, cols, n, CHART_COUNT, "time since the campaign started",
             "probes started", -1, -1, NULL, 0);
   wsp__out_puts(o, "</section>\n");
-  free(cols);
+  if (cols != g->bins)
+    free(cols);
+}
+
+/* The bins of start times: about 120 columns of a round width (1, 2 or 5
+ * times a power of ten milliseconds), so that their labels are round too. */
+static int bins_init(gather *g, const wsp_report *rep) {
+  uint64_t last = rep->last_start_ns > 1 ? rep->last_start_ns : 1;
+  double raw = (double)last / 1e6 / 120, p = pow(10, floor(log10(raw)));
+  g->width_ms = raw <= 0.01    ? 0.01
+                : raw <= p     ? p
+                : raw <= 2 * p ? 2 * p
+                : raw <= 5 * p ? 5 * p
+                               : 10 * p;
+  g->nraw = (size_t)((double)last / 1e6 / g->width_ms) + 1;
+  g->per_bin =
+      g->nraw > MAX_COLUMNS ? (g->nraw + MAX_COLUMNS - 1) / MAX_COLUMNS : 1;
+  g->nbins = (g->nraw + g->per_bin - 1) / g->per_bin;
+  g->bins = calloc(g->nbins, sizeof(*g->bins));
+  return g->bins ? 0 : WSP_ENOMEM;
+}
+
+static void bins_add(gather *g, const wsp__row *row) {
+  size_t b = (size_t)((double)row->start_ns / 1e6 / g->width_ms);
+  if (b >= g->nraw)
+    b = g->nraw - 1;
+  g->bins[b / g->per_bin].n[row->r->outcome]++;
+  g->bins[b / g->per_bin].total++;
 }
 
 /* ---- the timeline ---- */
@@ -1054,15 +1107,15 @@ static const char *end_label(const wsp_result *r, char *buf, size_t len) {
   return buf;
 }
 
-static void row_title(wsp__out *o, const wsp__secrets *sec,
-                      const wsp_campaign *c, const wsp_result *r) {
+static void row_title(wsp__out *o, const wsp__secrets *sec, const sample *row) {
+  const wsp_result *r = row->r;
   char a[32], b[32];
   wsp__out_printf(
       o,
       "<title>#%u %s in %s | start %s ms, first message "
       "after %u ms, total %s ms",
       r->index, wsp_outcome_name(r->outcome), wsp_phase_name(r->phase),
-      fmt_ms(a, sizeof(a), (double)wsp__start_ns(c, r) / 1e6), r->delay_ms,
+      fmt_ms(a, sizeof(a), (double)row->start_ns / 1e6), r->delay_ms,
       fmt_ms(b, sizeof(b), (double)wsp__end_ns(r) / 1e6));
   if (r->http_status)
     wsp__out_printf(o, " | HTTP %d", r->http_status);
@@ -1085,8 +1138,7 @@ typedef enum {
 } view_kind;
 
 static void timeline_svg(wsp__out *o, const wsp__secrets *sec,
-                         const wsp_campaign *c, const wsp_result **rows,
-                         size_t n, view_kind view) {
+                         const sample *rows, size_t n, view_kind view) {
   const double L = 62, R = 84, T = 10, B = 50;
   const double PW = W - L - R;
   double rh = n <= 24 ? 22 : n <= 60 ? 15 : n <= 150 ? 9 : n <= 300 ? 6 : 4;
@@ -1094,9 +1146,9 @@ static void timeline_svg(wsp__out *o, const wsp__secrets *sec,
   int labels = rh >= 9;
   axis a;
   for (size_t i = 0; i < n; i++) {
-    double end = (double)wsp__end_ns(rows[i]) / 1e6;
+    double end = (double)wsp__end_ns(rows[i].r) / 1e6;
     if (view == VIEW_CAMPAIGN)
-      end += (double)wsp__start_ns(c, rows[i]) / 1e6;
+      end += (double)rows[i].start_ns / 1e6;
     if (end > max_ms)
       max_ms = end;
   }
@@ -1115,16 +1167,16 @@ static void timeline_svg(wsp__out *o, const wsp__secrets *sec,
          view == VIEW_CAMPAIGN ? "time since the campaign started"
                                : "time since each probe started");
   for (size_t i = 0; i < n; i++) {
-    const wsp_result *r = rows[i];
+    const wsp_result *r = rows[i].r;
     edge e[12];
     size_t ne = edges_of(r, e);
-    double t0 = view == VIEW_CAMPAIGN ? (double)wsp__start_ns(c, r) / 1e6 : 0;
+    double t0 = view == VIEW_CAMPAIGN ? (double)rows[i].start_ns / 1e6 : 0;
     double y = T + rh * (double)i + (rh - bh) / 2, xend = 0, x0;
     int k = (int)r->outcome;
     char buf[40];
 #define TX(ns) (L + (t0 + (double)(ns) / 1e6) / a.div / a.max * PW)
     wsp__out_puts(o, "<g>");
-    row_title(o, sec, c, r);
+    row_title(o, sec, &rows[i]);
     x0 = TX(0);
     for (size_t j = 0; j + 1 < ne; j++) {
       double xa = TX(e[j].t), xb = TX(e[j + 1].t), h = bh, yy = y;
@@ -1178,80 +1230,111 @@ static void timeline_svg(wsp__out *o, const wsp__secrets *sec,
 }
 
 static int by_start(const void *a, const void *b) {
-  const wsp_result *x = *(const wsp_result *const *)a;
-  const wsp_result *y = *(const wsp_result *const *)b;
-  if (x->t0 != y->t0)
-    return x->t0 < y->t0 ? -1 : 1;
-  return x->index < y->index ? -1 : x->index > y->index;
+  const sample *x = a, *y = b;
+  if (x->start_ns != y->start_ns)
+    return x->start_ns < y->start_ns ? -1 : 1;
+  return x->r->index < y->r->index ? -1 : x->r->index > y->r->index;
 }
 
 static int by_delay(const void *a, const void *b) {
-  const wsp_result *x = *(const wsp_result *const *)a;
-  const wsp_result *y = *(const wsp_result *const *)b;
-  if (x->delay_ms != y->delay_ms)
-    return x->delay_ms < y->delay_ms ? -1 : 1;
+  const sample *x = a, *y = b;
+  if (x->r->delay_ms != y->r->delay_ms)
+    return x->r->delay_ms < y->r->delay_ms ? -1 : 1;
   return by_start(a, b);
 }
 
+static int keep(sample *s, const wsp__row *row) {
+  s->start_ns = row->start_ns;
+  return (s->r = wsp_result_dup(row->r)) ? 0 : WSP_ENOMEM;
+}
+
+/* Failures grouped by what happened, so that a thousand identical 1011s
+ * take one line and a rare different failure is not drowned. */
+static int group_failure(gather *g, const wsp__row *row) {
+  const wsp_result *r = row->r;
+  size_t k;
+  if (r->outcome == WSP_OUTCOME_OK)
+    return 0;
+  for (k = 0; k < g->groups; k++) {
+    const wsp_result *f = g->first[k].r;
+    if (f->outcome == r->outcome && f->phase == r->phase &&
+        ((f->error == NULL && r->error == NULL) ||
+         (f->error && r->error && strcmp(f->error, r->error) == 0)))
+      break;
+  }
+  if (k < g->groups) {
+    g->count[k]++;
+  } else if (g->groups < MAX_GROUPS) {
+    g->count[g->groups] = 1;
+    return keep(&g->first[g->groups++], row);
+  } else {
+    g->other++;
+  }
+  return 0;
+}
+
 /*
- * The rows of the timeline: every probe, or a sample in which each outcome
- * appears (up to SAMPLE_PER_OUTCOME probes spread over its occurrences)
- * and the rest spread evenly over the campaign. *n receives the count.
+ * One walk over the probes. The timeline's rows are every probe, or a
+ * sample in which each outcome appears (up to SAMPLE_PER_OUTCOME probes
+ * spread over its occurrences, known from the summary's counts) and the
+ * rest spread evenly over the probes not picked for their outcome: the
+ * j-th of those is the one of rank j * unchosen / want among them.
  */
-static const wsp_result **pick_rows(const wsp_campaign *c, size_t *n) {
-  const wsp_result **rows;
-  size_t total = c->nresults, k = 0;
-  unsigned char *chosen;
-  if (total <= TIMELINE_ALL) {
-    if ((rows = malloc((total ? total : 1) * sizeof(*rows))) == NULL)
-      return NULL;
-    for (size_t i = 0; i < total; i++)
-      rows[i] = c->results[i];
-    *n = total;
-    return rows;
+static int gather_rows(const wsp_report *rep, gather *g) {
+  const uint64_t *count = rep->sum.outcomes;
+  uint64_t seen[WSP_OUTCOME_COUNT] = {0}, taken[WSP_OUTCOME_COUNT] = {0};
+  uint64_t m[WSP_OUTCOME_COUNT], by_outcome = 0, rank = 0, j = 0;
+  uint64_t want = 0, unchosen = 0;
+  int all = rep->total <= TIMELINE_ALL, rc;
+  wsp__rows it;
+  wsp__row row;
+  for (int o = 0; o < WSP_OUTCOME_COUNT; o++) {
+    m[o] = count[o] < SAMPLE_PER_OUTCOME ? count[o] : SAMPLE_PER_OUTCOME;
+    by_outcome += m[o];
   }
-  rows = malloc(TIMELINE_SAMPLE * sizeof(*rows));
-  chosen = calloc(total, 1);
-  if (rows == NULL || chosen == NULL) {
-    free(rows);
-    free(chosen);
-    return NULL;
+  if (!all) {
+    want = TIMELINE_SAMPLE > by_outcome ? TIMELINE_SAMPLE - by_outcome : 0;
+    unchosen = rep->total - by_outcome;
   }
-  {
-    uint64_t count[WSP_OUTCOME_COUNT] = {0}, seen[WSP_OUTCOME_COUNT] = {0};
-    uint64_t taken[WSP_OUTCOME_COUNT] = {0};
-    for (size_t i = 0; i < total; i++)
-      count[c->results[i]->outcome]++;
-    for (size_t i = 0; i < total; i++) {
-      int o = (int)c->results[i]->outcome;
-      uint64_t m =
-          count[o] < SAMPLE_PER_OUTCOME ? count[o] : SAMPLE_PER_OUTCOME;
+  g->rows = calloc(all ? (rep->total ? rep->total : 1) : TIMELINE_SAMPLE,
+                   sizeof(*g->rows));
+  if (g->rows == NULL)
+    return WSP_ENOMEM;
+  if ((rc = wsp__rows_begin(rep, 1, &it)) != 0)
+    return rc;
+  while ((rc = wsp__rows_next(&it, &row, NULL, 0)) == 1) {
+    int o = (int)row.r->outcome, pick = all;
+    size_t cap = all ? rep->total : TIMELINE_SAMPLE;
+    if (!all) {
       /* The taken-th pick of this outcome is its occurrence
        * taken * count / m. */
-      if (taken[o] < m && seen[o] == taken[o] * count[o] / m) {
-        chosen[i] = 1;
-        rows[k++] = c->results[i];
+      if (taken[o] < m[o] && seen[o] == taken[o] * count[o] / m[o]) {
+        pick = 1;
         taken[o]++;
+      } else if (j < want && rank++ == j * unchosen / want) {
+        pick = 1;
+        j++;
       }
       seen[o]++;
     }
+    if (pick && g->nrows < cap && (rc = keep(&g->rows[g->nrows++], &row)) != 0)
+      break;
+    if ((rc = group_failure(g, &row)) != 0)
+      break;
+    if (g->bins != NULL)
+      bins_add(g, &row);
   }
-  {
-    /* The rest evenly over the probes not yet chosen: the j-th pick is
-     * the one of rank j * unchosen / want among them. */
-    size_t want = TIMELINE_SAMPLE - k, unchosen = total - k, rank = 0, j = 0;
-    for (size_t i = 0; i < total && j < want; i++) {
-      if (chosen[i])
-        continue;
-      if (rank++ == j * unchosen / want) {
-        rows[k++] = c->results[i];
-        j++;
-      }
-    }
-  }
-  free(chosen);
-  *n = k;
-  return rows;
+  wsp__rows_end(&it);
+  return rc;
+}
+
+static void gather_free(gather *g) {
+  for (size_t i = 0; i < g->nrows; i++)
+    wsp_result_free(g->rows[i].r);
+  for (size_t k = 0; k < g->groups; k++)
+    wsp_result_free(g->first[k].r);
+  free(g->rows);
+  free(g->bins);
 }
 
 static void seg_swatch(wsp__out *o, int kind, const char *label) {
@@ -1264,20 +1347,18 @@ static void seg_swatch(wsp__out *o, int kind, const char *label) {
 }
 
 static void timeline_card(wsp__out *o, const wsp__secrets *sec,
-                          const wsp_campaign *c, const wsp__summary *s) {
-  size_t n = 0;
-  const wsp_result **rows = pick_rows(c, &n);
-  if (rows == NULL)
-    return;
+                          const wsp_report *rep, gather *g) {
+  size_t n = g->nrows;
+  sample *rows = g->rows;
   wsp__out_puts(o, "<section class=\"card\"><h2>Timeline</h2>");
-  if (n < c->nresults)
+  if (n < rep->total)
     wsp__out_printf(o,
-                    "<p class=\"note\"><b>A sample of %zu of %zu probes"
+                    "<p class=\"note\"><b>A sample of %zu of %llu probes"
                     "</b>: every outcome that occurred is shown (up to "
                     "%d probes each), the rest evenly spread over the "
                     "campaign. &ldquo;Outcomes over time&rdquo; counts "
                     "them all.</p>\n",
-                    n, c->nresults, SAMPLE_PER_OUTCOME);
+                    n, (unsigned long long)rep->total, SAMPLE_PER_OUTCOME);
   else
     wsp__out_puts(o, "<p class=\"note\">One row per connection. A bar's "
                      "colour is the probe's outcome; its shade and height "
@@ -1285,7 +1366,7 @@ static void timeline_card(wsp__out *o, const wsp__secrets *sec,
                      "out; the label at the end is the close code received "
                      "(or the HTTP status of a refused upgrade). Hover a row "
                      "for details.</p>\n");
-  legend(o, s->outcomes);
+  legend(o, rep->sum.outcomes);
   wsp__out_puts(o, "<div class=\"legend\">");
   for (int k = 0; k < SEG_COUNT; k++)
     seg_swatch(o, k, seg_names[k]);
@@ -1299,43 +1380,18 @@ static void timeline_card(wsp__out *o, const wsp__secrets *sec,
                    "sorted by first-message delay</label>\n"
                    "<div class=\"view v-a\">\n");
   qsort(rows, n, sizeof(*rows), by_start);
-  timeline_svg(o, sec, c, rows, n, VIEW_CAMPAIGN);
+  timeline_svg(o, sec, rows, n, VIEW_CAMPAIGN);
   wsp__out_puts(o, "</div><div class=\"view v-b\">\n");
   qsort(rows, n, sizeof(*rows), by_delay);
-  timeline_svg(o, sec, c, rows, n, VIEW_ALIGNED);
+  timeline_svg(o, sec, rows, n, VIEW_ALIGNED);
   wsp__out_puts(o, "</div></div></section>\n");
-  free(rows);
 }
 
 /* ---- failures and the probe table ---- */
 
 static void failures_card(wsp__out *o, const wsp__secrets *sec,
-                          const wsp_campaign *c) {
-  /* Grouped by what happened, so that a thousand identical 1011s take one
-   * line and a rare different failure is not drowned. */
-  const wsp_result *first[MAX_GROUPS];
-  uint64_t count[MAX_GROUPS], other = 0;
-  size_t groups = 0;
-  for (size_t i = 0; i < c->nresults; i++) {
-    const wsp_result *r = c->results[i];
-    size_t g;
-    if (r->outcome == WSP_OUTCOME_OK)
-      continue;
-    for (g = 0; g < groups; g++)
-      if (first[g]->outcome == r->outcome && first[g]->phase == r->phase &&
-          ((first[g]->error == NULL && r->error == NULL) ||
-           (first[g]->error && r->error &&
-            strcmp(first[g]->error, r->error) == 0)))
-        break;
-    if (g < groups) {
-      count[g]++;
-    } else if (groups < MAX_GROUPS) {
-      first[groups] = r;
-      count[groups++] = 1;
-    } else {
-      other++;
-    }
-  }
+                          const gather *g) {
+  size_t groups = g->groups;
   if (groups == 0)
     return;
   wsp__out_puts(o, "<section class=\"card\"><h2>Failures</h2><p "
@@ -1344,34 +1400,32 @@ static void failures_card(wsp__out *o, const wsp__secrets *sec,
                    "<table><tr><th class=\"n\">probes</th><th>outcome</th>"
                    "<th>phase</th><th class=\"n\">first</th><th>error</th>"
                    "</tr>\n");
-  for (size_t g = 0; g < groups; g++) {
+  for (size_t k = 0; k < groups; k++) {
+    const wsp_result *f = g->first[k].r;
     wsp__out_printf(o, "<tr><td class=\"n\">%llu</td><td>",
-                    (unsigned long long)count[g]);
-    chip(o, first[g]->outcome);
+                    (unsigned long long)g->count[k]);
+    chip(o, f->outcome);
     wsp__out_printf(o,
                     "</td><td>%s</td><td class=\"n\">#%u</td>"
                     "<td class=\"err\">",
-                    wsp_phase_name(first[g]->phase), first[g]->index);
-    wsp__out_escs(o, sec, first[g]->error, WSP__ESC_TEXT);
+                    wsp_phase_name(f->phase), f->index);
+    wsp__out_escs(o, sec, f->error, WSP__ESC_TEXT);
     wsp__out_puts(o, "</td></tr>\n");
   }
-  if (other)
+  if (g->other)
     wsp__out_printf(o,
                     "<tr><td class=\"n\">%llu</td><td colspan=\"4\">"
                     "failures of other kinds (see the JSON report)</td>"
                     "</tr>\n",
-                    (unsigned long long)other);
+                    (unsigned long long)g->other);
   wsp__out_puts(o, "</table></section>\n");
 }
 
 static void probes_card(wsp__out *o, const wsp__secrets *sec,
-                        const wsp_campaign *c) {
-  size_t n = 0;
-  const wsp_result **rows = pick_rows(c, &n);
+                        const wsp_report *rep, gather *g) {
+  size_t n = g->nrows;
   char a[32], b[32];
-  if (rows == NULL)
-    return;
-  qsort(rows, n, sizeof(*rows), by_start);
+  qsort(g->rows, n, sizeof(*g->rows), by_start);
   wsp__out_printf(o,
                   "<section class=\"card\"><h2>Probes</h2><details>"
                   "<summary>%s %zu probe%s (the rows of the timeline)"
@@ -1381,15 +1435,14 @@ static void probes_card(wsp__out *o, const wsp__secrets *sec,
                   "<th class=\"n\">HTTP</th><th class=\"n\">close recv"
                   "</th><th class=\"n\">close sent</th>"
                   "<th class=\"n\">total ms</th><th>error</th></tr>\n",
-                  n < c->nresults ? "the sampled" : "all", n,
-                  n == 1 ? "" : "s");
+                  n < rep->total ? "the sampled" : "all", n, n == 1 ? "" : "s");
   for (size_t i = 0; i < n; i++) {
-    const wsp_result *r = rows[i];
+    const wsp_result *r = g->rows[i].r;
     wsp__out_printf(o,
                     "<tr><td class=\"n\">%u</td><td class=\"n\">%s</td>"
                     "<td class=\"n\">%u</td><td>",
                     r->index,
-                    fmt_ms(a, sizeof(a), (double)wsp__start_ns(c, r) / 1e6),
+                    fmt_ms(a, sizeof(a), (double)g->rows[i].start_ns / 1e6),
                     r->delay_ms);
     chip(o, r->outcome);
     wsp__out_printf(o, "</td><td>%s</td>", wsp_phase_name(r->phase));
@@ -1411,65 +1464,75 @@ static void probes_card(wsp__out *o, const wsp__secrets *sec,
     wsp__out_puts(o, "</td></tr>\n");
   }
   wsp__out_puts(o, "</table></details></section>\n");
-  free(rows);
 }
 
-int wsp_report_html(const wsp_campaign *c, char **out) {
-  wsp__out o = {0};
-  wsp__secrets sec;
-  wsp__summary s;
-  if (c == NULL || out == NULL)
-    return WSP_EINVAL;
-  wsp__secrets_init(&sec, c->cfg);
-  wsp__summarize(c, &s);
-  wsp__out_puts(&o, "<!DOCTYPE html>\n<html lang=\"en\"><head>"
-                    "<meta charset=\"utf-8\">\n<meta name=\"viewport\" "
-                    "content=\"width=device-width, initial-scale=1\">\n"
-                    "<title>wsprobe report: ");
-  wsp__out_escs(&o, &sec, c->cfg->url_text, WSP__ESC_TEXT);
-  wsp__out_puts(&o, "</title>\n<style>");
-  wsp__out_puts(&o, css);
+int wsp__report_html(const wsp_report *rep, wsp__out *o) {
+  const wsp__secrets *sec = &rep->secrets;
+  gather g = {0};
+  int from_slices = rep->timed_ms > 0 && rep->nslices > 0, rc = 0;
+  if (!from_slices && rep->total > TIMELINE_ALL)
+    rc = bins_init(&g, rep);
+  if (rc == 0 && rep->total > 0)
+    rc = gather_rows(rep, &g);
+  if (rc != 0) {
+    gather_free(&g);
+    return rc;
+  }
+  wsp__out_puts(o, "<!DOCTYPE html>\n<html lang=\"en\"><head>"
+                   "<meta charset=\"utf-8\">\n<meta name=\"viewport\" "
+                   "content=\"width=device-width, initial-scale=1\">\n"
+                   "<title>wsprobe report: ");
+  wsp__out_escs(o, sec, rep->url, WSP__ESC_TEXT);
+  wsp__out_puts(o, "</title>\n<style>");
+  wsp__out_puts(o, css);
   for (int k = 0; k < WSP_OUTCOME_COUNT; k++)
-    wsp__out_printf(&o, ".f%d{fill:%s}.c%d{fill:%s;font-weight:600}", k,
+    wsp__out_printf(o, ".f%d{fill:%s}.c%d{fill:%s;font-weight:600}", k,
                     colors[k], k, colors[k]);
   /* Phases: the outcome's colour, fainter early on, full once the first
    * message is out. */
-  wsp__out_puts(&o, ".k0{opacity:.3}.k1{opacity:.45}.k2{opacity:.6}"
-                    ".k3{opacity:.9}.k4{opacity:1}.k5{opacity:.75}"
-                    ".k6{opacity:.45}</style>\n</head>\n<body>\n");
-  header(&o, &sec, c);
-  if (c->flagged > 0)
-    wsp__out_printf(&o,
+  wsp__out_puts(o, ".k0{opacity:.3}.k1{opacity:.45}.k2{opacity:.6}"
+                   ".k3{opacity:.9}.k4{opacity:1}.k5{opacity:.75}"
+                   ".k6{opacity:.45}</style>\n</head>\n<body>\n");
+  header(o, sec, rep);
+  if (rep->nmissing > 0)
+    wsp__out_printf(o,
+                    "<div class=\"warn\"><b>Partial:</b> this merge lacks "
+                    "%zu of %u shards, so it fails whatever its probes "
+                    "say.</div>\n",
+                    rep->nmissing, rep->shards);
+  if (rep->flagged > 0)
+    wsp__out_printf(o,
                     "<div class=\"warn\"><b>Warning:</b> %llu probe%s "
                     "ran while the prober's own event loop was more than "
                     "%u ms late; their timings are suspect.</div>\n",
-                    (unsigned long long)c->flagged, c->flagged == 1 ? "" : "s",
-                    c->lag_threshold_ms);
-  wsp__out_puts(&o, "<div class=\"grid\">\n");
-  outcomes_card(&o, c, &s);
-  codes_card(&o, &s);
-  wsp__out_puts(&o, "</div>\n");
-  latency_card(&o, c);
-  if (c->mode == WSP__MODE_SWEEP)
-    sweep_card(&o, c, &s);
-  else if (c->mode == WSP__MODE_WINDOW)
-    window_card(&o, c);
-  else if (c->mode == WSP__MODE_CONCURRENCY)
-    levels_card(&o, c, &s);
-  if (c->duration_ms > 0 && c->nslices > 0)
-    time_card(&o, c, &s, 1);
-  else if (c->nresults > TIMELINE_ALL)
-    time_card(&o, c, &s, 0);
-  if (c->nresults > 0)
-    timeline_card(&o, &sec, c, &s);
-  failures_card(&o, &sec, c);
-  if (c->nresults > 0)
-    probes_card(&o, &sec, c);
-  wsp__out_printf(&o,
+                    (unsigned long long)rep->flagged,
+                    rep->flagged == 1 ? "" : "s", rep->lag_threshold_ms);
+  wsp__out_puts(o, "<div class=\"grid\">\n");
+  outcomes_card(o, rep);
+  codes_card(o, &rep->sum);
+  wsp__out_puts(o, "</div>\n");
+  latency_card(o, rep);
+  if (rep->mode == WSP__MODE_SWEEP)
+    sweep_card(o, rep);
+  else if (rep->mode == WSP__MODE_WINDOW)
+    window_card(o, rep);
+  else if (rep->mode == WSP__MODE_CONCURRENCY)
+    levels_card(o, rep);
+  if (from_slices)
+    time_card(o, rep, &g, 1);
+  else if (rep->total > TIMELINE_ALL)
+    time_card(o, rep, &g, 0);
+  if (rep->total > 0)
+    timeline_card(o, sec, rep, &g);
+  failures_card(o, sec, &g);
+  if (rep->total > 0)
+    probes_card(o, sec, rep, &g);
+  wsp__out_printf(o,
                   "<footer>Generated by wsprobe %s. This page is "
                   "self-contained: it loads nothing. Times are "
                   "CLOCK_MONOTONIC; re-run with --seed %llu to repeat "
                   "the schedule.</footer>\n</main>\n</body>\n</html>\n",
-                  WSP_VERSION_STRING, (unsigned long long)c->seed);
-  return wsp__out_finish(&o, out);
+                  WSP_VERSION_STRING, (unsigned long long)rep->seed);
+  gather_free(&g);
+  return o->failed;
 }

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "report_common.h"
+#include "report_model.h"
 
 /* Detail lines listed per failing point before "... and N more". */
 #define MAX_POINT_LINES 100
@@ -47,7 +47,8 @@ static void probe_message(wsp__out *o, const wsp__secrets *sec,
 
 /* The failure's body: everything a reader needs to tell what happened. */
 static void probe_details(wsp__out *o, const wsp__secrets *sec,
-                          const wsp_campaign *c, const wsp_result *r) {
+                          const wsp__row *row) {
+  const wsp_result *r = row->r;
   const char *sep = "";
   wsp__out_printf(o, "probe %u\noutcome: %s\nphase: %s\n", r->index,
                   wsp_outcome_name(r->outcome), wsp_phase_name(r->phase));
@@ -86,7 +87,7 @@ static void probe_details(wsp__out *o, const wsp__secrets *sec,
                   "first-message delay: %u ms\nstarted: %.3f ms after the "
                   "campaign's start\ntimeline (ms since the probe's "
                   "start):",
-                  r->delay_ms, (double)wsp__start_ns(c, r) / 1e6);
+                  r->delay_ms, (double)row->start_ns / 1e6);
   for (int m = 0; m < WSP_MARK_COUNT; m++)
     if (r->marks[m] >= 0) {
       wsp__out_printf(o, "%s %s %.3f", sep, wsp_mark_name((wsp_mark)m),
@@ -120,30 +121,18 @@ static void put_tally(wsp__out *o, const char *label, const wsp__tally *t) {
                     (unsigned long long)t->n[i]);
 }
 
-/* One <testcase> per point; it fails when any of its probes failed. */
-static void point_case(wsp__out *o, const wsp__secrets *sec,
-                       const wsp_campaign *c, const char *classname,
-                       const wsp__point *p, size_t k) {
-  const char *unit = c->mode == WSP__MODE_CONCURRENCY ? "" : " ms";
-  const char *what = c->mode == WSP__MODE_CONCURRENCY ? "level" : "delay";
-  wsp__tally codes = {0}, statuses = {0};
-  uint64_t listed = 0;
+/* The opening of a point's <testcase>; 0 when it passed (and is closed). */
+static int point_open(wsp__out *o, const wsp_report *rep, const char *classname,
+                      const wsp__point *p) {
+  int levels = rep->mode == WSP__MODE_CONCURRENCY;
+  const char *unit = levels ? "" : " ms";
+  const char *what = levels ? "level" : "delay";
   wsp__out_printf(o, "    <testcase classname=\"%s\" name=\"%s %u%s\"",
-                  classname, what, p->value,
-                  c->mode == WSP__MODE_CONCURRENCY ? " connections" : unit);
+                  classname, what, p->value, levels ? " connections" : unit);
   put_seconds(o, "time", p->total ? p->last_ns - p->first_ns : 0);
   if (p->failed == 0 && p->total > 0) {
     wsp__out_puts(o, "/>\n");
-    return;
-  }
-  for (size_t i = 0; i < c->nresults; i++) {
-    const wsp_result *r = c->results[i];
-    if (wsp__point_of(c, r) != k)
-      continue;
-    if (r->close_recv.code >= 0)
-      wsp__tally_add(&codes, r->close_recv.code);
-    if (r->http_status)
-      wsp__tally_add(&statuses, r->http_status);
+    return 0;
   }
   wsp__out_printf(o,
                   ">\n      <failure message=\"%llu of %llu probes "
@@ -153,8 +142,8 @@ static void point_case(wsp__out *o, const wsp__secrets *sec,
   if (p->total == 0)
     wsp__out_puts(o, "no probe ended");
   put_counts(o, p->outcomes);
-  put_tally(o, "close codes", &codes);
-  put_tally(o, "HTTP statuses", &statuses);
+  put_tally(o, "close codes", &p->codes);
+  put_tally(o, "HTTP statuses", &p->statuses);
   wsp__out_puts(o, "\" type=\"");
   {
     /* The most frequent failing outcome names the failure's type. */
@@ -168,25 +157,55 @@ static void point_case(wsp__out *o, const wsp__secrets *sec,
     wsp__out_puts(o, wsp_outcome_name((wsp_outcome)worst));
   }
   wsp__out_puts(o, "\">");
-  for (size_t i = 0; i < c->nresults; i++) {
-    const wsp_result *r = c->results[i];
-    if (r->outcome == WSP_OUTCOME_OK || wsp__point_of(c, r) != k)
-      continue;
-    if (listed++ == MAX_POINT_LINES)
-      continue;
-    wsp__out_printf(o, "probe %u (delay %u ms): ", r->index, r->delay_ms);
-    probe_message(o, sec, r);
-    wsp__out_puts(o, "\n");
-  }
+  return 1;
+}
+
+static void point_close(wsp__out *o, uint64_t listed) {
   if (listed > MAX_POINT_LINES)
     wsp__out_printf(o, "... and %llu more\n",
                     (unsigned long long)(listed - MAX_POINT_LINES));
   wsp__out_puts(o, "</failure>\n    </testcase>\n");
 }
 
+/*
+ * One <testcase> per point; it fails when any of its probes failed, and
+ * lists them. The probes come in index order, and so do the points, so
+ * that one walk writes them all.
+ */
+static int point_cases(wsp__out *o, const wsp__secrets *sec,
+                       const wsp_report *rep, const char *classname) {
+  wsp__rows it;
+  wsp__row row;
+  int rc, have;
+  if ((rc = wsp__rows_begin(rep, 1, &it)) != 0)
+    return rc;
+  have = wsp__rows_next(&it, &row, NULL, 0);
+  for (size_t k = 0; have >= 0 && k < rep->npoints; k++) {
+    int open = point_open(o, rep, classname, &rep->points[k]);
+    uint64_t listed = 0;
+    for (; have == 1; have = wsp__rows_next(&it, &row, NULL, 0)) {
+      const wsp_result *r = row.r;
+      size_t at = wsp__rep_point_of(rep, r->index);
+      if (at != (size_t)-1 && at > k)
+        break;
+      if (!open || at != k || r->outcome == WSP_OUTCOME_OK)
+        continue;
+      if (listed++ >= MAX_POINT_LINES)
+        continue;
+      wsp__out_printf(o, "probe %u (delay %u ms): ", r->index, r->delay_ms);
+      probe_message(o, sec, r);
+      wsp__out_puts(o, "\n");
+    }
+    if (open)
+      point_close(o, listed);
+  }
+  wsp__rows_end(&it);
+  return have < 0 ? have : 0;
+}
+
 static void probe_case(wsp__out *o, const wsp__secrets *sec,
-                       const wsp_campaign *c, const char *classname,
-                       const wsp_result *r) {
+                       const char *classname, const wsp__row *row) {
+  const wsp_result *r = row->r;
   wsp__out_printf(o, "    <testcase classname=\"%s\" name=\"probe %u\"",
                   classname, r->index);
   put_seconds(o, "time", wsp__end_ns(r));
@@ -197,8 +216,21 @@ static void probe_case(wsp__out *o, const wsp__secrets *sec,
   wsp__out_puts(o, ">\n      <failure message=\"");
   probe_message(o, sec, r);
   wsp__out_printf(o, "\" type=\"%s\">", wsp_outcome_name(r->outcome));
-  probe_details(o, sec, c, r);
+  probe_details(o, sec, row);
   wsp__out_puts(o, "</failure>\n    </testcase>\n");
+}
+
+static int probe_cases(wsp__out *o, const wsp__secrets *sec,
+                       const wsp_report *rep, const char *classname) {
+  wsp__rows it;
+  wsp__row row;
+  int rc;
+  if ((rc = wsp__rows_begin(rep, 1, &it)) != 0)
+    return rc;
+  while (!o->failed && (rc = wsp__rows_next(&it, &row, NULL, 0)) == 1)
+    probe_case(o, sec, classname, &row);
+  wsp__rows_end(&it);
+  return rc;
 }
 
 static void property(wsp__out *o, const wsp__secrets *sec, const char *name,
@@ -208,89 +240,99 @@ static void property(wsp__out *o, const wsp__secrets *sec, const char *name,
   wsp__out_puts(o, "\"/>\n");
 }
 
-int wsp_report_junit(const wsp_campaign *c, char **out) {
-  wsp__out o = {0};
-  wsp__secrets sec;
-  wsp__point *points;
-  size_t np;
-  uint64_t tests, failures = 0, elapsed = 0;
+int wsp__report_junit(const wsp_report *rep, wsp__out *o) {
+  const wsp__secrets *sec = &rep->secrets;
+  uint64_t tests, failures = 0, elapsed;
   char classname[32], buf[64];
-  if (c == NULL || out == NULL)
-    return WSP_EINVAL;
-  wsp__secrets_init(&sec, c->cfg);
-  points = wsp__points(c, &np);
-  if (np > 0) {
-    tests = np;
-    for (size_t k = 0; k < np; k++)
-      failures += points[k].failed > 0 || points[k].total == 0;
+  int rc;
+  if (rep->npoints > 0) {
+    tests = rep->npoints;
+    for (size_t k = 0; k < rep->npoints; k++)
+      failures += rep->points[k].failed > 0 || rep->points[k].total == 0;
   } else {
-    tests = c->nresults;
-    failures = c->nresults - c->passed;
+    tests = rep->total;
+    failures = rep->total - rep->passed;
   }
-  if (c->t_start != 0)
-    elapsed = (c->t_end ? c->t_end : uv_hrtime()) - c->t_start;
-  snprintf(classname, sizeof(classname), "wsprobe.%s", wsp__mode_name(c->mode));
+  /* A partial merge cannot pass: it fails as a suite of its own. */
+  if (rep->nmissing > 0) {
+    tests++;
+    failures++;
+  }
+  elapsed = rep->duration_ms > 0 ? (uint64_t)(rep->duration_ms * 1e6) : 0;
+  snprintf(classname, sizeof(classname), "wsprobe.%s",
+           wsp__mode_name(rep->mode));
 
-  wsp__out_puts(&o, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-  wsp__out_printf(&o,
+  wsp__out_puts(o, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+  wsp__out_printf(o,
                   "<testsuites name=\"wsprobe\" tests=\"%llu\" "
                   "failures=\"%llu\" errors=\"0\"",
                   (unsigned long long)tests, (unsigned long long)failures);
-  put_seconds(&o, "time", elapsed);
-  wsp__out_puts(&o, ">\n  <testsuite name=\"wsprobe ");
-  wsp__out_escs(&o, &sec, c->cfg->url_text, WSP__ESC_ATTR);
-  wsp__out_printf(&o,
+  put_seconds(o, "time", elapsed);
+  wsp__out_puts(o, ">\n  <testsuite name=\"wsprobe ");
+  wsp__out_escs(o, sec, rep->url, WSP__ESC_ATTR);
+  wsp__out_printf(o,
                   "\" tests=\"%llu\" failures=\"%llu\" errors=\"0\" "
                   "skipped=\"0\"",
                   (unsigned long long)tests, (unsigned long long)failures);
-  put_seconds(&o, "time", elapsed);
-  if (c->t_start != 0) {
-    /* The wall-clock start: now, less the monotonic time since then. */
-    time_t start =
-        time(NULL) - (time_t)((uv_hrtime() - c->t_start) / 1000000000u);
+  put_seconds(o, "time", elapsed);
+  if (rep->started_unix > 0) {
+    time_t start = (time_t)rep->started_unix;
     struct tm tm;
     if (gmtime_r(&start, &tm) != NULL &&
         strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm) > 0)
-      wsp__out_printf(&o, " timestamp=\"%s\"", buf);
+      wsp__out_printf(o, " timestamp=\"%s\"", buf);
   }
-  wsp__out_puts(&o, ">\n    <properties>\n");
-  property(&o, &sec, "wsprobe.version", WSP_VERSION_STRING);
-  property(&o, &sec, "url", c->cfg->url_text);
-  property(&o, &sec, "mode", wsp__mode_name(c->mode));
-  snprintf(buf, sizeof(buf), "%llu", (unsigned long long)c->seed);
-  property(&o, &sec, "seed", buf);
-  snprintf(buf, sizeof(buf), "%u", c->concurrency);
-  property(&o, &sec, "concurrency", buf);
-  snprintf(buf, sizeof(buf), "%zu", c->nresults);
-  property(&o, &sec, "probes", buf);
-  snprintf(buf, sizeof(buf), "%zu", c->passed);
-  property(&o, &sec, "passed", buf);
-  if (c->shards > 1) {
-    snprintf(buf, sizeof(buf), "%u/%u", c->shard, c->shards);
-    property(&o, &sec, "shard", buf);
+  wsp__out_puts(o, ">\n    <properties>\n");
+  property(o, sec, "wsprobe.version", rep->version);
+  property(o, sec, "url", rep->url);
+  property(o, sec, "mode", wsp__mode_name(rep->mode));
+  snprintf(buf, sizeof(buf), "%llu", (unsigned long long)rep->seed);
+  property(o, sec, "seed", buf);
+  snprintf(buf, sizeof(buf), "%llu", (unsigned long long)rep->concurrency);
+  property(o, sec, "concurrency", buf);
+  snprintf(buf, sizeof(buf), "%llu", (unsigned long long)rep->total);
+  property(o, sec, "probes", buf);
+  snprintf(buf, sizeof(buf), "%llu", (unsigned long long)rep->passed);
+  property(o, sec, "passed", buf);
+  if (rep->shards > 1 && !rep->merged) {
+    snprintf(buf, sizeof(buf), "%u/%u", rep->shard, rep->shards);
+    property(o, sec, "shard", buf);
   }
-  if (c->cfg->tls_insecure)
-    property(&o, &sec, "tls_insecure", "true");
-  if (c->mode == WSP__MODE_WINDOW) {
-    const char *conclusion = wsp__window_conclusion(c);
-    property(&o, &sec, "window.conclusion", conclusion);
-    if (strcmp(conclusion, "bounded") == 0) {
-      snprintf(buf, sizeof(buf), "%u..%u ms", c->cur_lo, c->cur_hi);
-      property(&o, &sec, "window.estimate", buf);
+  if (rep->merged) {
+    snprintf(buf, sizeof(buf), "%zu", rep->nparts);
+    property(o, sec, "merged_from", buf);
+    property(o, sec, "fingerprint", rep->fingerprint);
+  }
+  if (rep->insecure)
+    property(o, sec, "tls_insecure", "true");
+  if (rep->mode == WSP__MODE_WINDOW) {
+    property(o, sec, "window.conclusion", rep->window.conclusion);
+    if (strcmp(rep->window.conclusion, "bounded") == 0) {
+      snprintf(buf, sizeof(buf), "%u..%u ms", rep->window.from, rep->window.to);
+      property(o, sec, "window.estimate", buf);
     }
   }
-  if (c->flagged > 0) {
-    snprintf(buf, sizeof(buf), "%llu", (unsigned long long)c->flagged);
-    property(&o, &sec, "lag_flagged_probes", buf);
+  if (rep->flagged > 0) {
+    snprintf(buf, sizeof(buf), "%llu", (unsigned long long)rep->flagged);
+    property(o, sec, "lag_flagged_probes", buf);
   }
-  wsp__out_puts(&o, "    </properties>\n");
-  if (np > 0)
-    for (size_t k = 0; k < np; k++)
-      point_case(&o, &sec, c, classname, &points[k], k);
-  else
-    for (size_t i = 0; i < c->nresults; i++)
-      probe_case(&o, &sec, c, classname, c->results[i]);
-  wsp__out_puts(&o, "  </testsuite>\n</testsuites>\n");
-  free(points);
-  return wsp__out_finish(&o, out);
+  wsp__out_puts(o, "    </properties>\n");
+  if (rep->nmissing > 0) {
+    wsp__out_printf(o,
+                    "    <testcase classname=\"%s\" name=\"every shard "
+                    "merged\">\n      <failure message=\"partial merge: ",
+                    classname);
+    for (size_t i = 0; i < rep->nmissing; i++)
+      wsp__out_printf(o, "%s%u", i ? ", " : "shard ", rep->missing[i]);
+    wsp__out_printf(o,
+                    " of %u missing\" type=\"partial\">the report lacks "
+                    "these shards' probes</failure>\n    </testcase>\n",
+                    rep->shards);
+  }
+  rc = rep->npoints > 0 ? point_cases(o, sec, rep, classname)
+                        : probe_cases(o, sec, rep, classname);
+  if (rc != 0)
+    return rc;
+  wsp__out_puts(o, "  </testsuite>\n</testsuites>\n");
+  return o->failed;
 }

@@ -1,10 +1,9 @@
 /*
- * Results: what one probe found, and its JSON form (docs/report.md).
+ * Results: what one probe found. Its JSON form is written by
+ * report_json.c.
  */
 #include <stdlib.h>
 #include <string.h>
-
-#include <cjson/cJSON.h>
 
 #include "internal.h"
 
@@ -193,107 +192,4 @@ int wsp_result_event(const wsp_result *r, size_t i, const char **type,
   if (t_ns != NULL)
     *t_ns = r->events[i].t_ns;
   return 0;
-}
-
-static cJSON *ms_or_null(int64_t ns) {
-  return ns < 0 ? cJSON_CreateNull() : cJSON_CreateNumber((double)ns / 1e6);
-}
-
-static cJSON *str_or_null(const char *s) {
-  return s ? cJSON_CreateString(s) : cJSON_CreateNull();
-}
-
-static cJSON *close_json(const wsp__close *c) {
-  cJSON *o;
-  if (c->code < 0)
-    return cJSON_CreateNull();
-  o = cJSON_CreateObject();
-  cJSON_AddNumberToObject(o, "code", c->code);
-  /* A reason need not be valid UTF-8 on the wire; JSON must be. */
-  if (wsp__utf8_valid((const uint8_t *)c->reason, c->reason_len)) {
-    cJSON_AddStringToObject(o, "reason", c->reason);
-  } else {
-    char hex[2 * WSP__MAX_REASON + 1];
-    for (size_t i = 0; i < c->reason_len; i++)
-      snprintf(hex + 2 * i, 3, "%02x", (unsigned char)c->reason[i]);
-    hex[2 * c->reason_len] = '\0';
-    cJSON_AddNullToObject(o, "reason");
-    cJSON_AddStringToObject(o, "reason_hex", hex);
-  }
-  return o;
-}
-
-cJSON *wsp__result_json(const wsp_result *r, int show_secrets) {
-  cJSON *o = cJSON_CreateObject(), *x;
-  if (o == NULL)
-    return NULL;
-  cJSON_AddNumberToObject(o, "index", r->index);
-  cJSON_AddStringToObject(o, "outcome", wsp_outcome_name(r->outcome));
-  cJSON_AddStringToObject(o, "phase", wsp_phase_name(r->phase));
-  cJSON_AddBoolToObject(o, "passed", r->outcome == WSP_OUTCOME_OK);
-  cJSON_AddItemToObject(o, "http_status",
-                        r->http_status ? cJSON_CreateNumber(r->http_status)
-                                       : cJSON_CreateNull());
-  cJSON_AddItemToObject(o, "http_reason", str_or_null(r->http_reason));
-  x = cJSON_AddObjectToObject(o, "http_headers");
-  cJSON_AddItemToObject(x, "retry-after", str_or_null(r->retry_after));
-  cJSON_AddItemToObject(x, "content-type", str_or_null(r->content_type));
-  if (r->body_len > 0 && wsp__utf8_valid(r->body, r->body_len)) {
-    char *b = wsp__strndup((const char *)r->body, r->body_len);
-    cJSON_AddItemToObject(o, "http_body", str_or_null(b));
-    free(b);
-  } else {
-    cJSON_AddNullToObject(o, "http_body");
-  }
-  cJSON_AddItemToObject(
-      o, "subprotocol",
-      str_or_null(r->redact_subprotocol
-                      ? wsp__redact_subprotocol(r->subprotocol, show_secrets)
-                      : r->subprotocol));
-  if (r->tls_version != NULL) {
-    x = cJSON_AddObjectToObject(o, "tls");
-    cJSON_AddStringToObject(x, "version", r->tls_version);
-    cJSON_AddItemToObject(x, "cipher", str_or_null(r->tls_cipher));
-    cJSON_AddItemToObject(x, "alpn", str_or_null(r->tls_alpn));
-    cJSON_AddBoolToObject(x, "verified", r->tls_verified);
-    cJSON_AddBoolToObject(x, "close_notify", r->tls_close_notify);
-    cJSON_AddBoolToObject(x, "resumed", r->tls_resumed);
-    cJSON_AddItemToObject(x, "group", str_or_null(r->tls_group));
-  } else {
-    cJSON_AddNullToObject(o, "tls");
-  }
-  x = cJSON_AddObjectToObject(o, "close");
-  cJSON_AddItemToObject(x, "received", close_json(&r->close_recv));
-  cJSON_AddItemToObject(x, "sent", close_json(&r->close_sent));
-  x = cJSON_AddObjectToObject(o, "timings_ms");
-  for (int s = 0; s < WSP_SPAN_COUNT; s++)
-    cJSON_AddItemToObject(x, wsp_span_name((wsp_span)s),
-                          ms_or_null(wsp_result_span(r, (wsp_span)s)));
-  x = cJSON_AddObjectToObject(o, "timeline_ms");
-  for (int m = 0; m < WSP_MARK_COUNT; m++)
-    cJSON_AddItemToObject(x, wsp_mark_name((wsp_mark)m),
-                          ms_or_null(r->marks[m]));
-  cJSON_AddNumberToObject(o, "messages", r->messages);
-  x = cJSON_AddArrayToObject(o, "events");
-  for (size_t i = 0; i < r->nevents; i++) {
-    cJSON *e = cJSON_CreateObject();
-    cJSON_AddStringToObject(e, "type", r->events[i].type);
-    cJSON_AddNumberToObject(e, "t_ms", (double)r->events[i].t_ns / 1e6);
-    cJSON_AddItemToArray(x, e);
-  }
-  cJSON_AddItemToObject(o, "error", str_or_null(r->error));
-  if (r->step >= 0)
-    cJSON_AddNumberToObject(o, "step", r->step);
-  return o;
-}
-
-int wsp_result_to_json(const wsp_result *r, char **out) {
-  cJSON *o;
-  if (r == NULL || out == NULL)
-    return WSP_EINVAL;
-  if ((o = wsp__result_json(r, 0)) == NULL)
-    return WSP_ENOMEM;
-  *out = cJSON_PrintUnformatted(o);
-  cJSON_Delete(o);
-  return *out ? 0 : WSP_ENOMEM;
 }

@@ -18,6 +18,7 @@
 #include "campaign.h"
 #include "check.h"
 #include "fixture.h"
+#include "reports/json_oracle.h"
 
 static const char *raceserver, *python, *checker, *outdir;
 
@@ -99,6 +100,39 @@ static int sink_write(const char *data, size_t len, void *ud) {
   return 0;
 }
 
+/* The first difference of two texts, shown on stderr. */
+static int same_text(const char *what, const char *a, const char *b) {
+  size_t i = 0;
+  if (a == NULL || b == NULL)
+    return a == b;
+  while (a[i] && a[i] == b[i])
+    i++;
+  if (a[i] == b[i])
+    return 1;
+  fprintf(stderr, "%s: differ at byte %zu:\n  got  ...%.80s\n  want ...%.80s\n",
+          what, i, a + (i > 40 ? i - 40 : 0), b + (i > 40 ? i - 40 : 0));
+  return 0;
+}
+
+/* The direct JSON writer makes the bytes the cJSON-tree writer made,
+ * secrets shown or not; the string form is the streamed one. */
+static void check_json_bytes(const wsp_campaign *c, const char *name) {
+  for (int show = 0; show < 2; show++) {
+    oracle_buf want = {0};
+    sink got = {0};
+    char *whole = NULL, what[96];
+    snprintf(what, sizeof(what), "%s (show_secrets %d)", name, show);
+    CHECK_INT(oracle_json(c, show, &want), 0);
+    CHECK_INT(wsp_report_json_write(c, show, sink_write, &got), 0);
+    CHECK(same_text(what, got.buf, want.p));
+    CHECK_INT(wsp_report_json(c, show, &whole), 0);
+    CHECK(same_text(what, whole, want.p));
+    wsp_free(whole);
+    free(want.p);
+    free(got.buf);
+  }
+}
+
 /* The streamed JSON report is the string report, probe for probe, with
  * one probe per line; a writer that fails stops it with WSP_EIO. */
 static void check_json_stream(const wsp_campaign *c) {
@@ -106,6 +140,7 @@ static void check_json_stream(const wsp_campaign *c) {
   sink s = {0}, bad = {0};
   cJSON *a, *b;
   size_t lines = 0;
+  check_json_bytes(c, "campaign");
   CHECK_INT(wsp_report_json(c, 0, &whole), 0);
   CHECK_INT(wsp_report_json_write(c, 0, sink_write, &s), 0);
   a = cJSON_Parse(whole);
@@ -367,7 +402,8 @@ static wsp_campaign *made_up(uint32_t n, double ms) {
   CHECK_INT(wsp_config_set_message(cfg, "hi", 2, 0), 0);
   CHECK_INT(wsp_campaign_new(cfg, &c), 0);
   wsp_config_free(cfg);
-  CHECK_INT(wsp_campaign_set_count(c, n), 0);
+  if (n > 0)
+    CHECK_INT(wsp_campaign_set_count(c, n), 0);
   c->t_start = 1000000000ull;
   c->t_end = c->t_start + (uint64_t)(ms * 1e6) + 50000000ull;
   c->results = calloc(n, sizeof(*c->results));
@@ -445,6 +481,184 @@ static wsp_campaign *made_up(uint32_t n, double ms) {
     }
   }
   return c;
+}
+
+/* Odd values in every field of made-up results: strings that need every
+ * escape, NULs inside reasons and bodies, invalid UTF-8, TLS, events,
+ * steps, tokens in subprotocols, and times at the edges of the number
+ * formats (exponent form below 0.0001 ms, "%1.15g" limits above 10^15). */
+static void odd_results(wsp_campaign *c) {
+  static const int64_t edges[] = {0,
+                                  1,
+                                  9,
+                                  10,
+                                  99,
+                                  100,
+                                  101,
+                                  999999,
+                                  1000000,
+                                  123456789,
+                                  999999999999999,
+                                  1000000000000001};
+  static const char weird[] = "q\"b\\s/\b\f\n\r\t\x01\x1f\x7f caf\xc3\xa9 \xff";
+  for (size_t i = 0; i < c->nresults; i++) {
+    wsp_result *r = c->results[i];
+    switch (i % 6) {
+    case 1:
+      r->tls_version = strdup("TLSv1.2");
+      r->tls_cipher = i % 4 == 1 ? strdup("TLS-ECDHE-RSA-WITH-AES-128") : NULL;
+      r->tls_alpn = i % 3 == 1 ? strdup("http/1.1") : NULL;
+      r->tls_verified = (int)(i % 2);
+      r->tls_close_notify = (int)(i % 3 == 0);
+      r->tls_resumed = (int)(i % 4 == 1);
+      r->tls_group = i % 4 == 1 ? NULL : "x25519";
+      break;
+    case 2:
+      r->close_recv.code = 4000 + (int)i;
+      memcpy(r->close_recv.reason, "ab\0cd", 5); /* Valid UTF-8, a NUL. */
+      r->close_recv.reason_len = 5;
+      r->close_sent.code = 1005;
+      r->close_sent.reason[0] = '\0';
+      r->close_sent.reason_len = 0;
+      break;
+    case 3:
+      memset(r->close_recv.reason, 'x', WSP__MAX_REASON);
+      memcpy(r->close_recv.reason, weird, sizeof(weird) - 3);
+      r->close_recv.reason[WSP__MAX_REASON] = '\0';
+      r->close_recv.reason_len = WSP__MAX_REASON;
+      r->close_recv.code = 1011;
+      free(r->retry_after);
+      r->retry_after = strdup("120");
+      r->content_type = strdup("text/html; charset=\"x\"");
+      r->body = malloc(9);
+      memcpy(r->body, "<b>\0hi</b", 9);
+      r->body_len = 9;
+      break;
+    case 4:
+      r->body = malloc(3);
+      memcpy(r->body, "\xff\xfeX", 3); /* Not UTF-8: null. */
+      r->body_len = 3;
+      r->subprotocol = strdup("jwt.tok.en.secret");
+      r->redact_subprotocol = 1;
+      r->http_status = 999;
+      break;
+    case 5:
+      r->subprotocol = strdup("chat\x02");
+      r->step = (int)(i % 3);
+      r->lag_ns = i % 4 ? 7000001 : -1;
+      break;
+    }
+    for (size_t k = 0; k < i % 4; k++)
+      wsp__result_add_event(r, k ? weird : "agent_started",
+                            k ? sizeof(weird) - 1 : 13,
+                            edges[(i + k) % WSP__ARRAY_SIZE(edges)]);
+    r->marks[WSP_MARK_TLS_DONE] = edges[i % WSP__ARRAY_SIZE(edges)];
+    r->marks[WSP_MARK_CLOSE_RECEIVED] = edges[(i * 7) % WSP__ARRAY_SIZE(edges)];
+    r->delay_ms = i % 9 ? r->delay_ms : 4000000000u;
+    r->t0 = c->t_start + (uint64_t)edges[(i * 5) % WSP__ARRAY_SIZE(edges)];
+  }
+}
+
+/* The campaign figures of each mode, made up. */
+static void odd_campaign(wsp_campaign *c, int v) {
+  static const uint32_t delays[] = {0, 10, 50, 100};
+  static const wsp__evidence bounded[] = {
+      {400, 5, 0}, {0, 5, 5}, {200, 5, 0}, {100, 5, 3}, {150, 5, 0}};
+  c->seed = v == 0 ? 9007199254740991ull : 1000000000000000ull + (uint64_t)v;
+  c->rate = v == 0 ? 12.5 : 0;
+  c->jitter_ms = (uint32_t)v * 7;
+  c->lag_threshold_ms = 3;
+  for (uint64_t t = 1; t < 2000000000ull; t = t * 3 + 17)
+    wsp__hist_add(&c->lag, t);
+  c->flagged = 4;
+  switch (v) {
+  case 0:
+    c->shard = 1;
+    c->shards = 3;
+    break;
+  case 1:
+    c->mode = WSP__MODE_SWEEP;
+    c->delays = malloc(sizeof(delays));
+    memcpy(c->delays, delays, sizeof(delays));
+    c->ndelays = 4;
+    c->per_delay = (uint32_t)(c->nresults / 4);
+    break;
+  case 2:
+  case 3:
+  case 4:
+  case 5:
+    c->mode = WSP__MODE_WINDOW;
+    c->win_lo = 0;
+    c->win_hi = 400;
+    c->win_res = 50;
+    c->win_trials = 5;
+    c->cur_lo = 100;
+    c->cur_hi = 150;
+    c->nevidence = v == 5 ? 0 : 5;
+    c->evidence = malloc(sizeof(bounded));
+    memcpy(c->evidence, bounded, sizeof(bounded));
+    if (v == 3)
+      c->evidence[0].failures = 2; /* above_range */
+    if (v == 4)
+      c->evidence[1].failures = 0; /* below_range */
+    break;
+  case 6:
+    c->mode = WSP__MODE_CONCURRENCY;
+    c->burst = 1;
+    c->max_level = 8;
+    c->nlevels = 4;
+    c->levels = calloc(4, sizeof(*c->levels));
+    for (uint32_t k = 0; k < 4; k++) {
+      c->levels[k].level = 1u << k;
+      c->levels[k].failures = k > 1 ? k : 0;
+      c->levels[k].outcomes[WSP_OUTCOME_OK] = (1u << k) - c->levels[k].failures;
+      c->levels[k].outcomes[WSP_OUTCOME_CLOSED_BY_SERVER] =
+          c->levels[k].failures;
+    }
+    c->bursts = 4;
+    for (uint64_t t = 1000; t < 90000000; t = t * 2 + 3)
+      wsp__hist_add(&c->spread, t);
+    break;
+  case 7:
+    c->duration_ms = 1500;
+    c->slice_ms = 100;
+    c->nslices = 15;
+    c->slices = calloc(15, sizeof(*c->slices));
+    for (size_t k = 0; k < 15; k++)
+      c->slices[k].outcomes[k % WSP_OUTCOME_COUNT] = k * 3 + 1;
+    c->dns_ns = 1234567;
+    break;
+  }
+}
+
+/* The direct JSON writer against the cJSON one over campaigns of every
+ * mode holding every kind of odd value. */
+static void test_json_bytes(void) {
+  for (int v = 0; v < 9; v++) {
+    wsp_campaign *c = made_up(v == 8 ? 0 : 48, 700);
+    char name[32];
+    if (v == 7) {
+      /* A host name (resolved once), and TLS settings in the config. */
+      CHECK_INT(wsp_config_set_url(c->cfg, "wss://example.test:8443/x"), 0);
+      CHECK_INT(wsp_config_set_ca_file(c->cfg, NULL), 0);
+      CHECK_INT(wsp_config_set_insecure(c->cfg, 1), 0);
+    }
+    if (v == 8)
+      c->t_end = 0;
+    odd_results(c);
+    odd_campaign(c, v);
+    snprintf(name, sizeof(name), "made-up %d", v);
+    check_json_bytes(c, name);
+    wsp_campaign_free(c);
+  }
+  {
+    /* More distinct close codes than a tally keeps: "other". */
+    wsp_campaign *c = made_up(200, 100);
+    for (size_t i = 0; i < c->nresults; i++)
+      c->results[i]->close_recv.code = 3000 + (int)i;
+    check_json_bytes(c, "many codes");
+    wsp_campaign_free(c);
+  }
 }
 
 /* Everything a hostile server could put in an error stays inert. */
@@ -537,6 +751,7 @@ int main(int argc, char **argv) {
   }
   signal(SIGPIPE, SIG_IGN);
   test_edges();
+  test_json_bytes();
   test_hostile();
   test_large();
   test_plain_mixed();
