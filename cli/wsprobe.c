@@ -22,10 +22,13 @@
 #define EXIT_PASS 0
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
+#define EXIT_CANNOT_RUN 3
+#define EXIT_MERGE 4
 
 static const char usage[] =
     "usage: wsprobe [options] URL\n"
-    "       wsprobe merge [--json FILE] [-q] REPORT.json...\n"
+    "       wsprobe merge [--json FILE] [--html FILE] [--junit FILE]\n"
+    "                     [--allow-partial] [--show-secrets] [-q] REPORT...\n"
     "\n"
     "Probe a WebSocket server: connect, upgrade, optionally send a first\n"
     "message and await the reply or expected events, close. Every probe ends\n"
@@ -115,11 +118,16 @@ static const char usage[] =
     "  -V, --version            show the version\n"
     "\n"
     "\n"
-    "merge: combines the JSON reports of shards (--shard I/N) into one:\n"
-    "counts add up, histograms merge exactly. Prints the summary; --json\n"
-    "writes the merged report.\n"
+    "merge: combines the JSON reports of the shards (--shard I/N) of one\n"
+    "campaign into one report: counts add up, histograms merge exactly,\n"
+    "probes return to index order. Reports are streamed (any size). A\n"
+    "missing or repeated shard, or reports of different campaigns, are\n"
+    "refused; --allow-partial merges the shards given and marks the report\n"
+    "partial (it fails). Prints the summary; --json, --html and --junit\n"
+    "write the merged report. One report alone is rendered as it is.\n"
     "\n"
-    "Exit status: 0 every probe passed, 1 a probe failed, 2 usage error.\n";
+    "Exit status: 0 every probe passed, 1 a probe failed, 2 usage error,\n"
+    "3 a report cannot be written, 4 merge refused or partial.\n";
 
 enum {
   OPT_JWT = 256,
@@ -431,59 +439,72 @@ static int fwrite_cb(const char *data, size_t len, void *ud) {
   return fwrite(data, 1, len, ud) == len ? 0 : -1;
 }
 
-/* The JSON report is streamed: it can be far larger than the rest. */
-static int write_json(const char *path, const wsp_campaign *c,
-                      int show_secrets) {
-  FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
-  int rc;
-  if (f == NULL) {
-    fprintf(stderr, "wsprobe: cannot write %s: %s\n", path, strerror(errno));
-    return -1;
-  }
-  rc = wsp_report_json_write(c, show_secrets, fwrite_cb, f);
-  if (f == stdout)
-    rc = fflush(f) != 0 ? WSP_EIO : rc;
-  else if (fclose(f) != 0)
-    rc = WSP_EIO;
-  if (rc != 0)
-    fprintf(stderr, "wsprobe: cannot write %s: %s\n", path,
-            rc == WSP_EIO ? strerror(errno) : wsp_strerror(rc));
-  return rc == 0 ? 0 : -1;
+/* Each report path given: one that cannot be written ends the run before
+ * it starts (exit 3). */
+static void check_paths(const char *const *paths, size_t n) {
+  char err[512];
+  for (size_t i = 0; i < n; i++)
+    if (paths[i] != NULL && wsp_report_path_check(paths[i], err, sizeof(err)))
+      exit((fprintf(stderr, "wsprobe: %s\n", err), EXIT_CANNOT_RUN));
 }
 
-static int write_file(const char *path, const char *text) {
-  FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
-  if (f == NULL) {
-    fprintf(stderr, "wsprobe: cannot write %s: %s\n", path, strerror(errno));
-    return -1;
+/* Writes every report asked for, the summary unless quiet; returns the
+ * exit status: the verdict's, or 3 when a report cannot be written. */
+static int write_reports(const wsp_report *rep, const char *const paths[3],
+                         unsigned flags, int quiet) {
+  static const wsp_report_format formats[3] = {WSP_REPORT_JSON, WSP_REPORT_HTML,
+                                               WSP_REPORT_JUNIT};
+  int status = wsp_verdict_exit_code(wsp_report_verdict(rep)), to_stdout = 0;
+  char err[512];
+  for (int i = 0; i < 3; i++) {
+    if (paths[i] == NULL)
+      continue;
+    to_stdout |= strcmp(paths[i], "-") == 0;
+    /* The HTML and JUnit reports never show secrets: they are made to be
+     * shared (CI artifacts, attachments). */
+    if (wsp_report_save(rep, formats[i], i == 0 ? flags : 0, paths[i], err,
+                        sizeof(err)) != 0) {
+      fprintf(stderr, "wsprobe: %s\n", err);
+      status = EXIT_CANNOT_RUN;
+    }
   }
-  fputs(text, f);
-  fputc('\n', f);
-  if (f == stdout)
-    return fflush(f) == 0 ? 0 : -1;
-  if (fclose(f) != 0) {
-    fprintf(stderr, "wsprobe: cannot write %s: %s\n", path, strerror(errno));
-    return -1;
-  }
-  return 0;
+  /* Any report on stdout sends the summary to stderr. */
+  if (!quiet)
+    wsp_report_write(rep, WSP_REPORT_TEXT, 0, fwrite_cb,
+                     to_stdout ? stderr : stdout);
+  return status;
 }
 
-/* wsprobe merge [--json FILE] [-q] REPORT.json... */
+/* wsprobe merge [--json FILE] [--html FILE] [--junit FILE]
+ * [--allow-partial] [--show-secrets] [-q] REPORT... */
 static int merge_main(int argc, char **argv) {
   static const struct option opts[] = {
       {"json", required_argument, NULL, 'j'},
+      {"html", required_argument, NULL, OPT_HTML},
+      {"junit", required_argument, NULL, OPT_JUNIT},
+      {"allow-partial", no_argument, NULL, 'p'},
+      {"show-secrets", no_argument, NULL, OPT_SHOW_SECRETS},
       {"quiet", no_argument, NULL, 'q'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
-  const char *json_path = NULL;
-  char **texts, *merged = NULL, *text = NULL, err[256] = "";
-  int quiet = 0, opt, n, status;
-  size_t len;
+  const char *paths[3] = {NULL, NULL, NULL};
+  unsigned merge_flags = 0, flags = 0;
+  wsp_report *rep = NULL;
+  char err[512] = "";
+  int quiet = 0, opt, n, rc, status;
   opterr = 0;
   while ((opt = getopt_long(argc, argv, ":j:qh", opts, NULL)) != -1) {
     if (opt == 'j')
-      json_path = optarg;
+      paths[0] = optarg;
+    else if (opt == OPT_HTML)
+      paths[1] = optarg;
+    else if (opt == OPT_JUNIT)
+      paths[2] = optarg;
+    else if (opt == 'p')
+      merge_flags |= WSP_MERGE_ALLOW_PARTIAL;
+    else if (opt == OPT_SHOW_SECRETS)
+      flags |= WSP_REPORT_SHOW_SECRETS;
     else if (opt == 'q')
       quiet = 1;
     else if (opt == 'h')
@@ -495,30 +516,18 @@ static int merge_main(int argc, char **argv) {
   }
   if ((n = argc - optind) < 1)
     die_usage("merge: no reports given");
-  if ((texts = calloc((size_t)n, sizeof(*texts))) == NULL)
-    die_usage("out of memory");
-  for (int i = 0; i < n; i++) {
-    texts[i] = read_file("merge", argv[optind + i], &len);
-    texts[i] = realloc(texts[i], len + 1);
-    texts[i][len] = '\0';
+  check_paths(paths, 3);
+  rc = wsp_report_merge_files((const char *const *)argv + optind, (size_t)n,
+                              merge_flags, &rep, err, sizeof(err));
+  if (rc != 0) {
+    fprintf(stderr, "wsprobe merge: %s%s\n", err,
+            rc == WSP_EMERGE && strstr(err, "missing") != NULL
+                ? " (--allow-partial merges the shards given)"
+                : "");
+    return EXIT_MERGE;
   }
-  if (wsp_report_merge((const char *const *)texts, (size_t)n, &merged, err,
-                       sizeof(err)) != 0)
-    die_usage("merge: %s", err);
-  for (int i = 0; i < n; i++)
-    free(texts[i]);
-  free(texts);
-  status = EXIT_PASS;
-  if (json_path != NULL && write_file(json_path, merged) != 0)
-    status = EXIT_FAIL;
-  if (wsp_report_text_json(merged, &text) == 0) {
-    if (!quiet)
-      fputs(text, json_path && strcmp(json_path, "-") == 0 ? stderr : stdout);
-    if (strstr(text, "result: PASS") == NULL)
-      status = EXIT_FAIL;
-    wsp_free(text);
-  }
-  wsp_free(merged);
+  status = write_reports(rep, paths, flags, quiet);
+  wsp_report_free(rep);
   return status;
 }
 
@@ -543,7 +552,6 @@ int main(int argc, char **argv) {
   uv_loop_t loop;
   wsp_ctx *ctx = NULL;
   app a = {0};
-  char *text = NULL;
 
   signal(SIGPIPE, SIG_IGN); /* A reset connection is an outcome. */
   if (argc > 1 && strcmp(argv[1], "merge") == 0) {
@@ -888,6 +896,12 @@ int main(int argc, char **argv) {
                 (unsigned long long)in_flight + 64, (unsigned long long)nofile);
   }
 
+  {
+    /* A report that cannot be written is refused before the run, not
+     * after it. */
+    const char *paths[3] = {json_path, html_path, junit_path};
+    check_paths(paths, 3);
+  }
   if ((rc = uv_loop_init(&loop)) != 0 || (rc = wsp_ctx_new(&loop, &ctx)) != 0) {
     fprintf(stderr, "wsprobe: cannot start: %s\n", wsp_strerror(rc));
     return EXIT_FAIL;
@@ -915,40 +929,26 @@ int main(int argc, char **argv) {
   if (uv_loop_close(&loop) != 0)
     fputs("wsprobe: warning: handles left open on the loop\n", stderr);
 
-  status = wsp_campaign_result_count(a.campaign) > 0 &&
-                   wsp_campaign_passed(a.campaign) ==
-                       wsp_campaign_result_count(a.campaign) &&
-                   !a.interrupted
-               ? EXIT_PASS
-               : EXIT_FAIL;
-  if (json_path != NULL && write_json(json_path, a.campaign, show_secrets) != 0)
-    status = EXIT_FAIL;
-  /* The HTML and JUnit reports never show secrets: they are made to be
-   * shared (CI artifacts, attachments). */
-  if (html_path != NULL) {
-    text = NULL;
-    if (wsp_report_html(a.campaign, &text) != 0 ||
-        write_file(html_path, text) != 0)
+  {
+    const char *paths[3] = {json_path, html_path, junit_path};
+    wsp_report *rep = NULL;
+    if ((rc = wsp_report_new(a.campaign, &rep)) != 0) {
+      fprintf(stderr, "wsprobe: cannot report: %s\n", wsp_strerror(rc));
       status = EXIT_FAIL;
-    wsp_free(text);
-  }
-  if (junit_path != NULL) {
-    text = NULL;
-    if (wsp_report_junit(a.campaign, &text) != 0 ||
-        write_file(junit_path, text) != 0)
+    } else {
+      status = write_reports(rep, paths,
+                             show_secrets ? WSP_REPORT_SHOW_SECRETS : 0, quiet);
+      wsp_report_free(rep);
+    }
+    if (a.interrupted && status == EXIT_PASS)
       status = EXIT_FAIL;
-    wsp_free(text);
-  }
-  if (!quiet && wsp_report_text(a.campaign, &text) == 0) {
-    /* Any report on stdout sends the summary to stderr. */
-    int report_on_stdout = (json_path && strcmp(json_path, "-") == 0) ||
-                           (html_path && strcmp(html_path, "-") == 0) ||
-                           (junit_path && strcmp(junit_path, "-") == 0);
-    FILE *out = report_on_stdout ? stderr : stdout;
-    fputs(text, out);
-    if (a.interrupted)
-      fputs("interrupted: probes still in flight were cancelled\n", out);
-    wsp_free(text);
+    if (!quiet && a.interrupted)
+      fputs("interrupted: probes still in flight were cancelled\n",
+            (json_path && strcmp(json_path, "-") == 0) ||
+                    (html_path && strcmp(html_path, "-") == 0) ||
+                    (junit_path && strcmp(junit_path, "-") == 0)
+                ? stderr
+                : stdout);
   }
   wsp_campaign_free(a.campaign);
   return status;

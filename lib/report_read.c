@@ -225,10 +225,12 @@ int wsp__input_open(wsp__input **out, const char *path, const char *text,
   if ((in->path = wsp__strdup(path)) == NULL ||
       (in->chunk = malloc(CHUNK)) == NULL)
     return wsp__errorf(err, errlen, WSP_ENOMEM, "out of memory");
-  if (!wsp__regular_file(path) || (in->f = fopen(path, "rb")) == NULL)
+  if ((in->f = fopen(path, "rb")) == NULL)
     return wsp__errorf(err, errlen, WSP_EIO, "cannot read %s: %s", path,
-                       wsp__regular_file(path) ? strerror(errno)
-                                               : "not a regular file");
+                       strerror(errno));
+  if (!wsp__regular_file(path))
+    return wsp__errorf(err, errlen, WSP_EIO, "cannot read %s: %s", path,
+                       "not a regular file");
   return 0;
 }
 
@@ -297,6 +299,10 @@ int wsp__input_peek(wsp__input *in, uint32_t *index, char *err, size_t errlen) {
   if (strncmp(in->line, "\t\t{\"index\":", 11) != 0)
     return fail(in, err, errlen, WSP_EJSON,
                 "not a probe of the report's probe list");
+  if (strcmp(in->line + in->len - (in->line[in->len - 1] == ',' ? 2 : 1),
+             in->line[in->len - 1] == ',' ? "}," : "}") != 0)
+    return fail(in, err, errlen, WSP_EJSON,
+                "a probe cut short: the report ends early");
   for (p = in->line + 11; *p >= '0' && *p <= '9' && v <= UINT32_MAX; p++)
     v = v * 10 + (unsigned)(*p - '0');
   if (p == in->line + 11 || *p != ',' || v > UINT32_MAX)

@@ -1,0 +1,267 @@
+#!/usr/bin/python3
+"""`wsprobe merge` against real shards: a delay sweep of 13,500 probes
+against raceserver (delay 0 before the server is ready: 1011; delay 40
+after: ok), run whole and as three shards of 4,500 probes whose reports are
+well over 1 MiB each. The merge equals the unsharded run in everything that
+does not depend on timing (counts, outcomes per index, sweep rows) and its
+histograms are the exact sum of the shards'; every way a merge could lie
+is refused with one line and exit status 4.
+
+Run by meson (WSPROBE_BIN, RACESERVER_BIN, CHECK_REPORT set), with Debian's
+/usr/bin/python3.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "py"))
+import harness  # noqa: E402
+
+CHECK_REPORT = os.environ.get("CHECK_REPORT")
+PER_DELAY = 6750  # 13,500 probes; 4,500 per shard.
+SWEEP = ["--seed", "5", "-n", str(PER_DELAY), "-c", "300",
+         "--delay-sweep", "0,40", "--send", "hi"]
+
+
+def wsprobe(*args, timeout=300):
+    return harness.run_wsprobe(list(args), timeout=timeout)
+
+
+def load(path):
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def buckets(hist):
+    """{bucket: count} of a histogram as the report writes it."""
+    h = hist.get("histogram") or {"buckets": []}
+    return {b: n for b, n in h["buckets"]}
+
+
+class Merge(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        if harness.RACESERVER_BIN is None:
+            raise RuntimeError(harness.RACESERVER_MISSING)
+        cls.dir = tempfile.mkdtemp(prefix="wsprobe-merge-")
+        cls.proc, port = harness.start_server(
+            [harness.RACESERVER_BIN, "--port", "0", "--lifetime", "600",
+             "--ready-delay", "20", "--on-message", "echo",
+             "--backlog", "1024"])
+        cls.url = "ws://127.0.0.1:%d/" % port
+        cls.full = cls.path("full.json")
+        rc, _, err = wsprobe("-q", "--json", cls.full, *SWEEP, cls.url)
+        assert rc == 1, err  # The delay-0 half fails by design.
+        cls.shards = []
+        for i in range(3):
+            p = cls.path("shard-%d-of-3.json" % i)
+            rc, _, err = wsprobe("-q", "--json", p, "--shard", "%d/3" % i,
+                                 *SWEEP, cls.url)
+            assert rc == 1, err
+            cls.shards.append(p)
+
+    @classmethod
+    def tearDownClass(cls):
+        harness.stop(cls.proc)
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    @classmethod
+    def path(cls, name):
+        return os.path.join(cls.dir, name)
+
+    def merge(self, *args):
+        return wsprobe("merge", *args)
+
+    def assertRefused(self, args, words):
+        out = self.path("refused.json")
+        rc, stdout, err = self.merge("--json", out, *args)
+        self.assertEqual(rc, 4, err)
+        self.assertEqual(stdout, "")
+        lines = err.strip().splitlines()
+        self.assertEqual(len(lines), 1, err)
+        self.assertTrue(lines[0].startswith("wsprobe merge: "), err)
+        self.assertIn(words, lines[0])
+        self.assertFalse(os.path.exists(out))
+
+    def test_shards_merge_into_the_unsharded_run(self):
+        for p in self.shards:
+            self.assertGreater(os.path.getsize(p), 1 << 20)
+        out = self.path("merged.json")
+        html, junit = self.path("merged.html"), self.path("merged.xml")
+        rc, text, err = self.merge("--json", out, "--html", html,
+                                   "--junit", junit, *self.shards)
+        self.assertEqual(rc, 1, err)  # Failed probes: exit 1, not 0 or 4.
+        self.assertIn("result: FAIL, 6750 of 13500 passed", text)
+        self.assertIn("merged from 3 reports", text)
+        full, m = load(self.full), load(out)
+        shards = [load(p) for p in self.shards]
+        for key in ("total", "passed", "failed", "outcomes",
+                    "outcome_phases", "close_codes", "close_codes_sent",
+                    "http_statuses"):
+            self.assertEqual(m["summary"][key], full["summary"][key], key)
+        self.assertEqual(m["campaign"]["sweep"], full["campaign"]["sweep"])
+        self.assertEqual(m["campaign"]["fingerprint"],
+                         full["campaign"]["fingerprint"])
+        self.assertEqual(m["campaign"]["shard"], {"index": 0, "count": 1})
+        self.assertEqual(m["campaign"]["merged_from"], 3)
+        self.assertFalse(m["campaign"]["partial"])
+        self.assertEqual(m["campaign"]["missing_shards"], [])
+        # Rows per index: every index once, in order, as unsharded.
+        self.assertEqual([p["index"] for p in m["probes"]],
+                         list(range(2 * PER_DELAY)))
+        for a, b in zip(m["probes"], full["probes"]):
+            self.assertEqual((a["outcome"], a["phase"], a["delay_ms"]),
+                             (b["outcome"], b["phase"], b["delay_ms"]))
+        # Histograms: the exact bucket sums of the shards', counted as the
+        # unsharded run counted.
+        for span, hist in m["summary"]["spans_ms"].items():
+            want = {}
+            for s in shards:
+                for b, n in buckets(s["summary"]["spans_ms"][span]).items():
+                    want[b] = want.get(b, 0) + n
+            self.assertEqual(buckets(hist), want, span)
+            self.assertEqual(hist["count"],
+                             full["summary"]["spans_ms"][span]["count"], span)
+        if CHECK_REPORT:
+            for kind, path, extra in (
+                    ("html", html, ["--expect", "merged from <b>3</b>"]),
+                    ("junit", junit, ["--tests", "2", "--failures", "1"])):
+                r = subprocess.run([sys.executable, CHECK_REPORT, kind, path]
+                                   + extra, capture_output=True, text=True)
+                self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+    def test_two_of_three_refused(self):
+        self.assertRefused(self.shards[:2], "shard 2 of 3 is missing")
+        self.assertRefused(self.shards[1:], "shard 0 of 3 is missing")
+
+    def test_allow_partial_fails(self):
+        out, html = self.path("partial.json"), self.path("partial.html")
+        junit = self.path("partial.xml")
+        rc, text, err = self.merge("--allow-partial", "--json", out,
+                                   "--html", html, "--junit", junit,
+                                   self.shards[0], self.shards[2])
+        self.assertEqual(rc, 4, err)
+        self.assertIn("result: FAIL", text)
+        self.assertIn("partial: shard 1 of 3 missing", text)
+        m = load(out)
+        self.assertTrue(m["campaign"]["partial"])
+        self.assertEqual(m["campaign"]["missing_shards"], [1])
+        self.assertIsNone(m["campaign"]["shard"])
+        self.assertEqual(m["summary"]["total"], 9000)
+        with open(html, encoding="utf-8") as f:
+            self.assertIn("PARTIAL: missing shard 1 of 3", f.read())
+        with open(junit, encoding="utf-8") as f:
+            self.assertIn("partial merge: shard 1 of 3 missing", f.read())
+        # Even when every probe it has passed.
+        ok = [self.path("ok-%d.json" % i) for i in range(3)]
+        for i, p in enumerate(ok):
+            rc, _, err = wsprobe("-q", "--json", p, "--seed", "8", "-n", "30",
+                                 "--delay", "40", "--send", "hi",
+                                 "--shard", "%d/3" % i, self.url)
+            self.assertEqual(rc, 0, err)
+        rc, text, err = self.merge(*ok)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("result: PASS, 30 of 30 passed", text)
+        rc, text, err = self.merge("--allow-partial", ok[0], ok[1])
+        self.assertEqual(rc, 4, err)
+        self.assertIn("result: FAIL, 20 of 20 passed; partial", text)
+
+    def test_duplicate_shard_refused(self):
+        self.assertRefused([self.shards[0], self.shards[0], self.shards[1]],
+                           "shard 0 of 3 is given twice")
+
+    def test_other_campaign_refused(self):
+        other = self.path("other-seed.json")
+        rc, _, err = wsprobe("-q", "--json", other, "--shard", "2/3",
+                             *(SWEEP[:1] + ["6"] + SWEEP[2:]), self.url)
+        self.assertEqual(rc, 1, err)
+        self.assertRefused(self.shards[:2] + [other],
+                           "reports of different campaigns: their seeds "
+                           "differ (5, 6)")
+        two = self.path("two-shards.json")
+        rc, _, err = wsprobe("-q", "--json", two, "--shard", "1/2", *SWEEP,
+                             self.url)
+        self.assertRefused([self.shards[0], two], "one of 3 shards")
+
+    def test_cut_short_or_edited_refused(self):
+        with open(self.shards[2], "rb") as f:
+            data = f.read()
+        cut = self.path("cut.json")
+        with open(cut, "wb") as f:
+            f.write(data[: len(data) // 2])
+        self.assertRefused(self.shards[:2] + [cut], "ends early")
+        # One probe line dropped: the list no longer adds up.
+        lines = data.decode().split("\n")
+        first = next(i for i, l in enumerate(lines) if l.startswith("\t\t{"))
+        dropped = self.path("dropped.json")
+        with open(dropped, "w") as f:
+            f.write("\n".join(lines[:first] + lines[first + 1:]))
+        self.assertRefused(self.shards[:2] + [dropped], "cut short or edited")
+        # An outcome rewritten: the summary does not agree.
+        edited = self.path("edited.json")
+        lines[first] = lines[first].replace('"outcome":"closed_by_server"',
+                                            '"outcome":"ok"', 1)
+        with open(edited, "w") as f:
+            f.write("\n".join(lines))
+        self.assertRefused(self.shards[:2] + [edited], "cut short or edited")
+
+    def test_not_reports_refused(self):
+        junk = self.path("junk.json")
+        with open(junk, "w") as f:
+            f.write('{"x": 1}\n')
+        self.assertRefused(self.shards[:2] + [junk], "not")
+        pretty = self.path("pretty.json")
+        with open(pretty, "w") as f:
+            json.dump(load(self.shards[2]), f, indent=2)
+        self.assertRefused(self.shards[:2] + [pretty], "layout")
+        self.assertRefused(self.shards[:2] + [self.path("none.json")],
+                           "No such file")
+
+    def test_searches_refused(self):
+        win = self.path("window.json")
+        rc, _, err = wsprobe("-q", "--json", win, "--find-window=0:40",
+                             "--resolution", "20", "--trials", "1",
+                             "--send", "hi", self.url)
+        self.assertIn(rc, (0, 1), err)
+        self.assertRefused([win, win], "adapts as it goes")
+        # Alone, it is rendered as it is.
+        rc, text, err = self.merge(win)
+        self.assertIn(rc, (0, 1), err)
+        self.assertIn("race window search", text)
+
+    def test_one_report_renders_as_it_is(self):
+        again = self.path("again.json")
+        rc, text, err = self.merge("-q", "--json", again, self.full)
+        self.assertEqual(rc, 1, err)
+        self.assertEqual(text, "")
+        with open(self.full, "rb") as a, open(again, "rb") as b:
+            self.assertEqual(a.read(), b.read())
+        # A merged report too: and it cannot be merged again.
+        merged = self.path("merged-again.json")
+        rc, _, err = self.merge("-q", "--json", merged, *self.shards)
+        self.assertEqual(rc, 1, err)
+        rc, _, err = self.merge("-q", "--json", again, merged)
+        self.assertEqual(rc, 1, err)
+        with open(merged, "rb") as a, open(again, "rb") as b:
+            self.assertEqual(a.read(), b.read())
+        self.assertRefused([merged, self.shards[0]], "merged report already")
+
+    def test_usage_and_unwritable(self):
+        rc, _, err = self.merge()
+        self.assertEqual(rc, 2, err)
+        rc, _, err = self.merge("--bogus", self.full)
+        self.assertEqual(rc, 2, err)
+        rc, _, err = self.merge("--html", "/nonexistent/dir/x.html",
+                                *self.shards)
+        self.assertEqual(rc, 3, err)
+        self.assertIn("cannot write /nonexistent/dir/x.html", err)
+        self.assertEqual(len(err.strip().splitlines()), 1, err)
+
+
+if __name__ == "__main__":
+    unittest.main()
