@@ -25,6 +25,8 @@
 #define MAX_LINE (4u << 20)
 /* The largest head (config, campaign, summary) a report may have. */
 #define MAX_HEAD (64u << 20)
+/* The most shards a campaign is split into that a merge takes. */
+#define MAX_SHARDS 1000000
 /* Bytes read from a file at a time. */
 #define CHUNK (16 * 1024)
 
@@ -674,24 +676,20 @@ static int levels_of(wsp_report *rep, const cJSON *l) {
   return 0;
 }
 
+/* The time slices, one after the other from 0 (memory grows with the
+ * report, never with a number in it). */
 static int slices_of(wsp_report *rep, const cJSON *c) {
-  const cJSON *it;
+  const cJSON *slices = get(c, "time_slices"), *it;
+  size_t n = (size_t)cJSON_GetArraySize(slices), i = 0;
   rep->slice_ms = (uint32_t)uint_of(get(c, "slice_ms"), 1000);
-  cJSON_ArrayForEach(it, get(c, "time_slices")) {
-    uint64_t t = uint_of(get(it, "t_ms"), 0);
-    size_t i = rep->slice_ms ? (size_t)(t / rep->slice_ms) : 0;
-    if (i >= 1000000)
-      return WSP_EJSON; /* A million slices: not a report of ours. */
-    if (i >= rep->nslices) {
-      wsp__slice *sl = realloc(rep->slices, (i + 1) * sizeof(*sl));
-      if (sl == NULL)
-        return WSP_ENOMEM;
-      memset(sl + rep->nslices, 0, (i + 1 - rep->nslices) * sizeof(*sl));
-      rep->slices = sl;
-      rep->nslices = i + 1;
-    }
-    if (outcomes_of(get(it, "outcomes"), rep->slices[i].outcomes) != 0)
+  if (n > 0 && (rep->slices = calloc(n, sizeof(*rep->slices))) == NULL)
+    return WSP_ENOMEM;
+  rep->nslices = n;
+  cJSON_ArrayForEach(it, slices) {
+    if (uint_of(get(it, "t_ms"), 1) != (uint64_t)i * rep->slice_ms ||
+        outcomes_of(get(it, "outcomes"), rep->slices[i].outcomes) != 0)
       return WSP_EJSON;
+    i++;
   }
   return 0;
 }
@@ -709,6 +707,8 @@ static int parts_of(wsp_report *rep, const cJSON *c) {
     const cJSON *d = get(it, "duration_ms");
     p->shard = (uint32_t)uint_of(get(it, "index"), 0);
     p->shards = (uint32_t)uint_of(get(it, "count"), 1);
+    if (p->shards < 1 || p->shards > MAX_SHARDS || p->shard >= p->shards)
+      return WSP_EJSON;
     p->probes = uint_of(get(it, "probes"), 0);
     p->duration_ms = cJSON_IsNumber(d) ? d->valuedouble : -1;
     if (!str_of(get(it, "file"), &p->source))
@@ -717,12 +717,14 @@ static int parts_of(wsp_report *rep, const cJSON *c) {
   n = (size_t)cJSON_GetArraySize(get(c, "missing_shards"));
   if (n > 0 && (rep->missing = calloc(n, sizeof(*rep->missing))) == NULL)
     return WSP_ENOMEM;
-  k = 0;
-  cJSON_ArrayForEach(it, get(c, "missing_shards")) rep->missing[k++] =
-      (uint32_t)uint_of(it, 0);
   rep->nmissing = n;
   rep->shard = 0;
   rep->shards = rep->nparts > 0 ? rep->parts[0].shards : 1;
+  k = 0;
+  cJSON_ArrayForEach(it, get(c, "missing_shards")) {
+    if ((rep->missing[k++] = (uint32_t)uint_of(it, UINT32_MAX)) >= rep->shards)
+      return WSP_EJSON;
+  }
   return 0;
 }
 
@@ -744,6 +746,8 @@ static int campaign_of(wsp_report *rep, const cJSON *c) {
   rep->jitter_ms = (uint32_t)uint_of(get(c, "jitter_ms"), 0);
   rep->shard = (uint32_t)uint_of(get(get(c, "shard"), "index"), 0);
   rep->shards = (uint32_t)uint_of(get(get(c, "shard"), "count"), 1);
+  if (rep->shards < 1 || rep->shards > MAX_SHARDS || rep->shard >= rep->shards)
+    return WSP_EJSON;
   x = get(c, "duration_ms");
   rep->duration_ms = cJSON_IsNumber(x) ? x->valuedouble : -1;
   rep->timed_ms = (uint32_t)uint_of(get(c, "duration_limit_ms"), 0);
