@@ -29,15 +29,26 @@
 #     resumed from the default runs (their few full handshakes taken out).
 #     WSPROBE_BASE=PATH adds another wsprobe binary's default runs (say,
 #     one built before the chain cache) to compare CPU per full handshake.
+#  6. the report: wsprobe's probes/s (wall clock, process start to exit)
+#     without and with --json, REPORT_RUNS interleaved runs of REPORT_N
+#     probes at C = 100; and bench/report_bench, which times the library's
+#     streamed JSON writer (wsp_report_json_write into a file) after a
+#     campaign of the same size: microseconds per probe and share of the
+#     campaign's duration_ms, median of REPORT_RUNS.
+#  7. merge: three shards of MERGE_N probes in all (about 800 bytes each:
+#     100 MB of reports), merged into JSON, HTML and JUnit; the merge's peak
+#     RSS (/usr/bin/time %M) and wall time.
 #
 # Usage: bench/run.sh [BUILD_DIR]   (default build-bench/ in the tree; configured
 #        with --buildtype=release if it does not exist yet)
 # Knobs (environment): N=20000 RUNS=3 CONCS="100 1000" HELD=10000
 #        HOLD_MS=5000 TLS_HELD=10000 TLS_HOLD_MS=60000 D=50 ACC_N=1000
 #        BURST_N=1000 TLS_N=2000 TLS_C=50 TLS_RUNS=5 WSPROBE_BASE=PATH
-#        SKIP="throughput memory python node tls accuracy burst" (any of
-#        them; tls covers 5. and the wss:// memory row) PIN=1 (server on
-#        CPU 0, clients on CPU 1), RACESERVER=PATH (another build's).
+#        REPORT_N=20000 REPORT_RUNS=5 MERGE_N=126000
+#        SKIP="throughput memory python node tls accuracy burst report
+#        merge" (any of them; tls covers 5. and the wss:// memory row)
+#        PIN=1 (server on CPU 0, clients on CPU 1), RACESERVER=PATH
+#        (another build's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -56,6 +67,9 @@ TLS_RUNS=${TLS_RUNS:-5}
 WSPROBE_BASE=${WSPROBE_BASE:-}
 ACC_N=${ACC_N:-1000}
 export BURST_N=${BURST_N:-1000}
+REPORT_N=${REPORT_N:-20000}
+REPORT_RUNS=${REPORT_RUNS:-5}
+MERGE_N=${MERGE_N:-126000}
 SKIP=${SKIP:-}
 TOKEN=bench.token.x
 PY=/usr/bin/python3
@@ -82,6 +96,8 @@ ninja -C "$build" cli/wsprobe tests/servers/raceserver >"$work/build.log" 2>&1 |
   { cat "$work/build.log"; exit 1; }
 cc -O2 -o "$work/raw_client" bench/raw_client.c
 cc -O2 -o "$work/stamp_server" bench/stamp_server.c
+cc -O2 -I include -o "$work/report_bench" bench/report_bench.c \
+  -L "$build/lib" -lwsprobe -luv -Wl,-rpath,"$build/lib"
 wsprobe=$build/cli/wsprobe
 raceserver=${RACESERVER:-$build/tests/servers/raceserver}
 
@@ -419,6 +435,45 @@ PY
   wait "$ngx_pid" 2>/dev/null || true
 fi
 
+# ---- 6. the report's cost ----
+now_ns() { date +%s%N; }
+if ! skip report; then
+  say "report: $REPORT_N probes at C = 100, without and with --json, and the writer alone ($REPORT_RUNS runs)"
+  for r in $(seq "$REPORT_RUNS"); do
+    for json in 0 1; do # interleaved
+      args=(-q -n "$REPORT_N" -c 100 --jwt "$TOKEN" --send hi)
+      [ "$json" = 1 ] && args+=(--json "$work/report.json")
+      t0=$(now_ns)
+      "${cli_pin[@]}" "$wsprobe" "${args[@]}" "$url" || true
+      t1=$(now_ns)
+      awk -v j="$json" -v n="$REPORT_N" -v a="$t0" -v b="$t1" \
+        'BEGIN { printf "{\"json\": %d, \"n\": %d, \"wall_s\": %.6f}\n", j, n, (b - a) / 1e9 }' \
+        >>"$work/report.jsonl"
+    done
+  done
+  "${cli_pin[@]}" "$work/report_bench" "$url" "$REPORT_N" 100 "$REPORT_RUNS" \
+    "$work/writer.json" >>"$work/writer.jsonl" || true
+fi
+
+# ---- 7. merging 100 MB of shard reports ----
+if ! skip merge; then
+  say "merge: 3 shards of $MERGE_N probes in all, merged into JSON, HTML, JUnit"
+  for i in 0 1 2; do
+    "${cli_pin[@]}" "$wsprobe" -q -n "$MERGE_N" -c 100 --jwt "$TOKEN" \
+      --send hi --seed 7 --shard "$i/3" --json "$work/shard-$i.json" "$url" ||
+      true
+  done
+  "${cli_pin[@]}" /usr/bin/time -f '%M %e' -o "$work/merge.time" "$wsprobe" \
+    merge -q --json "$work/merged.json" --html "$work/merged.html" \
+    --junit "$work/merged.xml" "$work"/shard-{0,1,2}.json || true
+  read -r rss secs <"$work/merge.time"
+  printf '{"shard_bytes": %d, "merged_bytes": %d, "html_bytes": %d, "junit_bytes": %d, "peak_rss_kb": %d, "wall_s": %s}\n' \
+    "$(cat "$work"/shard-{0,1,2}.json | wc -c)" "$(wc -c <"$work/merged.json")" \
+    "$(wc -c <"$work/merged.html")" "$(wc -c <"$work/merged.xml")" "$rss" \
+    "$secs" >"$work/merge.jsonl"
+  rm -f "$work"/shard-{0,1,2}.json "$work"/merged.*
+fi
+
 # ---- report ----
 $PY - "$work" "$RUNS" "$D" "$ACC_N" "$TLS_N" "$TLS_C" "$TLS_RUNS" <<'PY'
 import json, os, statistics, sys
@@ -560,6 +615,37 @@ if burst:
         if v:
             print("  %-18s %s%s" % (label, ", ".join("%.3f" % x for x in v),
                   "  (%d probes failed)" % f if f else ""))
+rep = load("report.jsonl")
+if rep:
+    print()
+    n = rep[0]["n"]
+    med = lambda v: sorted(v)[len(v) // 2]
+    plain = [n / r["wall_s"] for r in rep if r["json"] == 0]
+    json_ = [n / r["wall_s"] for r in rep if r["json"] == 1]
+    print("the report, %d probes at C = 100 (probes/s, wall clock, process "
+          "start to exit; median of %d):" % (n, len(plain)))
+    print("  without --json   %8.0f   (runs: %s)" % (med(plain), ", ".join("%.0f" % v for v in plain)))
+    print("  with --json      %8.0f   (runs: %s)   %.2fx" % (
+        med(json_), ", ".join("%.0f" % v for v in json_), med(json_) / med(plain)))
+writer = [w for w in load("writer.jsonl") if "run" in w]
+if writer:
+    us = sorted(w["writer_us_per_probe"] for w in writer)
+    share = sorted(w["writer_share"] for w in writer)
+    print("  JSON writer alone (bench/report_bench, wsp_report_json_write to a "
+          "file): %.2f us/probe, %.1f%% of the campaign's duration_ms "
+          "(median of %d; runs: %s)" % (
+              us[len(us) // 2], 100 * share[len(share) // 2], len(us),
+              ", ".join("%.1f%%" % (100 * v) for v in
+                        (w["writer_share"] for w in writer))))
+merge = load("merge.jsonl")
+if merge:
+    m = merge[0]
+    print()
+    print("merge of 3 shard reports, %.1f MB in all: peak RSS %.1f MiB, %.1f s "
+          "(merged JSON %.1f MB, HTML %.2f MB, JUnit %.1f MB)" % (
+              m["shard_bytes"] / 1e6, m["peak_rss_kb"] / 1024, float(m["wall_s"]),
+              m["merged_bytes"] / 1e6, m["html_bytes"] / 1e6,
+              m["junit_bytes"] / 1e6))
 acc = load("accuracy.jsonl")
 if acc:
     print()
