@@ -4,8 +4,9 @@
 2,000 (WSPROBE_ARGV_RUNS) random combinations of options and values --
 garbage UTF-8, control characters, huge and negative numbers, empty
 strings, missing values, files that are not what they claim -- each run
-must exit with 0, 1 or 2, never by a signal, within 20 s; and every exit 2
-must print exactly one line on stderr, starting with "wsprobe:".
+must exit with 0, 1, 2 or 3 (a report that cannot be written), never by a
+signal, within 20 s; and every exit 2 or 3 must print exactly one line on
+stderr, starting with "wsprobe:".
 
 The only URLs it ever passes are ws://127.0.0.1:<closed port>/ (and the same
 on ::1, or as wss://), or strings that are not ws:// URLs at all: nothing
@@ -260,7 +261,7 @@ class RandomArgv(unittest.TestCase):
         self.addCleanup(shutil.rmtree, scratch, True)
         port = closed_port()
         gen = Gen(random.Random(SEED), scratch, port)
-        counts = {0: 0, 1: 0, 2: 0}
+        counts = {0: 0, 1: 0, 2: 0, 3: 0}
         failures = []
         slowest = (0.0, None)
         t_all = time.monotonic()
@@ -291,16 +292,16 @@ class RandomArgv(unittest.TestCase):
                 failures.append("run %d: exit %d: %s" % (i, rc, show(args)))
                 continue
             counts[rc] += 1
-            if rc == 2 and (err.count(b"\n") != 1 or
-                            not err.endswith(b"\n") or
-                            not err.startswith(b"wsprobe:")):
-                failures.append("run %d: exit 2 without exactly one "
+            if rc in (2, 3) and (err.count(b"\n") != 1 or
+                                 not err.endswith(b"\n") or
+                                 not err.startswith(b"wsprobe:")):
+                failures.append("run %d: exit %d without exactly one "
                                 "'wsprobe:' line on stderr: %s\nstderr: %r"
-                                % (i, show(args), err[:300]))
-        print("\n%d runs in %.1f s (seed %d): exit 0: %d, 1: %d, 2: %d; "
-              "slowest %.2f s" % (RUNS, time.monotonic() - t_all, SEED,
-                                  counts[0], counts[1], counts[2],
-                                  slowest[0]))
+                                % (i, rc, show(args), err[:300]))
+        print("\n%d runs in %.1f s (seed %d): exit 0: %d, 1: %d, 2: %d, "
+              "3: %d; slowest %.2f s"
+              % (RUNS, time.monotonic() - t_all, SEED, counts[0], counts[1],
+                 counts[2], counts[3], slowest[0]))
         if failures:
             print("%d failures; the first ones:" % len(failures))
             for f in failures[:15]:

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """`wsprobe merge` against real shards: a delay sweep of 13,500 probes
-against raceserver (delay 0 before the server is ready: 1011; delay 40
-after: ok), run whole and as three shards of 4,500 probes whose reports are
+against raceserver (ready 150 ms after the upgrade: delay 0 fails with
+1011, delay 300 passes; margins that a loaded machine does not blur), run
+whole and as three shards of 4,500 probes whose reports are
 well over 1 MiB each. The merge equals the unsharded run in everything that
 does not depend on timing (counts, outcomes per index, sweep rows) and its
 histograms are the exact sum of the shards'; every way a merge could lie
@@ -24,8 +25,8 @@ import harness  # noqa: E402
 
 CHECK_REPORT = os.environ.get("CHECK_REPORT")
 PER_DELAY = 6750  # 13,500 probes; 4,500 per shard.
-SWEEP = ["--seed", "5", "-n", str(PER_DELAY), "-c", "300",
-         "--delay-sweep", "0,40", "--send", "hi"]
+SWEEP = ["--seed", "5", "-n", str(PER_DELAY), "-c", "500",
+         "--delay-sweep", "0,300", "--send", "hi"]
 
 
 def wsprobe(*args, timeout=300):
@@ -51,7 +52,7 @@ class Merge(unittest.TestCase):
         cls.dir = tempfile.mkdtemp(prefix="wsprobe-merge-")
         cls.proc, port = harness.start_server(
             [harness.RACESERVER_BIN, "--port", "0", "--lifetime", "600",
-             "--ready-delay", "20", "--on-message", "echo",
+             "--ready-delay", "150", "--on-message", "echo",
              "--backlog", "1024"])
         cls.url = "ws://127.0.0.1:%d/" % port
         cls.full = cls.path("full.json")
@@ -161,7 +162,7 @@ class Merge(unittest.TestCase):
         ok = [self.path("ok-%d.json" % i) for i in range(3)]
         for i, p in enumerate(ok):
             rc, _, err = wsprobe("-q", "--json", p, "--seed", "8", "-n", "30",
-                                 "--delay", "40", "--send", "hi",
+                                 "--delay", "300", "--send", "hi",
                                  "--shard", "%d/3" % i, self.url)
             self.assertEqual(rc, 0, err)
         rc, text, err = self.merge(*ok)
@@ -224,8 +225,8 @@ class Merge(unittest.TestCase):
 
     def test_searches_refused(self):
         win = self.path("window.json")
-        rc, _, err = wsprobe("-q", "--json", win, "--find-window=0:40",
-                             "--resolution", "20", "--trials", "1",
+        rc, _, err = wsprobe("-q", "--json", win, "--find-window=0:300",
+                             "--resolution", "150", "--trials", "1",
                              "--send", "hi", self.url)
         self.assertIn(rc, (0, 1), err)
         self.assertRefused([win, win], "adapts as it goes")
