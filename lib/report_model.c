@@ -311,13 +311,14 @@ int wsp__rows_next(wsp__rows *it, wsp__row *row, char *err, size_t errlen) {
   const wsp_report *rep = it->rep;
   size_t best = (size_t)-1;
   uint32_t best_index = 0;
+  int rc;
   if (rep->ncamps > 0)
     return from_camps(it, row);
   /* Reports read back: each lists its probes in index order; take the
    * lowest index of all, as a merge sort of their lists. */
   for (size_t i = 0; i < rep->ninputs; i++) {
     uint32_t index;
-    int rc = wsp__input_peek(rep->inputs[i], &index, err, errlen);
+    rc = wsp__input_peek(rep->inputs[i], &index, err, errlen);
     if (rc < 0)
       return rc;
     if (rc == 0)
@@ -334,9 +335,9 @@ int wsp__rows_next(wsp__rows *it, wsp__row *row, char *err, size_t errlen) {
   }
   if (best == (size_t)-1)
     return 0;
-  return wsp__input_take(rep->inputs[best], it->facts, row, err, errlen) < 0
-             ? WSP_EJSON
-             : (row->input = best, 1);
+  rc = wsp__input_take(rep->inputs[best], it->facts, row, err, errlen);
+  row->input = best;
+  return rc < 0 ? rc : 1;
 }
 
 int wsp__rows_facts(wsp__rows *it, wsp__row *row, char *err, size_t errlen) {
@@ -469,6 +470,20 @@ int wsp__rep_add(wsp_report *dst, const wsp_report *src) {
   wsp__tally_merge(&d->close_recv, &s->close_recv);
   wsp__tally_merge(&d->close_sent, &s->close_sent);
   wsp__tally_merge(&d->http, &s->http);
+  /* A report that shows secrets makes the merge one that holds them: its
+   * probes are rewritten, redacted, unless secrets are asked for. */
+  dst->secrets_shown |= src->secrets_shown;
+  for (size_t i = 0; i < src->secrets.n; i++) {
+    size_t k = 0;
+    while (k < WSP__MAX_SECRETS && dst->secret_copy[k] != NULL)
+      k++;
+    if (k == WSP__MAX_SECRETS)
+      break;
+    if ((dst->secret_copy[k] =
+             wsp__strndup(src->secrets.s[i], src->secrets.len[i])) == NULL)
+      return WSP_ENOMEM;
+    wsp__secrets_add(&dst->secrets, dst->secret_copy[k], src->secrets.len[i]);
+  }
   d->tls_full += s->tls_full;
   d->tls_resumed += s->tls_resumed;
   if (src->last_start_ns > dst->last_start_ns)
@@ -521,16 +536,9 @@ int wsp__rep_like(const wsp_report *src, wsp_report **out) {
   if (rep->version == NULL || rep->config == NULL || rep->url == NULL ||
       (src->config_shown && rep->config_shown == NULL))
     return WSP_ENOMEM;
-  rep->secrets_shown = src->secrets_shown;
   rep->has_message = src->has_message;
   rep->delay_ms = src->delay_ms;
   rep->insecure = src->insecure;
-  for (size_t i = 0; i < src->secrets.n; i++) {
-    if ((rep->secret_copy[i] =
-             wsp__strndup(src->secrets.s[i], src->secrets.len[i])) == NULL)
-      return WSP_ENOMEM;
-    wsp__secrets_add(&rep->secrets, rep->secret_copy[i], src->secrets.len[i]);
-  }
   memcpy(rep->jwt_prefix, src->jwt_prefix, sizeof(rep->jwt_prefix));
   memcpy(rep->fingerprint, src->fingerprint, sizeof(rep->fingerprint));
   rep->mode = src->mode;

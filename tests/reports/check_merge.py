@@ -252,6 +252,39 @@ class Merge(unittest.TestCase):
             self.assertEqual(a.read(), b.read())
         self.assertRefused([merged, self.shards[0]], "merged report already")
 
+    def test_secrets_stay_redacted(self):
+        token, cookie = "tok.en.s3cr3t", "c00kie-s3cr3t"
+        shards = [self.path("secret-%d.json" % i) for i in range(2)]
+        for i, p in enumerate(shards):
+            rc, _, err = wsprobe("-q", "--json", p, "--show-secrets",
+                                 "--jwt", token, "-H", "Cookie: " + cookie,
+                                 "--seed", "3", "-n", "6", "--delay", "300",
+                                 "--send", "hi", "--shard", "%d/2" % i,
+                                 self.url)
+            self.assertEqual(rc, 0, err)
+            with open(p, encoding="utf-8") as f:
+                self.assertIn("jwt." + token, f.read())
+        out = [self.path("secret-merged." + x) for x in ("json", "html",
+                                                         "xml")]
+        rc, text, err = self.merge("--json", out[0], "--html", out[1],
+                                   "--junit", out[2], *shards)
+        self.assertEqual(rc, 0, err)
+        for p in out:
+            with open(p, encoding="utf-8") as f:
+                data = f.read()
+            self.assertNotIn(token, data, p)
+            self.assertNotIn(cookie, data, p)
+        self.assertIn("jwt.<redacted>", open(out[0]).read())
+        self.assertNotIn(token, text)
+        shown = self.path("secret-shown.json")
+        rc, _, err = self.merge("-q", "--show-secrets", "--json", shown,
+                                *shards)
+        self.assertEqual(rc, 0, err)
+        with open(shown, encoding="utf-8") as f:
+            data = f.read()
+        self.assertIn("jwt." + token, data)
+        self.assertIn(cookie, data)
+
     def test_usage_and_unwritable(self):
         rc, _, err = self.merge()
         self.assertEqual(rc, 2, err)
