@@ -274,7 +274,8 @@ class Merge(unittest.TestCase):
                 data = f.read()
             self.assertNotIn(token, data, p)
             self.assertNotIn(cookie, data, p)
-        self.assertIn("jwt.<redacted>", open(out[0]).read())
+        with open(out[0], encoding="utf-8") as f:
+            self.assertIn("jwt.<redacted>", f.read())
         self.assertNotIn(token, text)
         shown = self.path("secret-shown.json")
         rc, _, err = self.merge("-q", "--show-secrets", "--json", shown,
