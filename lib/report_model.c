@@ -264,6 +264,7 @@ int wsp__rows_begin(const wsp_report *rep, int facts, wsp__rows *it) {
   memset(it, 0, sizeof(*it));
   it->rep = rep;
   it->facts = facts;
+  it->last = -1;
   if (rep->ncamps > 0 &&
       (it->next = calloc(rep->ncamps, sizeof(*it->next))) == NULL)
     return WSP_ENOMEM;
@@ -277,7 +278,8 @@ int wsp__rows_begin(const wsp_report *rep, int facts, wsp__rows *it) {
   return 0;
 }
 
-static int from_camps(wsp__rows *it, wsp__row *row) {
+static int from_camps(wsp__rows *it, wsp__row *row, char *err,
+                      size_t errlen) {
   const wsp_report *rep = it->rep;
   size_t best = (size_t)-1;
   const wsp_result *r = NULL;
@@ -299,6 +301,12 @@ static int from_camps(wsp__rows *it, wsp__row *row) {
   }
   if (r == NULL)
     return 0;
+  /* Loops that shared a campaign ran each index once. */
+  if (rep->ncamps > 1 && (int64_t)r->index <= it->last)
+    return wsp__errorf(err, errlen, WSP_EMERGE,
+                       "probe %u was run by two campaigns (or out of order)",
+                       r->index);
+  it->last = r->index;
   it->next[best]++;
   memset(row, 0, sizeof(*row));
   row->r = r;
@@ -313,7 +321,7 @@ int wsp__rows_next(wsp__rows *it, wsp__row *row, char *err, size_t errlen) {
   uint32_t best_index = 0;
   int rc;
   if (rep->ncamps > 0)
-    return from_camps(it, row);
+    return from_camps(it, row, err, errlen);
   /* Reports read back: each lists its probes in index order; take the
    * lowest index of all, as a merge sort of their lists. */
   for (size_t i = 0; i < rep->ninputs; i++) {

@@ -123,6 +123,7 @@ typedef struct wsp__rows {
   const wsp_report *rep; /* The report. */
   int facts;             /* Rows come with their facts. */
   size_t *next;          /* Per campaign: the next result. */
+  int64_t last;          /* Several campaigns: the last index, or -1. */
 } wsp__rows;
 
 /* Starts a walk; with `facts`, every row read back is parsed (a writer

@@ -661,6 +661,101 @@ static void test_json_bytes(void) {
   }
 }
 
+/* Keeps the results of `c` whose index modulo n is k, as the loop that
+ * ran them would hold them. */
+static void keep_share(wsp_campaign *c, uint32_t k, uint32_t n) {
+  size_t kept = 0;
+  c->passed = 0;
+  for (int s = 0; s < WSP_SPAN_COUNT; s++)
+    wsp__hist_init(&c->spans[s]);
+  for (size_t i = 0; i < c->nresults; i++) {
+    wsp_result *r = c->results[i];
+    if (r->index % n != k) {
+      wsp_result_free(r);
+      continue;
+    }
+    c->results[kept++] = r;
+    c->passed += r->outcome == WSP_OUTCOME_OK;
+    for (int s = 0; s < WSP_SPAN_COUNT; s++)
+      if (wsp_result_span(r, (wsp_span)s) >= 0)
+        wsp__hist_add(&c->spans[s], (uint64_t)wsp_result_span(r, (wsp_span)s));
+  }
+  c->nresults = kept;
+}
+
+/* The text of `json` from its summary on: the summary and the probes. */
+static const char *from_summary(const char *json) {
+  const char *at = json ? strstr(json, "\n\t\"summary\":") : NULL;
+  return at ? at : "";
+}
+
+/* Several loops' campaigns that ran one campaign between them make the
+ * report one loop running it all makes; loops that are not one campaign
+ * are refused. */
+static void test_loops_merged(void) {
+  wsp_campaign *all = made_up(90, 900), *part[3], *bad;
+  wsp_report *rep = NULL;
+  char *one = NULL, *merged = NULL, *html = NULL, err[256];
+  for (uint32_t t = 0; t < 3; t++) {
+    part[t] = made_up(90, 900);
+    part[t]->seed = all->seed; /* Drawn at random by each. */
+    keep_share(part[t], t, 3);
+  }
+  CHECK_INT(wsp_report_new_merged((const wsp_campaign *const *)part, 3, &rep,
+                                  err, sizeof(err)),
+            0);
+  CHECK_INT(wsp_report_json(all, 0, &one), 0);
+  if (rep != NULL) {
+    CHECK_INT(wsp_report_string(rep, WSP_REPORT_JSON, 0, &merged), 0);
+    CHECK(same_text("loops", from_summary(merged), from_summary(one)));
+    CHECK(strstr(merged, "\"concurrency\":\t3,") != NULL);
+    CHECK_INT(wsp_report_total(rep), 90);
+    CHECK_INT(wsp_report_passed(rep), wsp_campaign_passed(all));
+    CHECK_INT(wsp_report_verdict(rep), WSP_VERDICT_FAIL);
+    CHECK_STR(wsp_report_fingerprint(rep), wsp_report_fingerprint(rep));
+    CHECK_INT(wsp_report_string(rep, WSP_REPORT_HTML, 0, &html), 0);
+    CHECK(html != NULL && strstr(html, "A sample of") == NULL);
+  }
+  wsp_report_free(rep);
+  rep = NULL;
+  /* The same loop twice: its probes were run twice. */
+  {
+    const wsp_campaign *twice[2] = {part[0], part[0]};
+    CHECK_INT(wsp_report_new_merged(twice, 2, &rep, err, sizeof(err)),
+              WSP_EMERGE);
+    CHECK(strstr(err, "run by two campaigns") != NULL);
+    CHECK(rep == NULL);
+  }
+  /* Another seed: another campaign. */
+  bad = made_up(90, 900);
+  keep_share(bad, 2, 3);
+  bad->seed = all->seed + 1;
+  {
+    const wsp_campaign *mixed[3] = {part[0], part[1], bad};
+    CHECK_INT(wsp_report_new_merged(mixed, 3, &rep, err, sizeof(err)),
+              WSP_EMERGE);
+    CHECK(strstr(err, "campaign 3 is another campaign") != NULL);
+    bad->seed = part[0]->seed;
+    bad->running = 1;
+    CHECK_INT(wsp_report_new_merged(mixed, 3, &rep, err, sizeof(err)),
+              WSP_EBUSY);
+    bad->running = 0;
+    bad->mode = part[0]->mode = part[1]->mode = WSP__MODE_WINDOW;
+    CHECK_INT(wsp_report_new_merged(mixed, 3, &rep, err, sizeof(err)),
+              WSP_EMERGE);
+    CHECK(strstr(err, "adapt") != NULL);
+    part[0]->mode = part[1]->mode = WSP__MODE_PLAIN;
+  }
+  CHECK_INT(wsp_report_new_merged(NULL, 0, &rep, err, sizeof(err)), WSP_EINVAL);
+  wsp_free(one);
+  wsp_free(merged);
+  wsp_free(html);
+  wsp_campaign_free(bad);
+  for (int t = 0; t < 3; t++)
+    wsp_campaign_free(part[t]);
+  wsp_campaign_free(all);
+}
+
 /* Everything a hostile server could put in an error stays inert. */
 static void test_hostile(void) {
   wsp_campaign *c = made_up(600, 3000);
@@ -752,6 +847,7 @@ int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
   test_edges();
   test_json_bytes();
+  test_loops_merged();
   test_hostile();
   test_large();
   test_plain_mixed();
