@@ -780,6 +780,10 @@ int wsp_report_save(const wsp_report *rep, wsp_report_format format,
     free(tmp);
     return rc;
   }
+  /* The JSON writer hands on one probe at a time: gather them in larger
+   * writes than stdio's default. */
+  if (!to_stdout)
+    setvbuf(f, NULL, _IOFBF, 256 * 1024);
   rc = wsp_report_write(rep, format, flags, fwrite_cb, f);
   if (to_stdout) {
     if (fflush(f) != 0 && rc == 0)
