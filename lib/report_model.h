@@ -93,7 +93,7 @@ struct wsp_report {
   wsp__slice *slices;        /* Outcomes per time slice. */
   size_t nslices;            /* How many. */
   /* A merge of shards. */
-  int merged;        /* Made of several shards' reports. */
+  int merged;        /* A merge of shards' reports. */
   wsp__part *parts;  /* Those shards, in the order given. */
   size_t nparts;     /* How many. */
   uint32_t *missing; /* Shard indexes missing (WSP_MERGE_ALLOW_PARTIAL). */
@@ -167,7 +167,7 @@ struct cJSON;
 char *wsp__json_indent(const struct cJSON *tree);
 /* The window search's conclusion from its evidence. */
 const char *wsp__conclusion_of(const wsp__evidence *e, size_t n);
-/* The probes' outcomes as the JSON report counts them, and back. */
+/* A phase, a mode from its name in a report, or -1. */
 int wsp__phase_from_name(const char *name);
 int wsp__mode_from_name(const char *name);
 
