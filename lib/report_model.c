@@ -278,8 +278,7 @@ int wsp__rows_begin(const wsp_report *rep, int facts, wsp__rows *it) {
   return 0;
 }
 
-static int from_camps(wsp__rows *it, wsp__row *row, char *err,
-                      size_t errlen) {
+static int from_camps(wsp__rows *it, wsp__row *row, char *err, size_t errlen) {
   const wsp_report *rep = it->rep;
   size_t best = (size_t)-1;
   const wsp_result *r = NULL;
