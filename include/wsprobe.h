@@ -251,6 +251,13 @@ WSP_EXTERN int wsp_jwt_verify(const char *token, wsp_jwt_alg alg,
                               uint32_t skew, char **claims_out, char *err,
                               size_t errlen);
 
+/*
+ * The algorithm a key signs with, from the key itself: WSP_JWT_RS256 for
+ * an RSA key, WSP_JWT_ES256 for a P-256 EC key (PEM or DER, private or
+ * public). A secret has no type: HS256 is the caller's choice.
+ */
+WSP_EXTERN int wsp_jwt_key_alg(const void *key, size_t key_len);
+
 /* Returns a new config with defaults, or NULL when out of memory. */
 WSP_EXTERN wsp_config *wsp_config_new(void);
 /* Returns a deep copy of `cfg`, or NULL when out of memory. */
@@ -367,6 +374,13 @@ WSP_EXTERN int wsp_config_add_step_wait(wsp_config *cfg, uint32_t ms);
 /* Step: close with `code` and `reason` (NULL for none). */
 WSP_EXTERN int wsp_config_add_step_close(wsp_config *cfg, uint16_t code,
                                          const char *reason);
+/*
+ * Step: one step written as text, the form of the CLI's --step:
+ * "send:TEXT", "binary:DATA" (a binary frame), "expect:TYPE[:MS]" (a
+ * trailing number is the timeout; 0 or none: the awaiting_reply timeout),
+ * "wait:MS" or "close:CODE[:REASON]".
+ */
+WSP_EXTERN int wsp_config_add_step_text(wsp_config *cfg, const char *text);
 /* Removes every step. */
 WSP_EXTERN int wsp_config_clear_steps(wsp_config *cfg);
 
@@ -447,9 +461,17 @@ typedef struct wsp_ctx wsp_ctx;
 WSP_EXTERN int wsp_ctx_new(struct uv_loop_s *loop, wsp_ctx **out);
 /*
  * Frees the context. Returns WSP_EBUSY, freeing nothing, while probes
- * created on it still exist (they exist until their callback has run).
+ * created on it still exist (they exist until their callback has run);
+ * wsp_ctx_last_error() then says how many. NULL is fine.
  */
+WSP_EXTERN int wsp_ctx_close(wsp_ctx *ctx);
+/* Deprecated: the same as wsp_ctx_close(), whose name says it can fail. */
 WSP_EXTERN int wsp_ctx_free(wsp_ctx *ctx);
+/*
+ * A one-line description of the last error a call on `ctx` returned, or
+ * "". Valid until the next call on `ctx`.
+ */
+WSP_EXTERN const char *wsp_ctx_last_error(const wsp_ctx *ctx);
 /* The loop the context was created on. */
 WSP_EXTERN struct uv_loop_s *wsp_ctx_loop(const wsp_ctx *ctx);
 
@@ -588,8 +610,15 @@ typedef void (*wsp_campaign_done_cb)(wsp_campaign *c, void *user_data);
 /* A campaign of `cfg` (copied): 1 probe at concurrency 1 by default.
  * Its probes share that copy and one resolution of the host. */
 WSP_EXTERN int wsp_campaign_new(const wsp_config *cfg, wsp_campaign **out);
-/* Frees the campaign; WSP_EBUSY while it is running. */
+/* Frees the campaign (NULL is fine); WSP_EBUSY while it is running. */
+WSP_EXTERN int wsp_campaign_close(wsp_campaign *c);
+/* Deprecated: the same as wsp_campaign_close(). */
 WSP_EXTERN int wsp_campaign_free(wsp_campaign *c);
+/*
+ * A one-line description of the last error a call on `c` returned, or ""
+ * when the last call succeeded. Valid until the next call on `c`.
+ */
+WSP_EXTERN const char *wsp_campaign_last_error(const wsp_campaign *c);
 /* Number of probes (1..10,000,000). */
 WSP_EXTERN int wsp_campaign_set_count(wsp_campaign *c, uint32_t count);
 /* Probes in flight at once (1..1,000,000). */
@@ -684,6 +713,30 @@ WSP_EXTERN int wsp_campaign_start(wsp_campaign *c, wsp_ctx *ctx,
                                   wsp_campaign_done_cb done, void *user_data);
 /* Cancels every probe in flight and starts no more. */
 WSP_EXTERN void wsp_campaign_cancel(wsp_campaign *c);
+/*
+ * Like wsp_campaign_cancel(), but safe to call from any thread and from a
+ * signal handler: it only records the request and wakes the campaign's
+ * loop (a uv_async_t), where the probes in flight are cancelled and no
+ * more start; the results so far stay, and the campaign ends as usual
+ * (its done callback runs, its reports can be written). Called before the
+ * campaign starts, it ends it at once; after it ended, it does nothing.
+ * The campaign must not be freed while another thread may call this.
+ */
+WSP_EXTERN void wsp_campaign_interrupt(wsp_campaign *c);
+/* Non-zero when wsp_campaign_interrupt() ended the campaign early. */
+WSP_EXTERN int wsp_campaign_interrupted(const wsp_campaign *c);
+/*
+ * About how many open files the campaign needs at most: its connections
+ * at once plus a margin for the loop, the reports and stdio.
+ */
+WSP_EXTERN uint64_t wsp_campaign_open_files(const wsp_campaign *c);
+/*
+ * Checks the process's limits against what the campaign needs, raising
+ * the soft limit of open files (RLIMIT_NOFILE) towards the hard limit when
+ * it is too low (libuv never does). WSP_ERANGE when it stays too low, with
+ * the figures in wsp_campaign_last_error().
+ */
+WSP_EXTERN int wsp_campaign_check_limits(wsp_campaign *c);
 /* Runs the campaign to completion on a private loop. */
 WSP_EXTERN int wsp_campaign_run(wsp_campaign *c);
 /* Number of results so far. */
@@ -694,6 +747,141 @@ WSP_EXTERN const wsp_result *wsp_campaign_result(const wsp_campaign *c,
                                                  size_t i);
 /* Number of results whose outcome is ok. */
 WSP_EXTERN size_t wsp_campaign_passed(const wsp_campaign *c);
+
+/* ------------------------------------------------------------------------ */
+/* Options and plans                                                        */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Every option of the CLI, with its bindings' keyword, its value, its
+ * default and its help, is one entry of a table in the library. The CLI
+ * parses its command line by this table, the Python binding takes its
+ * keywords from it, and the man page is checked against it; a plan
+ * (wsp_plan) turns the values given, by name, into a config and a campaign
+ * with every check the CLI makes. Entries only grow; their names never
+ * change meaning.
+ */
+typedef struct wsp_option wsp_option;
+
+/* What an option's value is, and how a plan parses it. */
+typedef enum {
+  WSP_OPTION_FLAG,    /* No value: given or not. */
+  WSP_OPTION_UINT,    /* A decimal integer in a range (wsp_option_text()). */
+  WSP_OPTION_NUMBER,  /* A decimal number, e.g. a rate. */
+  WSP_OPTION_SECONDS, /* Seconds (to the ms, "1.5"); by keyword: integer ms. */
+  WSP_OPTION_TEXT,    /* Any text. */
+  WSP_OPTION_FILE,    /* A file read when the plan is built. */
+  WSP_OPTION_OUTPUT,  /* A file written after the run; "-": stdout. */
+  WSP_OPTION_LIST,    /* Comma-separated integers in a range. */
+  WSP_OPTION_PAIR,    /* Two integers around a separator ("0:500"). */
+  WSP_OPTION_CHOICE   /* One of a few words. */
+} wsp_option_type;
+
+/* Properties of an option (bit flags, wsp_option_flags()). */
+typedef enum {
+  WSP_OPTION_REPEATABLE = 1 << 0, /* Each use adds a value. */
+  WSP_OPTION_OPTIONAL = 1 << 1,   /* The value may be left out. */
+  WSP_OPTION_PROBE = 1 << 2,      /* Sets the probe's config. */
+  WSP_OPTION_CAMPAIGN = 1 << 3,   /* Sets the campaign. */
+  WSP_OPTION_REPORT = 1 << 4,     /* Sets where reports go. */
+  WSP_OPTION_FRONT_END = 1 << 5,  /* The front end's own (help, quiet...). */
+  WSP_OPTION_SECRET = 1 << 6,     /* The value is a secret: never echoed. */
+  WSP_OPTION_NEGATIVE = 1 << 7    /* A flag whose keyword names the
+                                     opposite: keyword=false gives it. */
+} wsp_option_flag;
+
+/* The texts of an option (wsp_option_text()). */
+typedef enum {
+  WSP_OPTION_NAME,     /* "count": the CLI's --count. */
+  WSP_OPTION_KEYWORD,  /* "count": the bindings' keyword, or NULL. */
+  WSP_OPTION_METAVAR,  /* "N": what the value is called; NULL for flags. */
+  WSP_OPTION_HELP,     /* What it does, one paragraph. */
+  WSP_OPTION_DEFAULT,  /* The default as the CLI would take it, or NULL. */
+  WSP_OPTION_GROUP,    /* The section of the help and the man page. */
+  WSP_OPTION_RANGE,    /* "1-10000000" for numbers, else NULL. */
+  WSP_OPTION_CHOICES,  /* "subprotocol bearer query" for choices. */
+  WSP_OPTION_SEPARATOR /* ":" or "/" for pairs, else NULL. */
+} wsp_option_field;
+
+/* Number of options in the table. */
+WSP_EXTERN size_t wsp_option_count(void);
+/* Option `i` (0..wsp_option_count() - 1) in help order, or NULL. */
+WSP_EXTERN const wsp_option *wsp_option_at(size_t i);
+/* The option whose long name or keyword is `name`, or NULL. */
+WSP_EXTERN const wsp_option *wsp_option_find(const char *name);
+/* The option whose one-letter name is `c` ('n' for -n), or NULL. */
+WSP_EXTERN const wsp_option *wsp_option_find_short(int c);
+/* A text of the option (static storage), or NULL when it has none. */
+WSP_EXTERN const char *wsp_option_text(const wsp_option *o,
+                                       wsp_option_field field);
+/* The one-letter name ('n'), or 0. */
+WSP_EXTERN int wsp_option_short(const wsp_option *o);
+/* How the value is parsed. */
+WSP_EXTERN wsp_option_type wsp_option_type_of(const wsp_option *o);
+/* Its wsp_option_flag bits. */
+WSP_EXTERN unsigned int wsp_option_flags(const wsp_option *o);
+
+/*
+ * A plan: option values given by name, checked one by one as they are
+ * given and together when the plan is built, exactly as the CLI checks
+ * them. Owned by the caller; wsp_plan_free().
+ */
+typedef struct wsp_plan wsp_plan;
+
+/* Makes an empty plan. */
+WSP_EXTERN int wsp_plan_new(wsp_plan **out);
+/* Frees a plan (NULL is fine) and closes report files it opened. */
+WSP_EXTERN void wsp_plan_free(wsp_plan *p);
+/*
+ * A one-line description of the last error a call on `p` returned, or "".
+ * It names the option as the CLI does ("--count: ...") or, after
+ * wsp_plan_use_keywords(), by keyword ("count: ..."). It never holds a
+ * value of a secret option.
+ */
+WSP_EXTERN const char *wsp_plan_last_error(const wsp_plan *p);
+/* Non-zero: messages name options by their keywords, as a binding would. */
+WSP_EXTERN int wsp_plan_use_keywords(wsp_plan *p, int keywords);
+/* The target URL (ws:// or wss://), checked when the plan is built. */
+WSP_EXTERN int wsp_plan_set_url(wsp_plan *p, const char *url);
+/*
+ * Gives the option called `name` (long name or keyword) the text `value`
+ * (NULL for a flag, or an optional value left out). The value is parsed
+ * now; a repeatable option adds a value, any other takes the last one.
+ * Front-end options (help, quiet, ...) are only recorded.
+ */
+WSP_EXTERN int wsp_plan_set(wsp_plan *p, const char *name, const char *value);
+/*
+ * Like wsp_plan_set() with a value of `len` bytes that may hold NULs: the
+ * first message (send) as bytes, a step such as "binary:" + bytes.
+ */
+WSP_EXTERN int wsp_plan_set_bytes(wsp_plan *p, const char *name,
+                                  const void *value, size_t len);
+/* How many values the option called `name` was given (0: not given). */
+WSP_EXTERN size_t wsp_plan_given(const wsp_plan *p, const char *name);
+/* The last value given to the option called `name`, or NULL. */
+WSP_EXTERN const char *wsp_plan_value(const wsp_plan *p, const char *name);
+/*
+ * Checks the options together (what excludes or needs what), builds the
+ * config and the campaign, checks the limits of open files
+ * (wsp_campaign_check_limits()) and opens the report files given, so that
+ * a path that cannot be written is refused before anything runs. *out
+ * receives the campaign (wsp_campaign_close()). Once per plan.
+ */
+WSP_EXTERN int wsp_plan_build(wsp_plan *p, wsp_campaign **out);
+/*
+ * What a build would run, without running or opening anything: a JSON
+ * object with the url, the config (secrets redacted unless show-secrets
+ * was given), the campaign's settings, the reports and the open files
+ * needed. The CLI's --dry-run prints it. A malloc'd string (wsp_free()).
+ */
+WSP_EXTERN int wsp_plan_to_json(wsp_plan *p, char **out);
+/*
+ * Writes the reports given (json, html, junit) of a campaign built from
+ * the plan, to the files the build opened, and closes them. The JSON
+ * report shows secrets only with show-secrets; HTML and JUnit never do.
+ * WSP_EIO when a write fails (the message names the file).
+ */
+WSP_EXTERN int wsp_plan_write_reports(wsp_plan *p, const wsp_campaign *c);
 
 /* ------------------------------------------------------------------------ */
 /* Reports                                                                  */

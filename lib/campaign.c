@@ -12,10 +12,15 @@
  * resolution of the host. A loop-lag timer watches the prober itself, so
  * that its own delays are never passed off as the server's.
  */
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "campaign.h"
+#include "defaults.h"
 
 #define LAG_TICK_MS 10
 #define LAG_RING 65536
@@ -45,18 +50,20 @@ int wsp_campaign_new(const wsp_config *cfg, wsp_campaign **out) {
     free(c);
     return WSP_ENOMEM;
   }
-  c->count = 1;
-  c->concurrency = 1;
-  c->slice_ms = 1000;
+  c->count = WSP__DEF_COUNT;
+  c->concurrency = WSP__DEF_CONCURRENCY;
+  c->slice_ms = WSP__DEF_SLICE_MS;
   c->shards = 1;
-  c->lag_threshold_ms = 5;
+  c->lag_threshold_ms = WSP__DEF_LAG_MS;
   c->per_delay = 1;
-  c->win_res = 1;
-  c->win_trials = 5;
+  c->win_res = WSP__DEF_RESOLUTION_MS;
+  c->win_trials = WSP__DEF_TRIALS;
+  atomic_init(&c->interrupt_req, 0);
+  atomic_init(&c->wake_state, WSP__WAKE_NONE);
   /* A seed nobody chose is still recorded, so the run can be repeated. */
   uv_random(NULL, NULL, seed, sizeof(seed), 0, NULL);
   memcpy(&c->seed, seed, sizeof(c->seed));
-  c->seed &= 0x1fffffffffffffull; /* Exact in a JSON number (2^53). */
+  c->seed &= WSP__MAX_SEED; /* Exact in a JSON number (2^53). */
   for (int s = 0; s < WSP_SPAN_COUNT; s++)
     wsp__hist_init(&c->spans[s]);
   wsp__hist_init(&c->lag);
@@ -65,11 +72,12 @@ int wsp_campaign_new(const wsp_config *cfg, wsp_campaign **out) {
   return 0;
 }
 
-int wsp_campaign_free(wsp_campaign *c) {
+int wsp_campaign_close(wsp_campaign *c) {
   if (c == NULL)
     return 0;
   if (c->running)
-    return WSP_EBUSY;
+    return wsp__fail(c->error, sizeof(c->error), WSP_EBUSY,
+                     "the campaign is running (wait for its done callback)");
   for (size_t i = 0; i < c->nresults; i++)
     wsp_result_free(c->results[i]);
   free(c->results);
@@ -86,140 +94,294 @@ int wsp_campaign_free(wsp_campaign *c) {
   return 0;
 }
 
+int wsp_campaign_free(wsp_campaign *c) { return wsp_campaign_close(c); }
+
+const char *wsp_campaign_last_error(const wsp_campaign *c) {
+  return c ? c->error : "no campaign";
+}
+
+static int fail(wsp_campaign *c, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(wsp_campaign *c, int err, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  wsp__vfail(c->error, sizeof(c->error), err, fmt, ap);
+  va_end(ap);
+  return err;
+}
+
+static int ok(wsp_campaign *c) {
+  c->error[0] = '\0';
+  return 0;
+}
+
+const char *const wsp__mode_names[4] = {
+    [WSP__MODE_PLAIN] = "plain",
+    [WSP__MODE_SWEEP] = "sweep",
+    [WSP__MODE_WINDOW] = "window",
+    [WSP__MODE_CONCURRENCY] = "concurrency",
+};
+
+static const char *const mode_what[] = {
+    [WSP__MODE_PLAIN] = "a plain campaign",
+    [WSP__MODE_SWEEP] = "a delay sweep",
+    [WSP__MODE_WINDOW] = "a window search",
+    [WSP__MODE_CONCURRENCY] = "a concurrency sweep",
+};
+
+/* What each mode would ignore, and why: given together, they conflict. */
+static const struct {
+  unsigned given;   /* WSP__GIVEN_* bit. */
+  const char *what; /* The setting, in words. */
+  unsigned modes;   /* Modes (bits of wsp__mode) that ignore it. */
+  const char *why;  /* What the mode does instead. */
+} ignored[] = {
+    {WSP__GIVEN_COUNT, "the count", 1u << WSP__MODE_SWEEP,
+     "its probes per delay are given with the delays"},
+    {WSP__GIVEN_COUNT, "the count",
+     1u << WSP__MODE_WINDOW | 1u << WSP__MODE_CONCURRENCY,
+     "it decides how many probes to run"},
+    {WSP__GIVEN_CONCURRENCY, "the concurrency", 1u << WSP__MODE_WINDOW,
+     "its trials per point run at once"},
+    {WSP__GIVEN_CONCURRENCY, "the concurrency", 1u << WSP__MODE_CONCURRENCY,
+     "its levels are the concurrency"},
+    {WSP__GIVEN_DURATION, "a duration",
+     1u << WSP__MODE_WINDOW | 1u << WSP__MODE_CONCURRENCY,
+     "it ends when its search does"},
+    {WSP__GIVEN_SLICE, "time slices",
+     1u << WSP__MODE_WINDOW | 1u << WSP__MODE_CONCURRENCY,
+     "it reports no time slices without a duration"},
+    {WSP__GIVEN_SHARD, "shards",
+     1u << WSP__MODE_WINDOW | 1u << WSP__MODE_CONCURRENCY,
+     "an adaptive search cannot be split up front"},
+};
+
+/*
+ * Whether `mode` and the settings given so far (plus `adding`) go
+ * together: a setter never changes another one's value, so a combination
+ * in which one would be ignored is refused instead.
+ */
+static int compatible(wsp_campaign *c, wsp__mode mode, unsigned adding) {
+  unsigned given = c->given | adding;
+  for (size_t i = 0; i < WSP__ARRAY_SIZE(ignored); i++)
+    if ((given & ignored[i].given) && (ignored[i].modes & (1u << mode)))
+      return fail(c, WSP_ESTATE, "%s ignores %s: %s", mode_what[mode],
+                  ignored[i].what, ignored[i].why);
+  return 0;
+}
+
+/* Chooses the campaign's mode once: another mode's setter is refused. */
+static int choose_mode(wsp_campaign *c, wsp__mode mode) {
+  if (c->mode != WSP__MODE_PLAIN && c->mode != mode)
+    return fail(c, WSP_ESTATE, "the campaign is already %s; %s excludes it",
+                mode_what[c->mode], mode_what[mode]);
+  return compatible(c, mode, 0);
+}
+
+/* Records a setting, refusing it when the chosen mode would ignore it. */
+static int give(wsp_campaign *c, unsigned bit) {
+  int rc = compatible(c, c->mode, bit);
+  if (rc == 0)
+    c->given |= bit;
+  return rc;
+}
+
+static int guard(wsp_campaign *c) {
+  if (c->running || c->ran)
+    return fail(c, WSP_ESTATE, "the campaign has already been started");
+  return 0;
+}
+
 #define SETTER_GUARD(c)                                                        \
   do {                                                                         \
     if ((c) == NULL)                                                           \
       return WSP_EINVAL;                                                       \
-    if ((c)->running || (c)->ran)                                              \
+    if (guard(c) != 0)                                                         \
       return WSP_ESTATE;                                                       \
   } while (0)
 
 int wsp_campaign_set_count(wsp_campaign *c, uint32_t count) {
   SETTER_GUARD(c);
-  if (count < 1 || count > 10000000)
-    return WSP_ERANGE;
+  if (count < 1 || count > WSP__MAX_COUNT)
+    return fail(c, WSP_ERANGE, "count %u out of range (1-%u)", count,
+                WSP__MAX_COUNT);
+  if (give(c, WSP__GIVEN_COUNT) != 0)
+    return WSP_ESTATE;
   c->count = count;
-  return 0;
+  return ok(c);
 }
 
 int wsp_campaign_set_concurrency(wsp_campaign *c, uint32_t n) {
   SETTER_GUARD(c);
-  if (n < 1 || n > 1000000)
-    return WSP_ERANGE;
+  if (n < 1 || n > WSP__MAX_CONCURRENCY)
+    return fail(c, WSP_ERANGE, "concurrency %u out of range (1-%u)", n,
+                WSP__MAX_CONCURRENCY);
+  if (give(c, WSP__GIVEN_CONCURRENCY) != 0)
+    return WSP_ESTATE;
   c->concurrency = n;
-  return 0;
+  return ok(c);
 }
 
 int wsp_campaign_set_rate(wsp_campaign *c, double per_second) {
   SETTER_GUARD(c);
-  if (!(per_second >= 0 && per_second <= 1e7))
-    return WSP_ERANGE;
+  if (!(per_second >= 0 && per_second <= WSP__MAX_RATE))
+    return fail(c, WSP_ERANGE, "rate %g out of range (0-%d a second)",
+                per_second, WSP__MAX_RATE);
   c->rate = per_second;
-  return 0;
+  return ok(c);
 }
 
 int wsp_campaign_set_duration(wsp_campaign *c, uint32_t ms) {
   SETTER_GUARD(c);
-  if (ms > 7 * 24 * 3600 * 1000u)
-    return WSP_ERANGE;
+  if (ms > WSP__MAX_DURATION_MS)
+    return fail(c, WSP_ERANGE, "duration %u ms out of range (0-%u)", ms,
+                WSP__MAX_DURATION_MS);
+  if (ms > 0 && give(c, WSP__GIVEN_DURATION) != 0)
+    return WSP_ESTATE;
+  if (ms == 0)
+    c->given &= ~(unsigned)WSP__GIVEN_DURATION;
   c->duration_ms = ms;
-  if (ms > 0 && c->count == 1)
-    c->count = 10000000; /* The duration decides; count is only a cap. */
-  return 0;
+  return ok(c);
 }
 
 int wsp_campaign_set_slice(wsp_campaign *c, uint32_t ms) {
   SETTER_GUARD(c);
-  if (ms < 1 || ms > 3600000)
-    return WSP_ERANGE;
+  if (ms < 1 || ms > WSP__MAX_MS)
+    return fail(c, WSP_ERANGE, "slice %u ms out of range (1-%u)", ms,
+                WSP__MAX_MS);
+  if (give(c, WSP__GIVEN_SLICE) != 0)
+    return WSP_ESTATE;
   c->slice_ms = ms;
-  return 0;
+  return ok(c);
 }
 
 int wsp_campaign_set_burst(wsp_campaign *c, int burst) {
   SETTER_GUARD(c);
   c->burst = burst != 0;
-  return 0;
+  return ok(c);
 }
 
 int wsp_campaign_set_seed(wsp_campaign *c, uint64_t seed) {
   SETTER_GUARD(c);
-  if (seed > 0x1fffffffffffffull)
-    return WSP_ERANGE;
+  if (seed > WSP__MAX_SEED)
+    return fail(c, WSP_ERANGE, "seed out of range (0-2^53-1)");
   c->seed = seed;
-  return 0;
+  return ok(c);
 }
 
 uint64_t wsp_campaign_seed(const wsp_campaign *c) { return c ? c->seed : 0; }
 
 int wsp_campaign_set_jitter(wsp_campaign *c, uint32_t ms) {
   SETTER_GUARD(c);
-  if (ms > 3600000)
-    return WSP_ERANGE;
+  if (ms > WSP__MAX_MS)
+    return fail(c, WSP_ERANGE, "jitter %u ms out of range (0-%u)", ms,
+                WSP__MAX_MS);
   c->jitter_ms = ms;
-  return 0;
+  return ok(c);
 }
 
 int wsp_campaign_set_shard(wsp_campaign *c, uint32_t index, uint32_t count) {
   SETTER_GUARD(c);
-  if (count < 1 || index >= count)
-    return WSP_ERANGE;
+  if (count < 1 || count > WSP__MAX_SHARDS || index >= count)
+    return fail(c, WSP_ERANGE,
+                "shard %u of %u: the index must be below the count "
+                "(1-%u shards)",
+                index, count, WSP__MAX_SHARDS);
+  if (count > 1 && give(c, WSP__GIVEN_SHARD) != 0)
+    return WSP_ESTATE;
+  if (count == 1)
+    c->given &= ~(unsigned)WSP__GIVEN_SHARD;
   c->shard = index;
   c->shards = count;
-  return 0;
+  return ok(c);
 }
 
 int wsp_campaign_set_lag_threshold(wsp_campaign *c, uint32_t ms) {
   SETTER_GUARD(c);
-  if (ms < 1 || ms > 60000)
-    return WSP_ERANGE;
+  if (ms < 1 || ms > WSP__MAX_LAG_MS)
+    return fail(c, WSP_ERANGE, "lag threshold %u ms out of range (1-%u)", ms,
+                WSP__MAX_LAG_MS);
   c->lag_threshold_ms = ms;
-  return 0;
+  return ok(c);
 }
 
 int wsp_campaign_set_delays(wsp_campaign *c, const uint32_t *delays, size_t n,
                             uint32_t per_delay) {
   uint32_t *d;
   SETTER_GUARD(c);
-  if (delays == NULL || n == 0 || n > 10000 || per_delay < 1 ||
-      (uint64_t)n * per_delay > 10000000)
-    return WSP_ERANGE;
+  if (delays == NULL || n == 0 || n > WSP__MAX_DELAYS)
+    return fail(c, WSP_ERANGE, "a sweep needs 1-%d delays", WSP__MAX_DELAYS);
+  if (per_delay < 1 || (uint64_t)n * per_delay > WSP__MAX_COUNT)
+    return fail(c, WSP_ERANGE,
+                "%zu delays x %u probes: at least 1 and at most %u probes", n,
+                per_delay, WSP__MAX_COUNT);
   for (size_t i = 0; i < n; i++)
-    if (delays[i] > 3600000)
-      return WSP_ERANGE;
+    if (delays[i] > WSP__MAX_MS)
+      return fail(c, WSP_ERANGE, "delay %u ms out of range (0-%u)", delays[i],
+                  WSP__MAX_MS);
+  if (choose_mode(c, WSP__MODE_SWEEP) != 0)
+    return WSP_ESTATE;
   if ((d = malloc(n * sizeof(*d))) == NULL)
-    return WSP_ENOMEM;
+    return fail(c, WSP_ENOMEM, "out of memory");
   memcpy(d, delays, n * sizeof(*d));
   free(c->delays);
   c->delays = d;
   c->ndelays = n;
   c->per_delay = per_delay;
   c->mode = WSP__MODE_SWEEP;
-  return 0;
+  return ok(c);
 }
 
 int wsp_campaign_set_window_search(wsp_campaign *c, uint32_t lo_ms,
                                    uint32_t hi_ms, uint32_t resolution_ms,
                                    uint32_t trials) {
   SETTER_GUARD(c);
-  if (hi_ms <= lo_ms || hi_ms > 3600000 || resolution_ms < 1 || trials < 1 ||
-      trials > 100000)
-    return WSP_ERANGE;
+  if (hi_ms <= lo_ms || hi_ms > WSP__MAX_MS)
+    return fail(c, WSP_ERANGE,
+                "window %u:%u ms: the upper bound must be above the lower "
+                "and at most %u",
+                lo_ms, hi_ms, WSP__MAX_MS);
+  if (resolution_ms < 1 || resolution_ms > WSP__MAX_MS)
+    return fail(c, WSP_ERANGE, "resolution %u ms out of range (1-%u)",
+                resolution_ms, WSP__MAX_MS);
+  if (trials < 1 || trials > WSP__MAX_TRIALS)
+    return fail(c, WSP_ERANGE, "trials %u out of range (1-%u)", trials,
+                WSP__MAX_TRIALS);
+  if (choose_mode(c, WSP__MODE_WINDOW) != 0)
+    return WSP_ESTATE;
   c->win_lo = lo_ms;
   c->win_hi = hi_ms;
   c->win_res = resolution_ms;
   c->win_trials = trials;
   c->mode = WSP__MODE_WINDOW;
-  return 0;
+  return ok(c);
 }
 
 int wsp_campaign_set_concurrency_sweep(wsp_campaign *c, uint32_t max_level) {
   SETTER_GUARD(c);
-  if (max_level < 1 || max_level > 1000000)
-    return WSP_ERANGE;
+  if (max_level < 1 || max_level > WSP__MAX_CONCURRENCY)
+    return fail(c, WSP_ERANGE, "concurrency sweep up to %u out of range (1-%u)",
+                max_level, WSP__MAX_CONCURRENCY);
+  if (choose_mode(c, WSP__MODE_CONCURRENCY) != 0)
+    return WSP_ESTATE;
   c->max_level = max_level;
   c->mode = WSP__MODE_CONCURRENCY;
-  return 0;
+  return ok(c);
+}
+
+/*
+ * The probes of a plain campaign: as set; by default one, or one burst of
+ * the concurrency with bursts, or as many as the duration allows.
+ */
+static uint32_t plain_count(const wsp_campaign *c) {
+  if (c->given & WSP__GIVEN_COUNT)
+    return c->count;
+  if (c->duration_ms > 0)
+    return WSP__MAX_COUNT;
+  if (c->burst)
+    return c->concurrency;
+  return c->count;
 }
 
 int wsp_campaign_set_probe_cb(wsp_campaign *c, wsp_campaign_probe_cb cb,
@@ -599,6 +761,48 @@ static void on_own_closed(uv_handle_t *h) {
     c->done_cb(c, c->done_ud);
 }
 
+/*
+ * Interruption. wsp_campaign_interrupt() may run on any thread or in a
+ * signal handler, so it only sets a flag and wakes the loop through a
+ * uv_async_t (uv_async_send() is async-signal-safe); the cancelling
+ * happens here, on the loop's thread. The handle is used only while it
+ * is live: retire_wake() waits out a sender that is inside
+ * uv_async_send() before the handle is closed.
+ */
+static void on_wake(uv_async_t *a) {
+  wsp_campaign *c = a->data;
+  if (!atomic_load(&c->interrupt_req) || c->cancelled || c->draining)
+    return;
+  c->interrupted = 1;
+  wsp_campaign_cancel(c);
+}
+
+static void retire_wake(wsp_campaign *c) {
+  int live = WSP__WAKE_LIVE;
+  while (
+      !atomic_compare_exchange_weak(&c->wake_state, &live, WSP__WAKE_CLOSED)) {
+    /* Another thread is inside uv_async_send(): a few instructions. */
+    live = WSP__WAKE_LIVE;
+    sched_yield();
+  }
+}
+
+void wsp_campaign_interrupt(wsp_campaign *c) {
+  int live = WSP__WAKE_LIVE;
+  if (c == NULL)
+    return;
+  atomic_store(&c->interrupt_req, 1);
+  if (atomic_compare_exchange_strong(&c->wake_state, &live,
+                                     WSP__WAKE_SENDING)) {
+    uv_async_send(&c->wake);
+    atomic_store(&c->wake_state, WSP__WAKE_LIVE);
+  }
+}
+
+int wsp_campaign_interrupted(const wsp_campaign *c) {
+  return c != NULL && c->interrupted;
+}
+
 /* Every probe ended and no round follows: close the campaign's handles;
  * the done callback runs after their close callbacks. */
 static void drain(wsp_campaign *c) {
@@ -606,8 +810,10 @@ static void drain(wsp_campaign *c) {
     return;
   c->draining = 1;
   c->t_end = uv_hrtime();
+  retire_wake(c);
   uv_close((uv_handle_t *)&c->pace, on_own_closed);
   uv_close((uv_handle_t *)&c->lag_timer, on_own_closed);
+  uv_close((uv_handle_t *)&c->wake, on_own_closed);
 }
 
 static void begin(wsp_campaign *c) {
@@ -639,24 +845,25 @@ static void on_resolved(uv_getaddrinfo_t *req, int status,
 int wsp_campaign_start(wsp_campaign *c, wsp_ctx *ctx, wsp_campaign_done_cb done,
                        void *user_data) {
   uint32_t nslots;
+  int rc;
   if (c == NULL || ctx == NULL)
     return WSP_EINVAL;
   if (c->running || c->ran)
-    return WSP_ESTATE;
+    return fail(c, WSP_ESTATE, "the campaign has already been started");
   if (c->shards > 1 &&
       (c->mode == WSP__MODE_WINDOW || c->mode == WSP__MODE_CONCURRENCY))
     return WSP_EINVAL; /* Adaptive searches cannot be split up front. */
   c->rng = c->seed;
   switch (c->mode) {
   case WSP__MODE_PLAIN:
-    c->planned = shard_size(c, c->count);
+    c->planned = shard_size(c, plain_count(c));
     nslots = c->concurrency;
     break;
   case WSP__MODE_SWEEP:
     c->planned = shard_size(c, (uint64_t)c->ndelays * c->per_delay);
     nslots = c->concurrency;
     if ((c->order = malloc(c->planned * sizeof(*c->order))) == NULL)
-      return WSP_ENOMEM;
+      return fail(c, WSP_ENOMEM, "out of memory");
     /* A seeded shuffle: delays interleave, so that a drift of the server
      * over time is not mistaken for an effect of the delay. */
     for (uint32_t i = 0; i < c->planned; i++)
@@ -681,7 +888,9 @@ int wsp_campaign_start(wsp_campaign *c, wsp_ctx *ctx, wsp_campaign_done_cb done,
   c->slots = calloc(nslots, sizeof(*c->slots));
   c->free_slots = calloc(nslots, sizeof(*c->free_slots));
   c->lags = malloc(LAG_RING * sizeof(*c->lags));
-  if (c->slots == NULL || c->free_slots == NULL || c->lags == NULL) {
+  rc = WSP_ENOMEM;
+  if (c->slots == NULL || c->free_slots == NULL || c->lags == NULL ||
+      (rc = uv_async_init(ctx->loop, &c->wake, on_wake)) != 0) {
     free(c->slots);
     free(c->free_slots);
     free(c->lags);
@@ -690,8 +899,14 @@ int wsp_campaign_start(wsp_campaign *c, wsp_ctx *ctx, wsp_campaign_done_cb done,
     c->free_slots = NULL;
     c->lags = NULL;
     c->order = NULL;
-    return WSP_ENOMEM;
+    return rc;
   }
+  /* The wakeup handle alone must not keep the loop alive. */
+  c->wake.data = c;
+  uv_unref((uv_handle_t *)&c->wake);
+  atomic_store(&c->wake_state, WSP__WAKE_LIVE);
+  if (atomic_load(&c->interrupt_req))
+    uv_async_send(&c->wake); /* Interrupted before it started. */
   for (uint32_t i = 0; i < nslots; i++) {
     c->slots[i].c = c;
     c->free_slots[i] = nslots - 1 - i;
@@ -705,7 +920,7 @@ int wsp_campaign_start(wsp_campaign *c, wsp_ctx *ctx, wsp_campaign_done_cb done,
   uv_timer_init(ctx->loop, &c->pace);
   uv_timer_init(ctx->loop, &c->lag_timer);
   c->pace.data = c->lag_timer.data = c;
-  c->handles = 2;
+  c->handles = 3;
   c->t_start = uv_hrtime();
   if (!c->cfg->url.ip_literal) {
     struct addrinfo hints;
@@ -757,7 +972,7 @@ int wsp_campaign_run(wsp_campaign *c) {
   if ((rc = wsp_ctx_new(&loop, &ctx)) == 0 &&
       (rc = wsp_campaign_start(c, ctx, run_done, NULL)) == 0)
     uv_run(&loop, UV_RUN_DEFAULT);
-  wsp_ctx_free(ctx);
+  wsp_ctx_close(ctx);
   if (uv_loop_close(&loop) != 0 && rc == 0)
     rc = WSP_EBUSY;
   return rc;
@@ -781,6 +996,49 @@ uint32_t wsp_campaign_planned(const wsp_campaign *c) {
   if (c->mode == WSP__MODE_SWEEP)
     return shard_size(c, (uint64_t)c->ndelays * c->per_delay);
   if (c->mode == WSP__MODE_PLAIN && c->duration_ms == 0)
-    return shard_size(c, c->count);
+    return shard_size(c, plain_count(c));
   return 0;
+}
+
+/* The most connections the campaign will hold open at once. */
+static uint64_t max_connections(const wsp_campaign *c) {
+  uint64_t planned = wsp_campaign_planned(c);
+  switch (c->mode) {
+  case WSP__MODE_WINDOW:
+    return c->win_trials;
+  case WSP__MODE_CONCURRENCY:
+    return c->max_level;
+  default:
+    return planned > 0 && planned < c->concurrency ? planned : c->concurrency;
+  }
+}
+
+uint64_t wsp_campaign_open_files(const wsp_campaign *c) {
+  return c ? max_connections(c) + WSP__SPARE_FILES : 0;
+}
+
+int wsp_campaign_check_limits(wsp_campaign *c) {
+  struct rlimit rl;
+  uint64_t need;
+  if (c == NULL)
+    return WSP_EINVAL;
+  need = wsp_campaign_open_files(c);
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+    return ok(c); /* Nothing known: nothing to refuse. */
+  /* libuv never raises the limit; the soft limit may go up to the hard. */
+  if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need &&
+      rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need
+                      ? rl.rlim_max
+                      : (rlim_t)need;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    getrlimit(RLIMIT_NOFILE, &rl);
+  }
+  if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need)
+    return fail(c, WSP_ERANGE,
+                "%llu connections at once need about %llu open files, but "
+                "the limit is %llu (raise it with ulimit -n)",
+                (unsigned long long)max_connections(c),
+                (unsigned long long)need, (unsigned long long)rl.rlim_cur);
+  return ok(c);
 }

@@ -4,6 +4,8 @@
 #ifndef WSP_CAMPAIGN_H
 #define WSP_CAMPAIGN_H
 
+#include <stdatomic.h>
+
 #include "internal.h"
 
 /* What the campaign measures. */
@@ -13,6 +15,27 @@ typedef enum {
   WSP__MODE_WINDOW,     /* bisection for the race window. */
   WSP__MODE_CONCURRENCY /* bursts of 1, 2, 4, ... connections. */
 } wsp__mode;
+
+/* The modes' names in reports: "plain", "sweep", "window", "concurrency". */
+extern const char *const wsp__mode_names[4];
+
+/* Settings a caller gave explicitly (wsp__campaign.given): a mode refuses
+ * the ones it would ignore, and defaults depend on what was given. */
+enum {
+  WSP__GIVEN_COUNT = 1 << 0,       /* wsp_campaign_set_count() */
+  WSP__GIVEN_CONCURRENCY = 1 << 1, /* wsp_campaign_set_concurrency() */
+  WSP__GIVEN_DURATION = 1 << 2,    /* wsp_campaign_set_duration() */
+  WSP__GIVEN_SHARD = 1 << 3,       /* wsp_campaign_set_shard(), count > 1 */
+  WSP__GIVEN_SLICE = 1 << 4        /* wsp_campaign_set_slice() */
+};
+
+/* The state of the wakeup handle that wsp_campaign_interrupt() signals. */
+enum {
+  WSP__WAKE_NONE,    /* Not initialised (before start). */
+  WSP__WAKE_LIVE,    /* Initialised: uv_async_send() may be called. */
+  WSP__WAKE_SENDING, /* A caller is inside uv_async_send(). */
+  WSP__WAKE_CLOSED   /* Closed or closing: nobody may send. */
+};
 
 /* One place for a probe in flight. */
 typedef struct wsp__slot {
@@ -81,6 +104,13 @@ struct wsp_campaign {
   uint32_t win_lo, win_hi;      /* Window search bounds, ms. */
   uint32_t win_res, win_trials; /* Resolution, probes per point. */
   uint32_t max_level;           /* Concurrency sweep limit. */
+  unsigned given;               /* WSP__GIVEN_* bits. */
+  char error[256];              /* Last setter error, one line. */
+  /* Interruption, from any thread or a signal handler. */
+  atomic_int interrupt_req; /* wsp_campaign_interrupt() was called. */
+  atomic_int wake_state;    /* WSP__WAKE_*: may `wake` be sent? */
+  uv_async_t wake;          /* Wakes the loop for an interrupt. */
+  int interrupted;          /* An interrupt ended the campaign. */
   /* Execution. */
   wsp_ctx *ctx;                   /* Where it runs. */
   uint64_t rng;                   /* PRNG state, from seed. */

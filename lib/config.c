@@ -9,19 +9,20 @@
 #include <mbedtls/pk.h>
 #include <mbedtls/x509_crt.h>
 
+#include "defaults.h"
 #include "internal.h"
 
-const char wsp__jwt_prefix[5] = "jwt.";
+const char wsp__jwt_prefix[5] = WSP__DEF_JWT_PREFIX;
 
 static const uint32_t default_timeouts[WSP_PHASE_COUNT] = {
-    [WSP_PHASE_RESOLVE] = 5000,
-    [WSP_PHASE_CONNECT] = 5000,
-    [WSP_PHASE_TLS] = 5000,
-    [WSP_PHASE_UPGRADE] = 5000,
+    [WSP_PHASE_RESOLVE] = WSP__DEF_TIMEOUT_MS,
+    [WSP_PHASE_CONNECT] = WSP__DEF_TIMEOUT_MS,
+    [WSP_PHASE_TLS] = WSP__DEF_TIMEOUT_MS,
+    [WSP_PHASE_UPGRADE] = WSP__DEF_TIMEOUT_MS,
     [WSP_PHASE_OPEN] = 0,
-    [WSP_PHASE_FIRST_SEND] = 5000,
-    [WSP_PHASE_AWAITING_REPLY] = 5000,
-    [WSP_PHASE_CLOSING] = 2000,
+    [WSP_PHASE_FIRST_SEND] = WSP__DEF_TIMEOUT_MS,
+    [WSP_PHASE_AWAITING_REPLY] = WSP__DEF_TIMEOUT_MS,
+    [WSP_PHASE_CLOSING] = WSP__DEF_CLOSE_TIMEOUT_MS,
 };
 
 /* Headers the upgrade itself writes; a user value would corrupt it. */
@@ -48,13 +49,8 @@ static const char *const secret_headers[] = {
 int wsp__config_fail(wsp_config *cfg, int err, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(cfg->error, sizeof(cfg->error), fmt, ap);
+  wsp__vfail(cfg->error, sizeof(cfg->error), err, fmt, ap);
   va_end(ap);
-  /* Messages quote what the caller gave, which may hold a line break or
-   * a terminal escape: keep them one printable line. */
-  for (char *c = cfg->error; *c; c++)
-    if ((unsigned char)*c < 0x20 || *c == 0x7f)
-      *c = '?';
   return err;
 }
 
@@ -82,12 +78,12 @@ wsp_config *wsp_config_new(void) {
   if (cfg == NULL)
     return NULL;
   memcpy(cfg->timeout_ms, default_timeouts, sizeof(default_timeouts));
-  cfg->max_message = 1024 * 1024;
+  cfg->max_message = WSP__DEF_MAX_MESSAGE;
   cfg->jwt_placement = WSP_JWT_SUBPROTOCOL;
   cfg->jwt_spec.alg = WSP_JWT_HS256;
-  cfg->jwt_spec.ttl = 300;
+  cfg->jwt_spec.ttl = WSP__DEF_JWT_TTL;
   memcpy(cfg->jwt_prefix, wsp__jwt_prefix, sizeof(wsp__jwt_prefix));
-  strcpy(cfg->jwt_query, "access_token");
+  strcpy(cfg->jwt_query, WSP__DEF_JWT_QUERY);
   cfg->require_subprotocol = 1;
   cfg->tls_resume = 1;
   return cfg;
@@ -347,6 +343,12 @@ int wsp_config_add_header(wsp_config *cfg, const char *name,
           wsp__strcaseeq(name, "sec-websocket-protocol")
               ? " (offer subprotocols with --subprotocol)"
               : "");
+  /* The upgrade writes the origin setting as its own header: two would
+   * go out. */
+  if (wsp__strcaseeq(name, "origin") && cfg->origin != NULL)
+    return wsp__config_fail(cfg, WSP_ESTATE,
+                            "Origin given twice: as a header and as the "
+                            "origin");
   if (value == NULL || !value_ok(value))
     return wsp__config_fail(cfg, WSP_EHEADER,
                             "invalid value for header '%s' (control "
@@ -578,6 +580,11 @@ int wsp_config_set_origin(wsp_config *cfg, const char *origin) {
   if (cfg == NULL)
     return WSP_EINVAL;
   if (origin != NULL) {
+    for (size_t i = 0; i < cfg->nheaders; i++)
+      if (wsp__strcaseeq(cfg->headers[i].name, "origin"))
+        return wsp__config_fail(cfg, WSP_ESTATE,
+                                "Origin given twice: as a header and as the "
+                                "origin");
     if (*origin == '\0' || !value_ok(origin))
       return wsp__config_fail(cfg, WSP_EHEADER, "invalid Origin '%.64s'",
                               origin);

@@ -40,11 +40,14 @@ int wsp_ctx_new(uv_loop_t *loop, wsp_ctx **out) {
   return 0;
 }
 
-int wsp_ctx_free(wsp_ctx *ctx) {
+int wsp_ctx_close(wsp_ctx *ctx) {
   if (ctx == NULL)
     return 0;
   if (ctx->nprobes > 0)
-    return WSP_EBUSY;
+    return wsp__fail(ctx->error, sizeof(ctx->error), WSP_EBUSY,
+                     "%zu probes still exist on the context (they exist "
+                     "until their callback has run)",
+                     ctx->nprobes);
   mbedtls_ctr_drbg_free(&ctx->drbg);
   mbedtls_entropy_free(&ctx->entropy);
   mbedtls_platform_zeroize(ctx->pool, sizeof(ctx->pool));
@@ -54,6 +57,12 @@ int wsp_ctx_free(wsp_ctx *ctx) {
   free(ctx->pbuf);
   free(ctx);
   return 0;
+}
+
+int wsp_ctx_free(wsp_ctx *ctx) { return wsp_ctx_close(ctx); }
+
+const char *wsp_ctx_last_error(const wsp_ctx *ctx) {
+  return ctx ? ctx->error : "no context";
 }
 
 uv_loop_t *wsp_ctx_loop(const wsp_ctx *ctx) { return ctx ? ctx->loop : NULL; }

@@ -126,6 +126,9 @@ struct wsp_config {
 /* Sets cfg->error from a format; returns `err`. */
 int wsp__config_fail(wsp_config *cfg, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* steps.c: one step as text (send:, binary:, expect:, wait:, close:);
+ * text[len] must be a NUL. */
+int wsp__config_add_step_text(wsp_config *cfg, const char *text, size_t len);
 /* Whether a header name's value is a secret (Authorization, Cookie...). */
 int wsp__header_is_secret(const char *name);
 /* The default subprotocol prefix of a JWT. */
@@ -165,6 +168,7 @@ struct wsp_ctx {
   uint8_t stage[1024];             /* A frame being gathered (frames.c). */
   int up_busy;                     /* up_scratch is in use (probe.c). */
   wsp__upgrade up_scratch;         /* Parses responses that come whole. */
+  char error[128];                 /* Last error, one line. */
 };
 
 int wsp__random(wsp_ctx *ctx, void *buf, size_t len);
@@ -396,8 +400,22 @@ int wsp__regular_file(const char *path);
 /* Formats a one-line reason into err (may be NULL) and returns rc. */
 int wsp__errorf(char *err, size_t errlen, int rc, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/*
+ * Formats a one-line, printable description of an error into an object's
+ * error buffer (err may be NULL) and returns rc: the one error-detail
+ * channel of configs, campaigns, contexts and plans.
+ */
+int wsp__vfail(char *err, size_t errlen, int rc, const char *fmt, va_list ap);
+int wsp__fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* Whether the comma-separated HTTP list `v` holds `token` (any case). */
 int wsp__has_token(const char *v, const char *token);
+
+/*
+ * A decimal number of `len` bytes (digits only: no sign, space or base):
+ * 0, WSP_EINVAL for anything else, WSP_ERANGE above 2^64-1.
+ */
+int wsp__parse_u64(const char *s, size_t len, uint64_t *out);
 
 /* Small string helpers. */
 char *wsp__strdup(const char *s);

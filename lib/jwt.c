@@ -517,3 +517,25 @@ done:
   free(sig);
   return rc;
 }
+
+int wsp_jwt_key_alg(const void *key, size_t key_len) {
+  mbedtls_pk_context pk;
+  int rc;
+  if (key == NULL || key_len == 0)
+    return WSP_EINVAL;
+  mbedtls_pk_init(&pk);
+  /* A public key, or the public half of a private one: either names its
+   * type, and the type names the algorithm. */
+  rc = parse_public(&pk, key, key_len);
+  if (rc == 0) {
+    if (mbedtls_pk_get_type(&pk) == MBEDTLS_PK_RSA)
+      rc = WSP_JWT_RS256;
+    else if (mbedtls_pk_can_do(&pk, MBEDTLS_PK_ECDSA) &&
+             mbedtls_pk_ec(pk)->grp.id == MBEDTLS_ECP_DP_SECP256R1)
+      rc = WSP_JWT_ES256;
+    else
+      rc = WSP_EINVAL;
+  }
+  mbedtls_pk_free(&pk);
+  return rc;
+}

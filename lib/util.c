@@ -28,6 +28,26 @@ int wsp__errorf(char *err, size_t errlen, int rc, const char *fmt, ...) {
   return rc;
 }
 
+int wsp__vfail(char *err, size_t errlen, int rc, const char *fmt, va_list ap) {
+  if (err == NULL || errlen == 0)
+    return rc;
+  vsnprintf(err, errlen, fmt, ap);
+  /* Messages quote what the caller gave, which may hold a line break or
+   * a terminal escape: keep them one printable line. */
+  for (char *c = err; *c; c++)
+    if ((unsigned char)*c < 0x20 || *c == 0x7f)
+      *c = '?';
+  return rc;
+}
+
+int wsp__fail(char *err, size_t errlen, int rc, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  wsp__vfail(err, errlen, rc, fmt, ap);
+  va_end(ap);
+  return rc;
+}
+
 char *wsp__strdup(const char *s) { return s ? strdup(s) : NULL; }
 
 char *wsp__strndup(const char *s, size_t n) {
@@ -137,5 +157,21 @@ int wsp__strv_copy(wsp__strv *dst, const wsp__strv *src) {
       return WSP_ENOMEM;
     }
   }
+  return 0;
+}
+
+int wsp__parse_u64(const char *s, size_t len, uint64_t *out) {
+  uint64_t v = 0;
+  if (len == 0 || len > 20)
+    return len == 0 ? WSP_EINVAL : WSP_ERANGE;
+  for (size_t i = 0; i < len; i++) {
+    unsigned d = (unsigned char)s[i] - '0';
+    if (d > 9)
+      return WSP_EINVAL;
+    if (v > (UINT64_MAX - d) / 10)
+      return WSP_ERANGE;
+    v = v * 10 + d;
+  }
+  *out = v;
   return 0;
 }

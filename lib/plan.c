@@ -1,0 +1,657 @@
+/*
+ * Plans: option values given by name (the CLI's argv, a binding's
+ * keywords), checked together and turned into a config and a campaign.
+ * Every check the CLI makes is here, so that a binding makes the same
+ * ones: what excludes or needs what, which algorithm a JWT key signs
+ * with, whether the process may open enough files, whether the report
+ * files can be written (before anything runs, not after).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "campaign.h"
+#include "defaults.h"
+#include "options.h"
+
+/* The report options, in the order of wsp_plan.out[]. */
+static const char *const outputs[] = {"json", "html", "junit"};
+
+int wsp__plan_fail(wsp_plan *p, int rc, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  wsp__vfail(p->error, sizeof(p->error), rc, fmt, ap);
+  va_end(ap);
+  return rc;
+}
+
+int wsp_plan_new(wsp_plan **out) {
+  wsp_plan *p;
+  if (out == NULL)
+    return WSP_EINVAL;
+  if ((p = calloc(1, sizeof(*p))) == NULL ||
+      (p->vals = calloc(wsp__noptions, sizeof(*p->vals))) == NULL) {
+    free(p);
+    return WSP_ENOMEM;
+  }
+  *out = p;
+  return 0;
+}
+
+static void val_clear(wsp__optval *v) {
+  if (v->text != NULL)
+    memset(v->text, 0, v->len); /* It may be a secret. */
+  free(v->text);
+  free(v->list);
+  memset(v, 0, sizeof(*v));
+}
+
+static void close_outputs(wsp_plan *p) {
+  for (size_t i = 0; i < WSP__ARRAY_SIZE(p->out); i++) {
+    if (p->out[i] != NULL && p->out[i] != stdout)
+      fclose(p->out[i]);
+    p->out[i] = NULL;
+  }
+}
+
+void wsp_plan_free(wsp_plan *p) {
+  if (p == NULL)
+    return;
+  close_outputs(p);
+  for (size_t i = 0; i < wsp__noptions; i++) {
+    for (size_t k = 0; k < p->vals[i].n; k++)
+      val_clear(&p->vals[i].v[k]);
+    free(p->vals[i].v);
+  }
+  free(p->vals);
+  free(p->url);
+  free(p);
+}
+
+const char *wsp_plan_last_error(const wsp_plan *p) {
+  return p ? p->error : "no plan";
+}
+
+int wsp_plan_use_keywords(wsp_plan *p, int keywords) {
+  if (p == NULL)
+    return WSP_EINVAL;
+  p->keywords = keywords != 0;
+  p->error[0] = '\0';
+  return 0;
+}
+
+int wsp_plan_set_url(wsp_plan *p, const char *url) {
+  char *u;
+  if (p == NULL)
+    return WSP_EINVAL;
+  if (url == NULL)
+    return wsp__plan_fail(p, WSP_EURL, "no URL given");
+  if ((u = strdup(url)) == NULL)
+    return wsp__plan_fail(p, WSP_ENOMEM, "out of memory");
+  free(p->url);
+  p->url = u;
+  p->error[0] = '\0';
+  return 0;
+}
+
+static int set(wsp_plan *p, const char *name, const char *value, size_t len) {
+  const wsp_option *o;
+  wsp__optvals *vs;
+  wsp__optval v;
+  char ref[48];
+  int rc;
+  if (p == NULL)
+    return WSP_EINVAL;
+  if (p->built)
+    return wsp__plan_fail(p, WSP_ESTATE, "the plan was already built");
+  if ((o = wsp__opt_get(name)) == NULL)
+    return wsp__plan_fail(p, WSP_ENOTFOUND, "unknown %s '%.60s'",
+                          p->keywords ? "keyword" : "option", name ? name : "");
+  wsp__opt_ref(p, o, ref, sizeof(ref));
+  if (value != NULL && len != strlen(value) && !(o->flags & WSP__OPTION_BYTES))
+    return wsp__plan_fail(p, WSP_EINVAL, "%s: the value holds a NUL byte", ref);
+  memset(&v, 0, sizeof(v));
+  v.by_keyword = o->keyword != NULL && strcmp(name, o->keyword) == 0 &&
+                 strcmp(name, o->name) != 0;
+  if (value != NULL) {
+    if ((v.text = malloc(len + 1)) == NULL)
+      return wsp__plan_fail(p, WSP_ENOMEM, "out of memory");
+    memcpy(v.text, value, len);
+    v.text[len] = '\0';
+    v.len = len;
+  }
+  if ((rc = wsp__opt_parse(p, o, &v)) != 0) {
+    val_clear(&v);
+    return rc;
+  }
+  vs = &p->vals[o - wsp__options];
+  if (!(o->flags & WSP_OPTION_REPEATABLE) && vs->n > 0) {
+    /* Given again: the last one counts, as getopt has it. */
+    val_clear(&vs->v[0]);
+    vs->v[0] = v;
+  } else {
+    wsp__optval *nv = realloc(vs->v, (vs->n + 1) * sizeof(*nv));
+    if (nv == NULL) {
+      val_clear(&v);
+      return wsp__plan_fail(p, WSP_ENOMEM, "out of memory");
+    }
+    vs->v = nv;
+    vs->v[vs->n++] = v;
+  }
+  p->error[0] = '\0';
+  return 0;
+}
+
+int wsp_plan_set(wsp_plan *p, const char *name, const char *value) {
+  return set(p, name, value, value ? strlen(value) : 0);
+}
+
+int wsp_plan_set_bytes(wsp_plan *p, const char *name, const void *value,
+                       size_t len) {
+  if (p != NULL && value == NULL)
+    return wsp__plan_fail(p, WSP_EINVAL, "no value given");
+  return set(p, name, value, len);
+}
+
+/* The values given to the option called `name` (it exists). */
+static const wsp__optvals *vals(const wsp_plan *p, const char *name) {
+  const wsp_option *o = wsp__opt_get(name);
+  return o ? &p->vals[o - wsp__options] : NULL;
+}
+
+size_t wsp_plan_given(const wsp_plan *p, const char *name) {
+  const wsp__optvals *vs;
+  if (p == NULL || (vs = vals(p, name)) == NULL)
+    return 0;
+  return vs->n;
+}
+
+const char *wsp_plan_value(const wsp_plan *p, const char *name) {
+  const wsp__optvals *vs;
+  if (p == NULL || (vs = vals(p, name)) == NULL || vs->n == 0)
+    return NULL;
+  return vs->v[vs->n - 1].text;
+}
+
+/* The last value of an option that was given. */
+static const wsp__optval *last(const wsp_plan *p, const char *name) {
+  const wsp__optvals *vs = vals(p, name);
+  return vs->v + vs->n - 1;
+}
+
+#define GIVEN(name) (wsp_plan_given(p, name) > 0)
+
+/* "--name" or "keyword" of the option called `name`, in a ring of buffers
+ * so that one message can name several options. */
+static const char *ref(const wsp_plan *p, const char *name) {
+  static _Thread_local char bufs[4][48];
+  static _Thread_local unsigned next;
+  char *b = bufs[next++ % 4];
+  return wsp__opt_ref(p, wsp__opt_get(name), b, sizeof(bufs[0]));
+}
+
+/* The first of `names` (NULL-terminated) that was given, or NULL. */
+static const char *any_given(const wsp_plan *p, const char *const *names) {
+  for (; *names != NULL; names++)
+    if (GIVEN(*names))
+      return *names;
+  return NULL;
+}
+
+/* What excludes or needs what: the options as a whole. */
+static int check(wsp_plan *p) {
+  static const char *const script_excludes[] = {
+      "send", "binary", "delay", "hold", "expect", "expect-order", NULL};
+  static const char *const keys[] = {"jwt-secret", "jwt-secret-file", "jwt-key",
+                                     NULL};
+  static const char *const minted[] = {"jwt-alg", "jwt-claims", "jwt-ttl",
+                                       NULL};
+  static const char *const token[] = {"jwt-placement", "jwt-prefix",
+                                      "jwt-query-param",
+                                      "no-require-subprotocol", NULL};
+  static const char *const modes[] = {"delay-sweep", "find-window",
+                                      "concurrency-sweep", NULL};
+  static const char *const window_only[] = {"resolution", "trials", NULL};
+  const char *a, *k;
+  int nmodes = 0;
+  if (p->url == NULL)
+    return wsp__plan_fail(p, WSP_EURL, "missing URL");
+  if (GIVEN("step") && (a = any_given(p, script_excludes)) != NULL)
+    return wsp__plan_fail(p, WSP_EINVAL,
+                          "%s and %s exclude each other: a script has its "
+                          "own send:, wait: and expect: steps",
+                          ref(p, "step"), ref(p, a));
+  if (GIVEN("binary") && !GIVEN("send"))
+    return wsp__plan_fail(p, WSP_EINVAL, "%s needs %s", ref(p, "binary"),
+                          ref(p, "send"));
+  if (GIVEN("hold") && GIVEN("send"))
+    return wsp__plan_fail(p, WSP_EINVAL,
+                          "%s applies without %s (the connection is held "
+                          "instead of sending)",
+                          ref(p, "hold"), ref(p, "send"));
+  if (GIVEN("expect-order") && !GIVEN("expect"))
+    return wsp__plan_fail(p, WSP_EINVAL, "%s needs %s", ref(p, "expect-order"),
+                          ref(p, "expect"));
+  k = any_given(p, keys);
+  for (const char *const *n = keys; *n; n++)
+    if (GIVEN(*n) && k != *n)
+      return wsp__plan_fail(p, WSP_EINVAL, "give one of %s, %s and %s",
+                            ref(p, keys[0]), ref(p, keys[1]), ref(p, keys[2]));
+  if (GIVEN("jwt") && k != NULL)
+    return wsp__plan_fail(p, WSP_EINVAL, "%s and %s exclude each other",
+                          ref(p, "jwt"), ref(p, k));
+  if ((a = any_given(p, minted)) != NULL && k == NULL)
+    return wsp__plan_fail(p, WSP_EINVAL,
+                          "%s needs %s, %s or %s (it is about "
+                          "minted tokens)",
+                          ref(p, a), ref(p, keys[0]), ref(p, keys[1]),
+                          ref(p, keys[2]));
+  if ((a = any_given(p, token)) != NULL && k == NULL && !GIVEN("jwt"))
+    return wsp__plan_fail(p, WSP_EINVAL, "%s needs a token: %s, %s, %s or %s",
+                          ref(p, a), ref(p, "jwt"), ref(p, keys[0]),
+                          ref(p, keys[1]), ref(p, keys[2]));
+  if (GIVEN("cert") != GIVEN("key"))
+    return wsp__plan_fail(p, WSP_EINVAL, "%s and %s go together",
+                          ref(p, "cert"), ref(p, "key"));
+  for (const char *const *n = modes; *n; n++)
+    if (GIVEN(*n) && nmodes++ > 0)
+      return wsp__plan_fail(p, WSP_EINVAL,
+                            "%s, %s and %s exclude each other: a campaign "
+                            "runs one of them",
+                            ref(p, modes[0]), ref(p, modes[1]),
+                            ref(p, modes[2]));
+  if ((a = any_given(p, window_only)) != NULL && !GIVEN("find-window"))
+    return wsp__plan_fail(p, WSP_EINVAL, "%s applies only to %s", ref(p, a),
+                          ref(p, "find-window"));
+  if ((a = any_given(p, modes)) != NULL && a != modes[2] && GIVEN("delay"))
+    return wsp__plan_fail(p, WSP_EINVAL,
+                          "%s and %s exclude each other: the search chooses "
+                          "the delays",
+                          ref(p, a), ref(p, "delay"));
+  if (a != NULL && a != modes[2] && !GIVEN("send"))
+    return wsp__plan_fail(p, WSP_EINVAL,
+                          "%s needs %s: the delay is that of the first "
+                          "message",
+                          ref(p, a), ref(p, "send"));
+  if ((GIVEN("burst") || GIVEN("concurrency-sweep")) && !GIVEN("send") &&
+      !GIVEN("step"))
+    return wsp__plan_fail(
+        p, WSP_EINVAL, "%s needs %s: a burst releases first messages",
+        ref(p, GIVEN("burst") ? "burst" : "concurrency-sweep"), ref(p, "send"));
+  return 0;
+}
+
+/* Reads a whole file of at most 1 MiB (a secret or a key). */
+static int read_file(wsp_plan *p, const char *opt, const char *path,
+                     uint8_t **out, size_t *len) {
+  FILE *f;
+  uint8_t *buf = NULL;
+  size_t n = 0, cap = 0;
+  if (!wsp__regular_file(path))
+    return wsp__plan_fail(p, WSP_EINVAL, "%s: '%.200s' is not a readable file",
+                          ref(p, opt), path);
+  if ((f = fopen(path, "rb")) == NULL)
+    return wsp__plan_fail(p, WSP_EINVAL, "%s: cannot read '%.200s': %s",
+                          ref(p, opt), path, strerror(errno));
+  for (;;) {
+    size_t r;
+    if (n == cap) {
+      uint8_t *nb;
+      cap = cap ? 2 * cap : 4096;
+      if (cap > 1024 * 1024 || (nb = realloc(buf, cap)) == NULL) {
+        fclose(f);
+        free(buf);
+        return wsp__plan_fail(p, WSP_ETOOLONG, "%s: '%.200s' is too large",
+                              ref(p, opt), path);
+      }
+      buf = nb;
+    }
+    if ((r = fread(buf + n, 1, cap - n, f)) == 0)
+      break;
+    n += r;
+  }
+  fclose(f);
+  *out = buf;
+  *len = n;
+  return 0;
+}
+
+static int cfg_fail(wsp__build *b, const char *opt, int rc) {
+  return wsp__plan_fail(b->p, rc, "%s: %s", ref(b->p, opt),
+                        wsp_config_last_error(b->cfg));
+}
+
+/* The JWT options together: a fixed token, or a key to mint with and the
+ * algorithm, from --jwt-alg or from the key itself. */
+static int apply_jwt(wsp__build *b) {
+  wsp_plan *p = b->p;
+  static const char *const places[] = {"subprotocol", "bearer", "query"};
+  unsigned placement = 0;
+  const wsp__optvals *pl = vals(p, "jwt-placement");
+  const char *k = GIVEN("jwt-secret")        ? "jwt-secret"
+                  : GIVEN("jwt-secret-file") ? "jwt-secret-file"
+                  : GIVEN("jwt-key")         ? "jwt-key"
+                                             : NULL;
+  uint8_t *key = NULL;
+  size_t key_len = 0;
+  int alg, rc = 0;
+  for (size_t i = 0; i < pl->n; i++)
+    for (unsigned j = 0; j < WSP__ARRAY_SIZE(places); j++)
+      if (strcmp(pl->v[i].text, places[j]) == 0)
+        placement |= 1u << j;
+  if (GIVEN("jwt")) {
+    rc = wsp_config_set_jwt(b->cfg, last(p, "jwt")->text,
+                            placement ? placement : WSP_JWT_SUBPROTOCOL);
+    return rc ? cfg_fail(b, "jwt", rc) : 0;
+  }
+  if (k == NULL)
+    return 0;
+  if (strcmp(k, "jwt-secret") == 0) {
+    key_len = last(p, k)->len;
+    if ((key = malloc(key_len + 1)) == NULL)
+      return wsp__plan_fail(p, WSP_ENOMEM, "out of memory");
+    memcpy(key, last(p, k)->text, key_len);
+  } else if ((rc = read_file(p, k, last(p, k)->text, &key, &key_len)) != 0) {
+    return rc;
+  }
+  /* A secret file's trailing newline is not part of the secret. */
+  while (strcmp(k, "jwt-secret-file") == 0 && key_len > 0 &&
+         (key[key_len - 1] == '\n' || key[key_len - 1] == '\r'))
+    key_len--;
+  if (GIVEN("jwt-alg"))
+    alg = wsp_jwt_alg_from_name(last(p, "jwt-alg")->text);
+  else if (strcmp(k, "jwt-key") != 0)
+    alg = WSP_JWT_HS256;
+  else if ((alg = wsp_jwt_key_alg(key, key_len)) < 0)
+    alg = WSP_JWT_RS256; /* Not a key we know: the setter says why. */
+  if (alg == WSP_JWT_HS256 && strcmp(k, "jwt-key") == 0)
+    rc = wsp__plan_fail(p, WSP_EINVAL,
+                        "%s holds a private key: HS256 takes a secret (%s or "
+                        "%s)",
+                        ref(p, k), ref(p, "jwt-secret"),
+                        ref(p, "jwt-secret-file"));
+  else if ((rc = wsp_config_set_jwt_signing(b->cfg, (wsp_jwt_alg)alg, key,
+                                            key_len)) != 0)
+    rc = cfg_fail(b, k, rc);
+  else if (placement != 0 &&
+           (rc = wsp_config_set_jwt_placement(b->cfg, placement)) != 0)
+    rc = cfg_fail(b, "jwt-placement", rc);
+  memset(key, 0, key_len);
+  free(key);
+  return rc;
+}
+
+/* The config: every probe option in table order, then the ones that only
+ * make sense together. */
+static int build_config(wsp__build *b) {
+  wsp_plan *p = b->p;
+  int rc;
+  if ((b->cfg = wsp_config_new()) == NULL)
+    return wsp__plan_fail(p, WSP_ENOMEM, "out of memory");
+  if ((rc = wsp_config_set_url(b->cfg, p->url)) != 0)
+    return wsp__plan_fail(p, rc, "%s", wsp_config_last_error(b->cfg));
+  for (size_t i = 0; i < wsp__noptions; i++) {
+    const wsp_option *o = &wsp__options[i];
+    if (!(o->flags & WSP_OPTION_PROBE))
+      continue;
+    for (size_t k = 0; k < p->vals[i].n; k++)
+      if ((rc = wsp__opt_apply(b, o, &p->vals[i].v[k])) != 0)
+        return rc;
+  }
+  if ((rc = apply_jwt(b)) != 0)
+    return rc;
+  if (GIVEN("send") &&
+      (rc = wsp_config_set_message(b->cfg, last(p, "send")->text,
+                                   last(p, "send")->len, GIVEN("binary"))) != 0)
+    return cfg_fail(b, "send", rc);
+  if (GIVEN("cert") &&
+      (rc = wsp_config_set_client_cert(b->cfg, last(p, "cert")->text,
+                                       last(p, "key")->text)) != 0)
+    return cfg_fail(b, "cert", rc);
+  return 0;
+}
+
+static int camp_fail(wsp__build *b, const char *opt, int rc) {
+  return wsp__plan_fail(b->p, rc, "%s: %s", ref(b->p, opt),
+                        wsp_campaign_last_error(b->c));
+}
+
+/* The campaign: its mode first, so that a setting the mode would ignore
+ * is refused by name; then every campaign option in table order. */
+static int build_campaign(wsp__build *b) {
+  wsp_plan *p = b->p;
+  int rc;
+  if ((rc = wsp_campaign_new(b->cfg, &b->c)) != 0)
+    return wsp__plan_fail(p, rc, "cannot make the campaign: %s",
+                          wsp_strerror(rc));
+  if (GIVEN("delay-sweep")) {
+    const wsp__optval *d = last(p, "delay-sweep");
+    uint32_t per = GIVEN("count") ? (uint32_t)last(p, "count")->u : 1;
+    if ((rc = wsp_campaign_set_delays(b->c, d->list, d->nlist, per)) != 0)
+      return camp_fail(b, "delay-sweep", rc);
+  } else if (GIVEN("find-window")) {
+    const wsp__optval *w = last(p, "find-window");
+    uint32_t res = GIVEN("resolution") ? (uint32_t)last(p, "resolution")->u
+                                       : WSP__DEF_RESOLUTION_MS;
+    uint32_t trials =
+        GIVEN("trials") ? (uint32_t)last(p, "trials")->u : WSP__DEF_TRIALS;
+    if ((rc = wsp_campaign_set_window_search(
+             b->c, (uint32_t)w->u, (uint32_t)w->u2, res, trials)) != 0)
+      return camp_fail(b, "find-window", rc);
+  } else if (GIVEN("concurrency-sweep")) {
+    if ((rc = wsp_campaign_set_concurrency_sweep(
+             b->c, (uint32_t)last(p, "concurrency-sweep")->u)) != 0)
+      return camp_fail(b, "concurrency-sweep", rc);
+  }
+  for (size_t i = 0; i < wsp__noptions; i++) {
+    const wsp_option *o = &wsp__options[i];
+    if (!(o->flags & WSP_OPTION_CAMPAIGN) || p->vals[i].n == 0)
+      continue;
+    /* In a sweep the count is per delay: given with the delays above. */
+    if (strcmp(o->name, "count") == 0 && GIVEN("delay-sweep"))
+      continue;
+    if ((rc = wsp__opt_apply(b, o, &p->vals[i].v[p->vals[i].n - 1])) != 0)
+      return rc;
+  }
+  if ((rc = wsp_campaign_check_limits(b->c)) != 0)
+    return wsp__plan_fail(p, rc, "%s", wsp_campaign_last_error(b->c));
+  return 0;
+}
+
+static void build_clear(wsp__build *b) {
+  wsp_config_free(b->cfg);
+  wsp_campaign_close(b->c);
+  b->cfg = NULL;
+  b->c = NULL;
+}
+
+static int make(wsp_plan *p, wsp__build *b) {
+  int rc;
+  memset(b, 0, sizeof(*b));
+  b->p = p;
+  if ((rc = check(p)) != 0 || (rc = build_config(b)) != 0 ||
+      (rc = build_campaign(b)) != 0) {
+    build_clear(b);
+    return rc;
+  }
+  return 0;
+}
+
+/* Opens the report files now: a path that cannot be written is refused
+ * before a long run, not after it. */
+static int open_outputs(wsp_plan *p) {
+  for (size_t i = 0; i < WSP__ARRAY_SIZE(outputs); i++) {
+    const char *path;
+    if (!GIVEN(outputs[i]))
+      continue;
+    path = last(p, outputs[i])->text;
+    if (strcmp(path, "-") == 0) {
+      p->out[i] = stdout;
+      continue;
+    }
+    if ((p->out[i] = fopen(path, "w")) == NULL) {
+      int e = errno;
+      close_outputs(p);
+      return wsp__plan_fail(p, WSP_EIO, "%s: cannot write '%.200s': %s",
+                            ref(p, outputs[i]), path, strerror(e));
+    }
+  }
+  return 0;
+}
+
+int wsp_plan_build(wsp_plan *p, wsp_campaign **out) {
+  wsp__build b;
+  int rc;
+  if (p == NULL || out == NULL)
+    return WSP_EINVAL;
+  if (p->built)
+    return wsp__plan_fail(p, WSP_ESTATE, "the plan was already built");
+  if ((rc = make(p, &b)) != 0)
+    return rc;
+  if ((rc = open_outputs(p)) != 0) {
+    build_clear(&b);
+    return rc;
+  }
+  wsp_config_free(b.cfg);
+  p->built = 1;
+  *out = b.c;
+  p->error[0] = '\0';
+  return 0;
+}
+
+static cJSON *u32_or_null(uint32_t v) {
+  return v ? cJSON_CreateNumber(v) : cJSON_CreateNull();
+}
+
+/* The campaign's settings (not its results), as a dry run shows them. */
+static cJSON *settings_json(const wsp_plan *p, const wsp_campaign *c) {
+  cJSON *x = cJSON_CreateObject(), *a;
+  cJSON_AddStringToObject(x, "mode", wsp__mode_names[c->mode]);
+  cJSON_AddNumberToObject(x, "planned", wsp_campaign_planned(c));
+  cJSON_AddNumberToObject(x, "concurrency", c->concurrency);
+  cJSON_AddItemToObject(x, "rate",
+                        c->rate > 0 ? cJSON_CreateNumber(c->rate)
+                                    : cJSON_CreateNull());
+  cJSON_AddItemToObject(x, "duration_ms", u32_or_null(c->duration_ms));
+  cJSON_AddNumberToObject(x, "slice_ms", c->slice_ms);
+  cJSON_AddBoolToObject(x, "burst", c->burst);
+  /* A seed nobody chose is drawn at random: null says so. */
+  cJSON_AddItemToObject(x, "seed",
+                        GIVEN("seed") ? cJSON_CreateNumber((double)c->seed)
+                                      : cJSON_CreateNull());
+  cJSON_AddNumberToObject(x, "jitter_ms", c->jitter_ms);
+  a = cJSON_AddObjectToObject(x, "shard");
+  cJSON_AddNumberToObject(a, "index", c->shard);
+  cJSON_AddNumberToObject(a, "count", c->shards);
+  cJSON_AddNumberToObject(x, "lag_threshold_ms", c->lag_threshold_ms);
+  if (c->mode == WSP__MODE_SWEEP) {
+    a = cJSON_AddArrayToObject(x, "delays_ms");
+    for (size_t i = 0; i < c->ndelays; i++)
+      cJSON_AddItemToArray(a, cJSON_CreateNumber(c->delays[i]));
+    cJSON_AddNumberToObject(x, "per_delay", c->per_delay);
+  } else if (c->mode == WSP__MODE_WINDOW) {
+    a = cJSON_AddObjectToObject(x, "window");
+    cJSON_AddNumberToObject(a, "lo_ms", c->win_lo);
+    cJSON_AddNumberToObject(a, "hi_ms", c->win_hi);
+    cJSON_AddNumberToObject(a, "resolution_ms", c->win_res);
+    cJSON_AddNumberToObject(a, "trials", c->win_trials);
+  } else if (c->mode == WSP__MODE_CONCURRENCY) {
+    cJSON_AddNumberToObject(x, "max_level", c->max_level);
+  }
+  return x;
+}
+
+int wsp_plan_to_json(wsp_plan *p, char **out) {
+  wsp__build b;
+  cJSON *o, *r;
+  char *cfg = NULL;
+  int rc;
+  if (p == NULL || out == NULL)
+    return WSP_EINVAL;
+  if ((rc = make(p, &b)) != 0)
+    return rc;
+  rc = wsp_config_to_json(b.cfg, GIVEN("show-secrets"), &cfg);
+  o = cJSON_CreateObject();
+  if (rc == 0 && o != NULL) {
+    cJSON_AddStringToObject(o, "url", p->url);
+    cJSON_AddItemToObject(o, "config", cJSON_Parse(cfg));
+    cJSON_AddItemToObject(o, "campaign", settings_json(p, b.c));
+    r = cJSON_AddObjectToObject(o, "reports");
+    for (size_t i = 0; i < WSP__ARRAY_SIZE(outputs); i++)
+      cJSON_AddItemToObject(r, outputs[i],
+                            GIVEN(outputs[i])
+                                ? cJSON_CreateString(last(p, outputs[i])->text)
+                                : cJSON_CreateNull());
+    cJSON_AddBoolToObject(r, "show_secrets", GIVEN("show-secrets"));
+    cJSON_AddNumberToObject(o, "open_files",
+                            (double)wsp_campaign_open_files(b.c));
+    *out = cJSON_PrintUnformatted(o);
+    rc = *out ? 0 : WSP_ENOMEM;
+  } else if (rc == 0) {
+    rc = WSP_ENOMEM;
+  }
+  cJSON_Delete(o);
+  wsp_free(cfg);
+  build_clear(&b);
+  if (rc != 0)
+    return wsp__plan_fail(p, rc, "cannot describe the plan: %s",
+                          wsp_strerror(rc));
+  p->error[0] = '\0';
+  return 0;
+}
+
+static int fwrite_cb(const char *data, size_t len, void *ud) {
+  return fwrite(data, 1, len, ud) == len ? 0 : -1;
+}
+
+/* Writes one report to its file and closes it. */
+static int write_one(wsp_plan *p, size_t i, const wsp_campaign *c) {
+  FILE *f = p->out[i];
+  char *text = NULL;
+  int rc, e = 0;
+  p->out[i] = NULL;
+  if (i == 0) {
+    rc = wsp_report_json_write(c, GIVEN("show-secrets"), fwrite_cb, f);
+  } else {
+    rc = i == 1 ? wsp_report_html(c, &text) : wsp_report_junit(c, &text);
+    if (rc == 0 && (fputs(text, f) < 0 || fputc('\n', f) == EOF))
+      rc = WSP_EIO;
+    wsp_free(text);
+  }
+  if (rc == WSP_EIO)
+    e = errno;
+  if (f == stdout ? fflush(f) != 0 : fclose(f) != 0) {
+    e = errno;
+    rc = WSP_EIO;
+  }
+  if (rc != 0)
+    return wsp__plan_fail(p, rc, "%s: cannot write '%.200s': %s",
+                          ref(p, outputs[i]), last(p, outputs[i])->text,
+                          rc == WSP_EIO ? strerror(e) : wsp_strerror(rc));
+  return 0;
+}
+
+int wsp_plan_write_reports(wsp_plan *p, const wsp_campaign *c) {
+  char first[sizeof(p->error)] = "";
+  int rc = 0;
+  if (p == NULL || c == NULL)
+    return WSP_EINVAL;
+  if (!p->built)
+    return wsp__plan_fail(p, WSP_ESTATE, "the plan was not built");
+  for (size_t i = 0; i < WSP__ARRAY_SIZE(outputs); i++) {
+    int r;
+    if (p->out[i] == NULL)
+      continue;
+    /* The first failure is the one reported; the others still write. */
+    if ((r = write_one(p, i, c)) != 0 && rc == 0) {
+      rc = r;
+      memcpy(first, p->error, sizeof(first));
+    }
+  }
+  memcpy(p->error, first, sizeof(first));
+  return rc;
+}
