@@ -905,8 +905,11 @@ int wsp_campaign_start(wsp_campaign *c, wsp_ctx *ctx, wsp_campaign_done_cb done,
   c->wake.data = c;
   uv_unref((uv_handle_t *)&c->wake);
   atomic_store(&c->wake_state, WSP__WAKE_LIVE);
-  if (atomic_load(&c->interrupt_req))
-    uv_async_send(&c->wake); /* Interrupted before it started. */
+  if (atomic_load(&c->interrupt_req)) {
+    /* Interrupted before it started: it runs no probe and ends. */
+    c->interrupted = 1;
+    c->cancelled = 1;
+  }
   for (uint32_t i = 0; i < nslots; i++) {
     c->slots[i].c = c;
     c->free_slots[i] = nslots - 1 - i;

@@ -45,7 +45,7 @@ int wsp_ctx_close(wsp_ctx *ctx) {
     return 0;
   if (ctx->nprobes > 0)
     return wsp__fail(ctx->error, sizeof(ctx->error), WSP_EBUSY,
-                     "%zu probes still exist on the context (they exist "
+                     "probes still exist on the context: %zu (they exist "
                      "until their callback has run)",
                      ctx->nprobes);
   mbedtls_ctr_drbg_free(&ctx->drbg);

@@ -300,7 +300,7 @@ static void test_steps(void) {
   CHECK_INT(wsp_probe_run(cfg, &r), 0);
   CHECK_INT(wsp_result_outcome(r), WSP_OUTCOME_EXPECTATION_FAILED);
   CHECK_INT(wsp_result_step(r), 2);
-  CHECK(strstr(wsp_result_error(r), "step 3: no never_sent") != NULL);
+  CHECK(strstr(wsp_result_error(r), "step #2: no never_sent") != NULL);
   CHECK_INT(wsp_result_close_sent(r, NULL), 1000);
   wsp_result_free(r);
 

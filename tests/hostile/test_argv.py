@@ -29,7 +29,7 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WSPROBE = os.environ.get("WSPROBE_BIN") or os.path.join(
-    HERE, "..", "..", "build", "examples", "wsprobe")
+    HERE, "..", "..", "build", "cli", "wsprobe")
 RUNS = int(os.environ.get("WSPROBE_ARGV_RUNS", "2000"))
 SEED = int(os.environ.get("WSPROBE_ARGV_SEED", "7"))
 RUN_TIMEOUT = 20
@@ -73,7 +73,7 @@ OPTIONS = {
     # name: value kind
     "-n": "count", "--count": "count", "-c": "count",
     "--concurrency": "conc", "--rate": "rate", "--duration": "duration",
-    "--slice": "num", "--delays": "delays", "--window-search": "window",
+    "--slice": "num",
     "--resolution": "num", "--trials": "count", "--concurrency-sweep": "count",
     "--seed": "num", "--jitter": "num", "--shard": "shard",
     "--lag-threshold": "num", "--delay-sweep": "delays",
@@ -88,13 +88,16 @@ OPTIONS = {
     "--connect-timeout": "num", "--upgrade-timeout": "num",
     "--reply-timeout": "num", "--close-timeout": "num",
     "--max-message": "num", "--cacert": "file", "--cert": "file",
-    "--key": "file", "--tls-timeout": "num", "-j": "json_out",
+    "--key": "file", "--tls-timeout": "num", "--resolve-timeout": "num",
+    "--send-timeout": "num", "--html": "json_out", "--junit": "json_out",
+    "--dry-run": None, "-j": "json_out",
     "--json": "json_out", "--binary": None, "--burst": None,
     "--expect-order": None, "--no-require-subprotocol": None, "-k": None,
     "--insecure": None, "-q": None, "--quiet": None, "--show-secrets": None,
     "-h": None, "--help": None, "-V": None, "--version": None,
     # Not options at all.
     "--nope": None, "-Z": None, "---": None, "--count=": None,
+    "--delays": None, "--window-search": None, "--find-window=": None,
     "--count=3": None, "-n3": None,
 }
 

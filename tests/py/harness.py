@@ -56,14 +56,15 @@ def _binary(env, default):
         if not os.access(path, os.X_OK):
             raise RuntimeError("%s=%s is not an executable file" % (env, path))
         return path, None
-    path = os.path.join(BUILD_DIR, "examples", default)
+    path = os.path.join(BUILD_DIR, default)
     if os.access(path, os.X_OK):
         return path, None
     return None, "%s not set and %s not built" % (env, path)
 
 
-WSPROBE_BIN, WSPROBE_MISSING = _binary("WSPROBE_BIN", "wsprobe")
-RACESERVER_BIN, RACESERVER_MISSING = _binary("RACESERVER_BIN", "raceserver")
+WSPROBE_BIN, WSPROBE_MISSING = _binary("WSPROBE_BIN", "cli/wsprobe")
+RACESERVER_BIN, RACESERVER_MISSING = _binary("RACESERVER_BIN",
+                                             "tests/servers/raceserver")
 
 _live = set()  # Processes started here and not yet stopped.
 
