@@ -870,13 +870,13 @@ void wsp__probe_timer_cb(uv_timer_t *t) {
       uint32_t t = st->ms ? st->ms : ms;
       if (p->result->messages > 0)
         wsp__probe_finish(p, WSP_OUTCOME_EXPECTATION_FAILED,
-                          "step %zu: no %s within %u ms (%u message(s) "
+                          "step #%zu: no %s within %u ms (%u message(s) "
                           "received)",
-                          p->step + 1, (const char *)st->data, t,
+                          p->step, (const char *)st->data, t,
                           p->result->messages);
       else
         wsp__probe_finish(p, WSP_OUTCOME_TIMEOUT,
-                          "step %zu: no reply within %u ms", p->step + 1, t);
+                          "step #%zu: no reply within %u ms", p->step, t);
     } else if (p->cfg->expect.n > 0 && p->result->messages > 0)
       wsp__probe_finish(p, WSP_OUTCOME_EXPECTATION_FAILED,
                         "expected event(s) not received within %u ms: %s "

@@ -162,10 +162,20 @@ static void missing_text(wsp__out *b, const wsp_report *rep) {
 int wsp__report_text(const wsp_report *rep, wsp__out *b) {
   const wsp__summary *s = &rep->sum;
   wsp_verdict v = wsp_report_verdict(rep);
-  wsp__out_printf(b, "wsprobe %s: %llu probe%s of %s (concurrency %llu",
-                  rep->version, (unsigned long long)rep->total,
-                  rep->total == 1 ? "" : "s", rep->url,
-                  (unsigned long long)rep->concurrency);
+  wsp__out_printf(b, "wsprobe %s: %llu probe%s of %s (", rep->version,
+                  (unsigned long long)rep->total, rep->total == 1 ? "" : "s",
+                  rep->url);
+  /* What was in flight at once, in the mode's own terms. */
+  if (rep->mode == WSP__MODE_CONCURRENCY)
+    wsp__out_printf(b, "concurrency sweep up to %u",
+                    rep->nlevels > 0 ? rep->levels[rep->nlevels - 1].level
+                                     : rep->max_level);
+  else if (rep->mode == WSP__MODE_WINDOW)
+    wsp__out_printf(b, "window search, %u probes per point",
+                    rep->window.trials);
+  else
+    wsp__out_printf(b, "concurrency %llu",
+                    (unsigned long long)rep->concurrency);
   if (rep->merged)
     wsp__out_printf(b, ", merged from %zu reports", rep->nparts);
   wsp__out_printf(b, ")\nresult: %s, %llu of %llu passed",
@@ -177,7 +187,12 @@ int wsp__report_text(const wsp_report *rep, wsp__out *b) {
     missing_text(b, rep);
     wsp__out_printf(b, " of %u missing", rep->shards);
   }
-  wsp__out_printf(b, "\n\n%-22s %8s  %s\n", "outcome", "count", "phase");
+  wsp__out_printf(b, "\n");
+  /* An unverified run must not read like a verified one. */
+  if (rep->insecure)
+    wsp__out_printf(b, "WARNING: certificates were not verified "
+                       "(--insecure)\n");
+  wsp__out_printf(b, "\n%-22s %8s  %s\n", "outcome", "count", "phase");
   for (int o = 0; o < WSP_OUTCOME_COUNT; o++) {
     const char *sep = "";
     if (s->outcomes[o] == 0)
