@@ -85,7 +85,8 @@ const wsp_option wsp__options[] = {
   {"delay-sweep", 0, "delays", "LIST", WSP_OPTION_LIST, CAMPAIGN, G_CAMPAIGN,
    NULL, 0, WSP__MAX_MS, WSP__MAX_DELAYS, 0, NULL,
    "a delay sweep: --count probes at each first-message delay of LIST, "
-   "e.g. 0,10,50,100,500 (ms), in an order shuffled by the seed", -1, .apply = NULL},
+   "e.g. 0,10,50,100,500 (ms), in an order shuffled by the seed",
+   -1, .apply = NULL},
   {"find-window", 0, "window", "MIN:MAX", WSP_OPTION_PAIR,
    CAMPAIGN | WSP_OPTION_OPTIONAL, G_CAMPAIGN,
    WSP__STR(WSP__DEF_WINDOW_LO) ":" WSP__STR(WSP__DEF_WINDOW_HI), 0,
@@ -140,7 +141,8 @@ const wsp_option wsp__options[] = {
    "mint a JWT per probe, signed with SECRET (HS256)", -1, .apply = NULL},
   {"jwt-secret-file", 0, "jwt_secret_file", "FILE", WSP_OPTION_FILE, PROBE,
    G_JWT, NULL, 0, 0, 0, 0, NULL,
-   "... with the secret in FILE (without its trailing newline)", -1, .apply = NULL},
+   "... with the secret in FILE (without its trailing newline)",
+   -1, .apply = NULL},
   {"jwt-key", 0, "jwt_key", "PEMFILE", WSP_OPTION_FILE, PROBE, G_JWT, NULL, 0,
    0, 0, 0, NULL,
    "... signed with this RSA or P-256 private key (RS256 or ES256, from the "
@@ -160,7 +162,8 @@ const wsp_option wsp__options[] = {
    PROBE | REPEAT, G_JWT, "subprotocol", 0, 0, 0, 0,
    "subprotocol bearer query",
    "where the token goes: subprotocol (Sec-WebSocket-Protocol: jwt.TOKEN), "
-   "bearer (Authorization: Bearer) or query (?access_token=)", -1, .apply = NULL},
+   "bearer (Authorization: Bearer) or query (?access_token=)",
+   -1, .apply = NULL},
   {"jwt-prefix", 0, "jwt_prefix", "P", WSP_OPTION_TEXT, PROBE, G_JWT,
    WSP__DEF_JWT_PREFIX, 0, 0, 0, 0, NULL, "the token's subprotocol prefix",
    -1, .cfg_str = wsp_config_set_jwt_prefix},
@@ -204,8 +207,11 @@ const wsp_option wsp__options[] = {
 
   /* Timeouts */
   {"timeout", 't', "timeout_ms", "MS", WSP_OPTION_UINT, PROBE, G_TIMEOUTS,
-   WSP__STR(WSP__DEF_TIMEOUT_MS), 1, WSP__MAX_MS, 0, 0, NULL,
-   "the timeout of every phase, the closing phase included", -1, .cfg_u32 = wsp_config_set_timeouts},
+   NULL, 1, WSP__MAX_MS, 0, 0, NULL,
+   "the timeout of every phase, the closing phase included (by default "
+   WSP__STR(WSP__DEF_TIMEOUT_MS) " ms, closing "
+   WSP__STR(WSP__DEF_CLOSE_TIMEOUT_MS) ")", -1,
+   .cfg_u32 = wsp_config_set_timeouts},
   {"resolve-timeout", 0, "resolve_timeout_ms", "MS", WSP_OPTION_UINT, PROBE,
    G_TIMEOUTS, WSP__STR(WSP__DEF_TIMEOUT_MS), 1, WSP__MAX_MS, 0, 0, NULL,
    "the timeout of name resolution", WSP_PHASE_RESOLVE, .apply = ap_timeout},

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -481,6 +483,31 @@ static int make(wsp_plan *p, wsp__build *b) {
   return 0;
 }
 
+/* Whether a report could be written to `path` without creating it: an
+ * existing file that may be written, or a directory that may be written
+ * into. */
+static int check_output(wsp_plan *p, const char *opt, const char *path) {
+  char dir[4096];
+  const char *slash = strrchr(path, '/');
+  struct stat st;
+  if (strcmp(path, "-") == 0)
+    return 0;
+  if (stat(path, &st) == 0) {
+    if (S_ISDIR(st.st_mode) || access(path, W_OK) != 0)
+      return wsp__plan_fail(
+          p, WSP_EIO, "%s: cannot write '%.200s': %s", ref(p, opt), path,
+          S_ISDIR(st.st_mode) ? "a directory" : strerror(errno));
+    return 0;
+  }
+  snprintf(dir, sizeof(dir), "%.*s",
+           slash ? (int)(slash - path + (slash == path)) : 1,
+           slash ? path : ".");
+  if (access(dir, W_OK | X_OK) != 0)
+    return wsp__plan_fail(p, WSP_EIO, "%s: cannot write '%.200s': %s",
+                          ref(p, opt), path, strerror(errno));
+  return 0;
+}
+
 /* Opens the report files now: a path that cannot be written is refused
  * before a long run, not after it. */
 static int open_outputs(wsp_plan *p) {
@@ -574,6 +601,12 @@ int wsp_plan_to_json(wsp_plan *p, char **out) {
     return WSP_EINVAL;
   if ((rc = make(p, &b)) != 0)
     return rc;
+  for (size_t i = 0; i < WSP__ARRAY_SIZE(outputs); i++)
+    if (GIVEN(outputs[i]) &&
+        (rc = check_output(p, outputs[i], last(p, outputs[i])->text)) != 0) {
+      build_clear(&b);
+      return rc;
+    }
   rc = wsp_config_to_json(b.cfg, GIVEN("show-secrets"), &cfg);
   o = cJSON_CreateObject();
   if (rc == 0 && o != NULL) {
