@@ -149,9 +149,6 @@ static const struct {
     {WSP__GIVEN_DURATION, "a duration",
      1u << WSP__MODE_WINDOW | 1u << WSP__MODE_CONCURRENCY,
      "it ends when its search does"},
-    {WSP__GIVEN_SLICE, "time slices",
-     1u << WSP__MODE_WINDOW | 1u << WSP__MODE_CONCURRENCY,
-     "it reports no time slices without a duration"},
     {WSP__GIVEN_SHARD, "shards",
      1u << WSP__MODE_WINDOW | 1u << WSP__MODE_CONCURRENCY,
      "an adaptive search cannot be split up front"},
@@ -250,8 +247,6 @@ int wsp_campaign_set_slice(wsp_campaign *c, uint32_t ms) {
   if (ms < 1 || ms > WSP__MAX_MS)
     return fail(c, WSP_ERANGE, "slice %u ms out of range (1-%u)", ms,
                 WSP__MAX_MS);
-  if (give(c, WSP__GIVEN_SLICE) != 0)
-    return WSP_ESTATE;
   c->slice_ms = ms;
   return ok(c);
 }

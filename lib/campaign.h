@@ -25,8 +25,7 @@ enum {
   WSP__GIVEN_COUNT = 1 << 0,       /* wsp_campaign_set_count() */
   WSP__GIVEN_CONCURRENCY = 1 << 1, /* wsp_campaign_set_concurrency() */
   WSP__GIVEN_DURATION = 1 << 2,    /* wsp_campaign_set_duration() */
-  WSP__GIVEN_SHARD = 1 << 3,       /* wsp_campaign_set_shard(), count > 1 */
-  WSP__GIVEN_SLICE = 1 << 4        /* wsp_campaign_set_slice() */
+  WSP__GIVEN_SHARD = 1 << 3        /* wsp_campaign_set_shard(), count > 1 */
 };
 
 /* The state of the wakeup handle that wsp_campaign_interrupt() signals. */

@@ -204,6 +204,23 @@ static const char *any_given(const wsp_plan *p, const char *const *names) {
   return NULL;
 }
 
+/* Whether --jwt-placement was given `where` (subprotocol by default). */
+static int placed(const wsp_plan *p, const char *where) {
+  const wsp__optvals *vs = vals(p, "jwt-placement");
+  if (vs->n == 0)
+    return strcmp(where, "subprotocol") == 0;
+  for (size_t i = 0; i < vs->n; i++)
+    if (strcmp(vs->v[i].text, where) == 0)
+      return 1;
+  return 0;
+}
+
+/* The placements given, when none of them is `where`: "bearer", ... */
+static const char *placement_without(const wsp_plan *p, const char *where) {
+  const wsp__optvals *vs = vals(p, "jwt-placement");
+  return placed(p, where) ? NULL : vs->v[vs->n - 1].text;
+}
+
 /* What excludes or needs what: the options as a whole. */
 static int check(wsp_plan *p) {
   static const char *const script_excludes[] = {
@@ -218,6 +235,8 @@ static int check(wsp_plan *p) {
   static const char *const modes[] = {"delay-sweep", "find-window",
                                       "concurrency-sweep", NULL};
   static const char *const window_only[] = {"resolution", "trials", NULL};
+  static const char *const tls_only[] = {"cacert", "insecure", "cert", "key",
+                                         NULL};
   const char *a, *k;
   int nmodes = 0;
   if (p->url == NULL)
@@ -256,6 +275,18 @@ static int check(wsp_plan *p) {
     return wsp__plan_fail(p, WSP_EINVAL, "%s needs a token: %s, %s, %s or %s",
                           ref(p, a), ref(p, "jwt"), ref(p, keys[0]),
                           ref(p, keys[1]), ref(p, keys[2]));
+  if (GIVEN("jwt-placement") && (a = placement_without(p, "subprotocol")) &&
+      GIVEN("jwt-prefix"))
+    return wsp__plan_fail(p, WSP_EINVAL,
+                          "%s applies to the subprotocol placement, not %s "
+                          "alone",
+                          ref(p, "jwt-prefix"), a);
+  if (GIVEN("jwt-query-param") && !placed(p, "query"))
+    return wsp__plan_fail(p, WSP_EINVAL, "%s applies to %s query",
+                          ref(p, "jwt-query-param"), ref(p, "jwt-placement"));
+  if (strncmp(p->url, "wss:", 4) != 0 && (a = any_given(p, tls_only)) != NULL)
+    return wsp__plan_fail(p, WSP_EINVAL, "%s applies to wss:// URLs",
+                          ref(p, a));
   if (GIVEN("cert") != GIVEN("key"))
     return wsp__plan_fail(p, WSP_EINVAL, "%s and %s go together",
                           ref(p, "cert"), ref(p, "key"));

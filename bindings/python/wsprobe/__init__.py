@@ -1,19 +1,24 @@
 """wsprobe: probe WebSocket servers for race conditions, from Python.
 
 A pure-Python ctypes binding over libwsprobe.so: no compiled extension. The
-library is found through the environment variable ``WSPROBE_LIBRARY``, then
-the build tree next to these sources (``build*/lib/libwsprobe.so.0``), then
-the system's library path; when none loads, ``import wsprobe`` raises an
-ImportError that names every path it tried.
+library is the one named by the environment variable ``WSPROBE_LIBRARY``
+(that one or none), else the build tree next to these sources
+(``build*/lib/libwsprobe.so.0``), else the system's library path; when none
+loads, ``import wsprobe`` raises an ImportError that names every path it
+tried.
 
-Every probe ends in exactly one outcome (``"ok"``, ``"closed_by_server"``,
-``"handshake_rejected"``, ...; see ``OUTCOMES``) together with the phase it
-happened in (``PHASES``); only ``"ok"`` passes. A failed probe is a
-:class:`Result`, never an exception. Only a bad configuration raises:
-:class:`ConfigError`, with the library's own one-line message.
+Every probe ends in exactly one outcome (:class:`Outcome`: ``"ok"``,
+``"closed_by_server"``, ``"handshake_rejected"``, ...) together with the
+phase it happened in (:class:`Phase`); only ``"ok"`` passes. A failed probe
+is a :class:`Result`, never an exception. Only a bad configuration raises
+(:class:`ConfigError`, naming the keyword), and Ctrl-C raises
+:class:`Interrupted` with what ran so far.
 
-Probes block the calling thread but release the GIL (ctypes does so for every
-foreign call), so probes in several Python threads run in parallel.
+Every keyword is an option of the CLI, from the library's own option table
+(:data:`OPTIONS`): ``--delay-sweep 0,10`` is ``delays=[0, 10]``, ``-n 5``
+is ``count=5``. Probes run on a thread of the library's own: the GIL is
+released, probes in several Python threads run in parallel, and
+:mod:`wsprobe.asyncio` has coroutines of the same functions.
 
     import wsprobe
     r = wsprobe.probe("ws://127.0.0.1:8765/agent", send='{"type":"run"}',
@@ -24,34 +29,65 @@ from __future__ import annotations
 
 import copy
 import ctypes
+import enum
+import inspect
 import json
-from collections.abc import Iterable, Mapping, Sequence
+import os
+import re
+import threading
+import time
 from dataclasses import dataclass, field
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 from . import _lib
 from ._lib import OUTCOMES, PHASES
+from ._options import (CAMPAIGN_KEYWORDS, OPTIONS, PROBE_KEYWORDS, Option,
+                       Plan, PlanError, describe)
 
-__all__ = ["probe", "campaign", "Result", "Report", "Error", "ConfigError",
-           "OUTCOMES", "PHASES", "library_path", "library_version"]
-
-__version__ = "0.1.0"
+__all__ = ["probe", "campaign", "dry_run", "sign_jwt", "Result", "Report",
+           "Outcome", "Phase", "Option", "OPTIONS", "Error", "ConfigError",
+           "Interrupted", "OUTCOMES", "PHASES", "library_path",
+           "library_version"]
 
 _c = _lib.lib
-_UINT32_MAX = 0xFFFFFFFF
+_EIO = -30016  # WSP_EIO: a report file could not be written.
 
 #: Path (or name) of the libwsprobe that was loaded.
 library_path: str = _lib.path
-
-Headers = Union[Mapping[str, str], Iterable[tuple[str, str]]]
-CloseFrame = tuple[int, Union[str, bytes]]
-
-_JWT_PLACEMENTS = {"subprotocol": 1, "bearer": 2, "query": 4}
 
 
 def library_version() -> str:
     """The version of the loaded library, "major.minor.patch"."""
     return _c.wsp_version_string().decode("ascii")
+
+
+def _source_version() -> str:
+    """The version in meson.build, for a binding used from the sources."""
+    meson = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.dirname(os.path.abspath(__file__))))), "meson.build")
+    try:
+        with open(meson, encoding="utf-8") as f:
+            return re.search(r"version:\s*'([^']+)'", f.read()).group(1)
+    except (OSError, AttributeError):
+        return library_version()
+
+
+try:  # Written into installed packages by the build backend.
+    from ._version import version as __version__
+except ImportError:
+    __version__ = _source_version()
+
+#: The outcomes, the library's names: Outcome.OK == "ok".
+Outcome = enum.StrEnum("Outcome", [(n.upper(), n) for n in OUTCOMES],
+                       module=__name__)
+Outcome.__doc__ = "A probe's outcome; equal to its name (str)."
+#: The phases, in order: Phase.AWAITING_REPLY == "awaiting_reply".
+Phase = enum.StrEnum("Phase", [(n.upper(), n) for n in PHASES],
+                     module=__name__)
+Phase.__doc__ = "Where an outcome was decided; equal to its name (str)."
+
+Headers = Any
+CloseFrame = tuple[int, Union[str, bytes]]
 
 
 class Error(Exception):
@@ -63,173 +99,31 @@ class Error(Exception):
         super().__init__(message)
         self.code = code
         self.name = _c.wsp_err_name(code).decode("ascii") if code else None
+        #: What ran, when the error came after running (a report that
+        #: could not be written): a Report, else None.
+        self.result: Any = None
 
 
 class ConfigError(Error, ValueError):
-    """A probe or campaign option was refused; the message says why."""
+    """An option was refused; the message names it ("count: 0 is out of
+    range (1-10000000)") and says why."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C (SIGINT) stopped a probe or a campaign: probes in flight were
+    cancelled, no more started. ``result`` holds what ran: a Report for
+    campaign(), a Result (or None) for probe(). Reports asked for with
+    json=, html=, junit= were written."""
+
+    def __init__(self, result: Any):
+        super().__init__("interrupted")
+        #: What ran before the interrupt.
+        self.result = result
 
 
 def _strerror(rc: int) -> str:
     return "%s (%s)" % (_c.wsp_strerror(rc).decode("utf-8", "replace"),
                         _c.wsp_err_name(rc).decode("ascii"))
-
-
-def _cstr(value: Any, what: str) -> bytes:
-    """A Python string as a C string; NUL would silently cut it short."""
-    if isinstance(value, bytes):
-        b = value
-    elif isinstance(value, str):
-        try:
-            b = value.encode("utf-8")
-        except UnicodeEncodeError as e:
-            raise ConfigError("%s is not valid Unicode: %s" % (what, e))
-    else:
-        raise TypeError("%s must be str, not %s" % (what, type(value).__name__))
-    if b"\0" in b:
-        raise ConfigError("%s contains a NUL character" % what)
-    return b
-
-
-def _u32(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError("%s must be an int, not %s" % (what,
-                                                       type(value).__name__))
-    if not 0 <= value <= _UINT32_MAX:
-        raise ConfigError("%s must be between 0 and %d, not %d" %
-                          (what, _UINT32_MAX, value))
-    return value
-
-
-class _Config:
-    """An owned wsp_config *, freed on exit."""
-
-    def __init__(self) -> None:
-        self.ptr = _c.wsp_config_new()
-        if not self.ptr:
-            raise MemoryError("wsp_config_new")
-
-    def __enter__(self) -> "_Config":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        _c.wsp_config_free(self.ptr)
-        self.ptr = None
-
-    def check(self, rc: int) -> None:
-        if rc != 0:
-            msg = _c.wsp_config_last_error(self.ptr).decode("utf-8", "replace")
-            raise ConfigError(msg or _strerror(rc), rc)
-
-
-def _configure(cfg: _Config, url: str, *,
-               subprotocols: Iterable[str] = (),
-               headers: Headers = {},
-               jwt: Optional[str] = None,
-               jwt_placement: Iterable[str] = ("subprotocol",),
-               send: Union[str, bytes, None] = None,
-               binary: bool = False,
-               delay_ms: int = 0,
-               hold_ms: Optional[int] = None,
-               expect: Iterable[str] = (),
-               expect_order: bool = False,
-               timeout_ms: Union[int, Mapping[str, int], None] = None,
-               cacert: Optional[str] = None,
-               insecure: bool = False,
-               tls_resume: bool = True,
-               origin: Optional[str] = None,
-               steps: Iterable[tuple] = ()) -> None:
-    p = cfg.ptr
-    cfg.check(_c.wsp_config_set_url(p, _cstr(url, "url")))
-    if isinstance(subprotocols, (str, bytes)):
-        subprotocols = (subprotocols,)
-    for proto in subprotocols:
-        cfg.check(_c.wsp_config_add_subprotocol(p, _cstr(proto,
-                                                         "subprotocol")))
-    items = headers.items() if isinstance(headers, Mapping) else headers
-    for name, value in items:
-        cfg.check(_c.wsp_config_add_header(p, _cstr(name, "header name"),
-                                           _cstr(value, "header value")))
-    if jwt is not None:
-        if isinstance(jwt_placement, str):
-            jwt_placement = (jwt_placement,)
-        mask = 0
-        for place in jwt_placement:
-            if place not in _JWT_PLACEMENTS:
-                raise ConfigError("unknown JWT placement %r (one of %s)" %
-                                  (place, ", ".join(_JWT_PLACEMENTS)))
-            mask |= _JWT_PLACEMENTS[place]
-        cfg.check(_c.wsp_config_set_jwt(p, _cstr(jwt, "jwt"), mask))
-    if origin is not None:
-        cfg.check(_c.wsp_config_set_origin(p, _cstr(origin, "origin")))
-    if send is not None:
-        if isinstance(send, str):
-            data = send.encode("utf-8", "surrogatepass")
-        elif isinstance(send, (bytes, bytearray, memoryview)):
-            data = bytes(send)
-        else:
-            raise TypeError("send must be str or bytes, not %s" %
-                            type(send).__name__)
-        # ctypes passes the bytes object's own buffer: embedded NULs are
-        # fine here because the length goes along.
-        cfg.check(_c.wsp_config_set_message(p, data, len(data),
-                                            1 if binary else 0))
-    cfg.check(_c.wsp_config_set_delay(p, _u32(delay_ms, "delay_ms")))
-    if hold_ms is not None:
-        cfg.check(_c.wsp_config_set_hold(p, _u32(hold_ms, "hold_ms")))
-    if isinstance(expect, (str, bytes)):
-        expect = (expect,)
-    for event in expect:
-        cfg.check(_c.wsp_config_add_expect(p, _cstr(event, "expected event")))
-    cfg.check(_c.wsp_config_set_expect_order(p, 1 if expect_order else 0))
-    if isinstance(timeout_ms, Mapping):
-        for phase, ms in timeout_ms.items():
-            if phase not in PHASES:
-                raise ConfigError("unknown phase %r in timeout_ms (one of %s)"
-                                  % (phase, ", ".join(PHASES)))
-            cfg.check(_c.wsp_config_set_timeout(
-                p, PHASES.index(phase), _u32(ms, "timeout_ms[%r]" % phase)))
-    elif timeout_ms is not None:
-        cfg.check(_c.wsp_config_set_timeouts(p, _u32(timeout_ms,
-                                                     "timeout_ms")))
-    if cacert is not None:
-        cfg.check(_c.wsp_config_set_ca_file(p, _cstr(cacert, "cacert")))
-    cfg.check(_c.wsp_config_set_insecure(p, 1 if insecure else 0))
-    cfg.check(_c.wsp_config_set_tls_resume(p, 1 if tls_resume else 0))
-    for step in steps:
-        _add_step(cfg, step)
-
-
-def _add_step(cfg: _Config, step: tuple) -> None:
-    """("send", str|bytes), ("expect", type[, ms]), ("wait", ms),
-    ("close", code[, reason])."""
-    if not isinstance(step, tuple) or not step:
-        raise ConfigError("a step is a tuple such as ('send', 'hi'), not %r"
-                          % (step,))
-    kind, args = step[0], step[1:]
-    p = cfg.ptr
-    if kind == "send" and len(args) == 1:
-        data = args[0]
-        binary = isinstance(data, (bytes, bytearray, memoryview))
-        data = bytes(data) if binary else str(data).encode("utf-8",
-                                                           "surrogatepass")
-        cfg.check(_c.wsp_config_add_step_send(p, data, len(data),
-                                              1 if binary else 0))
-    elif kind == "expect" and len(args) in (1, 2):
-        ms = _u32(args[1], "expect timeout") if len(args) == 2 else 0
-        cfg.check(_c.wsp_config_add_step_expect(
-            p, _cstr(args[0], "expected type"), ms))
-    elif kind == "wait" and len(args) == 1:
-        cfg.check(_c.wsp_config_add_step_wait(p, _u32(args[0], "wait")))
-    elif kind == "close" and len(args) in (1, 2):
-        code = args[0]
-        if not isinstance(code, int) or not 0 <= code <= 65535:
-            raise ConfigError("close code must be an integer, not %r" % (code,))
-        reason = _cstr(args[1], "close reason") if len(args) == 2 else None
-        cfg.check(_c.wsp_config_add_step_close(p, code, reason))
-    else:
-        raise ConfigError("unknown step %r: use ('send', data), ('expect', "
-                          "type[, ms]), ('wait', ms) or ('close', code[, "
-                          "reason])" % (step,))
 
 
 def _close_frame(obj: Optional[dict]) -> Optional[CloseFrame]:
@@ -245,10 +139,10 @@ class Result:
     """What one probe found: the fields of the JSON report's probe object
     (docs/report.md). Absent values are None, never 0 or ""."""
 
-    #: One of OUTCOMES; only "ok" passes.
-    outcome: str
-    #: One of PHASES: where the outcome was decided.
-    phase: str
+    #: An Outcome (equal to its name); only "ok" passes.
+    outcome: Outcome
+    #: A Phase (equal to its name): where the outcome was decided.
+    phase: Phase
     #: True only when the outcome is "ok".
     passed: bool
     #: The upgrade response's status (101 when it opened), None when none.
@@ -276,7 +170,7 @@ class Result:
     error: Optional[str]
     #: The probe's index within its campaign (0 for a single probe).
     index: int = 0
-    #: Scripted probes: the step it ended in (None without steps).
+    #: Scripted probes: the step it ended in, from 0 (None without steps).
     step: Optional[int] = None
     #: wss://: version, cipher, alpn, verified, close_notify, resumed and
     #: group of the completed TLS handshake; None without one.
@@ -288,8 +182,8 @@ class Result:
         """Builds a Result from a probe object of the JSON report."""
         close = d.get("close") or {}
         return cls(
-            outcome=d["outcome"], phase=d["phase"], passed=d["passed"],
-            http_status=d.get("http_status"),
+            outcome=Outcome(d["outcome"]), phase=Phase(d["phase"]),
+            passed=d["passed"], http_status=d.get("http_status"),
             http_reason=d.get("http_reason"),
             subprotocol=d.get("subprotocol"),
             close_received=_close_frame(close.get("received")),
@@ -327,11 +221,15 @@ class Report:
     raw: dict = field(repr=False)
     #: The human summary the CLI prints.
     text: str = field(default="", repr=False)
+    #: Ctrl-C ended the campaign early: the probes are those that ran.
+    interrupted: bool = False
 
     @property
     def passed(self) -> bool:
-        """True when at least one probe ran and every probe passed."""
-        return self.summary["total"] > 0 and self.summary["failed"] == 0
+        """True when at least one probe ran, every probe passed and the
+        campaign was not interrupted."""
+        return (self.summary["total"] > 0 and self.summary["failed"] == 0
+                and not self.interrupted)
 
     @property
     def campaign(self) -> dict:
@@ -349,161 +247,228 @@ class Report:
         """A window search's findings ("conclusion", "estimate", ...)."""
         return self.campaign.get("window")
 
+    @property
+    def levels(self) -> Optional[dict]:
+        """A concurrency sweep's levels and first failing level."""
+        return self.campaign.get("concurrency_sweep")
+
     def __str__(self) -> str:
         return self.text
 
 
-def probe(url: str, *,
-          subprotocols: Iterable[str] = (),
-          headers: Headers = {},
-          jwt: Optional[str] = None,
-          jwt_placement: Iterable[str] = ("subprotocol",),
-          send: Union[str, bytes, None] = None,
-          binary: bool = False,
-          delay_ms: int = 0,
-          hold_ms: Optional[int] = None,
-          expect: Iterable[str] = (),
-          expect_order: bool = False,
-          timeout_ms: Union[int, Mapping[str, int], None] = None,
-          cacert: Optional[str] = None,
-          insecure: bool = False,
-          tls_resume: bool = True,
-          origin: Optional[str] = None,
-          steps: Iterable[tuple] = ()) -> Result:
+def _take_json(fn: Callable, *args: Any) -> Any:
+    out = ctypes.c_void_p()
+    rc = fn(*args, ctypes.byref(out))
+    if rc != 0:
+        raise Error("%s: %s" % (fn.__name__, _strerror(rc)), rc)
+    return json.loads(_lib.take_string(out))
+
+
+class _Job:
+    """A plan built into a campaign, run on a thread of its own so that
+    the caller's thread stays free: to take Ctrl-C, or to run an event
+    loop. The campaign is freed by close() only once the thread is done."""
+
+    def __init__(self, func: str, url: Any, options: dict,
+                 keywords: tuple[str, ...]):
+        self.func = func
+        self.show_secrets = bool(options.get("show_secrets"))
+        self.plan = Plan(url, func)
+        try:
+            self.plan.give(options, keywords)
+            self.c = self.plan.build()
+        except PlanError as e:
+            self.plan.close()
+            raise ConfigError(str(e), e.code) from None
+        except BaseException:
+            self.plan.close()
+            raise
+        self.done = threading.Event()
+        self.thread: Optional[threading.Thread] = None
+        self.value: Any = None         # What finish() returns.
+        self.error: Optional[Error] = None
+
+    def start(self, on_done: Optional[Callable[[], None]] = None) -> None:
+        def work() -> None:
+            try:
+                rc = _c.wsp_campaign_run(self.c)
+                if rc != 0:
+                    self.error = Error("%s: cannot run: %s" % (
+                        self.func, _strerror(rc)), rc)
+                else:
+                    self.value = self._collect()
+            except Error as e:
+                self.error = e
+            finally:
+                self.done.set()
+                if on_done is not None:
+                    on_done()
+        self.thread = threading.Thread(target=work, daemon=True,
+                                       name="wsprobe-" + self.func)
+        self.thread.start()
+
+    def interrupt(self) -> None:
+        """Safe from any thread, at any time before close()."""
+        _c.wsp_campaign_interrupt(self.c)
+
+    @property
+    def interrupted(self) -> bool:
+        return bool(_c.wsp_campaign_interrupted(self.c))
+
+    def _collect(self) -> Any:
+        """The result, made on the worker thread (a large report takes a
+        while to parse: not on the caller's event loop)."""
+        failed = self.plan.write_reports(self.c)
+        if self.func == "probe":
+            r = _c.wsp_campaign_result(self.c, 0)
+            value = (Result.from_dict(_take_json(_c.wsp_result_to_json, r))
+                     if r else None)
+        else:
+            raw = _take_json(_c.wsp_report_json, self.c,
+                             1 if self.show_secrets else 0)
+            out = ctypes.c_void_p()
+            text = ""
+            if _c.wsp_report_text(self.c, ctypes.byref(out)) == 0:
+                text = _lib.take_string(out)
+            value = Report(summary=raw["summary"],
+                           probes=[Result.from_dict(p) for p in raw["probes"]],
+                           raw=raw, text=text, interrupted=self.interrupted)
+        if failed is not None:
+            err = Error(failed, _EIO)
+            err.result = value
+            raise err
+        return value
+
+    def close(self) -> None:
+        if self.thread is not None:
+            self.thread.join()
+        if self.c:
+            _c.wsp_campaign_close(self.c)
+            self.c = None
+        self.plan.close()
+
+    def result(self) -> Any:
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
+def _run(job: _Job) -> Any:
+    """Runs a job from a blocking call; Ctrl-C interrupts it."""
+    try:
+        job.start()
+        try:
+            job.done.wait()
+        except KeyboardInterrupt as e:
+            job.interrupt()
+            # The campaign's memory is freed only after its thread ends;
+            # a second Ctrl-C does not cut that short (it takes a moment).
+            while not job.done.is_set():
+                try:
+                    job.done.wait()
+                except KeyboardInterrupt:
+                    pass
+            if job.error is not None:
+                raise job.error from e
+            raise Interrupted(job.value) from e
+        return job.result()
+    finally:
+        job.close()
+
+
+def _with_keywords(fn: Callable, keywords: tuple[str, ...]) -> Callable:
+    """Gives fn the signature and keyword reference of the table."""
+    params = [inspect.Parameter("url", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                annotation=str)]
+    params += [inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY,
+                                 default=None) for k in keywords]
+    fn.__signature__ = inspect.Signature(params)
+    fn.__doc__ = (fn.__doc__ or "") + "\n    Keywords (None: the default):\n" \
+        + describe(keywords) + "\n"
+    return fn
+
+
+def _new_job(func: str, url: Any, options: dict) -> _Job:
+    return _Job(func, url, options,
+                PROBE_KEYWORDS if func == "probe" else CAMPAIGN_KEYWORDS)
+
+
+def probe(url: str, **options: Any) -> Result:
     """Runs one probe of ``url`` (ws:// or wss://) to completion.
 
-    Connects, upgrades (offering ``subprotocols``, adding ``headers``, the
-    ``jwt`` placed per ``jwt_placement``: "subprotocol", "bearer", "query"),
-    waits ``delay_ms`` after the open, sends ``send`` (a text frame, binary
-    with ``binary=True``), waits for the reply or for every type in
-    ``expect`` (in order and once each with ``expect_order``), and closes.
-    Without ``send`` the connection is held ``hold_ms`` and closed.
-    ``timeout_ms`` is every phase's timeout, or a dict {phase: ms}.
-    ``cacert`` replaces the system CA bundle for wss://; ``insecure``
-    skips certificate verification (recorded in the result).
-    ``tls_resume=False`` makes every wss:// probe do a full TLS handshake;
-    by default the probes of one campaign resume the session of an earlier
-    one (``Result.tls["resumed"]``), as browsers do.
-    ``steps`` scripts the whole conversation instead of ``send``/``expect``:
-    ("send", data), ("expect", type[, ms]), ("wait", ms), ("close", code[,
-    reason]); ``Result.step`` says where a failure happened.
+    Connects, upgrades (offering ``subprotocols``, adding ``headers``: a
+    dict, (name, value) pairs or "Name: value" lines; the ``jwt`` placed per
+    ``jwt_placement``), waits ``delay_ms`` after the open, sends ``send``
+    (str: a text frame; bytes: binary with ``binary=True``), waits for the
+    reply or for every type in ``expect`` (in order with
+    ``expect_order``), and closes. Without ``send`` the connection is held
+    ``hold_ms``. ``timeout_ms`` is every phase's timeout, or a dict
+    {phase: ms}. ``steps`` scripts the conversation instead: ("send",
+    data), ("expect", type[, ms]), ("wait", ms), ("close", code[,
+    reason]), or the CLI's text ("wait:100").
 
-    Blocks the calling thread, not the others: the GIL is released.
-    Returns the Result, whatever the outcome; raises ConfigError when an
-    option is refused.
+    Returns the Result, whatever the outcome. Raises ConfigError when an
+    option is refused, TypeError for an unknown keyword, Interrupted on
+    Ctrl-C.
     """
-    with _Config() as cfg:
-        _configure(cfg, url, subprotocols=subprotocols, headers=headers,
-                   jwt=jwt, jwt_placement=jwt_placement, send=send,
-                   binary=binary, delay_ms=delay_ms, hold_ms=hold_ms,
-                   expect=expect, expect_order=expect_order,
-                   timeout_ms=timeout_ms, cacert=cacert, insecure=insecure,
-                   tls_resume=tls_resume, origin=origin, steps=steps)
-        res = ctypes.c_void_p()
-        rc = _c.wsp_probe_run(cfg.ptr, ctypes.byref(res))
-        if rc != 0:
-            raise Error("wsp_probe_run: " + _strerror(rc), rc)
-    try:
-        out = ctypes.c_void_p()
-        rc = _c.wsp_result_to_json(res, ctypes.byref(out))
-        if rc != 0:
-            raise Error("wsp_result_to_json: " + _strerror(rc), rc)
-        return Result.from_dict(json.loads(_lib.take_string(out)))
-    finally:
-        _c.wsp_result_free(res)
+    return _run(_new_job("probe", url, options))
 
 
-def campaign(url: str, *,
-             count: int = 1,
-             concurrency: int = 1,
-             delays: Optional[Sequence[int]] = None,
-             burst: bool = False,
-             seed: Optional[int] = None,
-             rate: Optional[float] = None,
-             window: Optional[tuple[int, int, int, int]] = None,
-             jitter_ms: int = 0,
-             duration_ms: Optional[int] = None,
-             show_secrets: bool = False,
-             **probe_options: Any) -> Report:
-    """Runs a campaign: many probes of one configuration.
+def campaign(url: str, **options: Any) -> Report:
+    """Runs a campaign: many probes of one configuration, as the CLI does.
 
-    ``count`` probes (per delay with ``delays``), ``concurrency`` at once,
-    at most ``rate`` a second. ``delays`` is a delay sweep: ``count`` probes
-    at each first-message delay in ms, shuffled by ``seed``; the report's
-    ``failure_rates`` gives the failure rate per delay. ``burst`` opens
-    ``concurrency`` connections and sends every first message in the same
-    loop iteration. ``window=(lo_ms, hi_ms, resolution_ms, trials)``
-    searches the race window by bisection (``Report.window``).
-    ``jitter_ms`` adds a random 0..jitter_ms to each delay, ``duration_ms``
-    keeps probing that long (``count`` becomes a cap). Every other keyword
-    is an option of :func:`probe`. Delays, bursts and windows need ``send``.
+    ``count`` probes, ``concurrency`` at once, at most ``rate`` a second;
+    ``delays=[0, 50, 200]`` is a delay sweep (``count`` probes per delay,
+    ``Report.failure_rates``); ``window=(lo_ms, hi_ms)`` searches the race
+    window by bisection (with ``resolution_ms`` and ``trials``;
+    ``Report.window``); ``concurrency_sweep=MAX`` bursts 1, 2, 4, ... MAX
+    connections; ``burst=True`` sends every first message at once;
+    ``duration_ms`` keeps probing that long; ``shard=(i, n)`` runs one
+    shard. ``json``, ``html`` and ``junit`` write the reports to files
+    (checked before the run). Every keyword of probe() applies to each
+    probe. Delays, windows and bursts need ``send``.
 
-    Blocks the calling thread (the GIL is released). Returns the Report;
-    raises ConfigError when an option is refused.
+    Returns the Report. Raises ConfigError when an option is refused (the
+    message names it), Interrupted on Ctrl-C (``.result``: the Report of
+    what ran, its files written), Error when a report file could not be
+    written (``.result``: the Report).
     """
-    with _Config() as cfg:
-        _configure(cfg, url, **probe_options)
-        handle = ctypes.c_void_p()
-        rc = _c.wsp_campaign_new(cfg.ptr, ctypes.byref(handle))
-        if rc != 0:
-            raise Error("wsp_campaign_new: " + _strerror(rc), rc)
-    c = handle
+    return _run(_new_job("campaign", url, options))
 
-    def check(rc: int, what: str) -> None:
-        if rc != 0:
-            raise ConfigError("%s: %s" % (what, _strerror(rc)), rc)
 
-    try:
-        if delays is not None:
-            arr = (ctypes.c_uint32 * len(delays))(
-                *[_u32(d, "delays[%d]" % i) for i, d in enumerate(delays)])
-            check(_c.wsp_campaign_set_delays(c, arr, len(delays),
-                                             _u32(count, "count")),
-                  "delays=%r, count=%r" % (list(delays), count))
-        else:
-            check(_c.wsp_campaign_set_count(c, _u32(count, "count")),
-                  "count=%r" % count)
-        check(_c.wsp_campaign_set_concurrency(
-            c, _u32(concurrency, "concurrency")),
-            "concurrency=%r" % concurrency)
-        if rate is not None:
-            check(_c.wsp_campaign_set_rate(c, float(rate)), "rate=%r" % rate)
-        if duration_ms is not None:
-            check(_c.wsp_campaign_set_duration(
-                c, _u32(duration_ms, "duration_ms")),
-                "duration_ms=%r" % duration_ms)
-        check(_c.wsp_campaign_set_burst(c, 1 if burst else 0),
-              "burst=%r" % burst)
-        if seed is not None:
-            if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-                raise ConfigError("seed must be a non-negative int, not %r" %
-                                  (seed,))
-            if seed >= 1 << 64:
-                raise ConfigError("seed=%r: value out of range" % seed)
-            check(_c.wsp_campaign_set_seed(c, seed), "seed=%r" % seed)
-        check(_c.wsp_campaign_set_jitter(c, _u32(jitter_ms, "jitter_ms")),
-              "jitter_ms=%r" % jitter_ms)
-        if window is not None:
-            if len(window) != 4:
-                raise ConfigError("window must be (lo_ms, hi_ms, "
-                                  "resolution_ms, trials), not %r" % (window,))
-            lo, hi, res, trials = (_u32(v, "window") for v in window)
-            check(_c.wsp_campaign_set_window_search(c, lo, hi, res, trials),
-                  "window=%r" % (tuple(window),))
-        rc = _c.wsp_campaign_run(c)
-        if rc != 0:
-            raise Error("wsp_campaign_run: " + _strerror(rc), rc)
-        out = ctypes.c_void_p()
-        rc = _c.wsp_report_json(c, 1 if show_secrets else 0, ctypes.byref(out))
-        if rc != 0:
-            raise Error("wsp_report_json: " + _strerror(rc), rc)
-        raw = json.loads(_lib.take_string(out))
-        out = ctypes.c_void_p()
-        text = ""
-        if _c.wsp_report_text(c, ctypes.byref(out)) == 0:
-            text = _lib.take_string(out)
-    finally:
-        _c.wsp_campaign_free(c)
-    return Report(summary=raw["summary"],
-                  probes=[Result.from_dict(p) for p in raw["probes"]],
-                  raw=raw, text=text)
+def dry_run(url: str, **options: Any) -> dict:
+    """What campaign() would run with these keywords, checked but not run:
+    the CLI's ``--dry-run`` (config, campaign settings, reports, open files
+    needed). Raises ConfigError as campaign() would."""
+    with Plan(url, "dry_run") as plan:
+        try:
+            plan.give(options, CAMPAIGN_KEYWORDS)
+            return plan.to_json()
+        except PlanError as e:
+            raise ConfigError(str(e), e.code) from None
+
+
+_with_keywords(probe, PROBE_KEYWORDS)
+_with_keywords(campaign, CAMPAIGN_KEYWORDS)
+_with_keywords(dry_run, CAMPAIGN_KEYWORDS)
+
+
+def sign_jwt(alg: str, key: Union[str, bytes], claims: Optional[dict] = None,
+             *, ttl: int = 300, now: Optional[int] = None) -> str:
+    """Mints a JWT as campaigns do per probe: HS256 with a secret, RS256 or
+    ES256 with a PEM private key; "iat" = now, "exp" = now + ttl."""
+    code = _c.wsp_jwt_alg_from_name(alg.encode())
+    if code < 0:
+        raise ConfigError("alg: %r is not HS256, RS256 or ES256" % (alg,))
+    k = key.encode() if isinstance(key, str) else bytes(key)
+    out = ctypes.c_void_p()
+    rc = _c.wsp_jwt_sign(code, k, len(k),
+                         json.dumps(claims).encode() if claims else None,
+                         int(time.time()) if now is None else now, ttl,
+                         ctypes.byref(out))
+    if rc != 0:
+        raise ConfigError("sign_jwt: %s" % _strerror(rc), rc)
+    return _lib.take_string(out)
+
+
+from . import asyncio  # noqa: E402,F401  (wsprobe.asyncio after import)

@@ -1,10 +1,10 @@
 """Loading libwsprobe.so and declaring the prototypes the binding calls.
 
 Every function used is declared here with its argtypes and restype; opaque
-handles (wsp_config *, wsp_result *, wsp_campaign *) are c_void_p, so no
-struct layout of the library is known to Python. Strings the library
-allocates for the caller come back as c_void_p (not c_char_p, which would
-copy and lose the pointer) and are released with wsp_free().
+handles (wsp_plan *, wsp_campaign *, wsp_result *, wsp_option *) are
+c_void_p, so no struct layout of the library is known to Python. Strings
+the library allocates for the caller come back as c_void_p (not c_char_p,
+which would copy and lose the pointer) and are released with wsp_free().
 """
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import ctypes
 import ctypes.util
 import glob
 import os
-from ctypes import (POINTER, c_char_p, c_double, c_int, c_size_t, c_uint,
-                    c_uint32, c_uint64, c_void_p)
+from ctypes import (POINTER, c_char_p, c_int, c_size_t, c_uint, c_uint32,
+                    c_uint64, c_void_p)
 
 SONAME = "libwsprobe.so.0"
 
@@ -24,10 +24,12 @@ _REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
 
 def _candidates() -> list[tuple[str, str]]:
     """(where it came from, path or name) in the order they are tried."""
-    found: list[tuple[str, str]] = []
     env = os.environ.get("WSPROBE_LIBRARY")
     if env:
-        found.append(("WSPROBE_LIBRARY", env))
+        # Named by the user: that library or none. Falling back to another
+        # one would run tests against a library nobody asked for.
+        return [("WSPROBE_LIBRARY", env)]
+    found: list[tuple[str, str]] = []
     build = os.path.join(_REPO, "build", "lib", SONAME)
     found.append(("build tree", build))
     for path in sorted(glob.glob(os.path.join(_REPO, "build*", "lib",
@@ -44,8 +46,8 @@ def _candidates() -> list[tuple[str, str]]:
 def _load() -> tuple[ctypes.CDLL, str]:
     tried = []
     for origin, path in _candidates():
-        # A build-tree path that does not exist is not worth a dlopen().
-        if origin == "build tree" and not os.path.exists(path):
+        # A path that does not exist is not worth a dlopen().
+        if origin != "system" and not os.path.exists(path):
             tried.append("%s (%s): no such file" % (path, origin))
             continue
         try:
@@ -53,6 +55,9 @@ def _load() -> tuple[ctypes.CDLL, str]:
             return ctypes.CDLL(path), path
         except OSError as e:
             tried.append("%s (%s): %s" % (path, origin, e))
+    if os.environ.get("WSPROBE_LIBRARY"):
+        raise ImportError("cannot load libwsprobe from WSPROBE_LIBRARY: "
+                          + tried[0])
     raise ImportError(
         "cannot load libwsprobe; set WSPROBE_LIBRARY to the library's path. "
         "Tried:\n  " + "\n  ".join(tried))
@@ -72,6 +77,7 @@ def _proto(name: str, restype, *argtypes) -> None:
 
 
 _vp = c_void_p
+_out = POINTER(c_void_p)
 
 _proto("wsp_version", c_uint)
 _proto("wsp_version_string", c_char_p)
@@ -80,50 +86,40 @@ _proto("wsp_err_name", c_char_p, c_int)
 _proto("wsp_outcome_name", c_char_p, c_int)
 _proto("wsp_phase_name", c_char_p, c_int)
 _proto("wsp_free", None, _vp)
+_proto("wsp_jwt_sign", c_int, c_int, c_char_p, c_size_t, c_char_p,
+       ctypes.c_int64, c_uint32, _out)
+_proto("wsp_jwt_alg_from_name", c_int, c_char_p)
 
-_proto("wsp_config_new", _vp)
-_proto("wsp_config_free", None, _vp)
-_proto("wsp_config_last_error", c_char_p, _vp)
-_proto("wsp_config_set_url", c_int, _vp, c_char_p)
-_proto("wsp_config_add_header", c_int, _vp, c_char_p, c_char_p)
-_proto("wsp_config_add_subprotocol", c_int, _vp, c_char_p)
-_proto("wsp_config_set_jwt", c_int, _vp, c_char_p, c_uint)
-_proto("wsp_config_set_origin", c_int, _vp, c_char_p)
-_proto("wsp_config_set_message", c_int, _vp, c_char_p, c_size_t, c_int)
-_proto("wsp_config_set_delay", c_int, _vp, c_uint32)
-_proto("wsp_config_set_hold", c_int, _vp, c_uint32)
-_proto("wsp_config_add_expect", c_int, _vp, c_char_p)
-_proto("wsp_config_set_expect_order", c_int, _vp, c_int)
-_proto("wsp_config_add_step_send", c_int, _vp, c_char_p, c_size_t, c_int)
-_proto("wsp_config_add_step_expect", c_int, _vp, c_char_p, c_uint32)
-_proto("wsp_config_add_step_wait", c_int, _vp, c_uint32)
-_proto("wsp_config_add_step_close", c_int, _vp, ctypes.c_uint16, c_char_p)
-_proto("wsp_config_set_timeout", c_int, _vp, c_int, c_uint32)
-_proto("wsp_config_set_timeouts", c_int, _vp, c_uint32)
-_proto("wsp_config_set_ca_file", c_int, _vp, c_char_p)
-_proto("wsp_config_set_insecure", c_int, _vp, c_int)
-_proto("wsp_config_set_tls_resume", c_int, _vp, c_int)
+_proto("wsp_option_count", c_size_t)
+_proto("wsp_option_at", _vp, c_size_t)
+_proto("wsp_option_text", c_char_p, _vp, c_int)
+_proto("wsp_option_short", c_int, _vp)
+_proto("wsp_option_type_of", c_int, _vp)
+_proto("wsp_option_flags", c_uint, _vp)
 
-_proto("wsp_result_free", None, _vp)
-_proto("wsp_result_to_json", c_int, _vp, POINTER(c_void_p))
-_proto("wsp_probe_run", c_int, _vp, POINTER(c_void_p))
+_proto("wsp_plan_new", c_int, _out)
+_proto("wsp_plan_free", None, _vp)
+_proto("wsp_plan_last_error", c_char_p, _vp)
+_proto("wsp_plan_use_keywords", c_int, _vp, c_int)
+_proto("wsp_plan_set_url", c_int, _vp, c_char_p)
+_proto("wsp_plan_set", c_int, _vp, c_char_p, c_char_p)
+_proto("wsp_plan_set_bytes", c_int, _vp, c_char_p, c_char_p, c_size_t)
+_proto("wsp_plan_build", c_int, _vp, _out)
+_proto("wsp_plan_to_json", c_int, _vp, _out)
+_proto("wsp_plan_write_reports", c_int, _vp, _vp)
 
-_proto("wsp_campaign_new", c_int, _vp, POINTER(c_void_p))
-_proto("wsp_campaign_free", c_int, _vp)
-_proto("wsp_campaign_set_count", c_int, _vp, c_uint32)
-_proto("wsp_campaign_set_concurrency", c_int, _vp, c_uint32)
-_proto("wsp_campaign_set_rate", c_int, _vp, c_double)
-_proto("wsp_campaign_set_duration", c_int, _vp, c_uint32)
-_proto("wsp_campaign_set_burst", c_int, _vp, c_int)
-_proto("wsp_campaign_set_delays", c_int, _vp, POINTER(c_uint32), c_size_t,
-       c_uint32)
-_proto("wsp_campaign_set_window_search", c_int, _vp, c_uint32, c_uint32,
-       c_uint32, c_uint32)
-_proto("wsp_campaign_set_seed", c_int, _vp, c_uint64)
-_proto("wsp_campaign_set_jitter", c_int, _vp, c_uint32)
+_proto("wsp_result_to_json", c_int, _vp, _out)
+
+_proto("wsp_campaign_close", c_int, _vp)
+_proto("wsp_campaign_last_error", c_char_p, _vp)
 _proto("wsp_campaign_run", c_int, _vp)
-_proto("wsp_report_json", c_int, _vp, c_int, POINTER(c_void_p))
-_proto("wsp_report_text", c_int, _vp, POINTER(c_void_p))
+_proto("wsp_campaign_interrupt", None, _vp)
+_proto("wsp_campaign_interrupted", c_int, _vp)
+_proto("wsp_campaign_result_count", c_size_t, _vp)
+_proto("wsp_campaign_result", _vp, _vp, c_size_t)
+_proto("wsp_campaign_seed", c_uint64, _vp)
+_proto("wsp_report_json", c_int, _vp, c_int, _out)
+_proto("wsp_report_text", c_int, _vp, _out)
 
 
 # The oldest library with every function above; soname 0 only adds.
