@@ -62,8 +62,9 @@ class TestParsing(Case):
 
     def test_forms_of_options(self):
         rc, s, err = dry(["-n3", "-c", "2", "-kq", "--delay=7", "--",
-                          self.URL])
+                          "wss://127.0.0.1:9/"])
         self.assertEqual(rc, 0, err)
+        self.assertFalse(s["config"]["tls"]["verify"])
         self.assertEqual(s["campaign"]["planned"], 3)
         self.assertEqual(s["campaign"]["concurrency"], 2)
         self.assertEqual(s["config"]["delay_ms"], 7)
@@ -110,6 +111,15 @@ class TestRefusedBeforeRunning(Case):
                 self.assertUsage([opt, "/nonexistent/x.out", "--duration",
                                   "120", "--send", "x", self.URL],
                                  opt + ": cannot write '/nonexistent/x.out'")
+
+    def test_options_that_would_be_ignored(self):
+        self.assertUsage(["-k", self.URL], "--insecure applies to wss://")
+        self.assertUsage(["--jwt", "a.b", "--jwt-query-param", "t",
+                          self.URL], "--jwt-query-param applies to")
+        self.assertUsage(["--step", "send:x", "--expect", "a", self.URL],
+                         "--step and --expect exclude each other")
+        self.assertUsage(["--hold", "5", "--send", "x", self.URL],
+                         "--hold applies without --send")
 
     def test_origin_twice(self):
         # Two Origin headers went out.

@@ -27,7 +27,8 @@ import wsprobe  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
 RACESERVER = os.environ.get(
-    "RACESERVER_BIN", os.path.join(REPO, "build", "examples", "raceserver"))
+    "RACESERVER_BIN", os.path.join(REPO, "build", "tests", "servers",
+                                   "raceserver"))
 RUN = '{"type":"run"}'
 AGENT_EVENTS = ["agent_started", "agent_thinking", "tool_executing",
                 "tool_completed", "agent_completed"]
@@ -347,27 +348,52 @@ class ReadmeTest(unittest.TestCase):
 
 class LoadTest(unittest.TestCase):
 
-    def test_import_error_names_every_path(self):
-        # A copy of the package outside the repository, so that no build
-        # tree lies next to it, with WSPROBE_LIBRARY pointing nowhere.
+    def import_in(self, tmp, library, build_tree):
+        """`import wsprobe` from a copy of the package outside the
+        repository, with a build tree beside it or not."""
+        pkg = os.path.join(tmp, "repo", "bindings", "python")
+        shutil.copytree(os.path.join(os.path.dirname(HERE), "wsprobe"),
+                        os.path.join(pkg, "wsprobe"))
+        if build_tree:
+            os.makedirs(os.path.join(tmp, "repo", "build", "lib"))
+            shutil.copy(wsprobe.library_path, os.path.join(
+                tmp, "repo", "build", "lib", "libwsprobe.so.0"))
+        env = dict(os.environ, PYTHONPATH=pkg, PYTHONDONTWRITEBYTECODE="1")
+        env.pop("WSPROBE_LIBRARY", None)
+        if library is not None:
+            env["WSPROBE_LIBRARY"] = library
+        # meson puts the build's lib/ on LD_LIBRARY_PATH for tests.
+        for var in ("LD_PRELOAD", "LD_LIBRARY_PATH"):
+            env.pop(var, None)
+        # cwd: "-c" puts the working directory first on sys.path.
+        return subprocess.run(
+            [sys.executable, "-c",
+             "import wsprobe; print(wsprobe.library_path)"],
+            env=env, cwd=tmp, capture_output=True, text=True, timeout=60)
+
+    def test_mistyped_library_is_an_error(self):
+        # A build tree that would load lies next to the package: a typo in
+        # WSPROBE_LIBRARY must not silently fall back to it.
         with tempfile.TemporaryDirectory() as tmp:
-            pkg = os.path.join(tmp, "repo", "bindings", "python")
-            shutil.copytree(os.path.join(os.path.dirname(HERE), "wsprobe"),
-                            os.path.join(pkg, "wsprobe"))
-            env = dict(os.environ, PYTHONPATH=pkg, PYTHONDONTWRITEBYTECODE="1",
-                       WSPROBE_LIBRARY="/nonexistent/libwsprobe.so.0")
-            # meson puts the build's lib/ on LD_LIBRARY_PATH for tests.
-            for var in ("LD_PRELOAD", "LD_LIBRARY_PATH"):
-                env.pop(var, None)
-            # cwd: "-c" puts the working directory first on sys.path.
-            p = subprocess.run([sys.executable, "-c", "import wsprobe"],
-                               env=env, cwd=tmp, capture_output=True,
-                               text=True, timeout=60)
+            p = self.import_in(tmp, "/nonexistent/libwsprobe.so.0", True)
+        self.assertNotEqual(p.returncode, 0, p.stdout)
+        self.assertIn("ImportError: cannot load libwsprobe from "
+                      "WSPROBE_LIBRARY: /nonexistent/libwsprobe.so.0", p.stderr)
+        self.assertNotIn("build tree", p.stderr)
+
+    def test_build_tree_next_to_the_sources(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            p = self.import_in(tmp, None, True)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(p.stdout.strip(), os.path.join(
+                tmp, "repo", "build", "lib", "libwsprobe.so.0"))
+
+    def test_import_error_names_every_path(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            p = self.import_in(tmp, None, False)
         if p.returncode == 0:
             self.fail("libwsprobe is installed on the system path")
         self.assertIn("ImportError", p.stderr)
-        self.assertIn("/nonexistent/libwsprobe.so.0 (WSPROBE_LIBRARY)",
-                      p.stderr)
         self.assertIn(os.path.join(tmp, "repo", "build", "lib",
                                    "libwsprobe.so.0"), p.stderr)
         self.assertIn("libwsprobe.so.0 (system)", p.stderr)

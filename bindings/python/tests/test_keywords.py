@@ -1,0 +1,217 @@
+"""Python on a par with the CLI: every campaign mode, reports written to
+files, shards, minted JWTs, slices, the lag threshold; errors that name the
+user's argument; outcomes and phases as enums equal to their names; the
+false passes of earlier releases refused. Against raceserver."""
+import enum
+import inspect
+import json
+import os
+import xml.etree.ElementTree as ET
+
+import pytest
+
+import wsprobe
+from conftest import RUN
+
+SECRET = "s3cret-for-tests"
+
+
+def test_enums_equal_the_strings(raceserver):
+    assert issubclass(wsprobe.Outcome, enum.StrEnum)
+    assert wsprobe.Outcome.CLOSED_BY_SERVER == "closed_by_server"
+    assert wsprobe.Phase.AWAITING_REPLY == "awaiting_reply"
+    assert [str(o) for o in wsprobe.Outcome] == list(wsprobe.OUTCOMES)
+    assert [p.value for p in wsprobe.Phase] == list(wsprobe.PHASES)
+    s = raceserver("--ready-delay", "300")
+    r = wsprobe.probe(s.url(), send=RUN)
+    assert r.outcome is wsprobe.Outcome.CLOSED_BY_SERVER
+    assert r.outcome == "closed_by_server"
+    assert r.phase is wsprobe.Phase.AWAITING_REPLY
+    assert (r.outcome, r.phase) == ("closed_by_server", "awaiting_reply")
+    assert json.dumps(r.outcome) == '"closed_by_server"'
+    assert "%s in %s" % (r.outcome, r.phase) == \
+        "closed_by_server in awaiting_reply"
+
+
+@pytest.mark.parametrize("kw", [
+    dict(delays=[0, 10], count=2),
+    dict(window=(0, 500)),
+    dict(window=(0, 500, 5, 2)),
+    dict(burst=True, concurrency=4),
+    dict(concurrency_sweep=4),
+])
+def test_false_passes_are_refused(kw):
+    # Earlier releases returned passed=True for these without sending a
+    # thing; the CLI exits 2 on them.
+    with pytest.raises(wsprobe.ConfigError, match="needs send"):
+        wsprobe.campaign("ws://127.0.0.1:1/", **kw)
+
+
+def test_errors_name_the_argument():
+    url = "ws://127.0.0.1:1/"
+    cases = [
+        (dict(count=0), "count: 0 is out of range (1-10000000)"),
+        (dict(delay_ms=-1), "delay_ms: '-1' is not a non-negative integer"),
+        (dict(concurrency=2000000), "concurrency: 2000000 is out of range"),
+        (dict(delays=[0, 3600001], send="x"), "delays: 3600001 is out of"),
+        (dict(headers={"Bad Name": "v"}), "headers: invalid header name"),
+        (dict(jwt_placement="both", jwt="a.b.c"),
+         "jwt_placement: 'both' is not one of subprotocol bearer query"),
+        (dict(trials=3, delays=[0], send="x"),
+         "trials applies only to window"),
+        (dict(window=(0, 9), count=3, send="x"),
+         "count: a window search ignores the count"),
+        (dict(shard=(2, 2)), "shard: I must be below N"),
+        (dict(origin="http://a", headers=["Origin: http://b"]),
+         "Origin given twice"),
+        (dict(steps=[("close", 1006)]), "steps: a client closes with"),
+        (dict(html="/nonexistent/r.html"),
+         "html: cannot write '/nonexistent/r.html'"),
+        (dict(timeout_ms={"nope": 5}), "timeout_ms: unknown phase 'nope'"),
+        (dict(send=b"\xff"), "send: a text message must be valid UTF-8"),
+    ]
+    for kw, message in cases:
+        with pytest.raises(wsprobe.ConfigError) as e:
+            wsprobe.campaign(url, **kw)
+        assert message in str(e.value), (kw, str(e.value))
+        assert "_configure" not in str(e.value)
+    with pytest.raises(wsprobe.ConfigError) as e:
+        wsprobe.probe("http://x")
+    assert e.value.name == "WSP_EURL" and "http://x" in str(e.value)
+
+
+def test_type_errors_name_the_keyword():
+    with pytest.raises(TypeError, match="unexpected keyword argument "
+                       "'no_such_option'"):
+        wsprobe.campaign("ws://127.0.0.1:1/", no_such_option=1)
+    with pytest.raises(TypeError, match="'count'.*use wsprobe.campaign"):
+        wsprobe.probe("ws://127.0.0.1:1/", count=2)
+    with pytest.raises(TypeError, match="burst must be True or False"):
+        wsprobe.campaign("ws://127.0.0.1:1/", burst="yes")
+    with pytest.raises(TypeError, match="count must be an int, not str"):
+        wsprobe.campaign("ws://127.0.0.1:1/", count="3")
+
+
+def test_signatures_come_from_the_table():
+    probe_kw = set(inspect.signature(wsprobe.probe).parameters) - {"url"}
+    campaign_kw = set(inspect.signature(wsprobe.campaign).parameters) - {
+        "url"}
+    for o in wsprobe.OPTIONS:
+        if o.front_end:
+            assert o.keyword is None or o.keyword == "dry_run", o
+            continue
+        assert o.keyword in campaign_kw, o
+        assert (o.keyword in probe_kw) == o.probe, o
+        assert o.keyword in wsprobe.campaign.__doc__
+    assert set(inspect.signature(wsprobe.asyncio.campaign).parameters) == \
+        campaign_kw | {"url"}
+
+
+def test_headers_in_every_form(raceserver):
+    s = raceserver()
+    for headers in (["X-A: b"], "X-A: b", {"X-A": "b"}, [("X-A", "b")]):
+        cfg = wsprobe.dry_run(s.url(), headers=headers)["config"]
+        assert cfg["headers"] == [{"name": "X-A", "value": "b"}], headers
+    r = wsprobe.probe(s.url(), headers=["X-A: b", "X-C: d"], send=RUN)
+    assert r.passed, r
+    with pytest.raises(wsprobe.ConfigError, match="headers: invalid header"):
+        wsprobe.probe(s.url(), headers={"a:b": "c"})
+
+
+def test_reports_written(raceserver, tmp_path):
+    s = raceserver("--ready-delay", "200")
+    paths = {k: tmp_path / ("r." + k) for k in ("json", "html", "junit")}
+    rep = wsprobe.campaign(s.url(), delays=[0, 400], count=2, seed=4,
+                           send=RUN, concurrency=2,
+                           **{k: str(p) for k, p in paths.items()})
+    assert rep.failure_rates == {0: 1.0, 400: 0.0}
+    with open(paths["json"]) as f:
+        on_disk = json.load(f)
+    assert on_disk["summary"] == rep.summary
+    assert len(on_disk["probes"]) == 4
+    html = paths["html"].read_text()
+    assert html.startswith("<!DOCTYPE html>") and "</html>" in html
+    suite = ET.parse(paths["junit"]).getroot()
+    assert int(suite.get("tests") or suite[0].get("tests")) >= 2
+
+
+def test_concurrency_sweep_and_slices(raceserver):
+    s = raceserver("--max-connections", "3", "--on-message", "echo")
+    rep = wsprobe.campaign(s.url("/"), concurrency_sweep=8, send="x",
+                           lag_threshold_ms=50, slice_ms=200)
+    levels = rep.levels
+    assert [lv["level"] for lv in levels["levels"]] == [1, 2, 4, 8]
+    assert levels["first_failing_level"] == 4
+    assert rep.campaign["loop_lag_ms"]["threshold"] == 50
+    assert rep.campaign["slice_ms"] == 200
+    assert "concurrency sweep up to 8" in rep.text
+
+
+def test_shards_cover_the_campaign(raceserver):
+    s = raceserver("--on-message", "echo")
+    got = []
+    for i in range(3):
+        rep = wsprobe.campaign(s.url("/"), count=7, shard=(i, 3), send="x",
+                               seed=5)
+        assert rep.campaign["shard"] == {"index": i, "count": 3}
+        got += [p.index for p in rep.probes]
+    assert sorted(got) == list(range(7))
+    assert wsprobe.dry_run(s.url(), shard="1/2")["campaign"]["shard"] == \
+        {"index": 1, "count": 2}
+
+
+def test_minted_jwts(raceserver):
+    s = raceserver("--require-jwt", "--jwt-secret", SECRET)
+    rep = wsprobe.campaign(s.url(), count=3, concurrency=3, send=RUN,
+                           jwt_secret=SECRET,
+                           jwt_claims={"sub": "user-{index}"}, jwt_ttl=60)
+    assert rep.passed, rep.text
+    minted = rep.raw["config"]["jwt"]["minted"]
+    assert minted["alg"] == "HS256" and minted["ttl"] == 60
+    assert minted["claims"] == {"sub": "user-{index}"}
+    assert SECRET not in json.dumps(rep.raw) + rep.text
+    bad = wsprobe.probe(s.url(), send=RUN, jwt_secret="wrong")
+    assert (bad.outcome, bad.http_status) == ("handshake_rejected", 401)
+    token = wsprobe.sign_jwt("HS256", SECRET, {"sub": "u"}, ttl=60)
+    assert token.count(".") == 2
+    assert wsprobe.probe(s.url(), send=RUN, jwt=token).passed
+    with pytest.raises(wsprobe.ConfigError, match="jwt_claims needs"):
+        wsprobe.probe(s.url(), jwt_claims={"a": 1})
+
+
+def test_duration_and_bursts(raceserver):
+    s = raceserver("--on-message", "echo")
+    rep = wsprobe.campaign(s.url("/"), burst=True, concurrency=5, send="x")
+    assert rep.summary["total"] == 5  # One burst of the concurrency.
+    assert rep.campaign["bursts"]["released"] == 1
+    rep = wsprobe.campaign(s.url("/"), duration_ms=400, rate=20, send="x")
+    assert 4 <= rep.summary["total"] <= 10, rep.summary
+    assert wsprobe.dry_run(s.url(), duration_ms=1500)["campaign"][
+        "duration_ms"] == 1500
+
+
+def test_steps_in_every_form(raceserver):
+    s = raceserver()
+    r = wsprobe.probe(s.url(), steps=["send:" + RUN, ("expect",
+                                                      "agent_completed"),
+                                      "wait:10", ("close", 4000, "bye")])
+    assert r.passed, r
+    assert r.close_sent == (4000, "bye")
+    r = wsprobe.probe(s.url("/"), steps=[("send", b"\x00\x01"),
+                                         ("expect", "never", 200)])
+    assert r.step == 1 and "step #1" in r.error
+
+
+def test_report_paths(raceserver, tmp_path):
+    s = raceserver("--on-message", "echo")
+    out = tmp_path / "r.json"
+    rep = wsprobe.campaign(s.url("/"), send="x", json=out)  # A PathLike.
+    assert rep.passed
+    assert json.loads(out.read_text())["summary"]["total"] == 1
+    # A file that takes no bytes: the run happens, the error says which
+    # report failed, and the Report is not lost.
+    with pytest.raises(wsprobe.Error) as e:
+        wsprobe.campaign(s.url("/"), send="x", json="/dev/full")
+    assert "json: cannot write '/dev/full'" in str(e.value)
+    assert e.value.name == "WSP_EIO"
+    assert e.value.result.summary["total"] == 1
