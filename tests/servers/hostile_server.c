@@ -4,8 +4,8 @@
  *
  * It writes raw bytes and parses the client's frames itself: no wslay, so
  * that it can send anything a broken or malicious server might. It computes
- * the real Sec-WebSocket-Accept (wsprobe's own wsp__ws_accept) so that only
- * the part a scenario breaks is broken.
+ * the real Sec-WebSocket-Accept (skeleton.c, not wsprobe's code) so that
+ * only the part a scenario breaks is broken.
  *
  * Scenarios act at one of two points: when the upgrade request has arrived
  * (handshake scenarios, and those that misbehave right after the 101), or
@@ -26,7 +26,7 @@
 
 #include <uv.h>
 
-#include "upgrade.h"
+#include "skeleton.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 /* The largest upgrade request read. */
@@ -182,51 +182,34 @@ static const scenario scenarios[] = {
 
 /* The server's settings and state. */
 typedef struct {
-  uv_loop_t *loop;             /* The one loop. */
-  uv_tcp_t listener;           /* Listening socket. */
-  uv_signal_t sigterm, sigint; /* Clean shutdown. */
-  uv_timer_t lifetime;         /* Safety exit for tests. */
-  const scenario *sc;          /* What every connection does. */
-  int stopping;                /* Shutting down. */
-  char rbuf[64 * 1024];        /* Shared read buffer. */
+  uv_loop_t *loop;      /* The one loop (the skeleton's). */
+  const scenario *sc;   /* What every connection does. */
+  char rbuf[64 * 1024]; /* Shared read buffer. */
 } server;
 
 static server srv;
 
 /* One client connection. */
 typedef struct conn {
-  uv_tcp_t tcp;                     /* The socket. */
-  uv_timer_t timer;                 /* Slow writes, delayed resets. */
-  int handles;                      /* Handles not yet closed. */
-  int closing;                      /* uv_close requested. */
-  char req[MAX_REQUEST + 1];        /* The upgrade request so far. */
-  size_t req_len;                   /* Its length. */
-  int upgraded;                     /* The request was answered. */
-  char accept[WSP__ACCEPT_LEN + 1]; /* The correct Sec-WebSocket-Accept. */
-  uint8_t *in;                      /* Client frame bytes not yet parsed. */
-  size_t in_len;                    /* How many. */
-  size_t in_cap;                    /* Allocated. */
-  int messages;                     /* Client messages received. */
-  int close_received;               /* The client's close arrived. */
-  uint8_t *slow;                    /* Bytes sent one per tick. */
-  size_t slow_len;                  /* How many. */
-  size_t slow_pos;                  /* Sent so far. */
-  int flooding;                     /* ping-flood-forever is running. */
-  uint64_t pings;                   /* Pings sent. */
+  uv_tcp_t tcp;                   /* The socket. */
+  uv_timer_t timer;               /* Slow writes, delayed resets. */
+  int handles;                    /* Handles not yet closed. */
+  int closing;                    /* uv_close requested. */
+  char req[MAX_REQUEST + 1];      /* The upgrade request so far. */
+  size_t req_len;                 /* Its length. */
+  int upgraded;                   /* The request was answered. */
+  char accept[FX_ACCEPT_LEN + 1]; /* The correct Sec-WebSocket-Accept. */
+  uint8_t *in;                    /* Client frame bytes not yet parsed. */
+  size_t in_len;                  /* How many. */
+  size_t in_cap;                  /* Allocated. */
+  int messages;                   /* Client messages received. */
+  int close_received;             /* The client's close arrived. */
+  uint8_t *slow;                  /* Bytes sent one per tick. */
+  size_t slow_len;                /* How many. */
+  size_t slow_pos;                /* Sent so far. */
+  int flooding;                   /* ping-flood-forever is running. */
+  uint64_t pings;                 /* Pings sent. */
 } conn;
-
-static void usage_error(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2), noreturn));
-
-static void usage_error(const char *fmt, ...) {
-  va_list ap;
-  fputs("hostile_server: ", stderr);
-  va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  fputc('\n', stderr);
-  exit(2);
-}
 
 /* ---- connection lifetime ---- */
 
@@ -441,7 +424,7 @@ static int response_101(conn *c, char *buf, size_t n) {
   const char *upgrade = "Upgrade: websocket\r\n";
   const char *connection = "Connection: Upgrade\r\n";
   const char *extra = "";
-  char accept[WSP__ACCEPT_LEN + 1];
+  char accept[FX_ACCEPT_LEN + 1];
   memcpy(accept, c->accept, sizeof(accept));
   switch (srv.sc->kind) {
   case S_BAD_ACCEPT:
@@ -520,7 +503,7 @@ static void on_request(conn *c) {
   int n;
   c->upgraded = 1;
   header(c->req, "sec-websocket-key", key, sizeof(key));
-  if (wsp__ws_accept(key, strlen(key), c->accept) != 0) {
+  if (fx_ws_accept(key, c->accept) != 0) {
     conn_close(c, 0);
     return;
   }
@@ -841,7 +824,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
 
 static void on_connection(uv_stream_t *server, int status) {
   conn *c;
-  if (status < 0 || srv.stopping || (c = calloc(1, sizeof(*c))) == NULL)
+  if (status < 0 || fx->stopping || (c = calloc(1, sizeof(*c))) == NULL)
     return;
   uv_tcp_init(srv.loop, &c->tcp);
   uv_timer_init(srv.loop, &c->timer);
@@ -858,46 +841,8 @@ static void on_connection(uv_stream_t *server, int status) {
 
 /* ---- start and stop ---- */
 
-static void close_walk(uv_handle_t *h, void *arg) {
-  (void)arg;
-  if (uv_is_closing(h))
-    return;
-  if (h->type == UV_TCP && h != (uv_handle_t *)&srv.listener)
-    conn_close(h->data, 0);
-  else if (h->type == UV_TIMER && h != (uv_handle_t *)&srv.lifetime)
-    ; /* A connection's timer: closed with its connection. */
-  else
-    uv_close(h, NULL);
-}
-
-static void stop(void) {
-  if (srv.stopping)
-    return;
-  srv.stopping = 1;
-  uv_walk(srv.loop, close_walk, NULL);
-}
-
-static void on_signal(uv_signal_t *s, int signum) {
-  (void)s;
-  (void)signum;
-  stop();
-}
-
-static void on_lifetime(uv_timer_t *t) {
-  (void)t;
-  stop();
-}
-
-static unsigned long num(const char *opt, const char *s, unsigned long max) {
-  char *end;
-  unsigned long v;
-  if (*s < '0' || *s > '9')
-    usage_error("%s: '%s' is not a number", opt, s);
-  v = strtoul(s, &end, 10);
-  if (*end != '\0' || v > max)
-    usage_error("%s: '%s' is out of range (0-%lu)", opt, s, max);
-  return v;
-}
+/* The skeleton's way to close a connection when stopping. */
+static void close_conn(void *ud) { conn_close(ud, 0); }
 
 static const char usage[] =
     "usage: hostile_server --scenario NAME [--port N] [--listen ADDR]\n"
@@ -912,11 +857,12 @@ int main(int argc, char **argv) {
       {NULL, 0, NULL, 0},
   };
   const char *listen_addr = "127.0.0.1", *name = NULL;
-  unsigned long port = 0, lifetime = 0;
-  struct sockaddr_storage ss;
-  int namelen = sizeof(ss), opt, rc;
-  uv_loop_t loop;
+  unsigned long long port = 0, lifetime = 0;
+  static fx_server server;
+  char label[64];
+  int opt, rc;
 
+  fx_init(&server, "hostile_server", close_conn);
   opterr = 0;
   while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
     switch (opt) {
@@ -924,13 +870,13 @@ int main(int argc, char **argv) {
       name = optarg;
       break;
     case 'p':
-      port = num("--port", optarg, 65535);
+      port = fx_number("--port", optarg, 65535);
       break;
     case 'l':
       listen_addr = optarg;
       break;
     case 'L':
-      lifetime = num("--lifetime", optarg, 86400);
+      lifetime = fx_number("--lifetime", optarg, 86400);
       break;
     case 'i':
       for (size_t i = 0; i < ARRAY_SIZE(scenarios); i++)
@@ -940,50 +886,27 @@ int main(int argc, char **argv) {
       fputs(usage, stdout);
       return 0;
     default:
-      usage_error("unknown option or missing value: '%s'", argv[optind - 1]);
+      fx_usage_error("unknown option or missing value: '%s'", argv[optind - 1]);
     }
   }
   if (optind < argc)
-    usage_error("unexpected argument '%s'", argv[optind]);
+    fx_usage_error("unexpected argument '%s'", argv[optind]);
   if (name == NULL)
-    usage_error("--scenario is required (--list shows them)");
+    fx_usage_error("--scenario is required (--list shows them)");
   for (size_t i = 0; i < ARRAY_SIZE(scenarios); i++)
     if (strcmp(scenarios[i].name, name) == 0)
       srv.sc = &scenarios[i];
   if (srv.sc == NULL)
-    usage_error("unknown scenario '%s' (--list shows them)", name);
+    fx_usage_error("unknown scenario '%s' (--list shows them)", name);
   if (strcmp(listen_addr, "127.0.0.1") != 0 && strcmp(listen_addr, "::1") != 0)
-    usage_error("--listen: only 127.0.0.1 or ::1");
+    fx_usage_error("--listen: only 127.0.0.1 or ::1");
 
   signal(SIGPIPE, SIG_IGN);
-  uv_loop_init(&loop);
-  srv.loop = &loop;
-  if (uv_ip4_addr(listen_addr, (int)port, (struct sockaddr_in *)&ss) != 0 &&
-      uv_ip6_addr(listen_addr, (int)port, (struct sockaddr_in6 *)&ss) != 0)
-    usage_error("--listen: '%s' is not an IP address", listen_addr);
-  uv_tcp_init(&loop, &srv.listener);
-  if ((rc = uv_tcp_bind(&srv.listener, (struct sockaddr *)&ss, 0)) != 0 ||
-      (rc = uv_listen((uv_stream_t *)&srv.listener, 1024, on_connection)) !=
-          0) {
-    fprintf(stderr, "hostile_server: cannot listen on %s port %lu: %s\n",
-            listen_addr, port, uv_strerror(rc));
+  srv.loop = &fx->loop;
+  snprintf(label, sizeof(label), "hostile_server (%s)", srv.sc->name);
+  if (fx_listen(listen_addr, (unsigned)port, 1024, on_connection, label,
+                NULL) != 0)
     return 1;
-  }
-  uv_tcp_getsockname(&srv.listener, (struct sockaddr *)&ss, &namelen);
-  port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-  printf("hostile_server (%s) listening on %s%s%s:%lu\n", srv.sc->name,
-         ss.ss_family == AF_INET6 ? "[" : "", listen_addr,
-         ss.ss_family == AF_INET6 ? "]" : "", port);
-  fflush(stdout);
-
-  uv_signal_init(&loop, &srv.sigterm);
-  uv_signal_start(&srv.sigterm, on_signal, SIGTERM);
-  uv_signal_init(&loop, &srv.sigint);
-  uv_signal_start(&srv.sigint, on_signal, SIGINT);
-  uv_timer_init(&loop, &srv.lifetime);
-  if (lifetime > 0)
-    uv_timer_start(&srv.lifetime, on_lifetime, lifetime * 1000, 0);
-  uv_run(&loop, UV_RUN_DEFAULT);
-  rc = uv_loop_close(&loop);
+  rc = fx_run(lifetime);
   return rc == 0 ? 0 : 1;
 }

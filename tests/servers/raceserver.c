@@ -35,7 +35,7 @@
 #include <uv.h>
 #include <wslay/wslay.h>
 
-#include "internal.h"
+#include "skeleton.h"
 #include "wsprobe.h"
 
 #define MAX_REQUEST (16 * 1024)
@@ -77,10 +77,7 @@ typedef struct {
 
 /* The server's settings and state. */
 typedef struct {
-  uv_loop_t *loop;                 /* The one loop. */
-  uv_tcp_t listener;               /* Listening socket. */
-  uv_signal_t sigterm, sigint;     /* Clean shutdown. */
-  uv_timer_t lifetime;             /* Safety exit for tests. */
+  uv_loop_t *loop;                 /* The one loop (the skeleton's). */
   uint8_t rbuf[64 * 1024];         /* Shared read buffer. */
   uint8_t pbuf[16 * 1024];         /* Shared TLS plaintext buffer. */
   uint32_t ready_delay;            /* Readiness window, ms. */
@@ -115,7 +112,6 @@ typedef struct {
   uint64_t open_conns;             /* WebSocket connections open now. */
   uint64_t stats[8];               /* accepted, 101, 503, 401, 403, 1011,
                                       events, other rejections. */
-  int stopping;                    /* Shutting down. */
   uint64_t nconns;                 /* Connections alive (any state). */
 } server;
 
@@ -172,19 +168,6 @@ static const char *const hdr_names[] = {
     "authorization",
 };
 enum { H_UPGRADE, H_CONNECTION, H_KEY, H_VERSION, H_PROTOCOL, H_AUTH };
-
-static void usage_error(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2), noreturn));
-
-static void usage_error(const char *fmt, ...) {
-  va_list ap;
-  fputs("raceserver: ", stderr);
-  va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  fputc('\n', stderr);
-  exit(2);
-}
 
 static uint64_t next_rand(void) {
   uint64_t z = (srv.rng += 0x9e3779b97f4a7c15ull);
@@ -621,7 +604,7 @@ static const char *offered_jwt(const char *list, char *buf, size_t n) {
 }
 
 static const char *offered(const char *list, const char *want) {
-  return list && want && wsp__has_token(list, want) ? want : NULL;
+  return list && want && fx_has_token(list, want) ? want : NULL;
 }
 
 /* The token from the subprotocol, the Authorization header or the query. */
@@ -648,7 +631,7 @@ static void open_ws(conn *c, const uint8_t *rest, size_t rest_len);
 
 static void handle_upgrade(conn *c, const uint8_t *rest, size_t rest_len) {
   const char *key = hv(c, H_KEY), *protos = hv(c, H_PROTOCOL);
-  char accept[WSP__ACCEPT_LEN + 1], jwtbuf[8192], tokbuf[8192];
+  char accept[FX_ACCEPT_LEN + 1], jwtbuf[8192], tokbuf[8192];
   char resp[9000 + 512];
   const char *jwt_proto, *select = NULL, *token;
   int n;
@@ -660,7 +643,7 @@ static void handle_upgrade(conn *c, const uint8_t *rest, size_t rest_len) {
     return;
   }
   if (!hv(c, H_UPGRADE) || strcasecmp(hv(c, H_UPGRADE), "websocket") != 0 ||
-      !wsp__has_token(hv(c, H_CONNECTION), "upgrade") || key == NULL) {
+      !fx_has_token(hv(c, H_CONNECTION), "upgrade") || key == NULL) {
     srv.stats[ST_OTHER]++;
     respond(c, 426, "Upgrade Required",
             "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n",
@@ -718,7 +701,7 @@ static void handle_upgrade(conn *c, const uint8_t *rest, size_t rest_len) {
   select = jwt_proto ? jwt_proto : offered(protos, srv.select_proto);
   if (srv.handshake == HS_UNOFFERED_SUBPROTOCOL)
     select = "bogus";
-  if (wsp__ws_accept(key, strlen(key), accept) != 0)
+  if (fx_ws_accept(key, accept) != 0)
     return conn_close(c, 0);
   if (srv.handshake == HS_BAD_ACCEPT)
     accept[3] = accept[3] == 'A' ? 'B' : 'A';
@@ -840,7 +823,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
 
 static void on_connection(uv_stream_t *l, int status) {
   conn *c;
-  if (status < 0 || srv.stopping)
+  if (status < 0 || fx->stopping)
     return;
   if ((c = calloc(1, sizeof(*c))) == NULL ||
       (c->http = malloc(sizeof(*c->http))) == NULL) {
@@ -878,35 +861,8 @@ static void on_connection(uv_stream_t *l, int status) {
 
 /* ---- start and stop ---- */
 
-static void close_walk(uv_handle_t *h, void *arg) {
-  (void)arg;
-  if (uv_is_closing(h))
-    return;
-  if (h->type == UV_TCP && h != (uv_handle_t *)&srv.listener)
-    conn_close(h->data, 0);
-  else if (h->type == UV_TIMER && h != (uv_handle_t *)&srv.lifetime)
-    ; /* A connection's timer: closed with its connection. */
-  else
-    uv_close(h, NULL);
-}
-
-static void stop(void) {
-  if (srv.stopping)
-    return;
-  srv.stopping = 1;
-  uv_walk(srv.loop, close_walk, NULL);
-}
-
-static void on_signal(uv_signal_t *s, int signum) {
-  (void)s;
-  (void)signum;
-  stop();
-}
-
-static void on_lifetime(uv_timer_t *t) {
-  (void)t;
-  stop();
-}
+/* The skeleton's way to close a connection when stopping. */
+static void close_conn(void *ud) { conn_close(ud, 0); }
 
 static char *read_all(const char *opt, const char *path, size_t *len) {
   FILE *f = fopen(path, "rb");
@@ -915,22 +871,11 @@ static char *read_all(const char *opt, const char *path, size_t *len) {
   if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 ||
       fseek(f, 0, SEEK_SET) != 0 || (buf = malloc((size_t)n + 1)) == NULL ||
       fread(buf, 1, (size_t)n, f) != (size_t)n)
-    usage_error("%s: cannot read '%s'", opt, path);
+    fx_usage_error("%s: cannot read '%s'", opt, path);
   fclose(f);
   buf[n] = '\0';
   *len = (size_t)n;
   return buf;
-}
-
-static unsigned long long num(const char *opt, const char *s,
-                              unsigned long long max) {
-  char *end;
-  unsigned long long v;
-  errno = 0;
-  v = strtoull(s, &end, 10);
-  if (*s < '0' || *s > '9' || *end != '\0' || errno != 0 || v > max)
-    usage_error("%s: '%s' is not a number from 0 to %llu", opt, s, max);
-  return v;
 }
 
 static void setup_site(tls_site *site, const char *cert, const char *key,
@@ -945,14 +890,14 @@ static void setup_site(tls_site *site, const char *cert, const char *key,
   mbedtls_ssl_ticket_init(&site->tickets);
   mbedtls_ssl_cache_init(&site->cache);
   if (mbedtls_x509_crt_parse_file(&site->cert, cert) != 0)
-    usage_error("cannot load certificate '%s'", cert);
+    fx_usage_error("cannot load certificate '%s'", cert);
   if (mbedtls_pk_parse_keyfile(&site->key, key, NULL) != 0)
-    usage_error("cannot load key '%s'", key);
+    fx_usage_error("cannot load key '%s'", key);
   if (mbedtls_ssl_config_defaults(&site->conf, MBEDTLS_SSL_IS_SERVER,
                                   MBEDTLS_SSL_TRANSPORT_STREAM,
                                   MBEDTLS_SSL_PRESET_DEFAULT) != 0 ||
       mbedtls_ssl_conf_own_cert(&site->conf, &site->cert, &site->key))
-    usage_error("cannot set up TLS");
+    fx_usage_error("cannot set up TLS");
   mbedtls_ssl_conf_rng(&site->conf, mbedtls_ctr_drbg_random, &srv.drbg);
   mbedtls_ssl_conf_curves(&site->conf, curves);
   mbedtls_ssl_conf_min_version(&site->conf, MBEDTLS_SSL_MAJOR_VERSION_3,
@@ -963,7 +908,7 @@ static void setup_site(tls_site *site, const char *cert, const char *key,
     if (mbedtls_ssl_ticket_setup(&site->tickets, mbedtls_ctr_drbg_random,
                                  &srv.drbg, MBEDTLS_CIPHER_AES_256_GCM,
                                  300) != 0)
-      usage_error("cannot set up session tickets");
+      fx_usage_error("cannot set up session tickets");
     mbedtls_ssl_conf_session_tickets_cb(&site->conf, mbedtls_ssl_ticket_write,
                                         mbedtls_ssl_ticket_parse,
                                         &site->tickets);
@@ -984,9 +929,9 @@ static void setup_tls(const char *cert[2], const char *key[2], const char *ca) {
   mbedtls_ctr_drbg_init(&srv.drbg);
   if (mbedtls_ctr_drbg_seed(&srv.drbg, mbedtls_entropy_func, &srv.entropy, NULL,
                             0) != 0)
-    usage_error("cannot set up TLS");
+    fx_usage_error("cannot set up TLS");
   if (ca != NULL && mbedtls_x509_crt_parse_file(&srv.tls_ca, ca) != 0)
-    usage_error("--tls-client-ca: cannot load '%s'", ca);
+    fx_usage_error("--tls-client-ca: cannot load '%s'", ca);
   for (srv.tls = 0; srv.tls < 2 && cert[srv.tls] != NULL; srv.tls++)
     setup_site(&srv.site[srv.tls], cert[srv.tls], key[srv.tls], ca != NULL);
 }
@@ -1049,11 +994,11 @@ static void parse_close(const char *arg, const char *s) {
   char *end;
   unsigned long code = strtoul(s, &end, 10);
   if (end == s || code > 65535 || (*end != '\0' && *end != ':'))
-    usage_error("--on-message: bad close code in '%s'", arg);
+    fx_usage_error("--on-message: bad close code in '%s'", arg);
   srv.close_code = (uint16_t)code;
   srv.close_reason = *end == ':' ? end + 1 : "";
   if (strlen(srv.close_reason) > 123)
-    usage_error("--on-message: close reason longer than 123 bytes");
+    fx_usage_error("--on-message: close reason longer than 123 bytes");
 }
 
 int main(int argc, char **argv) {
@@ -1097,11 +1042,9 @@ int main(int argc, char **argv) {
   int next_after_set = 0;
   unsigned long long port = 8765, backlog = 1024, lifetime = 0;
   int alg = -1, opt, rc;
-  struct sockaddr_storage ss;
-  int namelen = sizeof(ss);
-  char addr[64];
-  uv_loop_t loop;
+  static fx_server server;
 
+  fx_init(&server, "raceserver", close_conn);
   srv.rng = 1;
   srv.on_message = ON_EVENTS;
   opterr = 0;
@@ -1111,38 +1054,39 @@ int main(int argc, char **argv) {
       listen_addr = optarg;
       break;
     case 'p':
-      port = num("--port", optarg, 65535);
+      port = fx_number("--port", optarg, 65535);
       break;
     case 'P':
       port_file = optarg;
       break;
     case 'b':
-      backlog = num("--backlog", optarg, 65535);
+      backlog = fx_number("--backlog", optarg, 65535);
       break;
     case 'L':
-      lifetime = num("--lifetime", optarg, 86400);
+      lifetime = fx_number("--lifetime", optarg, 86400);
       break;
     case 'q':
       srv.quiet = 1;
       break;
     case 'r':
-      srv.ready_delay = (uint32_t)num("--ready-delay", optarg, 3600000);
+      srv.ready_delay = (uint32_t)fx_number("--ready-delay", optarg, 3600000);
       break;
     case 'R':
-      srv.reject_first = num("--reject-first", optarg, UINT64_MAX);
+      srv.reject_first = fx_number("--reject-first", optarg, UINT64_MAX);
       break;
     case 'F': {
       char *end;
       srv.reject_fraction = strtod(optarg, &end);
       if (*end || !(srv.reject_fraction >= 0 && srv.reject_fraction <= 1))
-        usage_error("--reject-fraction: '%s' is not between 0 and 1", optarg);
+        fx_usage_error("--reject-fraction: '%s' is not between 0 and 1",
+                       optarg);
       break;
     }
     case 'S':
-      srv.rng = num("--seed", optarg, UINT64_MAX);
+      srv.rng = fx_number("--seed", optarg, UINT64_MAX);
       break;
     case 'M':
-      srv.max_conns = num("--max-connections", optarg, UINT64_MAX);
+      srv.max_conns = fx_number("--max-connections", optarg, UINT64_MAX);
       break;
     case 'j':
       srv.require_jwt = 1;
@@ -1161,14 +1105,13 @@ int main(int argc, char **argv) {
         len--;
       srv.jwt_key = (uint8_t *)k;
       srv.jwt_key_len = len;
-      if (opt == 'k' && alg < 0)
-        alg = strstr(k, "BEGIN RSA") || strstr(k, "MIIB") ? WSP_JWT_RS256
-                                                          : WSP_JWT_ES256;
+      if (opt == 'k' && alg < 0 && (alg = wsp_jwt_key_alg(k, len)) < 0)
+        fx_usage_error("--jwt-public-key: not an RSA or P-256 key");
       break;
     }
     case 'a':
       if ((alg = wsp_jwt_alg_from_name(optarg)) < 0)
-        usage_error("--jwt-alg: '%s' is not HS256, RS256 or ES256", optarg);
+        fx_usage_error("--jwt-alg: '%s' is not HS256, RS256 or ES256", optarg);
       break;
     case 'x':
       srv.select_proto = optarg;
@@ -1185,7 +1128,7 @@ int main(int argc, char **argv) {
       else if (strcmp(optarg, "extension") == 0)
         srv.handshake = HS_EXTENSION;
       else
-        usage_error("--handshake: unknown mode '%s'", optarg);
+        fx_usage_error("--handshake: unknown mode '%s'", optarg);
       break;
     case 'g':
       srv.greeting = optarg;
@@ -1208,13 +1151,14 @@ int main(int argc, char **argv) {
         srv.on_message = ON_EVENTS_THEN_CLOSE;
         parse_close(optarg, optarg + 18);
       } else
-        usage_error("--on-message: unknown mode '%s'", optarg);
+        fx_usage_error("--on-message: unknown mode '%s'", optarg);
       break;
     case 'i':
-      srv.event_interval = (uint32_t)num("--event-interval", optarg, 3600000);
+      srv.event_interval =
+          (uint32_t)fx_number("--event-interval", optarg, 3600000);
       break;
     case 'd':
-      srv.reply_delay = (uint32_t)num("--reply-delay", optarg, 3600000);
+      srv.reply_delay = (uint32_t)fx_number("--reply-delay", optarg, 3600000);
       break;
     case 'c':
       tls_cert[0] = optarg;
@@ -1229,7 +1173,7 @@ int main(int argc, char **argv) {
       tls_key[1] = optarg;
       break;
     case 'A':
-      srv.tls_next_after = num("--tls-next-after", optarg, UINT32_MAX);
+      srv.tls_next_after = fx_number("--tls-next-after", optarg, UINT32_MAX);
       next_after_set = 1;
       break;
     case 'T':
@@ -1245,21 +1189,21 @@ int main(int argc, char **argv) {
       fputs(usage, stdout);
       return 0;
     case ':':
-      usage_error("option %s needs a value", argv[optind - 1]);
+      fx_usage_error("option %s needs a value", argv[optind - 1]);
     default:
-      usage_error("unknown option '%s'", argv[optind - 1]);
+      fx_usage_error("unknown option '%s'", argv[optind - 1]);
     }
   }
   if (optind < argc)
-    usage_error("unexpected argument '%s'", argv[optind]);
+    fx_usage_error("unexpected argument '%s'", argv[optind]);
   if ((tls_cert[0] == NULL) != (tls_key[0] == NULL))
-    usage_error("--tls-cert and --tls-key go together");
+    fx_usage_error("--tls-cert and --tls-key go together");
   if ((tls_cert[1] == NULL) != (tls_key[1] == NULL) ||
       (tls_cert[1] == NULL) != !next_after_set)
-    usage_error("--tls-next-cert, --tls-next-key and --tls-next-after go "
-                "together");
+    fx_usage_error("--tls-next-cert, --tls-next-key and --tls-next-after go "
+                   "together");
   if (tls_cert[1] != NULL && tls_cert[0] == NULL)
-    usage_error("--tls-next-cert needs --tls-cert");
+    fx_usage_error("--tls-next-cert needs --tls-cert");
   if (srv.jwt_key != NULL)
     srv.jwt_alg = alg < 0 ? WSP_JWT_HS256 : (wsp_jwt_alg)alg;
 
@@ -1274,44 +1218,11 @@ int main(int argc, char **argv) {
   http_settings.on_header_value_complete = on_value_done;
   http_settings.on_headers_complete = on_headers_done;
 
-  uv_loop_init(&loop);
-  srv.loop = &loop;
-  if (uv_ip4_addr(listen_addr, (int)port, (struct sockaddr_in *)&ss) != 0 &&
-      uv_ip6_addr(listen_addr, (int)port, (struct sockaddr_in6 *)&ss) != 0)
-    usage_error("--listen: '%s' is not an IP address", listen_addr);
-  uv_tcp_init(&loop, &srv.listener);
-  if ((rc = uv_tcp_bind(&srv.listener, (struct sockaddr *)&ss, 0)) != 0 ||
-      (rc = uv_listen((uv_stream_t *)&srv.listener, (int)backlog,
-                      on_connection)) != 0) {
-    fprintf(stderr, "raceserver: cannot listen on %s port %llu: %s\n",
-            listen_addr, port, uv_strerror(rc));
+  srv.loop = &fx->loop;
+  if (fx_listen(listen_addr, (unsigned)port, (int)backlog, on_connection,
+                "raceserver", port_file) != 0)
     return 1;
-  }
-  uv_tcp_getsockname(&srv.listener, (struct sockaddr *)&ss, &namelen);
-  port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-  if (ss.ss_family == AF_INET6)
-    snprintf(addr, sizeof(addr), "[%s]", listen_addr);
-  else
-    snprintf(addr, sizeof(addr), "%s", listen_addr);
-  if (port_file != NULL) {
-    FILE *f = fopen(port_file, "w");
-    if (f == NULL)
-      usage_error("--port-file: cannot write '%s'", port_file);
-    fprintf(f, "%llu\n", port);
-    fclose(f);
-  }
-  printf("raceserver listening on %s:%llu\n", addr, port);
-  fflush(stdout);
-
-  uv_signal_init(&loop, &srv.sigterm);
-  uv_signal_start(&srv.sigterm, on_signal, SIGTERM);
-  uv_signal_init(&loop, &srv.sigint);
-  uv_signal_start(&srv.sigint, on_signal, SIGINT);
-  uv_timer_init(&loop, &srv.lifetime);
-  if (lifetime > 0)
-    uv_timer_start(&srv.lifetime, on_lifetime, lifetime * 1000, 0);
-  uv_run(&loop, UV_RUN_DEFAULT);
-  rc = uv_loop_close(&loop);
+  rc = fx_run(lifetime);
   if (!srv.quiet)
     fprintf(stderr,
             "raceserver: %llu accepted, %llu upgraded (101), %llu x 503, "
