@@ -52,6 +52,8 @@ static int ap_timeout(wsp__build *b, const wsp_option *o, const wsp__optval *v);
 static int ap_rate(wsp__build *b, const wsp_option *o, const wsp__optval *v);
 static int ap_seed(wsp__build *b, const wsp_option *o, const wsp__optval *v);
 static int ap_shard(wsp__build *b, const wsp_option *o, const wsp__optval *v);
+static int ap_tls_resume(wsp__build *b, const wsp_option *o,
+                         const wsp__optval *v);
 
 /* clang-format off */
 const wsp_option wsp__options[] = {
@@ -252,6 +254,11 @@ const wsp_option wsp__options[] = {
    0, 0, 0, NULL,
    "do not verify the certificate (every report says so)", -1,
    .cfg_int = wsp_config_set_insecure},
+  {"tls-resume", 0, "tls_resume", "on|off", WSP_OPTION_CHOICE, PROBE, G_TLS,
+   "on", 0, 0, 0, 0, "on off",
+   "resume TLS sessions as browsers do: only the first probe of a host "
+   "does a full handshake; off: every probe does one", -1,
+   .apply = ap_tls_resume},
   {"cert", 0, "cert", "FILE", WSP_OPTION_FILE, PROBE, G_TLS, NULL, 0, 0, 0, 0,
    NULL, "a client certificate (mutual TLS), with --key", -1, .apply = NULL},
   {"key", 0, "key", "FILE", WSP_OPTION_FILE, PROBE, G_TLS, NULL, 0, 0, 0, 0,
@@ -613,4 +620,10 @@ static int ap_shard(wsp__build *b, const wsp_option *o, const wsp__optval *v) {
                           wsp__opt_ref(b->p, o, ref, sizeof(ref)), v->text);
   return camp_check(
       b, o, wsp_campaign_set_shard(b->c, (uint32_t)v->u, (uint32_t)v->u2));
+}
+
+static int ap_tls_resume(wsp__build *b, const wsp_option *o,
+                         const wsp__optval *v) {
+  return cfg_check(
+      b, o, wsp_config_set_tls_resume(b->cfg, strcmp(v->text, "on") == 0));
 }

@@ -235,8 +235,8 @@ static int check(wsp_plan *p) {
   static const char *const modes[] = {"delay-sweep", "find-window",
                                       "concurrency-sweep", NULL};
   static const char *const window_only[] = {"resolution", "trials", NULL};
-  static const char *const tls_only[] = {"cacert", "insecure", "cert", "key",
-                                         NULL};
+  static const char *const tls_only[] = {"cacert", "insecure",   "cert",
+                                         "key",    "tls-resume", NULL};
   const char *a, *k;
   int nmodes = 0;
   if (p->url == NULL)

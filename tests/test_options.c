@@ -17,6 +17,10 @@
 #include "wsprobe.h"
 
 #define URL "ws://127.0.0.1:9/"
+#define WSS "wss://127.0.0.1:9/"
+
+/* The URL plans are made for (TLS options need wss://). */
+static const char *url = URL;
 
 /* A plan of URL and name/value pairs (NULL-terminated); NULL on failure. */
 static wsp_plan *vplan(int keywords, va_list ap) {
@@ -24,7 +28,7 @@ static wsp_plan *vplan(int keywords, va_list ap) {
   const char *name;
   CHECK_INT(wsp_plan_new(&p), 0);
   wsp_plan_use_keywords(p, keywords);
-  CHECK_INT(wsp_plan_set_url(p, URL), 0);
+  CHECK_INT(wsp_plan_set_url(p, url), 0);
   while ((name = va_arg(ap, const char *)) != NULL) {
     const char *value = va_arg(ap, const char *);
     int rc = wsp_plan_set(p, name, value);
@@ -195,18 +199,23 @@ static void test_ranges_match_setters(void) {
 }
 
 /* What an option needs to be given at all (it needs what it modifies). */
-static const char *const needs[][3] = {
-    {"resolution", "find-window", NULL}, {"trials", "find-window", NULL},
-    {"jwt-ttl", "jwt-secret", "s"},      {"jwt-placement", "jwt", "a.b.c"},
-    {"jwt-prefix", "jwt", "a.b.c"},      {"jwt-query-param", "jwt", "a.b.c"},
+static const char *const needs[][5] = {
+    {"resolution", "find-window", NULL},
+    {"trials", "find-window", NULL},
+    {"jwt-ttl", "jwt-secret", "s"},
+    {"jwt-placement", "jwt", "a.b.c"},
+    {"jwt-prefix", "jwt", "a.b.c"},
+    {"jwt-query-param", "jwt", "a.b.c", "jwt-placement", "query"},
 };
 
 /* Giving an option its documented default changes nothing: the table's
  * defaults are the library's. */
 static void test_defaults_are_the_librarys(void) {
+  url = WSS;
   for (size_t i = 0; i < wsp__noptions; i++) {
     const wsp_option *o = &wsp__options[i];
-    const char *need = NULL, *need_value = NULL;
+    const char *need = NULL, *need_value = NULL, *need2 = "quiet",
+               *need2_value = NULL;
     char err[300] = "", *a, *b;
     /* A mode's default is that of its value when it is left out. */
     if (o->dflt == NULL || o->type == WSP_OPTION_FLAG ||
@@ -216,15 +225,20 @@ static void test_defaults_are_the_librarys(void) {
       if (strcmp(needs[k][0], o->name) == 0) {
         need = needs[k][1];
         need_value = needs[k][2];
+        if (needs[k][3] != NULL) {
+          need2 = needs[k][3];
+          need2_value = needs[k][4];
+        }
       }
     if (need != NULL && strcmp(need, "find-window") == 0) {
       a = dry(err, sizeof(err), "", need, need_value, "send", "x", NULL);
       b = dry(err, sizeof(err), "", need, need_value, "send", "x", o->name,
               o->dflt, NULL);
     } else {
-      a = dry(err, sizeof(err), "", need ? need : "quiet", need_value, NULL);
-      b = dry(err, sizeof(err), "", need ? need : "quiet", need_value, o->name,
-              o->dflt, NULL);
+      a = dry(err, sizeof(err), "", need ? need : "quiet", need_value, need2,
+              need2_value, NULL);
+      b = dry(err, sizeof(err), "", need ? need : "quiet", need_value, need2,
+              need2_value, o->name, o->dflt, NULL);
     }
     if (a == NULL || b == NULL || strcmp(a, b) != 0) {
       fprintf(stderr, "  --%s %s: %s\n  %s\n  %s\n", o->name, o->dflt, err,
@@ -234,6 +248,7 @@ static void test_defaults_are_the_librarys(void) {
     wsp_free(a);
     wsp_free(b);
   }
+  url = URL;
 }
 
 static void test_values(void) {
@@ -321,7 +336,11 @@ static void test_checks(void) {
               NULL);
   build_fails("--jwt-placement needs a token", NULL, "jwt-placement", "bearer",
               NULL);
+  url = WSS;
   build_fails("--cert and --key go together", NULL, "cert", "/x", NULL);
+  url = URL;
+  build_fails("--tls-resume applies to wss:// URLs", NULL, "tls-resume", "off",
+              NULL);
   build_fails("exclude each other: a campaign runs one", NULL, "delay-sweep",
               "0,5", "concurrency-sweep", "4", "send", "x", NULL);
   /* The issue's false passes: a sweep, a search or a burst with nothing

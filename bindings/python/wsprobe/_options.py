@@ -245,6 +245,9 @@ class Plan:
                 self.set(kw, o.separator.join(_int(kw, x) for x in v))
             else:
                 raise _type_error(kw, "a pair (a, b) of ints", v)
+        elif o.type == "choice" and o.choices == ("on", "off") and \
+                isinstance(v, bool):
+            self.set(kw, "on" if v else "off")
         elif o.type in ("file", "output"):
             self.set(kw, _str(kw, v, path=True))
         elif isinstance(v, (bytes, bytearray, memoryview)) and kw == "send":
