@@ -10,8 +10,16 @@ marks, spans), and puts them where docs/api.md.in says @REFERENCE@.
   /usr/bin/python3 docs/gen-api.py            # rewrite docs/api.md
   /usr/bin/python3 docs/gen-api.py --check    # exit 1 if it is stale
 
-Functions without a comment of their own are listed on stderr (and marked
-in the output), so that the header can be completed.
+It also holds the header to its contract, and fails (exit 1) when it does
+not hold:
+- every function has a comment of its own;
+- every function that returns int documents its errors in a paragraph
+  beginning "Errors:" that names codes of WSP_ERRNO_MAP (or libuv's UV_E*
+  codes), or says "none";
+- every code the function's own body in lib/*.c returns (directly, or
+  through a macro of its file) is among them;
+- the codes no function returns are exactly those the header marks
+  reserved (they keep their values, never reused).
 """
 import argparse
 import os
@@ -20,6 +28,9 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HEADER = os.path.join(ROOT, "include", "wsprobe.h")
+VERSION_H = os.path.join(ROOT, "include", "wsprobe_version.h.in")
+MESON = os.path.join(ROOT, "meson.build")
+LIB = os.path.join(ROOT, "lib")
 TEMPLATE = os.path.join(ROOT, "docs", "api.md.in")
 OUTPUT = os.path.join(ROOT, "docs", "api.md")
 
@@ -145,6 +156,11 @@ def parse(path):
             items.append(it)
             i = j + 1
             continue
+        if s == '#include "wsprobe_version.h"':
+            items.append(Item("macros", "WSP_VERSION_*", version_macros(),
+                              take_doc(i), section))
+            i += 1
+            continue
         if s.startswith("#define WSP_VERSION"):
             start, j = i, i
             block = []
@@ -199,6 +215,99 @@ def parse(path):
             continue
         i += 1
     return items
+
+
+def version_macros():
+    """The version macros as meson generates them from meson.build."""
+    with open(MESON, encoding="utf-8") as f:
+        version = re.search(r"version:\s*'([^']+)'", f.read()).group(1)
+    major, minor, patch = version.split(".")
+    with open(VERSION_H, encoding="utf-8") as f:
+        text = f.read()
+    for k, v in (("MAJOR", major), ("MINOR", minor), ("PATCH", patch),
+                 ("VERSION", version)):
+        text = text.replace("@%s@" % k, v)
+    lines = [l for l in text.split("\n") if l.startswith("#define WSP_VERSION")
+             or l.startswith("  (") or l.startswith("/* (")]
+    return "\n".join(re.sub(r"\s+\\$", lambda m: " \\", l) for l in lines)
+
+
+def lib_bodies():
+    """{function: the codes its body returns}, from lib/*.c: WSP_E* names
+    in the body, and in the bodies of the file's macros it uses."""
+    bodies = {}
+    for name in sorted(os.listdir(LIB)):
+        if not name.endswith(".c"):
+            continue
+        with open(os.path.join(LIB, name), encoding="utf-8") as f:
+            text = f.read()
+        macros = {}
+        for m in re.finditer(r"^#define (\w+)\(.*?(?<!\\)$", text, re.M | re.S):
+            macros[m.group(1)] = set(re.findall(r"\bWSP_E[A-Z]+\b",
+                                                m.group(0)))
+        for m in re.finditer(r"^[a-z][\w ]*?\**\b(wsp_\w+)\([^;{]*?\)\s*\{",
+                             text, re.M):
+            line_end = text.find("\n", m.end())
+            if text[m.end():line_end].rstrip().endswith("}"):
+                body = text[m.end():line_end]  # A one-line function.
+            else:
+                body = text[m.end():text.find("\n}\n", m.end())]
+            codes = set(re.findall(r"\bWSP_E[A-Z]+\b", body))
+            for mac, mc in macros.items():
+                if re.search(r"\b%s\(" % mac, body):
+                    codes |= mc
+            bodies[m.group(1)] = codes
+    return bodies
+
+
+def used_codes():
+    """Every WSP_E* code the library's sources return, error.c aside."""
+    used = set()
+    for name in os.listdir(LIB):
+        if name.endswith((".c", ".h")) and name != "error.c":
+            with open(os.path.join(LIB, name), encoding="utf-8") as f:
+                used |= set(re.findall(r"\bWSP_E[A-Z]+\b", f.read()))
+    return used
+
+
+def check_contract(items):
+    """The header's promises about errors; a list of problems."""
+    problems = []
+    table = next(it for it in items if it.name == "WSP_ERRNO_MAP")
+    codes = {"WSP_" + row[0] for row in table.rows}
+    bodies = lib_bodies()
+    for it in items:
+        if it.kind != "function":
+            continue
+        if it.doc is None:
+            problems.append("%s(): no comment" % it.name)
+            continue
+        if not re.match(r"\s*int\s", it.code):
+            continue
+        para = next((p for p in it.doc.split("\n\n")
+                     if p.startswith("Errors:")), None)
+        if para is None:
+            problems.append("%s(): returns int but has no \"Errors:\" "
+                            "paragraph" % it.name)
+            continue
+        named = set(re.findall(r"\bWSP_E[A-Z]+\b", para))
+        if not named and "none" not in para:
+            problems.append("%s(): \"Errors:\" names no code and does not "
+                            "say none" % it.name)
+        for c in sorted(named - codes):
+            problems.append("%s(): %s is not an error code" % (it.name, c))
+        for c in sorted(bodies.get(it.name, set()) - named):
+            problems.append("%s(): returns %s (lib/) but its \"Errors:\" "
+                            "does not name it" % (it.name, c))
+    reserved = set(re.findall(r"\bWSP_E[A-Z]+\b",
+                              (re.search(r"Reserved[^.]*\.", table.doc or "")
+                               or re.match("", "")).group(0)))
+    unused = codes - used_codes() - {"WSP_ERRNO_MAX"}
+    for c in sorted(unused - reserved):
+        problems.append("%s: no function returns it; mark it reserved" % c)
+    for c in sorted(reserved - unused):
+        problems.append("%s: marked reserved but returned by lib/" % c)
+    return problems
 
 
 def split_args(text):
@@ -334,9 +443,11 @@ def main():
     ap.add_argument("-o", "--output", default=OUTPUT)
     args = ap.parse_args()
     text, undocumented = generate()
-    if undocumented:
-        print("gen-api: no comment in the header for: " +
-              ", ".join(undocumented), file=sys.stderr)
+    problems = check_contract(parse(HEADER))
+    for p in problems:
+        print("gen-api: include/wsprobe.h: " + p, file=sys.stderr)
+    if problems:
+        return 1
     if args.check:
         try:
             with open(args.output, encoding="utf-8") as f:

@@ -8,15 +8,23 @@
  *
  * Threading: every object belongs to one uv_loop_t and is used only on the
  * thread that runs that loop. Different loops in different threads share
- * nothing.
+ * nothing. The one exception is wsp_campaign_interrupt(): any thread, and
+ * a signal handler, may call it.
  *
  * Errors: functions that can fail return 0 or a negative error code
- * (wsp_strerror(), wsp_err_name()). libuv's own negative codes pass through
+ * (wsp_strerror(), wsp_err_name()), and each one's comment lists the codes
+ * it returns after "Errors:". libuv's own negative codes pass through
  * unchanged; wsprobe's codes lie in -30000..-30999, clear of libuv's range.
- * A call that takes a callback and fails never calls that callback.
+ * A call that takes a callback and fails never calls that callback. Every
+ * object with setters keeps a one-line description of its last failure:
+ * wsp_config_last_error(), wsp_campaign_last_error(), wsp_ctx_last_error(),
+ * wsp_plan_last_error(); the functions that make no object (JWT
+ * verification, merging reports) take an error buffer instead.
  *
  * Ownership: wsprobe copies every string and buffer it is given; it never
- * keeps a pointer into caller memory. Every *_free() accepts NULL.
+ * keeps a pointer into caller memory. Every *_free() and *_close()
+ * accepts NULL; the objects whose freeing can fail (a context with probes
+ * alive, a running campaign) are freed by *_close(), which says so.
  */
 #ifndef WSPROBE_H
 #define WSPROBE_H
@@ -34,20 +42,20 @@ extern "C" {
 #define WSP_EXTERN
 #endif
 
-#define WSP_VERSION_MAJOR 0
-#define WSP_VERSION_MINOR 1
-#define WSP_VERSION_PATCH 0
-#define WSP_VERSION_STRING "0.1.0"
-/* (major << 16) | (minor << 8) | patch, as returned by wsp_version(). */
-#define WSP_VERSION_HEX                                                        \
-  ((WSP_VERSION_MAJOR << 16) | (WSP_VERSION_MINOR << 8) | WSP_VERSION_PATCH)
+/* The version macros, generated from meson.build: WSP_VERSION_MAJOR,
+ * _MINOR, _PATCH, _STRING and _HEX. */
+#include "wsprobe_version.h"
 
 /* The version of the library actually loaded, as WSP_VERSION_HEX. */
 WSP_EXTERN unsigned int wsp_version(void);
 /* The version of the library actually loaded, as "major.minor.patch". */
 WSP_EXTERN const char *wsp_version_string(void);
 
-/* Error codes: XX(name, value, message). Values are stable. */
+/*
+ * Error codes: XX(name, value, message). Values are stable: a code is never
+ * removed or given another meaning. Reserved (no function returns it
+ * today; its value stays taken): WSP_ESCHEME.
+ */
 #define WSP_ERRNO_MAP(XX)                                                      \
   XX(EINVAL, -30001, "invalid argument")                                       \
   XX(ENOMEM, -30002, "out of memory")                                          \
@@ -115,7 +123,11 @@ typedef enum {
 
 /* The stable name of an outcome, or NULL when out of range. */
 WSP_EXTERN const char *wsp_outcome_name(wsp_outcome outcome);
-/* The outcome named `name`, or -1. */
+/*
+ * The outcome named `name`, or -1.
+ *
+ * Errors: none: -1 answers a name that is no outcome.
+ */
 WSP_EXTERN int wsp_outcome_from_name(const char *name);
 
 /* Phases, in the order a probe passes through them. */
@@ -226,7 +238,11 @@ typedef enum {
 
 /* "HS256", "RS256", "ES256", or NULL. */
 WSP_EXTERN const char *wsp_jwt_alg_name(wsp_jwt_alg alg);
-/* The algorithm named `name`, or -1. */
+/*
+ * The algorithm named `name`, or -1.
+ *
+ * Errors: none: -1 answers a name that is no algorithm.
+ */
 WSP_EXTERN int wsp_jwt_alg_from_name(const char *name);
 
 /*
@@ -234,6 +250,10 @@ WSP_EXTERN int wsp_jwt_alg_from_name(const char *name);
  * (a JSON object, or NULL for none) with "iat" = now and "exp" = now + ttl
  * (Unix seconds). `key` is the shared secret for HS256 and a PEM or DER
  * private key for RS256/ES256. *out is a malloc'd token (wsp_free()).
+ *
+ * Errors: WSP_EINVAL (a NULL key or out, an unknown algorithm, a key the
+ * algorithm cannot use), WSP_EJSON (claims that are not a JSON object),
+ * WSP_ECRYPTO (signing failed), WSP_ENOMEM.
  */
 WSP_EXTERN int wsp_jwt_sign(wsp_jwt_alg alg, const void *key, size_t key_len,
                             const char *claims_json, int64_t now, uint32_t ttl,
@@ -245,6 +265,10 @@ WSP_EXTERN int wsp_jwt_sign(wsp_jwt_alg alg, const void *key, size_t key_len,
  * seconds. Returns 0, WSP_ETOKEN (malformed, wrong algorithm, bad
  * signature), WSP_EEXPIRED or WSP_ENOTYET; `err` (may be NULL) receives the
  * reason. On success *claims_out (may be NULL) receives the claims JSON.
+ *
+ * Errors: WSP_ETOKEN, WSP_EEXPIRED and WSP_ENOTYET as above; WSP_EINVAL (a
+ * NULL token or key, an unknown algorithm, a key that does not parse);
+ * WSP_ENOMEM.
  */
 WSP_EXTERN int wsp_jwt_verify(const char *token, wsp_jwt_alg alg,
                               const void *key, size_t key_len, int64_t now,
@@ -255,6 +279,9 @@ WSP_EXTERN int wsp_jwt_verify(const char *token, wsp_jwt_alg alg,
  * The algorithm a key signs with, from the key itself: WSP_JWT_RS256 for
  * an RSA key, WSP_JWT_ES256 for a P-256 EC key (PEM or DER, private or
  * public). A secret has no type: HS256 is the caller's choice.
+ *
+ * Errors: WSP_EINVAL: no key, one that does not parse, or one that is neither
+ * RSA nor P-256.
  */
 WSP_EXTERN int wsp_jwt_key_alg(const void *key, size_t key_len);
 
@@ -274,6 +301,9 @@ WSP_EXTERN const char *wsp_config_last_error(const wsp_config *cfg);
 /*
  * The target: ws://host[:port]/path?query or wss://... Hosts may be names,
  * IPv4 literals or bracketed IPv6 literals. Returns WSP_EURL.
+ *
+ * Errors: WSP_EURL (NULL, or not a ws:// or wss:// URL), WSP_EINVAL (cfg is
+ * NULL), WSP_ENOMEM.
  */
 WSP_EXTERN int wsp_config_set_url(wsp_config *cfg, const char *url);
 /*
@@ -282,27 +312,53 @@ WSP_EXTERN int wsp_config_set_url(wsp_config *cfg, const char *url);
  * Upgrade, Connection, Sec-WebSocket-Key, Sec-WebSocket-Version) are
  * refused with WSP_EHEADER. Authorization, Cookie and Proxy-Authorization
  * values are treated as secrets and redacted in reports.
+ *
+ * Errors: WSP_EHEADER (a name that is not a token, a reserved header, a value
+ * with CR, LF or controls), WSP_ETOOLONG (a value over 8192 bytes), WSP_ESTATE
+ * (Origin while wsp_config_set_origin() holds one), WSP_EINVAL (cfg is NULL),
+ * WSP_ENOMEM.
  */
 WSP_EXTERN int wsp_config_add_header(wsp_config *cfg, const char *name,
                                      const char *value);
-/* Like wsp_config_add_header() from one "Name: value" line. */
+/*
+ * Like wsp_config_add_header() from one "Name: value" line.
+ *
+ * Errors: those of wsp_config_add_header(), and WSP_EHEADER for a line without
+ * a colon: WSP_EHEADER, WSP_ETOOLONG, WSP_ESTATE, WSP_EINVAL, WSP_ENOMEM.
+ */
 WSP_EXTERN int wsp_config_add_header_line(wsp_config *cfg, const char *line);
-/* Offers a subprotocol (an RFC 7230 token). */
+/*
+ * Offers a subprotocol (an RFC 7230 token).
+ *
+ * Errors: WSP_ESUBPROTO (not a token, or offered twice), WSP_EINVAL (cfg is
+ * NULL), WSP_ENOMEM.
+ */
 WSP_EXTERN int wsp_config_add_subprotocol(wsp_config *cfg, const char *proto);
 /*
  * Sets the JWT and where it goes (a non-zero mask of wsp_jwt_placement).
  * The token must consist of base64url characters and dots. NULL clears it.
  * Replaces any signing set with wsp_config_set_jwt_signing().
+ *
+ * Errors: WSP_ETOKEN (empty, or a character other than base64url and dots),
+ * WSP_ETOOLONG (over 8000 bytes), WSP_EINVAL (cfg is NULL, a placement of 0 or
+ * unknown bits), WSP_ENOMEM.
  */
 WSP_EXTERN int wsp_config_set_jwt(wsp_config *cfg, const char *token,
                                   unsigned int placement);
-/* Where the token goes (a non-zero mask of wsp_jwt_placement). */
+/*
+ * Where the token goes (a non-zero mask of wsp_jwt_placement).
+ *
+ * Errors: WSP_EINVAL: cfg is NULL, or a placement of 0 or unknown bits.
+ */
 WSP_EXTERN int wsp_config_set_jwt_placement(wsp_config *cfg,
                                             unsigned int placement);
 /*
  * Mints a token for every probe instead of using a fixed one: signed with
  * `alg` and `key` (the secret for HS256, a PEM private key otherwise,
  * parsed now to refuse a bad key here). NULL key clears it.
+ *
+ * Errors: WSP_EINVAL (cfg is NULL, an unknown algorithm, an empty key, a key
+ * that does not parse or that the algorithm cannot use), WSP_ENOMEM.
  */
 WSP_EXTERN int wsp_config_set_jwt_signing(wsp_config *cfg, wsp_jwt_alg alg,
                                           const void *key, size_t key_len);
@@ -311,46 +367,90 @@ WSP_EXTERN int wsp_config_set_jwt_signing(wsp_config *cfg, wsp_jwt_alg alg,
  * "{index}", replaced by the probe's index so that concurrent probes are
  * distinct users ("sub": "user-{index}"). "iat" and "exp" are set by
  * wsprobe, "nbf" too when wsp_config_set_jwt_nbf() was called.
+ *
+ * Errors: WSP_EJSON (not a JSON object), WSP_EINVAL (cfg is NULL), WSP_ENOMEM.
  */
 WSP_EXTERN int wsp_config_set_jwt_claims(wsp_config *cfg, const char *json);
-/* Lifetime of minted tokens in seconds (default 300). */
+/*
+ * Lifetime of minted tokens in seconds (default 300).
+ *
+ * Errors: WSP_ERANGE (0 or above 366 days), WSP_EINVAL (cfg is NULL).
+ */
 WSP_EXTERN int wsp_config_set_jwt_ttl(wsp_config *cfg, uint32_t seconds);
-/* Adds "nbf" = now + offset_s to minted tokens. */
+/*
+ * Adds "nbf" = now + offset_s to minted tokens.
+ *
+ * Errors: WSP_EINVAL: cfg is NULL.
+ */
 WSP_EXTERN int wsp_config_set_jwt_nbf(wsp_config *cfg, int32_t offset_s);
-/* The subprotocol prefix (default "jwt."), a token. */
+/*
+ * The subprotocol prefix (default "jwt."), a token.
+ *
+ * Errors: WSP_ESUBPROTO (not a token, or over 32 characters), WSP_EINVAL (cfg
+ * is NULL).
+ */
 WSP_EXTERN int wsp_config_set_jwt_prefix(wsp_config *cfg, const char *prefix);
-/* The query parameter for WSP_JWT_QUERY (default "access_token"). */
+/*
+ * The query parameter for WSP_JWT_QUERY (default "access_token").
+ *
+ * Errors: WSP_EINVAL: cfg is NULL, or a name that is empty, over 64 characters
+ * or holds characters other than letters, digits, _, - and dots.
+ */
 WSP_EXTERN int wsp_config_set_jwt_query_param(wsp_config *cfg,
                                               const char *name);
 /*
  * When the token is offered as a subprotocol, the server must select one
  * of the offered subprotocols; a 101 without one is handshake_invalid.
  * Non-zero (the default) requires it.
+ *
+ * Errors: WSP_EINVAL: cfg is NULL.
  */
 WSP_EXTERN int wsp_config_set_require_subprotocol(wsp_config *cfg, int require);
-/* Sets the Origin header. NULL clears it. */
+/*
+ * Sets the Origin header. NULL clears it.
+ *
+ * Errors: WSP_EHEADER (empty, or with CR, LF or controls), WSP_ESTATE (an
+ * Origin header was added: two would go out), WSP_EINVAL (cfg is NULL),
+ * WSP_ENOMEM.
+ */
 WSP_EXTERN int wsp_config_set_origin(wsp_config *cfg, const char *origin);
 /*
  * The first message, sent `delay_ms` after the connection opens. `binary`
  * selects a binary frame; a text message must be valid UTF-8. NULL data
  * with len 0 clears it: the probe then opens, holds (see hold_ms) and
  * closes.
+ *
+ * Errors: WSP_EINVAL (cfg is NULL, NULL data with a length, text that is not
+ * UTF-8), WSP_ETOOLONG (over 64 MiB), WSP_ENOMEM.
  */
 WSP_EXTERN int wsp_config_set_message(wsp_config *cfg, const void *data,
                                       size_t len, int binary);
-/* Milliseconds between open and the first message (default 0). */
+/*
+ * Milliseconds between open and the first message (default 0).
+ *
+ * Errors: WSP_ERANGE (above 3600000), WSP_EINVAL (cfg is NULL).
+ */
 WSP_EXTERN int wsp_config_set_delay(wsp_config *cfg, uint32_t delay_ms);
-/* Without a first message: how long to hold the connection open. */
+/*
+ * Without a first message: how long to hold the connection open.
+ *
+ * Errors: WSP_ERANGE (above 3600000), WSP_EINVAL (cfg is NULL).
+ */
 WSP_EXTERN int wsp_config_set_hold(wsp_config *cfg, uint32_t hold_ms);
 /*
  * Expects a JSON text message whose "type" member equals `type`. Repeatable;
  * the probe passes only when every expected type arrived.
+ *
+ * Errors: WSP_EEXPECT (empty, over 256 bytes, given twice, more than 32
+ * types), WSP_EINVAL (cfg is NULL), WSP_ENOMEM.
  */
 WSP_EXTERN int wsp_config_add_expect(wsp_config *cfg, const char *type);
 /*
  * Non-zero: the expected events must arrive in the order they were added,
  * each exactly once; a duplicate or an event ahead of its turn ends the
  * probe with expectation_failed naming it.
+ *
+ * Errors: WSP_EINVAL: cfg is NULL.
  */
 WSP_EXTERN int wsp_config_set_expect_order(wsp_config *cfg, int ordered);
 /*
@@ -363,15 +463,37 @@ WSP_EXTERN int wsp_config_set_expect_order(wsp_config *cfg, int ordered);
  * A script that ends without a close step closes with 1000. A failure
  * names the step (wsp_result_step(), "step" in JSON).
  */
-/* Step: send `data` as a text (UTF-8 required) or binary message. */
+/*
+ * Step: send `data` as a text (UTF-8 required) or binary message.
+ *
+ * Errors: WSP_ERANGE (more than 256 steps), WSP_ETOOLONG (over 64 MiB),
+ * WSP_EINVAL (cfg is NULL, NULL data with a length, text that is not UTF-8),
+ * WSP_ENOMEM.
+ */
 WSP_EXTERN int wsp_config_add_step_send(wsp_config *cfg, const void *data,
                                         size_t len, int binary);
-/* Step: wait for a JSON message whose "type" is `type`. */
+/*
+ * Step: wait for a JSON message whose "type" is `type`.
+ *
+ * Errors: WSP_EEXPECT (a type of 0 or over 256 bytes), WSP_ERANGE (a timeout
+ * above 3600000, more than 256 steps), WSP_EINVAL (cfg is NULL), WSP_ENOMEM.
+ */
 WSP_EXTERN int wsp_config_add_step_expect(wsp_config *cfg, const char *type,
                                           uint32_t timeout_ms);
-/* Step: wait `ms` milliseconds (never less, by uv_hrtime()). */
+/*
+ * Step: wait `ms` milliseconds (never less, by uv_hrtime()).
+ *
+ * Errors: WSP_ERANGE (above 3600000, more than 256 steps), WSP_EINVAL (cfg is
+ * NULL), WSP_ENOMEM.
+ */
 WSP_EXTERN int wsp_config_add_step_wait(wsp_config *cfg, uint32_t ms);
-/* Step: close with `code` and `reason` (NULL for none). */
+/*
+ * Step: close with `code` and `reason` (NULL for none).
+ *
+ * Errors: WSP_ERANGE (a code other than 1000, 1001 and 3000-4999, more than
+ * 256 steps), WSP_EINVAL (cfg is NULL, a reason over 123 bytes or not UTF-8),
+ * WSP_ENOMEM.
+ */
 WSP_EXTERN int wsp_config_add_step_close(wsp_config *cfg, uint16_t code,
                                          const char *reason);
 /*
@@ -379,20 +501,39 @@ WSP_EXTERN int wsp_config_add_step_close(wsp_config *cfg, uint16_t code,
  * "send:TEXT", "binary:DATA" (a binary frame), "expect:TYPE[:MS]" (a
  * trailing number is the timeout; 0 or none: the awaiting_reply timeout),
  * "wait:MS" or "close:CODE[:REASON]".
+ *
+ * Errors: WSP_EINVAL (cfg or text is NULL, none of the forms above, a number
+ * that is not one), WSP_ERANGE (a number out of range), and those of the
+ * step's own setter: WSP_EEXPECT, WSP_ETOOLONG, WSP_ENOMEM.
  */
 WSP_EXTERN int wsp_config_add_step_text(wsp_config *cfg, const char *text);
-/* Removes every step. */
+/*
+ * Removes every step.
+ *
+ * Errors: WSP_EINVAL: cfg is NULL.
+ */
 WSP_EXTERN int wsp_config_clear_steps(wsp_config *cfg);
 
 /*
  * The timeout of one phase in milliseconds (1..3600000). WSP_PHASE_OPEN has
  * no timeout (the delay or hold governs it) and is refused with WSP_EINVAL.
+ *
+ * Errors: WSP_EINVAL (cfg is NULL, a phase without a timeout), WSP_ERANGE
+ * (outside 1..3600000).
  */
 WSP_EXTERN int wsp_config_set_timeout(wsp_config *cfg, wsp_phase phase,
                                       uint32_t ms);
-/* Sets the timeout of every phase that has one. */
+/*
+ * Sets the timeout of every phase that has one.
+ *
+ * Errors: WSP_ERANGE (outside 1..3600000), WSP_EINVAL (cfg is NULL).
+ */
 WSP_EXTERN int wsp_config_set_timeouts(wsp_config *cfg, uint32_t ms);
-/* Largest message accepted from the server (default 1 MiB); above: 1009. */
+/*
+ * Largest message accepted from the server (default 1 MiB); above: 1009.
+ *
+ * Errors: WSP_ERANGE (outside 1 byte..2 GiB), WSP_EINVAL (cfg is NULL).
+ */
 WSP_EXTERN int wsp_config_set_max_message(wsp_config *cfg, uint64_t bytes);
 /*
  * wss:// verification is on by default, against the system CA bundle
@@ -400,11 +541,16 @@ WSP_EXTERN int wsp_config_set_max_message(wsp_config *cfg, uint64_t bytes);
  * address against the certificate. This replaces the bundle with the PEM
  * or DER certificates in `path` (parsed now: an unreadable file is refused
  * here). NULL restores the system bundle.
+ *
+ * Errors: WSP_EINVAL (cfg is NULL, not a readable regular file, no certificate
+ * in it), WSP_ENOMEM.
  */
 WSP_EXTERN int wsp_config_set_ca_file(wsp_config *cfg, const char *path);
 /*
  * Turns certificate verification off (non-zero) or on. Reports record it,
  * so that an unverified run is never mistaken for a verified one.
+ *
+ * Errors: WSP_EINVAL: cfg is NULL.
  */
 WSP_EXTERN int wsp_config_set_insecure(wsp_config *cfg, int insecure);
 /*
@@ -416,11 +562,16 @@ WSP_EXTERN int wsp_config_set_insecure(wsp_config *cfg, int insecure);
  * Off, every probe does a full handshake, with its certificate checked
  * (a chain already verified on the context is not verified again, but its
  * host name, dates and key usage are).
+ *
+ * Errors: WSP_EINVAL: cfg is NULL.
  */
 WSP_EXTERN int wsp_config_set_tls_resume(wsp_config *cfg, int resume);
 /*
  * A client certificate and its private key (PEM or DER files) for mutual
  * TLS; both are loaded now and must match. NULL, NULL removes them.
+ *
+ * Errors: WSP_EINVAL (cfg is NULL, one file without the other, files that do
+ * not load or a key that does not match), WSP_ENOMEM.
  */
 WSP_EXTERN int wsp_config_set_client_cert(wsp_config *cfg,
                                           const char *cert_file,
@@ -432,6 +583,8 @@ WSP_EXTERN const char *wsp_config_url(const wsp_config *cfg);
  * The config as a JSON object (a malloc'd string the caller frees with
  * wsp_free()). Tokens and secret header values are redacted unless
  * `show_secrets` is non-zero.
+ *
+ * Errors: WSP_EINVAL (a NULL argument), WSP_ENOMEM.
  */
 WSP_EXTERN int wsp_config_to_json(const wsp_config *cfg, int show_secrets,
                                   char **out);
@@ -457,15 +610,24 @@ typedef struct wsp_ctx wsp_ctx;
  * any probe has a socket open, one uv_poll_t watches the epoll set that
  * holds them (Linux), and it is closed with the last socket. Writes use
  * MSG_NOSIGNAL, so a connection the server reset never raises SIGPIPE.
+ *
+ * Errors: WSP_EINVAL (a NULL loop or out), WSP_ECRYPTO (the random generator
+ * could not be seeded), WSP_ENOMEM.
  */
 WSP_EXTERN int wsp_ctx_new(struct uv_loop_s *loop, wsp_ctx **out);
 /*
  * Frees the context. Returns WSP_EBUSY, freeing nothing, while probes
  * created on it still exist (they exist until their callback has run);
  * wsp_ctx_last_error() then says how many. NULL is fine.
+ *
+ * Errors: WSP_EBUSY, as above.
  */
 WSP_EXTERN int wsp_ctx_close(wsp_ctx *ctx);
-/* Deprecated: the same as wsp_ctx_close(), whose name says it can fail. */
+/*
+ * Deprecated: the same as wsp_ctx_close(), whose name says it can fail.
+ *
+ * Errors: WSP_EBUSY, as wsp_ctx_close().
+ */
 WSP_EXTERN int wsp_ctx_free(wsp_ctx *ctx);
 /*
  * A one-line description of the last error a call on `ctx` returned, or
@@ -490,13 +652,21 @@ WSP_EXTERN wsp_result *wsp_result_dup(const wsp_result *r);
 WSP_EXTERN wsp_outcome wsp_result_outcome(const wsp_result *r);
 /* The phase the outcome was decided in (closing for ok). */
 WSP_EXTERN wsp_phase wsp_result_phase(const wsp_result *r);
-/* Non-zero only when the outcome is WSP_OUTCOME_OK. */
+/*
+ * Non-zero only when the outcome is WSP_OUTCOME_OK.
+ *
+ * Errors: none.
+ */
 WSP_EXTERN int wsp_result_passed(const wsp_result *r);
 /* A one-line explanation of a failure (secrets redacted), or NULL for ok. */
 WSP_EXTERN const char *wsp_result_error(const wsp_result *r);
 /* The probe's index within its campaign (0 for a single probe). */
 WSP_EXTERN uint32_t wsp_result_index(const wsp_result *r);
-/* The HTTP status of the upgrade response, or 0 when none arrived. */
+/*
+ * The HTTP status of the upgrade response, or 0 when none arrived.
+ *
+ * Errors: none: 0 says no response came.
+ */
 WSP_EXTERN int wsp_result_http_status(const wsp_result *r);
 /* The upgrade response's reason phrase, or NULL. */
 WSP_EXTERN const char *wsp_result_http_reason(const wsp_result *r);
@@ -517,10 +687,16 @@ WSP_EXTERN const char *wsp_result_subprotocol(const wsp_result *r);
  * or -1 when the connection never opened or we ended it first without
  * hearing back. `reason` (may be NULL) receives the reason, NUL-terminated,
  * exactly as sent (it may be invalid UTF-8).
+ *
+ * Errors: none: -1 says no close frame, as above.
  */
 WSP_EXTERN int wsp_result_close_received(const wsp_result *r,
                                          const char **reason);
-/* The close frame we sent: code (1005 without a code) or -1; as above. */
+/*
+ * The close frame we sent: code (1005 without a code) or -1; as above.
+ *
+ * Errors: none: -1 says no close frame.
+ */
 WSP_EXTERN int wsp_result_close_sent(const wsp_result *r, const char **reason);
 /* Nanoseconds since the probe started at `mark`, or -1 if never reached. */
 WSP_EXTERN int64_t wsp_result_mark(const wsp_result *r, wsp_mark mark);
@@ -530,8 +706,12 @@ WSP_EXTERN int64_t wsp_result_span(const wsp_result *r, wsp_span span);
 WSP_EXTERN const char *wsp_result_tls_version(const wsp_result *r);
 /* The negotiated cipher suite (mbedTLS's name), or NULL without TLS. */
 WSP_EXTERN const char *wsp_result_tls_cipher(const wsp_result *r);
-/* 1 when the TLS handshake resumed a session, 0 for a full handshake, -1
- * without a completed handshake. */
+/*
+ * 1 when the TLS handshake resumed a session, 0 for a full handshake, -1
+ * without a completed handshake.
+ *
+ * Errors: none: -1 says no TLS handshake.
+ */
 WSP_EXTERN int wsp_result_tls_resumed(const wsp_result *r);
 /*
  * The key exchange group of a full TLS handshake, by its IANA name
@@ -540,19 +720,29 @@ WSP_EXTERN int wsp_result_tls_resumed(const wsp_result *r);
  * exchange, no TLS) or when the group has no such name.
  */
 WSP_EXTERN const char *wsp_result_tls_group(const wsp_result *r);
-/* Scripted: the index of the step the probe ended in (the step count
- * when the script ran to its end), or -1 without steps. */
+/*
+ * Scripted: the index of the step the probe ended in (the step count
+ * when the script ran to its end), or -1 without steps.
+ *
+ * Errors: none: -1 says the probe had no script.
+ */
 WSP_EXTERN int wsp_result_step(const wsp_result *r);
 /* Number of messages received from the server. */
 WSP_EXTERN uint32_t wsp_result_message_count(const wsp_result *r);
 /* Number of recorded events (JSON messages with a string "type"). */
 WSP_EXTERN size_t wsp_result_event_count(const wsp_result *r);
-/* Event `i`: its type and its time in ns since start. WSP_ERANGE if none. */
+/*
+ * Event `i`: its type and its time in ns since start. WSP_ERANGE if none.
+ *
+ * Errors: WSP_ERANGE: r is NULL or has no event i.
+ */
 WSP_EXTERN int wsp_result_event(const wsp_result *r, size_t i,
                                 const char **type, int64_t *t_ns);
 /*
  * The result as a JSON object (docs/report.md), a malloc'd string freed
  * with wsp_free().
+ *
+ * Errors: WSP_EINVAL (a NULL argument), WSP_ENOMEM.
  */
 WSP_EXTERN int wsp_result_to_json(const wsp_result *r, char **out);
 
@@ -575,6 +765,9 @@ typedef void (*wsp_probe_cb)(wsp_probe *probe, wsp_result *result,
  * *out (may be NULL) receives the probe, which lives until `cb` returns. On
  * failure nothing was started and `cb` will never be called.
  * The probe only adds its own handles; it never runs or stops the loop.
+ *
+ * Errors: WSP_EINVAL (a NULL ctx, cfg or cb), WSP_EURL (a config without a
+ * URL), WSP_ENOMEM, and libuv's codes when a handle cannot be made.
  */
 WSP_EXTERN int wsp_probe_start(wsp_ctx *ctx, const wsp_config *cfg,
                                wsp_probe_cb cb, void *user_data,
@@ -591,6 +784,10 @@ WSP_EXTERN void *wsp_probe_user_data(const wsp_probe *probe);
  * Runs one probe to completion on a private loop and stores its result in
  * *out (free with wsp_result_free()). Blocks the calling thread; safe to
  * call from several threads at once.
+ *
+ * Errors: WSP_EINVAL (a NULL argument), WSP_EBUSY (the private loop did not
+ * close), and those of wsp_ctx_new() and wsp_probe_start(): WSP_EURL,
+ * WSP_ECRYPTO, WSP_ENOMEM, libuv's codes.
  */
 WSP_EXTERN int wsp_probe_run(const wsp_config *cfg, wsp_result **out);
 
@@ -598,6 +795,16 @@ WSP_EXTERN int wsp_probe_run(const wsp_config *cfg, wsp_result **out);
 /* Campaigns: many probes of one config on one loop                         */
 /* ------------------------------------------------------------------------ */
 
+/*
+ * A campaign runs one mode, chosen by its setter: plain (the default:
+ * wsp_campaign_set_count() probes), a delay sweep
+ * (wsp_campaign_set_delays()), a window search
+ * (wsp_campaign_set_window_search()) or a concurrency sweep
+ * (wsp_campaign_set_concurrency_sweep()). A second mode's setter is
+ * refused with WSP_ESTATE, and so is any setting the chosen mode would
+ * ignore, in whichever order they come: no setter changes another one's
+ * value. wsp_campaign_last_error() says what conflicted.
+ */
 typedef struct wsp_campaign wsp_campaign;
 
 /* Called after each probe of a campaign ends; the result stays owned by
@@ -607,61 +814,116 @@ typedef void (*wsp_campaign_probe_cb)(wsp_campaign *c, const wsp_result *r,
 /* Called once when every probe of the campaign has ended. */
 typedef void (*wsp_campaign_done_cb)(wsp_campaign *c, void *user_data);
 
-/* A campaign of `cfg` (copied): 1 probe at concurrency 1 by default.
- * Its probes share that copy and one resolution of the host. */
+/*
+ * A campaign of `cfg` (copied): 1 probe at concurrency 1 by default.
+ * Its probes share that copy and one resolution of the host.
+ *
+ * Errors: WSP_EINVAL (a NULL argument), WSP_EURL (a config without a URL),
+ * WSP_ENOMEM.
+ */
 WSP_EXTERN int wsp_campaign_new(const wsp_config *cfg, wsp_campaign **out);
-/* Frees the campaign (NULL is fine); WSP_EBUSY while it is running. */
+/*
+ * Frees the campaign (NULL is fine); while it is running it frees nothing
+ * and returns WSP_EBUSY.
+ *
+ * Errors: WSP_EBUSY: it is running.
+ */
 WSP_EXTERN int wsp_campaign_close(wsp_campaign *c);
-/* Deprecated: the same as wsp_campaign_close(). */
+/*
+ * Deprecated: the same as wsp_campaign_close().
+ *
+ * Errors: WSP_EBUSY: it is running.
+ */
 WSP_EXTERN int wsp_campaign_free(wsp_campaign *c);
 /*
  * A one-line description of the last error a call on `c` returned, or ""
  * when the last call succeeded. Valid until the next call on `c`.
  */
 WSP_EXTERN const char *wsp_campaign_last_error(const wsp_campaign *c);
-/* Number of probes (1..10,000,000). */
+/*
+ * Number of probes of a plain campaign (1..10,000,000). Without it: one
+ * probe; with bursts, one burst of the concurrency; with a duration, as
+ * many as the duration allows.
+ *
+ * Errors: WSP_ERANGE (outside 1..10000000), WSP_ESTATE (started, or a delay
+ * sweep, window search or concurrency sweep, which ignore the count),
+ * WSP_EINVAL (c is NULL).
+ */
 WSP_EXTERN int wsp_campaign_set_count(wsp_campaign *c, uint32_t count);
-/* Probes in flight at once (1..1,000,000). */
+/*
+ * Probes in flight at once (1..1,000,000).
+ *
+ * Errors: WSP_ERANGE (outside 1..1000000), WSP_ESTATE (started, or a window
+ * search or concurrency sweep, which choose their own), WSP_EINVAL (c is
+ * NULL).
+ */
 WSP_EXTERN int wsp_campaign_set_concurrency(wsp_campaign *c, uint32_t n);
 /*
  * Starts at most `per_second` probes a second (0, the default: as fast as
  * the concurrency allows).
+ *
+ * Errors: WSP_ERANGE (below 0 or above 10000000), WSP_ESTATE (started),
+ * WSP_EINVAL (c is NULL).
  */
 WSP_EXTERN int wsp_campaign_set_rate(wsp_campaign *c, double per_second);
 /*
- * Duration mode: keeps starting probes for `ms` milliseconds (the count,
- * if set, becomes a cap), recording outcomes per time slice, e.g. to watch
- * a deployment turn 503 -> 1011 -> ok.
+ * Duration: keeps starting probes for `ms` milliseconds (a count given is
+ * a cap), recording outcomes per time slice, e.g. to watch a deployment
+ * turn 503 -> 1011 -> ok. 0 removes it. For plain campaigns and sweeps.
+ *
+ * Errors: WSP_ERANGE (above a week), WSP_ESTATE (started, or a window search
+ * or concurrency sweep, which end with their search), WSP_EINVAL (c is NULL).
  */
 WSP_EXTERN int wsp_campaign_set_duration(wsp_campaign *c, uint32_t ms);
-/* The time slice of outcomes over time (default 1000 ms). */
+/*
+ * The time slice of outcomes over time (default 1000 ms).
+ *
+ * Errors: WSP_ERANGE (outside 1..3600000), WSP_ESTATE (started), WSP_EINVAL (c
+ * is NULL).
+ */
 WSP_EXTERN int wsp_campaign_set_slice(wsp_campaign *c, uint32_t ms);
 /*
  * Synchronised bursts: open `concurrency` connections, wait until all are
  * open (or failed), then send every first message in the same loop
  * iteration. The report gives the spread of the actual send times.
+ *
+ * Errors: WSP_ESTATE (started), WSP_EINVAL (c is NULL).
  */
 WSP_EXTERN int wsp_campaign_set_burst(wsp_campaign *c, int burst);
 /*
- * Delay sweep: `per_delay` probes at each of the `n` first-message delays,
- * run in an order shuffled by the seed. The report gives outcomes and the
- * failure rate per delay.
+ * Chooses a delay sweep: `per_delay` probes at each of the `n`
+ * first-message delays, run in an order shuffled by the seed. The report
+ * gives outcomes and the failure rate per delay.
+ *
+ * Errors: WSP_ERANGE (no delays or more than 10000, a delay above 3600000,
+ * per_delay 0, more than 10000000 probes), WSP_ESTATE (started, another mode
+ * chosen, a count given), WSP_EINVAL (c is NULL), WSP_ENOMEM.
  */
 WSP_EXTERN int wsp_campaign_set_delays(wsp_campaign *c, const uint32_t *delays,
                                        size_t n, uint32_t per_delay);
 /*
- * Race-window search: estimates the smallest first-message delay above
- * which failures stop, by bisection between `lo_ms` (expected to fail) and
- * `hi_ms` (expected to pass) to `resolution_ms`, with `trials` probes at
- * each point. A point fails when any of its probes fails.
+ * Chooses a race-window search: estimates the smallest first-message delay
+ * above which failures stop, by bisection between `lo_ms` (expected to
+ * fail) and `hi_ms` (expected to pass) to `resolution_ms`, with `trials`
+ * probes at each point. A point fails when any of its probes fails.
+ *
+ * Errors: WSP_ERANGE (hi_ms not above lo_ms or above 3600000, a resolution
+ * outside 1..3600000, trials outside 1..100000), WSP_ESTATE (started, another
+ * mode chosen, a count, concurrency, duration or several shards given),
+ * WSP_EINVAL (c is NULL).
  */
 WSP_EXTERN int wsp_campaign_set_window_search(wsp_campaign *c, uint32_t lo_ms,
                                               uint32_t hi_ms,
                                               uint32_t resolution_ms,
                                               uint32_t trials);
 /*
- * Concurrency sweep: bursts of 1, 2, 4, ... simultaneous connections up to
- * `max_level`; the report names the first level at which failures appear.
+ * Chooses a concurrency sweep: bursts of 1, 2, 4, ... simultaneous
+ * connections up to `max_level`; the report names the first level at
+ * which failures appear.
+ *
+ * Errors: WSP_ERANGE (outside 1..1000000), WSP_ESTATE (started, another mode
+ * chosen, a count, concurrency, duration or several shards given), WSP_EINVAL
+ * (c is NULL).
  */
 WSP_EXTERN int wsp_campaign_set_concurrency_sweep(wsp_campaign *c,
                                                   uint32_t max_level);
@@ -669,22 +931,37 @@ WSP_EXTERN int wsp_campaign_set_concurrency_sweep(wsp_campaign *c,
  * The seed of every random choice (jitter, order): the same seed gives the
  * same schedule. By default a random seed is drawn and recorded. At most
  * 2^53 - 1, so that JSON carries it exactly.
+ *
+ * Errors: WSP_ERANGE (2^53 or above), WSP_ESTATE (started), WSP_EINVAL (c is
+ * NULL).
  */
 WSP_EXTERN int wsp_campaign_set_seed(wsp_campaign *c, uint64_t seed);
 /* The seed in use. */
 WSP_EXTERN uint64_t wsp_campaign_seed(const wsp_campaign *c);
-/* Adds a random 0..ms to each probe's first-message delay. */
+/*
+ * Adds a random 0..ms to each probe's first-message delay.
+ *
+ * Errors: WSP_ERANGE (above 3600000), WSP_ESTATE (started), WSP_EINVAL (c is
+ * NULL).
+ */
 WSP_EXTERN int wsp_campaign_set_jitter(wsp_campaign *c, uint32_t ms);
 /*
  * Runs only shard `index` of `count` disjoint shards (probe indexes with
  * index % count == index), so that several machines together run the
  * whole campaign. Not for window or concurrency searches.
+ *
+ * Errors: WSP_ERANGE (index not below count, count 0 or above 1000000),
+ * WSP_ESTATE (started, or several shards of a window search or concurrency
+ * sweep), WSP_EINVAL (c is NULL).
  */
 WSP_EXTERN int wsp_campaign_set_shard(wsp_campaign *c, uint32_t index,
                                       uint32_t count);
 /*
  * The event-loop lag above which results are flagged (default 5 ms): a
  * prober that is late itself must not pass its delay off as the server's.
+ *
+ * Errors: WSP_ERANGE (outside 1..60000), WSP_ESTATE (started), WSP_EINVAL (c
+ * is NULL).
  */
 WSP_EXTERN int wsp_campaign_set_lag_threshold(wsp_campaign *c, uint32_t ms);
 /* Probes a fixed schedule will run (0 for adaptive or timed campaigns). */
@@ -696,18 +973,26 @@ WSP_EXTERN uint32_t wsp_campaign_planned(const wsp_campaign *c);
  * timeouts, mode and its parameters, count, seed, jitter, slice), never a
  * secret, and nothing that may differ between the machines of one
  * campaign (concurrency, rate, shard, file paths). Every report carries it;
- * merges refuse reports whose fingerprints differ. WSP_EINVAL when `len`
- * is too small.
+ * merges refuse reports whose fingerprints differ.
+ *
+ * Errors: WSP_EINVAL (a NULL argument, `len` below 65), WSP_ECRYPTO (the
+ * hash failed), WSP_ENOMEM.
  */
 WSP_EXTERN int wsp_campaign_fingerprint(const wsp_campaign *c, char *out,
                                         size_t len);
-/* Sets a callback run after each probe ends (NULL for none). */
+/*
+ * Sets a callback run after each probe ends (NULL for none).
+ *
+ * Errors: WSP_EINVAL: c is NULL.
+ */
 WSP_EXTERN int wsp_campaign_set_probe_cb(wsp_campaign *c,
                                          wsp_campaign_probe_cb cb,
                                          void *user_data);
 /*
  * Starts the campaign on `ctx`'s loop; `done` runs when it has ended.
- * WSP_ESTATE if it already ran.
+ *
+ * Errors: WSP_EINVAL (a NULL argument), WSP_ESTATE (it was started before),
+ * WSP_ENOMEM, and libuv's codes when a handle cannot be made.
  */
 WSP_EXTERN int wsp_campaign_start(wsp_campaign *c, wsp_ctx *ctx,
                                   wsp_campaign_done_cb done, void *user_data);
@@ -723,7 +1008,11 @@ WSP_EXTERN void wsp_campaign_cancel(wsp_campaign *c);
  * The campaign must not be freed while another thread may call this.
  */
 WSP_EXTERN void wsp_campaign_interrupt(wsp_campaign *c);
-/* Non-zero when wsp_campaign_interrupt() ended the campaign early. */
+/*
+ * Non-zero when wsp_campaign_interrupt() ended the campaign early.
+ *
+ * Errors: none.
+ */
 WSP_EXTERN int wsp_campaign_interrupted(const wsp_campaign *c);
 /*
  * About how many open files the campaign needs at most: its connections
@@ -735,9 +1024,17 @@ WSP_EXTERN uint64_t wsp_campaign_open_files(const wsp_campaign *c);
  * the soft limit of open files (RLIMIT_NOFILE) towards the hard limit when
  * it is too low (libuv never does). WSP_ERANGE when it stays too low, with
  * the figures in wsp_campaign_last_error().
+ *
+ * Errors: WSP_ERANGE (the limit stays too low), WSP_EINVAL (c is NULL).
  */
 WSP_EXTERN int wsp_campaign_check_limits(wsp_campaign *c);
-/* Runs the campaign to completion on a private loop. */
+/*
+ * Runs the campaign to completion on a private loop.
+ *
+ * Errors: WSP_EINVAL (c is NULL), WSP_EBUSY (the private loop did not close),
+ * and those of wsp_ctx_new() and wsp_campaign_start(): WSP_ESTATE,
+ * WSP_ECRYPTO, WSP_ENOMEM, libuv's codes.
+ */
 WSP_EXTERN int wsp_campaign_run(wsp_campaign *c);
 /* Number of results so far. */
 WSP_EXTERN size_t wsp_campaign_result_count(const wsp_campaign *c);
@@ -814,7 +1111,11 @@ WSP_EXTERN const wsp_option *wsp_option_find_short(int c);
 /* A text of the option (static storage), or NULL when it has none. */
 WSP_EXTERN const char *wsp_option_text(const wsp_option *o,
                                        wsp_option_field field);
-/* The one-letter name ('n'), or 0. */
+/*
+ * The one-letter name ('n'), or 0.
+ *
+ * Errors: none: 0 says it has none.
+ */
 WSP_EXTERN int wsp_option_short(const wsp_option *o);
 /* How the value is parsed. */
 WSP_EXTERN wsp_option_type wsp_option_type_of(const wsp_option *o);
@@ -828,7 +1129,11 @@ WSP_EXTERN unsigned int wsp_option_flags(const wsp_option *o);
  */
 typedef struct wsp_plan wsp_plan;
 
-/* Makes an empty plan. */
+/*
+ * Makes an empty plan.
+ *
+ * Errors: WSP_EINVAL (out is NULL), WSP_ENOMEM.
+ */
 WSP_EXTERN int wsp_plan_new(wsp_plan **out);
 /* Frees a plan (NULL is fine) and closes report files it opened. */
 WSP_EXTERN void wsp_plan_free(wsp_plan *p);
@@ -839,20 +1144,37 @@ WSP_EXTERN void wsp_plan_free(wsp_plan *p);
  * value of a secret option.
  */
 WSP_EXTERN const char *wsp_plan_last_error(const wsp_plan *p);
-/* Non-zero: messages name options by their keywords, as a binding would. */
+/*
+ * Non-zero: messages name options by their keywords, as a binding would.
+ *
+ * Errors: WSP_EINVAL: p is NULL.
+ */
 WSP_EXTERN int wsp_plan_use_keywords(wsp_plan *p, int keywords);
-/* The target URL (ws:// or wss://), checked when the plan is built. */
+/*
+ * The target URL (ws:// or wss://), checked when the plan is built.
+ *
+ * Errors: WSP_EURL (NULL), WSP_EINVAL (p is NULL), WSP_ENOMEM.
+ */
 WSP_EXTERN int wsp_plan_set_url(wsp_plan *p, const char *url);
 /*
  * Gives the option called `name` (long name or keyword) the text `value`
  * (NULL for a flag, or an optional value left out). The value is parsed
  * now; a repeatable option adds a value, any other takes the last one.
  * Front-end options (help, quiet, ...) are only recorded.
+ *
+ * Errors: WSP_ENOTFOUND (no option is called name), WSP_ESTATE (the plan was
+ * built), WSP_EINVAL (p is NULL, a value given to a flag or missing, a value
+ * not of the option's form, a NUL byte), WSP_ERANGE (a number out of the
+ * option's range, too many list entries), WSP_ENOMEM.
  */
 WSP_EXTERN int wsp_plan_set(wsp_plan *p, const char *name, const char *value);
 /*
  * Like wsp_plan_set() with a value of `len` bytes that may hold NULs: the
  * first message (send) as bytes, a step such as "binary:" + bytes.
+ *
+ * Errors: those of wsp_plan_set(), and WSP_EINVAL for a NULL value or NUL
+ * bytes in an option that takes text: WSP_ENOTFOUND, WSP_ESTATE, WSP_EINVAL,
+ * WSP_ERANGE, WSP_ENOMEM.
  */
 WSP_EXTERN int wsp_plan_set_bytes(wsp_plan *p, const char *name,
                                   const void *value, size_t len);
@@ -866,6 +1188,14 @@ WSP_EXTERN const char *wsp_plan_value(const wsp_plan *p, const char *name);
  * (wsp_campaign_check_limits()) and opens the report files given, so that
  * a path that cannot be written is refused before anything runs. *out
  * receives the campaign (wsp_campaign_close()). Once per plan.
+ *
+ * Errors: WSP_EINVAL (a NULL argument, options that exclude or need each
+ * other, a file that cannot be read), WSP_EURL (no URL, or an invalid one),
+ * WSP_ESTATE (built before, or a campaign setting its mode would ignore),
+ * WSP_ERANGE (too few open files allowed, or a setter's range), WSP_EIO (a
+ * report file that cannot be opened), WSP_ETOOLONG (a key file over 1 MiB),
+ * those of the setters the options call (WSP_EHEADER, WSP_ESUBPROTO,
+ * WSP_ETOKEN, WSP_EJSON, WSP_EEXPECT), and WSP_ENOMEM.
  */
 WSP_EXTERN int wsp_plan_build(wsp_plan *p, wsp_campaign **out);
 /*
@@ -873,6 +1203,11 @@ WSP_EXTERN int wsp_plan_build(wsp_plan *p, wsp_campaign **out);
  * object with the url, the config (secrets redacted unless show-secrets
  * was given), the campaign's settings, the reports and the open files
  * needed. The CLI's --dry-run prints it. A malloc'd string (wsp_free()).
+ *
+ * Errors: those of wsp_plan_build() but WSP_ESTATE for a built plan:
+ * WSP_EINVAL, WSP_EURL, WSP_ERANGE, WSP_EIO (a report file that could not be
+ * written), WSP_ETOOLONG, WSP_EHEADER, WSP_ESUBPROTO, WSP_ETOKEN, WSP_EJSON,
+ * WSP_EEXPECT, WSP_ENOMEM.
  */
 WSP_EXTERN int wsp_plan_to_json(wsp_plan *p, char **out);
 /*
@@ -880,6 +1215,9 @@ WSP_EXTERN int wsp_plan_to_json(wsp_plan *p, char **out);
  * the plan, to the files the build opened, and closes them. The JSON
  * report shows secrets only with show-secrets; HTML and JUnit never do.
  * WSP_EIO when a write fails (the message names the file).
+ *
+ * Errors: WSP_EIO (a write failed), WSP_ESTATE (the plan was not built),
+ * WSP_EINVAL (a NULL argument), WSP_ENOMEM.
  */
 WSP_EXTERN int wsp_plan_write_reports(wsp_plan *p, const wsp_campaign *c);
 
@@ -891,6 +1229,8 @@ WSP_EXTERN int wsp_plan_write_reports(wsp_plan *p, const wsp_campaign *c);
  * The campaign's JSON report (docs/report.md): version, config (secrets
  * redacted unless `show_secrets`), probes and summary. A malloc'd string
  * freed with wsp_free().
+ *
+ * Errors: WSP_EINVAL (a NULL argument), WSP_ENOMEM.
  */
 WSP_EXTERN int wsp_report_json(const wsp_campaign *c, int show_secrets,
                                char **out);
@@ -904,6 +1244,9 @@ typedef int (*wsp_write_cb)(const char *data, size_t len, void *user_data);
  * time: memory stays at about one probe's object, where the string form
  * holds the whole document (about 7 KB a probe) at once. The probes come
  * last in the object, one per line.
+ *
+ * Errors: WSP_EIO (the callback stopped it), WSP_EINVAL (a NULL argument),
+ * WSP_ENOMEM.
  */
 WSP_EXTERN int wsp_report_json_write(const wsp_campaign *c, int show_secrets,
                                      wsp_write_cb write, void *user_data);
@@ -911,6 +1254,8 @@ WSP_EXTERN int wsp_report_json_write(const wsp_campaign *c, int show_secrets,
  * A human summary: counts per outcome (with phases), close codes, HTTP
  * statuses, p50/p99 per span, the failed probes' errors. A malloc'd string
  * freed with wsp_free().
+ *
+ * Errors: WSP_EINVAL (a NULL argument), WSP_ENOMEM.
  */
 WSP_EXTERN int wsp_report_text(const wsp_campaign *c, char **out);
 
@@ -921,16 +1266,26 @@ WSP_EXTERN int wsp_report_text(const wsp_campaign *c, char **out);
  * an input that is not a report, WSP_EINVAL for reports that cannot be
  * merged (different campaigns, a shard missing or twice, shards that
  * overlap, window or concurrency searches).
+ *
+ * Errors: WSP_EJSON, WSP_EINVAL as above (never WSP_EMERGE: this call has
+ * always said WSP_EINVAL for reports that do not merge), WSP_ENOMEM.
  */
 WSP_EXTERN int wsp_report_merge(const char *const *reports, size_t n,
                                 char **out, char *err, size_t errlen);
-/* The human summary of any JSON report (merged ones too). */
+/*
+ * The human summary of any JSON report (merged ones too).
+ *
+ * Errors: WSP_EJSON (not a report; never WSP_EMERGE), WSP_EINVAL (a NULL
+ * argument), WSP_ENOMEM.
+ */
 WSP_EXTERN int wsp_report_text_json(const char *json, char **out);
 
 /*
  * JUnit XML: one <testcase> per probe (per delay point for sweeps), with
  * the outcome, phase, close code and HTTP status in each failure's
  * message. A malloc'd string freed with wsp_free().
+ *
+ * Errors: WSP_EINVAL (a NULL argument), WSP_ENOMEM.
  */
 WSP_EXTERN int wsp_report_junit(const wsp_campaign *c, char **out);
 /*
@@ -938,6 +1293,8 @@ WSP_EXTERN int wsp_report_junit(const wsp_campaign *c, char **out);
  * the summary, a timeline of every probe (sampled for large campaigns),
  * the failure rate against the delay for sweeps with the race window
  * marked, outcomes over time. A malloc'd string freed with wsp_free().
+ *
+ * Errors: WSP_EINVAL (a NULL argument), WSP_ENOMEM.
  */
 WSP_EXTERN int wsp_report_html(const wsp_campaign *c, char **out);
 
@@ -978,7 +1335,10 @@ typedef enum {
  * The report of campaign `c` (normally finished; while it runs, the
  * results so far, in order of ending). The report reads the campaign's
  * results where they are: the campaign must not be freed or started while
- * the report exists. WSP_EINVAL, WSP_ENOMEM.
+ * the report exists.
+ *
+ * Errors: WSP_EINVAL (a NULL argument), WSP_ECRYPTO (the fingerprint's hash
+ * failed), WSP_ENOMEM.
  */
 WSP_EXTERN int wsp_report_new(const wsp_campaign *c, wsp_report **out);
 /*
@@ -987,9 +1347,12 @@ WSP_EXTERN int wsp_report_new(const wsp_campaign *c, wsp_report **out);
  * run by exactly one of them): counts add up, histograms merge exactly,
  * the probes are visited in index order, as in a merge of shards. The
  * campaigns must outlive the report. On failure `err` (may be NULL) says
- * why: WSP_EBUSY for a campaign still running, WSP_EMERGE for campaigns
- * that are not one campaign (their fingerprints or shards differ, a probe
- * index run twice, window or concurrency searches), WSP_ENOMEM.
+ * why.
+ *
+ * Errors: WSP_EBUSY (a campaign still running), WSP_EMERGE (campaigns that
+ * are not one campaign: their fingerprints or shards differ, a probe index
+ * run twice, window or concurrency searches), WSP_EINVAL (no campaigns, a
+ * NULL one), WSP_ECRYPTO, WSP_ENOMEM.
  */
 WSP_EXTERN int wsp_report_new_merged(const wsp_campaign *const *c, size_t n,
                                      wsp_report **out, char *err,
@@ -1017,14 +1380,21 @@ WSP_EXTERN int wsp_report_new_merged(const wsp_campaign *const *c, size_t n,
  * out of order or in two reports, a report whose probes do not add up to
  * its summary (cut short or edited), a report that is already a merge,
  * window and concurrency searches. WSP_EJSON for a file that is not a
- * wsprobe JSON report in that layout, WSP_EIO for one that cannot be read,
- * WSP_EINVAL, WSP_ENOMEM.
+ * wsprobe JSON report in that layout, WSP_EIO for one that cannot be read.
+ *
+ * Errors: WSP_EMERGE, WSP_EJSON, WSP_EIO as above; WSP_EINVAL (no paths, a
+ * NULL one), WSP_ENOMEM.
  */
 WSP_EXTERN int wsp_report_merge_files(const char *const *paths, size_t n,
                                       unsigned flags, wsp_report **out,
                                       char *err, size_t errlen);
-/* The same for reports held in memory (NUL-terminated JSON texts), which
- * must outlive the report. */
+/*
+ * The same for reports held in memory (NUL-terminated JSON texts), which
+ * must outlive the report.
+ *
+ * Errors: those of wsp_report_merge_files() but WSP_EIO: WSP_EMERGE,
+ * WSP_EJSON, WSP_EINVAL, WSP_ENOMEM.
+ */
 WSP_EXTERN int wsp_report_merge_texts(const char *const *texts, size_t n,
                                       unsigned flags, wsp_report **out,
                                       char *err, size_t errlen);
@@ -1035,22 +1405,30 @@ WSP_EXTERN void wsp_report_free(wsp_report *r);
  * Writes the report in `format` to `write` as it is made (JSON: one call
  * per probe; the others in pieces of at most 64 KiB), so that memory stays
  * small however many probes there are. `flags`: WSP_REPORT_SHOW_SECRETS.
- * WSP_EIO when `write` fails (it is not called again), WSP_EJSON or
- * WSP_EMERGE when a report read back changed on disk since, WSP_EINVAL,
- * WSP_ENOMEM.
+ *
+ * Errors: WSP_EIO (`write` failed; it is not called again), WSP_EJSON or
+ * WSP_EMERGE (a report read back changed on disk since), WSP_EINVAL (a NULL
+ * argument, an unknown format), WSP_ENOMEM.
  */
 WSP_EXTERN int wsp_report_write(const wsp_report *r, wsp_report_format format,
                                 unsigned flags, wsp_write_cb write,
                                 void *user_data);
-/* The same into a malloc'd string, freed with wsp_free(). */
+/*
+ * The same into a malloc'd string, freed with wsp_free().
+ *
+ * Errors: those of wsp_report_write() but WSP_EIO (a string that cannot
+ * grow is WSP_ENOMEM): WSP_EJSON, WSP_EMERGE, WSP_EINVAL, WSP_ENOMEM.
+ */
 WSP_EXTERN int wsp_report_string(const wsp_report *r, wsp_report_format format,
                                  unsigned flags, char **out);
 /*
  * The same into the file at `path` ("-": standard output). A regular file
  * is written beside `path` and renamed into place when complete, so that
  * nobody reads half a report; a pipe or a device is written to directly.
- * On failure `err` (may be NULL) says why; WSP_EIO when the file cannot
- * be written.
+ * On failure `err` (may be NULL) says why ("cannot write PATH: reason").
+ *
+ * Errors: WSP_EIO (the file cannot be written), WSP_EINVAL (a NULL argument)
+ * and those of wsp_report_write(): WSP_EJSON, WSP_EMERGE, WSP_ENOMEM.
  */
 WSP_EXTERN int wsp_report_save(const wsp_report *r, wsp_report_format format,
                                unsigned flags, const char *path, char *err,
@@ -1059,6 +1437,9 @@ WSP_EXTERN int wsp_report_save(const wsp_report *r, wsp_report_format format,
  * Whether wsp_report_save() could write `path`: 0, or WSP_EIO with the
  * reason in `err` (may be NULL). Lets a caller refuse an unwritable path
  * before a long run rather than after it.
+ *
+ * Errors: WSP_EIO (it cannot be written), WSP_EINVAL (NULL or ""),
+ * WSP_ENOMEM.
  */
 WSP_EXTERN int wsp_report_path_check(const char *path, char *err,
                                      size_t errlen);
@@ -1067,8 +1448,12 @@ WSP_EXTERN int wsp_report_path_check(const char *path, char *err,
 WSP_EXTERN wsp_verdict wsp_report_verdict(const wsp_report *r);
 /* "pass", "fail" or "partial"; NULL when out of range. */
 WSP_EXTERN const char *wsp_verdict_name(wsp_verdict v);
-/* The exit code a program states the verdict with, as the CLI does and
- * schedulers read it: 0 pass, 1 failed probes, 4 partial. */
+/*
+ * The exit code a program states the verdict with, as the CLI does and
+ * schedulers read it: 0 pass, 1 failed probes, 4 partial.
+ *
+ * Errors: none: it is an exit code, never negative.
+ */
 WSP_EXTERN int wsp_verdict_exit_code(wsp_verdict v);
 /* Probes the report holds. */
 WSP_EXTERN uint64_t wsp_report_total(const wsp_report *r);

@@ -41,8 +41,8 @@ echo "pkg-config --cflags --libs wsprobe: $flags"
 [ -e "$libdir/libwsprobe.so.0" ] || { echo "$0: $libdir/libwsprobe.so.0 missing" >&2; exit 1; }
 # The version the .pc file declares is the header's.
 version=$(pkgconf --modversion wsprobe)
-grep -q "#define WSP_VERSION_STRING \"$version\"" "$includedir/wsprobe.h" ||
-  { echo "$0: wsprobe.pc says $version, wsprobe.h does not" >&2; exit 1; }
+grep -q "#define WSP_VERSION_STRING \"$version\"" "$includedir/wsprobe_version.h" ||
+  { echo "$0: wsprobe.pc says $version, wsprobe_version.h does not" >&2; exit 1; }
 
 # shellcheck disable=SC2086 # $flags is a list of flags.
 "$cc" "$@" -Wall -Wextra -Werror -o "$tmp/minimal" "$src/examples/minimal.c" $flags

@@ -28,10 +28,18 @@ if ! "$cc" --version 2>/dev/null | grep -q clang; then
   exit 2
 fi
 
+# wsprobe_version.h as meson makes it, from the version in meson.build.
+version=$(sed -n "s/^ *version: '\([0-9.]*\)',\$/\1/p" "$root/meson.build" | head -n 1)
+IFS=. read -r vmajor vminor vpatch <<<"$version"
+mkdir -p "$out/include"
+sed -e "s/@MAJOR@/$vmajor/" -e "s/@MINOR@/$vminor/" -e "s/@PATCH@/$vpatch/" \
+    -e "s/@VERSION@/$version/" "$root/include/wsprobe_version.h.in" \
+    >"$out/include/wsprobe_version.h"
+
 san=(-fsanitize=address,undefined -fno-sanitize-recover=all
      -fno-omit-frame-pointer)
 cflags=(-g -O1 -std=gnu11 -Wall -Wextra -DWSP_BUILDING
-        -I"$root/lib" -I"$root/include" -I"$llhttp_inc")
+        -I"$root/lib" -I"$root/include" -I"$out/include" -I"$llhttp_inc")
 libs=(-luv -lwslay -lmbedtls -lmbedx509 -lmbedcrypto -lcjson -lm)
 
 # The library's sources, as lib/meson.build lists them.
