@@ -1,42 +1,109 @@
 #!/usr/bin/python3
-"""Checks that docs/wsprobe.1 documents every option `wsprobe --help` lists
-and that groff renders it without warnings.
+"""Checks docs/wsprobe.1 against the library's option table, the one source
+of the CLI's options, and that groff renders it without warnings.
 
-  check_man.py WSPROBE_BIN MAN_PAGE
+For every option of the table (read through the Python binding, from the
+library itself): an entry (.TP or .TQ) in OPTIONS under the .SS section of
+the option's group, naming --name, its one-letter name and its value's
+name; its paragraph gives the default when the option has one. Every
+--option an OPTIONS entry names is in the table: the page documents no
+option that does not exist. The page has the usual sections.
+
+  check_man.py MAN_PAGE          (WSPROBE_LIBRARY names the library)
 """
+import os
 import re
 import shutil
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "bindings", "python"))
+import wsprobe  # noqa: E402
+
+
+def plain(roff):
+    """Roff without escapes and fonts: what a reader sees."""
+    text = roff.replace("\\-", "-").replace("\\(aq", "'")
+    text = text.replace("\\(dq", '"').replace("\\(en", "-")
+    text = re.sub(r"\\f[BIRP]", "", text)
+    text = re.sub(r"^\.(BI|BR|IR|RB|RI|IB|B|I) ", "", text, flags=re.M)
+    return text.replace('"', "")
+
+
+def entries(roff):
+    """[(section, [head lines], body)] of the OPTIONS section."""
+    m = re.search(r"^\.SH OPTIONS\n(.*?)^\.SH ", roff, re.M | re.S)
+    if m is None:
+        return []
+    out, section, heads, body, in_head = [], None, [], [], False
+    lines = m.group(1).split("\n")
+    for i, line in enumerate(lines):
+        if line.startswith(".SS "):
+            if heads:
+                out.append((section, heads, "\n".join(body)))
+            section, heads, body, in_head = line[4:].strip(), [], [], False
+        elif line.startswith(".TP") and not line.startswith(".TP 2"):
+            if heads:
+                out.append((section, heads, "\n".join(body)))
+            heads, body, in_head = [], [], True
+        elif line.startswith(".TQ"):
+            in_head = True
+        elif in_head and heads is not None:
+            heads.append(line)
+            in_head = False
+        else:
+            body.append(line)
+    if heads:
+        out.append((section, heads, "\n".join(body)))
+    return out
+
 
 def main():
-    wsprobe, page = sys.argv[1], sys.argv[2]
-    help_text = subprocess.run([wsprobe, "--help"], capture_output=True,
-                               text=True, check=True).stdout
-    options = sorted(set(re.findall(r"(?<![\w-])--([a-z][a-z0-9-]*)",
-                                    help_text)))
+    page = sys.argv[1]
     with open(page, encoding="utf-8") as f:
         roff = f.read()
-    # In roff a hyphen is \- ; unescape to compare.
-    text = roff.replace("\\-", "-")
-    missing = [o for o in options if f"--{o}" not in text]
-    for o in missing:
-        print(f"{page}: --{o} is in --help but not in the man page",
-              file=sys.stderr)
+    problems = []
+    found = entries(roff)
+    documented = {}
+    for section, heads, body in found:
+        for head in heads:
+            for name in re.findall(r"--([a-z][a-z0-9-]*)", plain(head)):
+                documented[name] = (section, plain(head), plain(body))
+                if name not in {o.name for o in wsprobe.OPTIONS}:
+                    problems.append("--%s is documented but is no option" %
+                                    name)
+    for o in wsprobe.OPTIONS:
+        if o.name not in documented:
+            problems.append("--%s is not documented" % o.name)
+            continue
+        section, head, body = documented[o.name]
+        if section != o.group:
+            problems.append("--%s is under %r, not %r" % (o.name, section,
+                                                          o.group))
+        if o.short and "-%s," % o.short not in head.replace(" ", ""):
+            problems.append("--%s: its entry lacks -%s" % (o.name, o.short))
+        if o.metavar and o.metavar.lower() not in head.lower():
+            problems.append("--%s: its entry lacks its value %s" %
+                            (o.name, o.metavar))
+        if o.default is not None and not re.search(
+                r"default\s+%s(?!\w)" % re.escape(o.default), body):
+            problems.append("--%s: its paragraph does not say 'default %s'" %
+                            (o.name, o.default))
     for section in ("NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS",
                     "EXIT STATUS", "OUTCOMES", "EXAMPLES"):
-        if f".SH {section}" not in roff:
-            print(f"{page}: no {section} section", file=sys.stderr)
-            missing.append(section)
+        if ".SH %s" % section not in roff:
+            problems.append("no %s section" % section)
     if shutil.which("groff"):
         r = subprocess.run(["groff", "-man", "-Tutf8", "-ww", "-z", page],
                            capture_output=True, text=True)
         if r.returncode != 0 or r.stderr.strip():
-            print(f"{page}: groff: {r.stderr.strip()}", file=sys.stderr)
-            missing.append("groff")
-    print(f"{len(options)} options checked")
-    return 1 if missing else 0
+            problems.append("groff: " + r.stderr.strip())
+    for p in problems:
+        print("%s: %s" % (page, p), file=sys.stderr)
+    print("%d options checked against the library's table"
+          % len(wsprobe.OPTIONS))
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":

@@ -345,6 +345,30 @@ class ReadmeTest(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         self.assertIn("4 passed", p.stdout)
 
+    def test_readme_says_debians_pytest(self):
+        with open(os.path.join(os.path.dirname(HERE), "README.md")) as f:
+            readme = f.read()
+        # "python3" on PATH may be a Python without pytest.
+        commands = re.findall(r"[\w/]*python3 -m pytest", readme)
+        self.assertTrue(commands)
+        self.assertEqual(set(commands), {"/usr/bin/python3 -m pytest"})
+
+    def test_asyncio_and_reports_example(self):
+        """The asyncio example of README.md, run as a script."""
+        with open(os.path.join(os.path.dirname(HERE), "README.md")) as f:
+            readme = f.read()
+        blocks = re.findall(r"```python\n(.*?)```", readme, re.S)
+        example = [b for b in blocks if "wsprobe.asyncio" in b]
+        self.assertEqual(len(example), 1, "one asyncio example in README.md")
+        env = dict(os.environ, RACESERVER_BIN=RACESERVER,
+                   PYTHONPATH=os.path.dirname(HERE),
+                   PYTHONDONTWRITEBYTECODE="1")
+        p = subprocess.run([sys.executable, "-c", example[0]], env=env,
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertEqual(p.stdout.strip(),
+                         "['sweep.html', 'sweep.json', 'sweep.xml']")
+
 
 class LoadTest(unittest.TestCase):
 
