@@ -8,6 +8,7 @@ packages=(
   libuv1-dev libwslay-dev libmbedtls-dev libcjson-dev node-llhttp
   python3 python3-websockets nodejs node-ws
   openssl ca-certificates nginx-light libcmocka-dev python3-pytest
+  python3-venv python3-pip
   chromium fonts-dejavu-core libxml2-utils valgrind
   clang libclang-rt-14-dev clang-format
 )
