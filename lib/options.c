@@ -551,8 +551,7 @@ int wsp__opt_parse(wsp_plan *p, const wsp_option *o, wsp__optval *v) {
 
 /* ---- applying ---- */
 
-/* A config setter's failure: its own message, after the option's name. */
-static int cfg_check(wsp__build *b, const wsp_option *o, int rc) {
+int wsp__opt_cfg_fail(wsp__build *b, const wsp_option *o, int rc) {
   char ref[48];
   if (rc == 0)
     return 0;
@@ -561,7 +560,7 @@ static int cfg_check(wsp__build *b, const wsp_option *o, int rc) {
                         wsp_config_last_error(b->cfg));
 }
 
-static int camp_check(wsp__build *b, const wsp_option *o, int rc) {
+int wsp__opt_camp_fail(wsp__build *b, const wsp_option *o, int rc) {
   char ref[48];
   if (rc == 0)
     return 0;
@@ -575,41 +574,42 @@ int wsp__opt_apply(wsp__build *b, const wsp_option *o, const wsp__optval *v) {
   if (o->apply != NULL)
     return o->apply(b, o, v);
   if (o->cfg_u32 != NULL)
-    return cfg_check(b, o, o->cfg_u32(b->cfg, (uint32_t)v->u));
+    return wsp__opt_cfg_fail(b, o, o->cfg_u32(b->cfg, (uint32_t)v->u));
   if (o->cfg_u64 != NULL)
-    return cfg_check(b, o, o->cfg_u64(b->cfg, v->u));
+    return wsp__opt_cfg_fail(b, o, o->cfg_u64(b->cfg, v->u));
   if (o->cfg_int != NULL)
-    return cfg_check(b, o, o->cfg_int(b->cfg, on));
+    return wsp__opt_cfg_fail(b, o, o->cfg_int(b->cfg, on));
   if (o->cfg_str != NULL)
-    return cfg_check(b, o, o->cfg_str(b->cfg, v->text));
+    return wsp__opt_cfg_fail(b, o, o->cfg_str(b->cfg, v->text));
   if (o->camp_u32 != NULL)
-    return camp_check(b, o, o->camp_u32(b->c, (uint32_t)v->u));
+    return wsp__opt_camp_fail(b, o, o->camp_u32(b->c, (uint32_t)v->u));
   if (o->camp_int != NULL)
-    return camp_check(b, o, o->camp_int(b->c, on));
+    return wsp__opt_camp_fail(b, o, o->camp_int(b->c, on));
   return 0;
 }
 
 static int ap_header(wsp__build *b, const wsp_option *o, const wsp__optval *v) {
-  return cfg_check(b, o, wsp_config_add_header_line(b->cfg, v->text));
+  return wsp__opt_cfg_fail(b, o, wsp_config_add_header_line(b->cfg, v->text));
 }
 
 static int ap_step(wsp__build *b, const wsp_option *o, const wsp__optval *v) {
-  return cfg_check(b, o, wsp__config_add_step_text(b->cfg, v->text, v->len));
+  return wsp__opt_cfg_fail(b, o,
+                           wsp__config_add_step_text(b->cfg, v->text, v->len));
 }
 
 static int ap_timeout(wsp__build *b, const wsp_option *o,
                       const wsp__optval *v) {
-  return cfg_check(
+  return wsp__opt_cfg_fail(
       b, o,
       wsp_config_set_timeout(b->cfg, (wsp_phase)o->phase, (uint32_t)v->u));
 }
 
 static int ap_rate(wsp__build *b, const wsp_option *o, const wsp__optval *v) {
-  return camp_check(b, o, wsp_campaign_set_rate(b->c, v->d));
+  return wsp__opt_camp_fail(b, o, wsp_campaign_set_rate(b->c, v->d));
 }
 
 static int ap_seed(wsp__build *b, const wsp_option *o, const wsp__optval *v) {
-  return camp_check(b, o, wsp_campaign_set_seed(b->c, v->u));
+  return wsp__opt_camp_fail(b, o, wsp_campaign_set_seed(b->c, v->u));
 }
 
 static int ap_shard(wsp__build *b, const wsp_option *o, const wsp__optval *v) {
@@ -618,12 +618,12 @@ static int ap_shard(wsp__build *b, const wsp_option *o, const wsp__optval *v) {
     return wsp__plan_fail(b->p, WSP_ERANGE,
                           "%s: I must be below N (I/N, 0-based), not %s",
                           wsp__opt_ref(b->p, o, ref, sizeof(ref)), v->text);
-  return camp_check(
+  return wsp__opt_camp_fail(
       b, o, wsp_campaign_set_shard(b->c, (uint32_t)v->u, (uint32_t)v->u2));
 }
 
 static int ap_tls_resume(wsp__build *b, const wsp_option *o,
                          const wsp__optval *v) {
-  return cfg_check(
+  return wsp__opt_cfg_fail(
       b, o, wsp_config_set_tls_resume(b->cfg, strcmp(v->text, "on") == 0));
 }

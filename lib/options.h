@@ -93,6 +93,10 @@ int wsp__opt_parse(wsp_plan *p, const wsp_option *o, wsp__optval *v);
 /* Applies one value: calls the option's setter on b's config or
  * campaign, with the setter's message (prefixed) on failure. */
 int wsp__opt_apply(wsp__build *b, const wsp_option *o, const wsp__optval *v);
+/* A setter's failure (rc, 0 for none) as the plan's error: the config's
+ * or the campaign's own message after the option's name. */
+int wsp__opt_cfg_fail(wsp__build *b, const wsp_option *o, int rc);
+int wsp__opt_camp_fail(wsp__build *b, const wsp_option *o, int rc);
 /* Sets p's error from a format and returns rc. */
 int wsp__plan_fail(wsp_plan *p, int rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

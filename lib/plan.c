@@ -354,8 +354,7 @@ static int read_file(wsp_plan *p, const char *opt, const char *path,
 }
 
 static int cfg_fail(wsp__build *b, const char *opt, int rc) {
-  return wsp__plan_fail(b->p, rc, "%s: %s", ref(b->p, opt),
-                        wsp_config_last_error(b->cfg));
+  return wsp__opt_cfg_fail(b, wsp__opt_get(opt), rc);
 }
 
 /* The JWT options together: a fixed token, or a key to mint with and the
@@ -449,8 +448,7 @@ static int build_config(wsp__build *b) {
 }
 
 static int camp_fail(wsp__build *b, const char *opt, int rc) {
-  return wsp__plan_fail(b->p, rc, "%s: %s", ref(b->p, opt),
-                        wsp_campaign_last_error(b->c));
+  return wsp__opt_camp_fail(b, wsp__opt_get(opt), rc);
 }
 
 /* The campaign: its mode first, so that a setting the mode would ignore

@@ -1,4 +1,5 @@
-r"""Tests of the ctypes binding against raceserver (stdlib unittest).
+r"""Tests of the ctypes binding against raceserver (unittest classes, run
+by pytest like the other files here).
 
 Run with Debian's Python, from the meson suite (`meson test --suite py`) or
 by hand:
@@ -6,7 +7,7 @@ by hand:
   WSPROBE_LIBRARY=build/lib/libwsprobe.so.0 \
   RACESERVER_BIN=build/tests/servers/raceserver \
   PYTHONPATH=bindings/python \
-    /usr/bin/python3 bindings/python/tests/test_binding.py -v
+    /usr/bin/python3 -m pytest bindings/python/tests/test_binding.py
 
 Every server listens on 127.0.0.1 and is stopped by its PID.
 """
@@ -24,6 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
 import wsprobe  # noqa: E402
+from conftest import Raceserver  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
 RACESERVER = os.environ.get(
@@ -37,40 +39,6 @@ PROBE_KEYS = {"index", "outcome", "phase", "passed", "http_status",
               "http_reason", "http_headers", "http_body", "subprotocol",
               "close", "timings_ms", "timeline_ms", "messages", "events",
               "error"}
-
-
-class Raceserver:
-    """raceserver on 127.0.0.1:0, stopped by its PID."""
-
-    def __init__(self, *args):
-        self.out = tempfile.TemporaryFile(mode="w+")
-        self.proc = subprocess.Popen(
-            [RACESERVER, "--port", "0", "--lifetime", "60", "--quiet",
-             *args], stdout=self.out, stderr=subprocess.DEVNULL)
-        self.port = None
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and self.proc.poll() is None:
-            self.out.seek(0)
-            line = self.out.readline()
-            if line.endswith("\n") and "listening on " in line:
-                self.port = int(line.rsplit(":", 1)[1])
-                return
-            time.sleep(0.02)
-        self.stop()
-        raise RuntimeError("raceserver %s did not start" % (args,))
-
-    def url(self, path="/agent"):
-        return "ws://127.0.0.1:%d%s" % (self.port, path)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.out.close()
 
 
 def setUpModule():
