@@ -747,7 +747,8 @@ static void on_own_closed(uv_handle_t *h) {
   if (--c->handles > 0 || c->gai_pending)
     return;
   c->running = 0;
-  qsort(c->results, c->nresults, sizeof(*c->results), cmp_index);
+  if (c->nresults > 1) /* No results: no array to sort (NULL). */
+    qsort(c->results, c->nresults, sizeof(*c->results), cmp_index);
   if (c->ai != NULL) {
     uv_freeaddrinfo(c->ai);
     c->ai = NULL;
