@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -188,11 +189,12 @@ static const wsp__optval *last(const wsp_plan *p, const char *name) {
 #define GIVEN(name) (wsp_plan_given(p, name) > 0)
 
 /* "--name" or "keyword" of the option called `name`, in a ring of buffers
- * so that one message can name several options. */
+ * so that one message can name several options (at most RING). */
+#define RING 8
 static const char *ref(const wsp_plan *p, const char *name) {
-  static _Thread_local char bufs[4][48];
+  static _Thread_local char bufs[RING][48];
   static _Thread_local unsigned next;
-  char *b = bufs[next++ % 4];
+  char *b = bufs[next++ % RING];
   return wsp__opt_ref(p, wsp__opt_get(name), b, sizeof(bufs[0]));
 }
 
@@ -284,7 +286,8 @@ static int check(wsp_plan *p) {
   if (GIVEN("jwt-query-param") && !placed(p, "query"))
     return wsp__plan_fail(p, WSP_EINVAL, "%s applies to %s query",
                           ref(p, "jwt-query-param"), ref(p, "jwt-placement"));
-  if (strncmp(p->url, "wss:", 4) != 0 && (a = any_given(p, tls_only)) != NULL)
+  if (strncasecmp(p->url, "wss:", 4) != 0 &&
+      (a = any_given(p, tls_only)) != NULL)
     return wsp__plan_fail(p, WSP_EINVAL, "%s applies to wss:// URLs",
                           ref(p, a));
   if (GIVEN("cert") != GIVEN("key"))

@@ -334,8 +334,11 @@ static void test_checks(void) {
               "jwt-secret", "s", NULL);
   build_fails("--jwt-claims needs --jwt-secret", NULL, "jwt-claims", "{}",
               NULL);
-  build_fails("--jwt-placement needs a token", NULL, "jwt-placement", "bearer",
-              NULL);
+  build_fails("--jwt-placement needs a token: --jwt, --jwt-secret, "
+              "--jwt-secret-file or --jwt-key",
+              NULL, "jwt-placement", "bearer", NULL);
+  build_fails("give one of --jwt-secret, --jwt-secret-file and --jwt-key", NULL,
+              "jwt-secret", "a", "jwt-secret-file", "/etc/hostname", NULL);
   url = WSS;
   build_fails("--cert and --key go together", NULL, "cert", "/x", NULL);
   url = URL;
