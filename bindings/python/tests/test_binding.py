@@ -314,12 +314,39 @@ class ReadmeTest(unittest.TestCase):
         self.assertIn("4 passed", p.stdout)
 
     def test_readme_says_debians_pytest(self):
-        with open(os.path.join(os.path.dirname(HERE), "README.md")) as f:
+        for path in (os.path.join(os.path.dirname(HERE), "README.md"),
+                     os.path.join(REPO, "README.md")):
+            with open(path) as f:
+                readme = f.read()
+            # "python3" on PATH may be a Python without pytest.
+            commands = re.findall(r"[\w/]*python3 -m pytest", readme)
+            self.assertTrue(commands, path)
+            self.assertEqual(set(commands), {"/usr/bin/python3 -m pytest"},
+                             path)
+
+    def test_top_level_readme_example(self):
+        """The Python example of the repository's README.md, run as a
+        script against raceserver with the demo's 300 ms window."""
+        with open(os.path.join(REPO, "README.md")) as f:
             readme = f.read()
-        # "python3" on PATH may be a Python without pytest.
-        commands = re.findall(r"[\w/]*python3 -m pytest", readme)
-        self.assertTrue(commands)
-        self.assertEqual(set(commands), {"/usr/bin/python3 -m pytest"})
+        blocks = re.findall(r"```python\n(.*?)```", readme, re.S)
+        self.assertEqual(len(blocks), 1, "one Python example in README.md")
+        self.assertIn("wsprobe.asyncio", blocks[0])
+        s = Raceserver("--ready-delay", "300")
+        self.addCleanup(s.stop)
+        env = dict(os.environ, WSPROBE_URL=s.url(),
+                   PYTHONPATH=os.path.dirname(HERE),
+                   PYTHONDONTWRITEBYTECODE="1")
+        with tempfile.TemporaryDirectory() as tmp:
+            p = subprocess.run([sys.executable, "-c", blocks[0]], env=env,
+                               cwd=tmp, capture_output=True, text=True,
+                               timeout=60)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+            written = sorted(os.listdir(tmp))
+        # Each print's value is the comment beside it in the README.
+        expected = re.findall(r"^print\(.*\)  # (.*)$", blocks[0], re.M)
+        self.assertEqual(p.stdout.splitlines(), expected)
+        self.assertEqual(written, ["sweep.html", "sweep.json", "sweep.xml"])
 
     def test_asyncio_and_reports_example(self):
         """The asyncio example of README.md, run as a script."""
