@@ -1,10 +1,12 @@
 /*
  * wsprobe: the command-line front end. It parses the command line by the
- * library's option table (wsp_option_*), hands every value to a plan
- * (wsp_plan_*), which checks them and builds the campaign, runs it on its
- * own loop with SIGINT and SIGTERM interrupting it, and prints the
- * reports. Options, defaults, help texts and every check live in the
- * library (lib/options.c, lib/plan.c): a new option needs no code here.
+ * library's option table (wsp_option_*) and hands every value to a plan
+ * (wsp_plan_*), which checks them. `wsprobe URL` builds the campaign, runs
+ * it on its own loop with SIGINT and SIGTERM interrupting it, and writes
+ * the reports of its report model; `wsprobe merge REPORT...` merges the
+ * reports of shards into one model and writes the same reports. Options,
+ * defaults, help texts and every check live in the library
+ * (lib/options.c, lib/plan.c): a new option needs no code here.
  */
 #include <signal.h>
 #include <stdarg.h>
@@ -15,14 +17,23 @@
 
 #include <uv.h>
 
-#include "cli.h"
 #include "wsprobe.h"
+
+#define EXIT_PASS 0
+#define EXIT_FAIL 1
+#define EXIT_USAGE 2
+/* A report cannot be written: refused before the run, or after it. */
+#define EXIT_CANNOT_WRITE 3
+/* wsprobe merge: the merge was refused. */
+#define EXIT_MERGE 4
 
 /* The help text's columns: options, then their help from HELP_COL on. */
 #define HELP_COL 27
 #define HELP_WIDTH 79
 
-void cli_usage_error(const char *fmt, ...) {
+/* Prints "wsprobe: MESSAGE (see --help)" on one line and exits with 2. */
+static void __attribute__((format(printf, 1, 2), noreturn))
+usage_error(const char *fmt, ...) {
   char line[600];
   va_list ap;
   va_start(ap, fmt);
@@ -56,10 +67,37 @@ static void wrap(FILE *out, const char *text, int col) {
   fputc('\n', out);
 }
 
-void cli_help(FILE *out) {
+/* One option's lines of the help, from the table. */
+static void help_entry(FILE *out, const wsp_option *o) {
+  const char *meta = wsp_option_text(o, WSP_OPTION_METAVAR);
+  const char *dflt = wsp_option_text(o, WSP_OPTION_DEFAULT);
+  char head[96], help[600];
+  int n = wsp_option_short(o)
+              ? snprintf(head, sizeof(head), "  -%c, --%s", wsp_option_short(o),
+                         wsp_option_text(o, WSP_OPTION_NAME))
+              : snprintf(head, sizeof(head), "      --%s",
+                         wsp_option_text(o, WSP_OPTION_NAME));
+  if (meta != NULL)
+    snprintf(head + n, sizeof(head) - (size_t)n,
+             wsp_option_flags(o) & WSP_OPTION_OPTIONAL ? "[=%s]" : " %s", meta);
+  snprintf(help, sizeof(help), "%s%s%s%s%s",
+           wsp_option_text(o, WSP_OPTION_HELP),
+           wsp_option_flags(o) & WSP_OPTION_REPEATABLE ? " (repeatable)" : "",
+           dflt ? " (default " : "", dflt ? dflt : "", dflt ? ")" : "");
+  fputs(head, out);
+  if ((int)strlen(head) >= HELP_COL - 1)
+    fprintf(out, "\n%*s", HELP_COL, "");
+  else
+    fprintf(out, "%*s", HELP_COL - (int)strlen(head), "");
+  wrap(out, help, HELP_COL);
+}
+
+/* The help, made from the library's option table: a run's options by
+ * group, then those of wsprobe merge. */
+static void help(FILE *out) {
   const char *group = NULL;
   fputs("usage: wsprobe [options] URL\n"
-        "       wsprobe merge [--json FILE] [-q] REPORT.json...\n"
+        "       wsprobe merge [merge options] REPORT.json...\n"
         "\n"
         "Probe a WebSocket server: connect, upgrade, optionally send a "
         "first\nmessage and await the reply or expected events, close. "
@@ -70,39 +108,26 @@ void cli_help(FILE *out) {
   for (size_t i = 0; i < wsp_option_count(); i++) {
     const wsp_option *o = wsp_option_at(i);
     const char *g = wsp_option_text(o, WSP_OPTION_GROUP);
-    const char *meta = wsp_option_text(o, WSP_OPTION_METAVAR);
-    const char *dflt = wsp_option_text(o, WSP_OPTION_DEFAULT);
-    char head[96], help[600];
-    int n;
+    if (wsp_option_flags(o) & WSP_OPTION_MERGE_ONLY)
+      continue;
     if (group == NULL || strcmp(group, g) != 0)
       fprintf(out, "\n%s:\n", group = g);
-    n = wsp_option_short(o)
-            ? snprintf(head, sizeof(head), "  -%c, --%s", wsp_option_short(o),
-                       wsp_option_text(o, WSP_OPTION_NAME))
-            : snprintf(head, sizeof(head), "      --%s",
-                       wsp_option_text(o, WSP_OPTION_NAME));
-    if (meta != NULL)
-      snprintf(head + n, sizeof(head) - (size_t)n,
-               wsp_option_flags(o) & WSP_OPTION_OPTIONAL ? "[=%s]" : " %s",
-               meta);
-    snprintf(help, sizeof(help), "%s%s%s%s%s",
-             wsp_option_text(o, WSP_OPTION_HELP),
-             wsp_option_flags(o) & WSP_OPTION_REPEATABLE ? " (repeatable)" : "",
-             dflt ? " (default " : "", dflt ? dflt : "", dflt ? ")" : "");
-    fputs(head, out);
-    if ((int)strlen(head) >= HELP_COL - 1)
-      fprintf(out, "\n%*s", HELP_COL, "");
-    else
-      fprintf(out, "%*s", HELP_COL - (int)strlen(head), "");
-    wrap(out, help, HELP_COL);
+    help_entry(out, o);
   }
-  fputs("\nmerge: combines the JSON reports of shards (--shard I/N) into "
-        "one:\ncounts add up, histograms merge exactly. Prints the "
-        "summary; --json\nwrites the merged report.\n"
-        "\n"
-        "Exit status: 0 every probe passed, 1 a probe failed (or the run "
-        "was\ninterrupted, or a report could not be written), 2 usage "
-        "error.\n",
+  fputs("\nmerge: combines the JSON reports of the shards (--shard I/N) of "
+        "one\ncampaign into one report: counts add up, histograms merge "
+        "exactly,\nprobes return to index order. Reports are streamed (any "
+        "size). A\nmissing or repeated shard, or reports of different "
+        "campaigns, are\nrefused. Prints the summary and writes the "
+        "reports asked for; one\nreport alone is rendered as it is. Merge "
+        "options:\n",
+        out);
+  for (size_t i = 0; i < wsp_option_count(); i++)
+    if (wsp_option_flags(wsp_option_at(i)) & WSP_OPTION_MERGE)
+      help_entry(out, wsp_option_at(i));
+  fputs("\nExit status: 0 every probe passed, 1 a probe failed (or the run "
+        "was\ninterrupted), 2 usage error, 3 a report cannot be written, "
+        "4 merge\nrefused or partial.\n",
         out);
 }
 
@@ -134,7 +159,7 @@ static int is_value_of(const wsp_option *o, const char *arg) {
 static void give(wsp_plan *plan, const wsp_option *o, const char *value) {
   const char *name = wsp_option_text(o, WSP_OPTION_NAME);
   if (strcmp(name, "help") == 0) {
-    cli_help(stdout);
+    help(stdout);
     exit(EXIT_PASS);
   }
   if (strcmp(name, "version") == 0) {
@@ -142,35 +167,33 @@ static void give(wsp_plan *plan, const wsp_option *o, const char *value) {
     exit(EXIT_PASS);
   }
   if (wsp_plan_set(plan, name, value) != 0)
-    cli_usage_error("%s", wsp_plan_last_error(plan));
+    usage_error("%s", wsp_plan_last_error(plan));
 }
 
 /*
- * The command line, by the option table: --name VALUE, --name=VALUE,
- * -x VALUE, -xVALUE, bundled flags (-kq), "--" before arguments that
- * start with a dash, and one URL.
+ * The command line from argv[first] on, by the option table: --name VALUE,
+ * --name=VALUE, -x VALUE, -xVALUE, bundled flags (-kq), "--" before
+ * arguments that start with a dash. The arguments that are no options are
+ * moved to the front of argv, in order; returns how many there are.
  */
-static void parse(wsp_plan *plan, int argc, char **argv) {
-  const char *url = NULL;
-  int only_args = 0;
-  for (int i = 1; i < argc; i++) {
-    const char *arg = argv[i];
+static int parse(wsp_plan *plan, int argc, char **argv, int first) {
+  int only_args = 0, nargs = 0;
+  for (int i = first; i < argc; i++) {
+    char *arg = argv[i];
     const wsp_option *o;
     if (only_args || arg[0] != '-' || arg[1] == '\0') {
-      if (url != NULL)
-        cli_usage_error("unexpected argument '%s' after the URL", arg);
-      url = arg;
+      argv[nargs++] = arg;
     } else if (strcmp(arg, "--") == 0) {
       only_args = 1;
     } else if (arg[1] == '-') {
       const char *eq = strchr(arg + 2, '=');
       size_t len = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
       if ((o = by_name(arg + 2, len)) == NULL)
-        cli_usage_error("unknown option '%.*s'", (int)len + 2, arg);
+        usage_error("unknown option '%.*s'", (int)len + 2, arg);
       if (wsp_option_type_of(o) == WSP_OPTION_FLAG) {
         if (eq != NULL)
-          cli_usage_error("--%s takes no value",
-                          wsp_option_text(o, WSP_OPTION_NAME));
+          usage_error("--%s takes no value",
+                      wsp_option_text(o, WSP_OPTION_NAME));
         give(plan, o, NULL);
       } else if (eq != NULL) {
         give(plan, o, eq + 1);
@@ -180,13 +203,13 @@ static void parse(wsp_plan *plan, int argc, char **argv) {
       } else if (i + 1 < argc) {
         give(plan, o, argv[++i]);
       } else {
-        cli_usage_error("option %s needs a value", arg);
+        usage_error("option %s needs a value", arg);
       }
     } else {
       /* Short options: flags may share one dash, a value may follow. */
       for (const char *c = arg + 1; *c; c++) {
         if ((o = wsp_option_find_short((unsigned char)*c)) == NULL)
-          cli_usage_error("unknown option '-%c'", *c);
+          usage_error("unknown option '-%c'", *c);
         if (wsp_option_type_of(o) == WSP_OPTION_FLAG) {
           give(plan, o, NULL);
         } else if (c[1] != '\0') {
@@ -196,15 +219,12 @@ static void parse(wsp_plan *plan, int argc, char **argv) {
           give(plan, o, argv[++i]);
           break;
         } else {
-          cli_usage_error("option -%c needs a value", *c);
+          usage_error("option -%c needs a value", *c);
         }
       }
     }
   }
-  if (url == NULL)
-    cli_usage_error("missing URL");
-  if (wsp_plan_set_url(plan, url) != 0)
-    cli_usage_error("%s", wsp_plan_last_error(plan));
+  return nargs;
 }
 
 /* The campaign being run, for the signal handler. */
@@ -304,33 +324,107 @@ static int run(wsp_campaign *c, int quiet) {
   return rc;
 }
 
+static int fwrite_cb(const char *data, size_t len, void *ud) {
+  return fwrite(data, 1, len, ud) == len ? 0 : -1;
+}
+
+/*
+ * Writes the reports the plan asks for and, unless quiet, the summary:
+ * on stdout, or on stderr when a report goes to stdout. Returns the exit
+ * status: the verdict's, 1 for an interrupted run that would have passed,
+ * or 3 when a report could not be written.
+ */
+static int output(wsp_plan *plan, const wsp_report *rep, int interrupted) {
+  static const char *const reports[] = {"json", "html", "junit"};
+  int status = wsp_verdict_exit_code(wsp_report_verdict(rep));
+  FILE *out = stdout;
+  if (interrupted && status == EXIT_PASS)
+    status = EXIT_FAIL;
+  /* Reports are written after an interrupt too: partial, but true. */
+  if (wsp_plan_save_reports(plan, rep) != 0) {
+    fprintf(stderr, "wsprobe: %s\n", wsp_plan_last_error(plan));
+    status = EXIT_CANNOT_WRITE;
+  }
+  if (wsp_plan_given(plan, "quiet") > 0)
+    return status;
+  for (size_t i = 0; i < sizeof(reports) / sizeof(*reports); i++) {
+    const char *v = wsp_plan_value(plan, reports[i]);
+    if (v != NULL && strcmp(v, "-") == 0)
+      out = stderr;
+  }
+  wsp_report_write(rep, WSP_REPORT_TEXT, 0, fwrite_cb, out);
+  if (interrupted)
+    fputs("interrupted: probes still in flight were cancelled\n", out);
+  fflush(out);
+  return status;
+}
+
+/* A plan's failure before anything ran: a report path that cannot be
+ * written is exit 3, anything else a usage error. */
+static void refuse(wsp_plan *plan, int rc) {
+  if (rc == WSP_EIO) {
+    fprintf(stderr, "wsprobe: %s\n", wsp_plan_last_error(plan));
+    exit(EXIT_CANNOT_WRITE);
+  }
+  usage_error("%s", wsp_plan_last_error(plan));
+}
+
+/* wsprobe merge [merge options] REPORT... */
+static int merge(int argc, char **argv) {
+  wsp_plan *plan;
+  wsp_report *rep = NULL;
+  int n, rc, status;
+  if (wsp_plan_new_merge(&plan) != 0) {
+    fputs("wsprobe: out of memory\n", stderr);
+    return EXIT_USAGE;
+  }
+  if ((n = parse(plan, argc, argv, 2)) == 0)
+    usage_error("merge: no reports given");
+  /* An unwritable report is refused before the reports are read. */
+  if ((rc = wsp_plan_check_reports(plan)) != 0)
+    refuse(plan, rc);
+  if (wsp_plan_merge(plan, (const char *const *)argv, (size_t)n, &rep) != 0) {
+    fprintf(stderr, "wsprobe merge: %s\n", wsp_plan_last_error(plan));
+    wsp_plan_free(plan);
+    return EXIT_MERGE;
+  }
+  status = output(plan, rep, 0);
+  wsp_report_free(rep);
+  wsp_plan_free(plan);
+  return status;
+}
+
 int main(int argc, char **argv) {
   wsp_plan *plan;
   wsp_campaign *c;
-  const char *on_stdout[] = {"json", "html", "junit"};
-  int quiet, status, rc;
+  wsp_report *rep = NULL;
+  int n, status, rc;
   char *text = NULL;
 
   signal(SIGPIPE, SIG_IGN); /* A reset connection is an outcome. */
   if (argc > 1 && strcmp(argv[1], "merge") == 0)
-    return cli_merge(argc - 1, argv + 1);
+    return merge(argc, argv);
   if (wsp_plan_new(&plan) != 0) {
     fputs("wsprobe: out of memory\n", stderr);
     return EXIT_USAGE;
   }
-  parse(plan, argc, argv);
-  quiet = wsp_plan_given(plan, "quiet") > 0;
+  if ((n = parse(plan, argc, argv, 1)) == 0)
+    usage_error("missing URL");
+  if (n > 1)
+    usage_error("unexpected argument '%s' after the URL", argv[1]);
+  if (wsp_plan_set_url(plan, argv[0]) != 0)
+    usage_error("%s", wsp_plan_last_error(plan));
   if (wsp_plan_given(plan, "dry-run") > 0) {
-    if (wsp_plan_to_json(plan, &text) != 0)
-      cli_usage_error("%s", wsp_plan_last_error(plan));
+    if ((rc = wsp_plan_to_json(plan, &text)) != 0)
+      refuse(plan, rc);
     puts(text);
     wsp_free(text);
     wsp_plan_free(plan);
     return EXIT_PASS;
   }
-  if (wsp_plan_build(plan, &c) != 0)
-    cli_usage_error("%s", wsp_plan_last_error(plan));
-  if ((rc = run(c, quiet)) != 0) {
+  if ((rc = wsp_plan_build(plan, &c)) != 0)
+    refuse(plan, rc);
+  if ((rc = run(c, wsp_plan_given(plan, "quiet") > 0)) != 0) {
     fprintf(stderr, "wsprobe: cannot start: %s\n",
             rc == WSP_ESTATE || rc == WSP_EINVAL ? wsp_campaign_last_error(c)
                                                  : wsp_strerror(rc));
@@ -338,28 +432,12 @@ int main(int argc, char **argv) {
     wsp_plan_free(plan);
     return EXIT_FAIL;
   }
-  status = wsp_campaign_result_count(c) > 0 &&
-                   wsp_campaign_passed(c) == wsp_campaign_result_count(c) &&
-                   !wsp_campaign_interrupted(c)
-               ? EXIT_PASS
-               : EXIT_FAIL;
-  /* Reports are written after an interrupt too: partial, but true. */
-  if (wsp_plan_write_reports(plan, c) != 0) {
-    fprintf(stderr, "wsprobe: %s\n", wsp_plan_last_error(plan));
+  if ((rc = wsp_report_new(c, &rep)) != 0) {
+    fprintf(stderr, "wsprobe: cannot report: %s\n", wsp_strerror(rc));
     status = EXIT_FAIL;
-  }
-  if (!quiet && wsp_report_text(c, &text) == 0) {
-    /* Any report on stdout sends the summary to stderr. */
-    FILE *out = stdout;
-    for (size_t i = 0; i < sizeof(on_stdout) / sizeof(*on_stdout); i++) {
-      const char *v = wsp_plan_value(plan, on_stdout[i]);
-      if (v != NULL && strcmp(v, "-") == 0)
-        out = stderr;
-    }
-    fputs(text, out);
-    if (wsp_campaign_interrupted(c))
-      fputs("interrupted: probes still in flight were cancelled\n", out);
-    wsp_free(text);
+  } else {
+    status = output(plan, rep, wsp_campaign_interrupted(c));
+    wsp_report_free(rep);
   }
   wsp_campaign_close(c);
   wsp_plan_free(plan);

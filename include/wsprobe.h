@@ -1046,182 +1046,6 @@ WSP_EXTERN const wsp_result *wsp_campaign_result(const wsp_campaign *c,
 WSP_EXTERN size_t wsp_campaign_passed(const wsp_campaign *c);
 
 /* ------------------------------------------------------------------------ */
-/* Options and plans                                                        */
-/* ------------------------------------------------------------------------ */
-
-/*
- * Every option of the CLI, with its bindings' keyword, its value, its
- * default and its help, is one entry of a table in the library. The CLI
- * parses its command line by this table, the Python binding takes its
- * keywords from it, and the man page is checked against it; a plan
- * (wsp_plan) turns the values given, by name, into a config and a campaign
- * with every check the CLI makes. Entries only grow; their names never
- * change meaning.
- */
-typedef struct wsp_option wsp_option;
-
-/* What an option's value is, and how a plan parses it. */
-typedef enum {
-  WSP_OPTION_FLAG,    /* No value: given or not. */
-  WSP_OPTION_UINT,    /* A decimal integer in a range (wsp_option_text()). */
-  WSP_OPTION_NUMBER,  /* A decimal number, e.g. a rate. */
-  WSP_OPTION_SECONDS, /* Seconds (to the ms, "1.5"); by keyword: integer ms. */
-  WSP_OPTION_TEXT,    /* Any text. */
-  WSP_OPTION_FILE,    /* A file read when the plan is built. */
-  WSP_OPTION_OUTPUT,  /* A file written after the run; "-": stdout. */
-  WSP_OPTION_LIST,    /* Comma-separated integers in a range. */
-  WSP_OPTION_PAIR,    /* Two integers around a separator ("0:500"). */
-  WSP_OPTION_CHOICE   /* One of a few words. */
-} wsp_option_type;
-
-/* Properties of an option (bit flags, wsp_option_flags()). */
-typedef enum {
-  WSP_OPTION_REPEATABLE = 1 << 0, /* Each use adds a value. */
-  WSP_OPTION_OPTIONAL = 1 << 1,   /* The value may be left out. */
-  WSP_OPTION_PROBE = 1 << 2,      /* Sets the probe's config. */
-  WSP_OPTION_CAMPAIGN = 1 << 3,   /* Sets the campaign. */
-  WSP_OPTION_REPORT = 1 << 4,     /* Sets where reports go. */
-  WSP_OPTION_FRONT_END = 1 << 5,  /* The front end's own (help, quiet...). */
-  WSP_OPTION_SECRET = 1 << 6,     /* The value is a secret: never echoed. */
-  WSP_OPTION_NEGATIVE = 1 << 7    /* A flag whose keyword names the
-                                     opposite: keyword=false gives it. */
-} wsp_option_flag;
-
-/* The texts of an option (wsp_option_text()). */
-typedef enum {
-  WSP_OPTION_NAME,     /* "count": the CLI's --count. */
-  WSP_OPTION_KEYWORD,  /* "count": the bindings' keyword, or NULL. */
-  WSP_OPTION_METAVAR,  /* "N": what the value is called; NULL for flags. */
-  WSP_OPTION_HELP,     /* What it does, one paragraph. */
-  WSP_OPTION_DEFAULT,  /* The default as the CLI would take it, or NULL. */
-  WSP_OPTION_GROUP,    /* The section of the help and the man page. */
-  WSP_OPTION_RANGE,    /* "1-10000000" for numbers, else NULL. */
-  WSP_OPTION_CHOICES,  /* "subprotocol bearer query" for choices. */
-  WSP_OPTION_SEPARATOR /* ":" or "/" for pairs, else NULL. */
-} wsp_option_field;
-
-/* Number of options in the table. */
-WSP_EXTERN size_t wsp_option_count(void);
-/* Option `i` (0..wsp_option_count() - 1) in help order, or NULL. */
-WSP_EXTERN const wsp_option *wsp_option_at(size_t i);
-/* The option whose long name or keyword is `name`, or NULL. */
-WSP_EXTERN const wsp_option *wsp_option_find(const char *name);
-/* The option whose one-letter name is `c` ('n' for -n), or NULL. */
-WSP_EXTERN const wsp_option *wsp_option_find_short(int c);
-/* A text of the option (static storage), or NULL when it has none. */
-WSP_EXTERN const char *wsp_option_text(const wsp_option *o,
-                                       wsp_option_field field);
-/*
- * The one-letter name ('n'), or 0.
- *
- * Errors: none: 0 says it has none.
- */
-WSP_EXTERN int wsp_option_short(const wsp_option *o);
-/* How the value is parsed. */
-WSP_EXTERN wsp_option_type wsp_option_type_of(const wsp_option *o);
-/* Its wsp_option_flag bits. */
-WSP_EXTERN unsigned int wsp_option_flags(const wsp_option *o);
-
-/*
- * A plan: option values given by name, checked one by one as they are
- * given and together when the plan is built, exactly as the CLI checks
- * them. Owned by the caller; wsp_plan_free().
- */
-typedef struct wsp_plan wsp_plan;
-
-/*
- * Makes an empty plan.
- *
- * Errors: WSP_EINVAL (out is NULL), WSP_ENOMEM.
- */
-WSP_EXTERN int wsp_plan_new(wsp_plan **out);
-/* Frees a plan (NULL is fine) and closes report files it opened. */
-WSP_EXTERN void wsp_plan_free(wsp_plan *p);
-/*
- * A one-line description of the last error a call on `p` returned, or "".
- * It names the option as the CLI does ("--count: ...") or, after
- * wsp_plan_use_keywords(), by keyword ("count: ..."). It never holds a
- * value of a secret option.
- */
-WSP_EXTERN const char *wsp_plan_last_error(const wsp_plan *p);
-/*
- * Non-zero: messages name options by their keywords, as a binding would.
- *
- * Errors: WSP_EINVAL: p is NULL.
- */
-WSP_EXTERN int wsp_plan_use_keywords(wsp_plan *p, int keywords);
-/*
- * The target URL (ws:// or wss://), checked when the plan is built.
- *
- * Errors: WSP_EURL (NULL), WSP_EINVAL (p is NULL), WSP_ENOMEM.
- */
-WSP_EXTERN int wsp_plan_set_url(wsp_plan *p, const char *url);
-/*
- * Gives the option called `name` (long name or keyword) the text `value`
- * (NULL for a flag, or an optional value left out). The value is parsed
- * now; a repeatable option adds a value, any other takes the last one.
- * Front-end options (help, quiet, ...) are only recorded.
- *
- * Errors: WSP_ENOTFOUND (no option is called name), WSP_ESTATE (the plan was
- * built), WSP_EINVAL (p is NULL, a value given to a flag or missing, a value
- * not of the option's form, a NUL byte), WSP_ERANGE (a number out of the
- * option's range, too many list entries), WSP_ENOMEM.
- */
-WSP_EXTERN int wsp_plan_set(wsp_plan *p, const char *name, const char *value);
-/*
- * Like wsp_plan_set() with a value of `len` bytes that may hold NULs: the
- * first message (send) as bytes, a step such as "binary:" + bytes.
- *
- * Errors: those of wsp_plan_set(), and WSP_EINVAL for a NULL value or NUL
- * bytes in an option that takes text: WSP_ENOTFOUND, WSP_ESTATE, WSP_EINVAL,
- * WSP_ERANGE, WSP_ENOMEM.
- */
-WSP_EXTERN int wsp_plan_set_bytes(wsp_plan *p, const char *name,
-                                  const void *value, size_t len);
-/* How many values the option called `name` was given (0: not given). */
-WSP_EXTERN size_t wsp_plan_given(const wsp_plan *p, const char *name);
-/* The last value given to the option called `name`, or NULL. */
-WSP_EXTERN const char *wsp_plan_value(const wsp_plan *p, const char *name);
-/*
- * Checks the options together (what excludes or needs what), builds the
- * config and the campaign, checks the limits of open files
- * (wsp_campaign_check_limits()) and opens the report files given, so that
- * a path that cannot be written is refused before anything runs. *out
- * receives the campaign (wsp_campaign_close()). Once per plan.
- *
- * Errors: WSP_EINVAL (a NULL argument, options that exclude or need each
- * other, a file that cannot be read), WSP_EURL (no URL, or an invalid one),
- * WSP_ESTATE (built before, or a campaign setting its mode would ignore),
- * WSP_ERANGE (too few open files allowed, or a setter's range), WSP_EIO (a
- * report file that cannot be opened), WSP_ETOOLONG (a key file over 1 MiB),
- * those of the setters the options call (WSP_EHEADER, WSP_ESUBPROTO,
- * WSP_ETOKEN, WSP_EJSON, WSP_EEXPECT), and WSP_ENOMEM.
- */
-WSP_EXTERN int wsp_plan_build(wsp_plan *p, wsp_campaign **out);
-/*
- * What a build would run, without running or opening anything: a JSON
- * object with the url, the config (secrets redacted unless show-secrets
- * was given), the campaign's settings, the reports and the open files
- * needed. The CLI's --dry-run prints it. A malloc'd string (wsp_free()).
- *
- * Errors: those of wsp_plan_build() but WSP_ESTATE for a built plan:
- * WSP_EINVAL, WSP_EURL, WSP_ERANGE, WSP_EIO (a report file that could not be
- * written), WSP_ETOOLONG, WSP_EHEADER, WSP_ESUBPROTO, WSP_ETOKEN, WSP_EJSON,
- * WSP_EEXPECT, WSP_ENOMEM.
- */
-WSP_EXTERN int wsp_plan_to_json(wsp_plan *p, char **out);
-/*
- * Writes the reports given (json, html, junit) of a campaign built from
- * the plan, to the files the build opened, and closes them. The JSON
- * report shows secrets only with show-secrets; HTML and JUnit never do.
- * WSP_EIO when a write fails (the message names the file).
- *
- * Errors: WSP_EIO (a write failed), WSP_ESTATE (the plan was not built),
- * WSP_EINVAL (a NULL argument), WSP_ENOMEM.
- */
-WSP_EXTERN int wsp_plan_write_reports(wsp_plan *p, const wsp_campaign *c);
-
-/* ------------------------------------------------------------------------ */
 /* Reports                                                                  */
 /* ------------------------------------------------------------------------ */
 
@@ -1468,6 +1292,233 @@ WSP_EXTERN const char *wsp_report_fingerprint(const wsp_report *r);
  */
 WSP_EXTERN size_t wsp_report_missing_shards(const wsp_report *r, uint32_t *out,
                                             size_t cap);
+
+/* ------------------------------------------------------------------------ */
+/* Options and plans                                                        */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Every option of the CLI, with its bindings' keyword, its value, its
+ * default and its help, is one entry of a table in the library. The CLI
+ * parses its command line by this table, the Python binding takes its
+ * keywords from it, and the man page is checked against it; a plan
+ * (wsp_plan) turns the values given, by name, into a config and a campaign
+ * with every check the CLI makes. Entries only grow; their names never
+ * change meaning.
+ */
+typedef struct wsp_option wsp_option;
+
+/* What an option's value is, and how a plan parses it. */
+typedef enum {
+  WSP_OPTION_FLAG,    /* No value: given or not. */
+  WSP_OPTION_UINT,    /* A decimal integer in a range (wsp_option_text()). */
+  WSP_OPTION_NUMBER,  /* A decimal number, e.g. a rate. */
+  WSP_OPTION_SECONDS, /* Seconds (to the ms, "1.5"); by keyword: integer ms. */
+  WSP_OPTION_TEXT,    /* Any text. */
+  WSP_OPTION_FILE,    /* A file read when the plan is built. */
+  WSP_OPTION_OUTPUT,  /* A file written after the run; "-": stdout. */
+  WSP_OPTION_LIST,    /* Comma-separated integers in a range. */
+  WSP_OPTION_PAIR,    /* Two integers around a separator ("0:500"). */
+  WSP_OPTION_CHOICE   /* One of a few words. */
+} wsp_option_type;
+
+/* Properties of an option (bit flags, wsp_option_flags()). */
+typedef enum {
+  WSP_OPTION_REPEATABLE = 1 << 0, /* Each use adds a value. */
+  WSP_OPTION_OPTIONAL = 1 << 1,   /* The value may be left out. */
+  WSP_OPTION_PROBE = 1 << 2,      /* Sets the probe's config. */
+  WSP_OPTION_CAMPAIGN = 1 << 3,   /* Sets the campaign. */
+  WSP_OPTION_REPORT = 1 << 4,     /* Sets where reports go. */
+  WSP_OPTION_FRONT_END = 1 << 5,  /* The front end's own (help, quiet...). */
+  WSP_OPTION_SECRET = 1 << 6,     /* The value is a secret: never echoed. */
+  WSP_OPTION_NEGATIVE = 1 << 7,   /* A flag whose keyword names the
+                                     opposite: keyword=false gives it. */
+  WSP_OPTION_MERGE = 1 << 8,      /* Also an option of a merge of reports
+                                     (wsp_plan_new_merge()). */
+  WSP_OPTION_MERGE_ONLY = 1 << 9  /* Only an option of a merge: a plan
+                                     that runs probes refuses it. */
+} wsp_option_flag;
+
+/* The texts of an option (wsp_option_text()). */
+typedef enum {
+  WSP_OPTION_NAME,     /* "count": the CLI's --count. */
+  WSP_OPTION_KEYWORD,  /* "count": the bindings' keyword, or NULL. */
+  WSP_OPTION_METAVAR,  /* "N": what the value is called; NULL for flags. */
+  WSP_OPTION_HELP,     /* What it does, one paragraph. */
+  WSP_OPTION_DEFAULT,  /* The default as the CLI would take it, or NULL. */
+  WSP_OPTION_GROUP,    /* The section of the help and the man page. */
+  WSP_OPTION_RANGE,    /* "1-10000000" for numbers, else NULL. */
+  WSP_OPTION_CHOICES,  /* "subprotocol bearer query" for choices. */
+  WSP_OPTION_SEPARATOR /* ":" or "/" for pairs, else NULL. */
+} wsp_option_field;
+
+/* Number of options in the table. */
+WSP_EXTERN size_t wsp_option_count(void);
+/* Option `i` (0..wsp_option_count() - 1) in help order, or NULL. */
+WSP_EXTERN const wsp_option *wsp_option_at(size_t i);
+/* The option whose long name or keyword is `name`, or NULL. */
+WSP_EXTERN const wsp_option *wsp_option_find(const char *name);
+/* The option whose one-letter name is `c` ('n' for -n), or NULL. */
+WSP_EXTERN const wsp_option *wsp_option_find_short(int c);
+/* A text of the option (static storage), or NULL when it has none. */
+WSP_EXTERN const char *wsp_option_text(const wsp_option *o,
+                                       wsp_option_field field);
+/*
+ * The one-letter name ('n'), or 0.
+ *
+ * Errors: none: 0 says it has none.
+ */
+WSP_EXTERN int wsp_option_short(const wsp_option *o);
+/* How the value is parsed. */
+WSP_EXTERN wsp_option_type wsp_option_type_of(const wsp_option *o);
+/* Its wsp_option_flag bits. */
+WSP_EXTERN unsigned int wsp_option_flags(const wsp_option *o);
+
+/*
+ * A plan: option values given by name, checked one by one as they are
+ * given and together when the plan is built, exactly as the CLI checks
+ * them. A plan either runs probes (wsp_plan_new(), then wsp_plan_build())
+ * or merges reports (wsp_plan_new_merge(), then wsp_plan_merge()), and
+ * takes the options of that command only; either way
+ * wsp_plan_save_reports() writes the reports its options ask for. Owned by
+ * the caller; wsp_plan_free().
+ */
+typedef struct wsp_plan wsp_plan;
+
+/*
+ * Makes an empty plan that runs probes (the CLI's `wsprobe URL`): it takes
+ * every option but those flagged WSP_OPTION_MERGE_ONLY.
+ *
+ * Errors: WSP_EINVAL (out is NULL), WSP_ENOMEM.
+ */
+WSP_EXTERN int wsp_plan_new(wsp_plan **out);
+/*
+ * Makes an empty plan that merges reports (the CLI's `wsprobe merge`): it
+ * takes only the options flagged WSP_OPTION_MERGE (the reports to write,
+ * show-secrets, allow-partial, and the front end's own) and no URL.
+ *
+ * Errors: WSP_EINVAL (out is NULL), WSP_ENOMEM.
+ */
+WSP_EXTERN int wsp_plan_new_merge(wsp_plan **out);
+/* Frees a plan (NULL is fine). */
+WSP_EXTERN void wsp_plan_free(wsp_plan *p);
+/*
+ * A one-line description of the last error a call on `p` returned, or "".
+ * It names the option as the CLI does ("--count: ...") or, after
+ * wsp_plan_use_keywords(), by keyword ("count: ..."). It never holds a
+ * value of a secret option.
+ */
+WSP_EXTERN const char *wsp_plan_last_error(const wsp_plan *p);
+/*
+ * Non-zero: messages name options by their keywords, as a binding would.
+ *
+ * Errors: WSP_EINVAL: p is NULL.
+ */
+WSP_EXTERN int wsp_plan_use_keywords(wsp_plan *p, int keywords);
+/*
+ * The target URL (ws:// or wss://), checked when the plan is built.
+ *
+ * Errors: WSP_EURL (NULL), WSP_ESTATE (a merge takes no URL), WSP_EINVAL (p
+ * is NULL), WSP_ENOMEM.
+ */
+WSP_EXTERN int wsp_plan_set_url(wsp_plan *p, const char *url);
+/*
+ * Gives the option called `name` (long name or keyword) the text `value`
+ * (NULL for a flag, or an optional value left out). The value is parsed
+ * now; a repeatable option adds a value, any other takes the last one.
+ * Front-end options (help, quiet, ...) are only recorded.
+ *
+ * Errors: WSP_ENOTFOUND (no option is called name), WSP_ESTATE (the plan was
+ * built or merged), WSP_EINVAL (p is NULL, an option of the other command, a
+ * value given to a flag or missing, a value not of the option's form, a NUL
+ * byte), WSP_ERANGE (a number out of the option's range, too many list
+ * entries), WSP_ENOMEM.
+ */
+WSP_EXTERN int wsp_plan_set(wsp_plan *p, const char *name, const char *value);
+/*
+ * Like wsp_plan_set() with a value of `len` bytes that may hold NULs: the
+ * first message (send) as bytes, a step such as "binary:" + bytes.
+ *
+ * Errors: those of wsp_plan_set(), and WSP_EINVAL for a NULL value or NUL
+ * bytes in an option that takes text: WSP_ENOTFOUND, WSP_ESTATE, WSP_EINVAL,
+ * WSP_ERANGE, WSP_ENOMEM.
+ */
+WSP_EXTERN int wsp_plan_set_bytes(wsp_plan *p, const char *name,
+                                  const void *value, size_t len);
+/* How many values the option called `name` was given (0: not given). */
+WSP_EXTERN size_t wsp_plan_given(const wsp_plan *p, const char *name);
+/* The last value given to the option called `name`, or NULL. */
+WSP_EXTERN const char *wsp_plan_value(const wsp_plan *p, const char *name);
+/*
+ * Checks the options together (what excludes or needs what), builds the
+ * config and the campaign, checks the limits of open files
+ * (wsp_campaign_check_limits()) and the report paths given
+ * (wsp_plan_check_reports()), so that a report that cannot be written is
+ * refused before anything runs. *out receives the campaign
+ * (wsp_campaign_close()). Once per plan.
+ *
+ * Errors: WSP_EINVAL (a NULL argument, options that exclude or need each
+ * other, a file that cannot be read), WSP_EURL (no URL, or an invalid one),
+ * WSP_ESTATE (built before, a merge plan, or a campaign setting its mode
+ * would ignore), WSP_ERANGE (too few open files allowed, or a setter's
+ * range), WSP_EIO (a report path that cannot be written: the only cause of
+ * WSP_EIO here), WSP_ETOOLONG (a key file over 1 MiB), those of the setters
+ * the options call (WSP_EHEADER, WSP_ESUBPROTO, WSP_ETOKEN, WSP_EJSON,
+ * WSP_EEXPECT), and WSP_ENOMEM.
+ */
+WSP_EXTERN int wsp_plan_build(wsp_plan *p, wsp_campaign **out);
+/*
+ * What a build would run, without running or opening anything: a JSON
+ * object with the url, the config (secrets redacted unless show-secrets
+ * was given), the campaign's settings, the reports and the open files
+ * needed. The CLI's --dry-run prints it. A malloc'd string (wsp_free()).
+ *
+ * Errors: those of wsp_plan_build(), where WSP_ESTATE only means a merge
+ * plan: WSP_EINVAL, WSP_EURL, WSP_ESTATE, WSP_ERANGE, WSP_EIO (a report
+ * path that cannot be written), WSP_ETOOLONG, WSP_EHEADER, WSP_ESUBPROTO,
+ * WSP_ETOKEN, WSP_EJSON, WSP_EEXPECT, WSP_ENOMEM.
+ */
+WSP_EXTERN int wsp_plan_to_json(wsp_plan *p, char **out);
+/*
+ * Whether every report the plan asks for (json, html, junit) could be
+ * written (wsp_report_path_check()), without creating any: a run or a
+ * merge calls it first, so that a path that cannot be written is refused
+ * before a long run or a long read, not after. The message names the
+ * option ("--html: cannot write PATH: reason").
+ *
+ * Errors: WSP_EIO (a path that cannot be written), WSP_EINVAL (p is NULL),
+ * WSP_ENOMEM.
+ */
+WSP_EXTERN int wsp_plan_check_reports(wsp_plan *p);
+/*
+ * Merges the JSON reports at `paths` (wsp_report_merge_files(), with
+ * WSP_MERGE_ALLOW_PARTIAL when allow-partial was given) into *out, freed
+ * with wsp_report_free(); one report alone is read as it is. The report
+ * paths are not checked here: call wsp_plan_check_reports() first, as the
+ * CLI does, to tell an unwritable report from a refused merge. Once per
+ * plan.
+ *
+ * Errors: WSP_ESTATE (a plan that runs probes, or merged before), WSP_EINVAL
+ * (a NULL argument, no paths), and those of wsp_report_merge_files(), with
+ * its message: WSP_EMERGE (refused: another campaign, a shard missing or
+ * twice, ...), WSP_EJSON (not a report in wsprobe's layout), WSP_EIO (a
+ * report that cannot be read), WSP_ENOMEM.
+ */
+WSP_EXTERN int wsp_plan_merge(wsp_plan *p, const char *const *paths, size_t n,
+                              wsp_report **out);
+/*
+ * Writes report `r` (of a campaign built from the plan, or of its merge)
+ * in every format the plan asks for, to its path (wsp_report_save(): "-"
+ * is standard output; a file appears whole, or not at all). The JSON
+ * report shows secrets only with show-secrets; HTML and JUnit never do.
+ * A report that cannot be written does not stop the others: the first
+ * failure is returned, its message naming the option and the file.
+ *
+ * Errors: WSP_EIO (a report could not be written), WSP_EINVAL (a NULL
+ * argument), and those of wsp_report_write(): WSP_EJSON, WSP_EMERGE,
+ * WSP_ENOMEM.
+ */
+WSP_EXTERN int wsp_plan_save_reports(wsp_plan *p, const wsp_report *r);
 
 #ifdef __cplusplus
 }

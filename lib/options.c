@@ -13,7 +13,8 @@
  *      parsed and range-checked here from the entry alone;
  *   3. the keyword in bindings/python (wsprobe/_options.py converts the
  *      value by the entry's type; only a new kind of value needs code);
- *   4. its .TP entry in docs/wsprobe.1 under the entry's group.
+ *   4. its .TP entry in docs/wsprobe.1 under the entry's group (an option
+ *      of wsprobe merge, flagged MERGE, also in the MERGE section).
  * Nothing in the CLI changes: it reads the table. The parity test
  * (bindings/python/tests/test_parity.py) fails until 3 is done and the
  * man page test until 4 is. Checks between options (what excludes or needs
@@ -38,6 +39,7 @@
 #define G_TLS "TLS (wss://)"
 #define G_REPORTS "Reports"
 #define G_OTHER "Other"
+#define G_MERGE "Merging reports"
 
 #define PROBE WSP_OPTION_PROBE
 #define CAMPAIGN WSP_OPTION_CAMPAIGN
@@ -45,6 +47,8 @@
 #define FRONT WSP_OPTION_FRONT_END
 #define REPEAT WSP_OPTION_REPEATABLE
 #define SECRET WSP_OPTION_SECRET
+#define MERGE WSP_OPTION_MERGE
+#define MERGE_ONLY WSP_OPTION_MERGE_ONLY
 
 static int ap_header(wsp__build *b, const wsp_option *o, const wsp__optval *v);
 static int ap_step(wsp__build *b, const wsp_option *o, const wsp__optval *v);
@@ -265,34 +269,41 @@ const wsp_option wsp__options[] = {
    NULL, "the client certificate's private key", -1, .apply = NULL},
 
   /* Reports */
-  {"json", 'j', "json", "FILE", WSP_OPTION_OUTPUT, REPORT, G_REPORTS, NULL, 0,
-   0, 0, 0, NULL,
+  {"json", 'j', "json", "FILE", WSP_OPTION_OUTPUT, REPORT | MERGE, G_REPORTS,
+   NULL, 0, 0, 0, 0, NULL,
    "write the JSON report to FILE ('-': stdout, and the summary goes to "
    "stderr)", -1, .apply = NULL},
-  {"html", 0, "html", "FILE", WSP_OPTION_OUTPUT, REPORT, G_REPORTS, NULL, 0, 0,
-   0, 0, NULL,
+  {"html", 0, "html", "FILE", WSP_OPTION_OUTPUT, REPORT | MERGE, G_REPORTS,
+   NULL, 0, 0, 0, 0, NULL,
    "write the HTML report to FILE: one page with the timeline of every "
    "probe and the charts", -1, .apply = NULL},
-  {"junit", 0, "junit", "FILE", WSP_OPTION_OUTPUT, REPORT, G_REPORTS, NULL, 0,
-   0, 0, 0, NULL,
+  {"junit", 0, "junit", "FILE", WSP_OPTION_OUTPUT, REPORT | MERGE, G_REPORTS,
+   NULL, 0, 0, 0, 0, NULL,
    "write a JUnit XML report to FILE (a test case per probe, or per delay "
    "of a sweep)", -1, .apply = NULL},
-  {"show-secrets", 0, "show_secrets", NULL, WSP_OPTION_FLAG, REPORT,
+  {"show-secrets", 0, "show_secrets", NULL, WSP_OPTION_FLAG, REPORT | MERGE,
    G_REPORTS, NULL, 0, 0, 0, 0, NULL,
    "show tokens and secret header values in the JSON report (never in "
    "HTML or JUnit)", -1, .apply = NULL},
-  {"quiet", 'q', NULL, NULL, WSP_OPTION_FLAG, FRONT, G_REPORTS, NULL, 0, 0, 0,
-   0, NULL, "no human summary", -1, .apply = NULL},
+  {"quiet", 'q', NULL, NULL, WSP_OPTION_FLAG, FRONT | MERGE, G_REPORTS, NULL,
+   0, 0, 0, 0, NULL, "no human summary", -1, .apply = NULL},
 
   /* Other */
   {"dry-run", 0, "dry_run", NULL, WSP_OPTION_FLAG, FRONT, G_OTHER, NULL, 0, 0,
    0, 0, NULL,
    "check every option, print the settings as JSON and exit: nothing is "
    "probed, no report is written", -1, .apply = NULL},
-  {"help", 'h', NULL, NULL, WSP_OPTION_FLAG, FRONT, G_OTHER, NULL, 0, 0, 0, 0,
-   NULL, "show this help", -1, .apply = NULL},
+  {"help", 'h', NULL, NULL, WSP_OPTION_FLAG, FRONT | MERGE, G_OTHER, NULL, 0,
+   0, 0, 0, NULL, "show this help", -1, .apply = NULL},
   {"version", 'V', NULL, NULL, WSP_OPTION_FLAG, FRONT, G_OTHER, NULL, 0, 0, 0,
    0, NULL, "show the version", -1, .apply = NULL},
+
+  /* Merging reports: wsprobe merge only (wsp_plan_merge()). */
+  {"allow-partial", 0, "allow_partial", NULL, WSP_OPTION_FLAG,
+   MERGE | MERGE_ONLY, G_MERGE, NULL, 0, 0, 0, 0, NULL,
+   "merge the shards given when some are missing: the report is marked "
+   "partial, names them, and fails (exit status 4) whatever its probes say",
+   -1, .apply = NULL},
 };
 /* clang-format on */
 

@@ -6,8 +6,6 @@
 #ifndef WSP_OPTIONS_H
 #define WSP_OPTIONS_H
 
-#include <stdio.h>
-
 #include "internal.h"
 
 /* One value given for an option, parsed when it was given. */
@@ -71,8 +69,8 @@ struct wsp_plan {
   char *url;          /* The target, or NULL. */
   int keywords;       /* Messages name options by keyword. */
   wsp__optvals *vals; /* Per option of the table, by index. */
-  FILE *out[3];       /* json, html, junit once built, or NULL. */
-  int built;          /* wsp_plan_build() succeeded once. */
+  int merge;          /* Merges reports rather than running probes. */
+  int built;          /* Built (or merged) once: it takes no more. */
   char error[512];    /* Last error, one line. */
 };
 

@@ -12,8 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -21,8 +19,10 @@
 #include "defaults.h"
 #include "options.h"
 
-/* The report options, in the order of wsp_plan.out[]. */
+/* The report options and the formats they write. */
 static const char *const outputs[] = {"json", "html", "junit"};
+static const wsp_report_format formats[] = {WSP_REPORT_JSON, WSP_REPORT_HTML,
+                                            WSP_REPORT_JUNIT};
 
 int wsp__plan_fail(wsp_plan *p, int rc, const char *fmt, ...) {
   va_list ap;
@@ -32,7 +32,7 @@ int wsp__plan_fail(wsp_plan *p, int rc, const char *fmt, ...) {
   return rc;
 }
 
-int wsp_plan_new(wsp_plan **out) {
+static int plan_new(wsp_plan **out, int merge) {
   wsp_plan *p;
   if (out == NULL)
     return WSP_EINVAL;
@@ -41,9 +41,14 @@ int wsp_plan_new(wsp_plan **out) {
     free(p);
     return WSP_ENOMEM;
   }
+  p->merge = merge;
   *out = p;
   return 0;
 }
+
+int wsp_plan_new(wsp_plan **out) { return plan_new(out, 0); }
+
+int wsp_plan_new_merge(wsp_plan **out) { return plan_new(out, 1); }
 
 static void val_clear(wsp__optval *v) {
   if (v->text != NULL)
@@ -53,18 +58,9 @@ static void val_clear(wsp__optval *v) {
   memset(v, 0, sizeof(*v));
 }
 
-static void close_outputs(wsp_plan *p) {
-  for (size_t i = 0; i < WSP__ARRAY_SIZE(p->out); i++) {
-    if (p->out[i] != NULL && p->out[i] != stdout)
-      fclose(p->out[i]);
-    p->out[i] = NULL;
-  }
-}
-
 void wsp_plan_free(wsp_plan *p) {
   if (p == NULL)
     return;
-  close_outputs(p);
   for (size_t i = 0; i < wsp__noptions; i++) {
     for (size_t k = 0; k < p->vals[i].n; k++)
       val_clear(&p->vals[i].v[k]);
@@ -91,6 +87,8 @@ int wsp_plan_set_url(wsp_plan *p, const char *url) {
   char *u;
   if (p == NULL)
     return WSP_EINVAL;
+  if (p->merge)
+    return wsp__plan_fail(p, WSP_ESTATE, "a merge of reports takes no URL");
   if (url == NULL)
     return wsp__plan_fail(p, WSP_EURL, "no URL given");
   if ((u = strdup(url)) == NULL)
@@ -115,6 +113,15 @@ static int set(wsp_plan *p, const char *name, const char *value, size_t len) {
     return wsp__plan_fail(p, WSP_ENOTFOUND, "unknown %s '%.60s'",
                           p->keywords ? "keyword" : "option", name ? name : "");
   wsp__opt_ref(p, o, ref, sizeof(ref));
+  /* Each command takes its own options: the table says which. */
+  if (p->merge && !(o->flags & WSP_OPTION_MERGE))
+    return wsp__plan_fail(p, WSP_EINVAL,
+                          "%s is not an option of a merge of reports", ref);
+  if (!p->merge && (o->flags & WSP_OPTION_MERGE_ONLY))
+    return wsp__plan_fail(p, WSP_EINVAL,
+                          "%s applies only to a merge of reports (wsprobe "
+                          "merge)",
+                          ref);
   if (value != NULL && len != strlen(value) && !(o->flags & WSP__OPTION_BYTES))
     return wsp__plan_fail(p, WSP_EINVAL, "%s: the value holds a NUL byte", ref);
   memset(&v, 0, sizeof(v));
@@ -507,6 +514,9 @@ static int make(wsp_plan *p, wsp__build *b) {
   int rc;
   memset(b, 0, sizeof(*b));
   b->p = p;
+  if (p->merge)
+    return wsp__plan_fail(p, WSP_ESTATE,
+                          "a merge of reports builds no campaign");
   if ((rc = check(p)) != 0 || (rc = build_config(b)) != 0 ||
       (rc = build_campaign(b)) != 0) {
     build_clear(b);
@@ -515,50 +525,18 @@ static int make(wsp_plan *p, wsp__build *b) {
   return 0;
 }
 
-/* Whether a report could be written to `path` without creating it: an
- * existing file that may be written, or a directory that may be written
- * into. */
-static int check_output(wsp_plan *p, const char *opt, const char *path) {
-  char dir[4096];
-  const char *slash = strrchr(path, '/');
-  struct stat st;
-  if (strcmp(path, "-") == 0)
-    return 0;
-  if (stat(path, &st) == 0) {
-    if (S_ISDIR(st.st_mode) || access(path, W_OK) != 0)
-      return wsp__plan_fail(
-          p, WSP_EIO, "%s: cannot write '%.200s': %s", ref(p, opt), path,
-          S_ISDIR(st.st_mode) ? "a directory" : strerror(errno));
-    return 0;
-  }
-  snprintf(dir, sizeof(dir), "%.*s",
-           slash ? (int)(slash - path + (slash == path)) : 1,
-           slash ? path : ".");
-  if (access(dir, W_OK | X_OK) != 0)
-    return wsp__plan_fail(p, WSP_EIO, "%s: cannot write '%.200s': %s",
-                          ref(p, opt), path, strerror(errno));
-  return 0;
-}
-
-/* Opens the report files now: a path that cannot be written is refused
- * before a long run, not after it. */
-static int open_outputs(wsp_plan *p) {
+int wsp_plan_check_reports(wsp_plan *p) {
+  char err[sizeof(p->error)];
+  if (p == NULL)
+    return WSP_EINVAL;
   for (size_t i = 0; i < WSP__ARRAY_SIZE(outputs); i++) {
-    const char *path;
-    if (!GIVEN(outputs[i]))
-      continue;
-    path = last(p, outputs[i])->text;
-    if (strcmp(path, "-") == 0) {
-      p->out[i] = stdout;
-      continue;
-    }
-    if ((p->out[i] = fopen(path, "w")) == NULL) {
-      int e = errno;
-      close_outputs(p);
-      return wsp__plan_fail(p, WSP_EIO, "%s: cannot write '%.200s': %s",
-                            ref(p, outputs[i]), path, strerror(e));
-    }
+    int rc;
+    if (GIVEN(outputs[i]) &&
+        (rc = wsp_report_path_check(last(p, outputs[i])->text, err,
+                                    sizeof(err))) != 0)
+      return wsp__plan_fail(p, rc, "%s: %s", ref(p, outputs[i]), err);
   }
+  p->error[0] = '\0';
   return 0;
 }
 
@@ -571,7 +549,7 @@ int wsp_plan_build(wsp_plan *p, wsp_campaign **out) {
     return wsp__plan_fail(p, WSP_ESTATE, "the plan was already built");
   if ((rc = make(p, &b)) != 0)
     return rc;
-  if ((rc = open_outputs(p)) != 0) {
+  if ((rc = wsp_plan_check_reports(p)) != 0) {
     build_clear(&b);
     return rc;
   }
@@ -633,12 +611,10 @@ int wsp_plan_to_json(wsp_plan *p, char **out) {
     return WSP_EINVAL;
   if ((rc = make(p, &b)) != 0)
     return rc;
-  for (size_t i = 0; i < WSP__ARRAY_SIZE(outputs); i++)
-    if (GIVEN(outputs[i]) &&
-        (rc = check_output(p, outputs[i], last(p, outputs[i])->text)) != 0) {
-      build_clear(&b);
-      return rc;
-    }
+  if ((rc = wsp_plan_check_reports(p)) != 0) {
+    build_clear(&b);
+    return rc;
+  }
   rc = wsp_config_to_json(b.cfg, GIVEN("show-secrets"), &cfg);
   o = cJSON_CreateObject();
   if (rc == 0 && o != NULL) {
@@ -669,54 +645,50 @@ int wsp_plan_to_json(wsp_plan *p, char **out) {
   return 0;
 }
 
-static int fwrite_cb(const char *data, size_t len, void *ud) {
-  return fwrite(data, 1, len, ud) == len ? 0 : -1;
-}
-
-/* Writes one report to its file and closes it. */
-static int write_one(wsp_plan *p, size_t i, const wsp_campaign *c) {
-  FILE *f = p->out[i];
-  char *text = NULL;
-  int rc, e = 0;
-  p->out[i] = NULL;
-  if (i == 0) {
-    rc = wsp_report_json_write(c, GIVEN("show-secrets"), fwrite_cb, f);
-  } else {
-    rc = i == 1 ? wsp_report_html(c, &text) : wsp_report_junit(c, &text);
-    if (rc == 0 && (fputs(text, f) < 0 || fputc('\n', f) == EOF))
-      rc = WSP_EIO;
-    wsp_free(text);
-  }
-  if (rc == WSP_EIO)
-    e = errno;
-  if (f == stdout ? fflush(f) != 0 : fclose(f) != 0) {
-    e = errno;
-    rc = WSP_EIO;
-  }
-  if (rc != 0)
-    return wsp__plan_fail(p, rc, "%s: cannot write '%.200s': %s",
-                          ref(p, outputs[i]), last(p, outputs[i])->text,
-                          rc == WSP_EIO ? strerror(e) : wsp_strerror(rc));
-  return 0;
-}
-
-int wsp_plan_write_reports(wsp_plan *p, const wsp_campaign *c) {
-  char first[sizeof(p->error)] = "";
-  int rc = 0;
-  if (p == NULL || c == NULL)
+int wsp_plan_merge(wsp_plan *p, const char *const *paths, size_t n,
+                   wsp_report **out) {
+  char err[sizeof(p->error)] = "";
+  int rc;
+  if (p == NULL || out == NULL)
     return WSP_EINVAL;
-  if (!p->built)
-    return wsp__plan_fail(p, WSP_ESTATE, "the plan was not built");
-  for (size_t i = 0; i < WSP__ARRAY_SIZE(outputs); i++) {
-    int r;
-    if (p->out[i] == NULL)
-      continue;
-    /* The first failure is the one reported; the others still write. */
-    if ((r = write_one(p, i, c)) != 0 && rc == 0) {
-      rc = r;
-      memcpy(first, p->error, sizeof(first));
-    }
+  if (!p->merge)
+    return wsp__plan_fail(p, WSP_ESTATE, "the plan runs probes: no merge");
+  if (p->built)
+    return wsp__plan_fail(p, WSP_ESTATE, "the plan has merged already");
+  if (paths == NULL || n == 0)
+    return wsp__plan_fail(p, WSP_EINVAL, "no reports given");
+  if ((rc = wsp_report_merge_files(
+           paths, n, GIVEN("allow-partial") ? WSP_MERGE_ALLOW_PARTIAL : 0, out,
+           err, sizeof(err))) == 0) {
+    p->built = 1;
+    p->error[0] = '\0';
+    return 0;
   }
-  memcpy(p->error, first, sizeof(first));
+  if (rc == WSP_EMERGE && strstr(err, "missing") != NULL)
+    return wsp__plan_fail(p, rc, "%s (%s merges the shards given)", err,
+                          ref(p, "allow-partial"));
+  return wsp__plan_fail(p, rc, "%s", err);
+}
+
+int wsp_plan_save_reports(wsp_plan *p, const wsp_report *r) {
+  char err[sizeof(p->error)];
+  int rc = 0;
+  if (p == NULL || r == NULL)
+    return WSP_EINVAL;
+  p->error[0] = '\0';
+  for (size_t i = 0; i < WSP__ARRAY_SIZE(outputs); i++) {
+    int r1;
+    if (!GIVEN(outputs[i]))
+      continue;
+    /* The HTML and JUnit reports never show secrets: they are made to be
+     * shared (CI artifacts, attachments). */
+    r1 = wsp_report_save(
+        r, formats[i],
+        i == 0 && GIVEN("show-secrets") ? WSP_REPORT_SHOW_SECRETS : 0,
+        last(p, outputs[i])->text, err, sizeof(err));
+    /* The first failure is the one reported; the others still write. */
+    if (r1 != 0 && rc == 0)
+      rc = wsp__plan_fail(p, r1, "%s: %s", ref(p, outputs[i]), err);
+  }
   return rc;
 }

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <mbedtls/ctr_drbg.h>
@@ -370,7 +371,7 @@ static void test_checks(void) {
               "jwt-key", "/etc/hostname", "jwt-alg", "HS256", NULL);
   build_fails("--jwt-secret-file: '/' is not a readable file", NULL,
               "jwt-secret-file", "/", NULL);
-  build_fails("--html: cannot write '/nonexistent/x.html'", NULL, "html",
+  build_fails("--html: cannot write /nonexistent/x.html: ", NULL, "html",
               "/nonexistent/x.html", NULL);
   {
     /* Keywords in messages, as a binding shows them. */
@@ -391,22 +392,41 @@ static void test_checks(void) {
   }
 }
 
+/* The first `len` bytes of the file at `path`, as a string ("" when it
+ * cannot be read). */
+static void head_of(const char *path, char *buf, size_t len) {
+  FILE *f = fopen(path, "r");
+  size_t n = f ? fread(buf, 1, len - 1, f) : 0;
+  buf[n] = '\0';
+  if (f)
+    fclose(f);
+}
+
 static void test_build_and_reports(void) {
   wsp_plan *p;
   wsp_campaign *c = NULL;
-  char path[] = "/tmp/wsprobe-options-XXXXXX", json[300], *text = NULL;
+  wsp_report *rep = NULL;
+  char path[] = "/tmp/wsprobe-options-XXXXXX", json[300], html[300], buf[256];
   FILE *f;
   CHECK(mkdtemp(path) != NULL);
   snprintf(json, sizeof(json), "%s/r.json", path);
+  snprintf(html, sizeof(html), "%s/r.html", path);
+  /* A report from an earlier run stays whole until the new one is. */
+  f = fopen(json, "w");
+  CHECK(f != NULL);
+  if (f) {
+    fputs("earlier", f);
+    fclose(f);
+  }
   p = plan("", "burst", NULL, "concurrency", "4", "send", "x", "json", json,
-           "seed", "7", NULL);
+           "html", html, "seed", "7", NULL);
   CHECK(p != NULL);
   CHECK_INT(wsp_plan_build(p, &c), 0);
   CHECK(c != NULL);
-  /* The report file exists before anything ran. */
-  CHECK((f = fopen(json, "r")) != NULL);
-  if (f)
-    fclose(f);
+  /* The paths were checked, not opened: nothing was created or cut. */
+  head_of(json, buf, sizeof(buf));
+  CHECK_STR(buf, "earlier");
+  CHECK(access(html, F_OK) != 0);
   /* With bursts and no count: one burst of the concurrency. */
   CHECK_INT(wsp_campaign_planned(c), 4);
   CHECK_INT(wsp_campaign_seed(c), 7);
@@ -414,22 +434,98 @@ static void test_build_and_reports(void) {
   CHECK_INT(wsp_plan_set(p, "count", "2"), WSP_ESTATE);
   CHECK_INT(wsp_campaign_run(c), 0);
   CHECK_INT(wsp_campaign_result_count(c), 4);
-  CHECK_INT(wsp_plan_write_reports(p, c), 0);
-  f = fopen(json, "r");
-  CHECK(f != NULL);
-  if (f != NULL) {
-    char buf[256];
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    buf[n] = '\0';
-    CHECK(strstr(buf, "\"version\"") != NULL);
-    fclose(f);
-  }
+  CHECK_INT(wsp_report_new(c, &rep), 0);
+  CHECK_INT(wsp_plan_save_reports(p, rep), 0);
+  head_of(json, buf, sizeof(buf));
+  CHECK(strstr(buf, "\"version\"") != NULL);
+  head_of(html, buf, sizeof(buf));
+  CHECK(strstr(buf, "<!DOCTYPE html>") != NULL);
+  /* A report that cannot be written is named; the others still are. */
   remove(json);
-  remove(path);
+  remove(html);
+  CHECK_INT(rmdir(path), 0);
+  CHECK_INT(wsp_plan_save_reports(p, rep), WSP_EIO);
+  CHECK(strstr(wsp_plan_last_error(p), "--json: cannot write ") != NULL);
+  wsp_report_free(rep);
   CHECK_INT(wsp_campaign_close(c), 0);
   wsp_plan_free(p);
   wsp_plan_free(NULL);
-  (void)text;
+}
+
+/* Merge plans take the options of wsprobe merge only, and the reports of
+ * a run's shards. */
+static void test_merge_plans(void) {
+  char dir[] = "/tmp/wsprobe-merge-plan-XXXXXX", shard[2][300], out[300];
+  const char *paths[2];
+  wsp_plan *p;
+  wsp_report *rep = NULL;
+  uint32_t missing[2];
+  CHECK(mkdtemp(dir) != NULL);
+  /* Two shards of one campaign against a closed port: every probe fails,
+   * quickly, the same way. */
+  for (int i = 0; i < 2; i++) {
+    wsp_campaign *c = NULL;
+    wsp_report *r = NULL;
+    char s[8];
+    snprintf(shard[i], sizeof(shard[i]), "%s/shard-%d.json", dir, i);
+    snprintf(s, sizeof(s), "%d/2", i);
+    p = plan("", "count", "4", "seed", "3", "shard", s, "json", shard[i], NULL);
+    CHECK(p != NULL);
+    CHECK_INT(wsp_plan_build(p, &c), 0);
+    CHECK_INT(wsp_campaign_run(c), 0);
+    CHECK_INT(wsp_report_new(c, &r), 0);
+    CHECK_INT(wsp_plan_save_reports(p, r), 0);
+    wsp_report_free(r);
+    wsp_campaign_close(c);
+    wsp_plan_free(p);
+    paths[i] = shard[i];
+  }
+  snprintf(out, sizeof(out), "%s/merged.json", dir);
+  CHECK_INT(wsp_plan_new_merge(&p), 0);
+  CHECK_INT(wsp_plan_set(p, "count", "3"), WSP_EINVAL);
+  CHECK_STR(wsp_plan_last_error(p),
+            "--count is not an option of a merge of reports");
+  CHECK_INT(wsp_plan_set_url(p, URL), WSP_ESTATE);
+  CHECK_INT(wsp_plan_build(p, &(wsp_campaign *){NULL}), WSP_ESTATE);
+  CHECK_INT(wsp_plan_set(p, "json", out), 0);
+  CHECK_INT(wsp_plan_check_reports(p), 0);
+  /* One shard of two is refused, naming the way to merge it anyway. */
+  CHECK_INT(wsp_plan_merge(p, paths, 1, &rep), WSP_EMERGE);
+  CHECK(strstr(wsp_plan_last_error(p), "shard 1 of 2 is missing") != NULL);
+  CHECK(strstr(wsp_plan_last_error(p), "(--allow-partial merges the shards "
+                                       "given)") != NULL);
+  CHECK_INT(wsp_plan_merge(p, paths, 2, &rep), 0);
+  CHECK_INT(wsp_plan_merge(p, paths, 2, &rep), WSP_ESTATE);
+  CHECK_INT(wsp_report_total(rep), 4);
+  CHECK_INT(wsp_report_verdict(rep), WSP_VERDICT_FAIL);
+  CHECK_INT(wsp_plan_save_reports(p, rep), 0);
+  CHECK(access(out, R_OK) == 0);
+  wsp_report_free(rep);
+  wsp_plan_free(p);
+  /* Partial, by keyword as a binding gives it. */
+  CHECK_INT(wsp_plan_new_merge(&p), 0);
+  wsp_plan_use_keywords(p, 1);
+  CHECK_INT(wsp_plan_set(p, "allow_partial", NULL), 0);
+  CHECK_INT(wsp_plan_merge(p, paths + 1, 1, &rep), 0);
+  CHECK_INT(wsp_report_verdict(rep), WSP_VERDICT_PARTIAL);
+  CHECK_INT(wsp_report_missing_shards(rep, missing, 2), 1);
+  CHECK_INT(missing[0], 0);
+  wsp_report_free(rep);
+  wsp_plan_free(p);
+  /* A run refuses what only a merge takes, and unwritable reports. */
+  CHECK_INT(wsp_plan_new(&p), 0);
+  CHECK_INT(wsp_plan_set(p, "allow-partial", NULL), WSP_EINVAL);
+  CHECK(strstr(wsp_plan_last_error(p), "applies only to a merge") != NULL);
+  CHECK_INT(wsp_plan_merge(p, paths, 2, &rep), WSP_ESTATE);
+  CHECK_INT(wsp_plan_set(p, "junit", "/nonexistent/x.xml"), 0);
+  CHECK_INT(wsp_plan_check_reports(p), WSP_EIO);
+  CHECK(strstr(wsp_plan_last_error(p),
+               "--junit: cannot write /nonexistent/x.xml: ") != NULL);
+  wsp_plan_free(p);
+  remove(out);
+  remove(shard[0]);
+  remove(shard[1]);
+  CHECK_INT(rmdir(dir), 0);
 }
 
 static void test_steps(void) {
@@ -574,6 +670,7 @@ int main(void) {
   test_values();
   test_checks();
   test_build_and_reports();
+  test_merge_plans();
   test_steps();
   test_key_alg();
   test_campaign_modes();

@@ -32,11 +32,12 @@ class Case(ProbeTestCase):
         return self.server([harness.RACESERVER_BIN, "--port", "0",
                             "--lifetime", "60", "--quiet"] + list(opts))
 
-    def assertUsage(self, args, *words, timeout=10):
-        """Exit 2 before anything ran, one line naming the problem."""
+    def assertUsage(self, args, *words, timeout=10, status=2):
+        """Exit 2 (or `status`) before anything ran, one line naming the
+        problem."""
         t0 = time.monotonic()
         rc, out, err = harness.run_wsprobe(args, timeout=timeout)
-        self.assertEqual(rc, 2, (args, out, err))
+        self.assertEqual(rc, status, (args, out, err))
         self.assertEqual(out, "")
         self.assertEqual(len(err.splitlines()), 1, err)
         self.assertTrue(err.startswith("wsprobe: "), err)
@@ -105,12 +106,17 @@ class TestRefusedBeforeRunning(Case):
                          "--trials applies only to --find-window")
 
     def test_report_paths_are_checked_first(self):
-        # A two-minute run would have ended in "cannot write".
+        # A two-minute run would have ended in "cannot write": it is
+        # refused at once, with the exit status of a report that cannot be
+        # written (3), in a dry run too.
         for opt in ("--html", "--junit", "--json"):
-            with self.subTest(opt=opt):
-                self.assertUsage([opt, "/nonexistent/x.out", "--duration",
-                                  "120", "--send", "x", self.URL],
-                                 opt + ": cannot write '/nonexistent/x.out'")
+            for dry_run in ([], ["--dry-run"]):
+                with self.subTest(opt=opt, dry_run=dry_run):
+                    self.assertUsage(dry_run + [
+                        opt, "/nonexistent/x.out", "--duration", "120",
+                        "--send", "x", self.URL],
+                        opt + ": cannot write /nonexistent/x.out: No such "
+                        "file or directory", status=3)
 
     def test_options_that_would_be_ignored(self):
         self.assertUsage(["-k", self.URL], "--insecure applies to wss://")
@@ -120,6 +126,15 @@ class TestRefusedBeforeRunning(Case):
                          "--step and --expect exclude each other")
         self.assertUsage(["--hold", "5", "--send", "x", self.URL],
                          "--hold applies without --send")
+
+    def test_each_command_takes_its_own_options(self):
+        # The option table says which command takes which option.
+        self.assertUsage(["--allow-partial", self.URL],
+                         "--allow-partial applies only to a merge of "
+                         "reports")
+        self.assertUsage(["merge", "--count", "3", "r.json"],
+                         "--count is not an option of a merge of reports")
+        self.assertUsage(["merge", "-q"], "merge: no reports given")
 
     def test_origin_twice(self):
         # Two Origin headers went out.

@@ -7,7 +7,10 @@ library itself): an entry (.TP or .TQ) in OPTIONS under the .SS section of
 the option's group, naming --name, its one-letter name and its value's
 name; its paragraph gives the default when the option has one. Every
 --option an OPTIONS entry names is in the table: the page documents no
-option that does not exist. The page has the usual sections.
+option that does not exist. The same for `wsprobe merge`: every option the
+table gives it (flagged MERGE) has an entry in the MERGE section, and that
+section documents no other; an option only merge takes is in no OPTIONS
+section. The page has the usual sections.
 
   check_man.py MAN_PAGE          (WSPROBE_LIBRARY names the library)
 """
@@ -31,9 +34,9 @@ def plain(roff):
     return text.replace('"', "")
 
 
-def entries(roff):
-    """[(section, [head lines], body)] of the OPTIONS section."""
-    m = re.search(r"^\.SH OPTIONS\n(.*?)^\.SH ", roff, re.M | re.S)
+def entries(roff, sh="OPTIONS"):
+    """[(section, [head lines], body)] of the .SH section `sh`."""
+    m = re.search(r"^\.SH %s\n(.*?)^\.SH " % sh, roff, re.M | re.S)
     if m is None:
         return []
     out, section, heads, body, in_head = [], None, [], [], False
@@ -59,21 +62,44 @@ def entries(roff):
     return out
 
 
+def documented_in(roff, sh, options, problems):
+    """{name: (section, head, body)} of the entries of .SH `sh`; an entry
+    naming an option not among `options` is a problem."""
+    documented = {}
+    names = {o.name for o in options}
+    for section, heads, body in entries(roff, sh):
+        for head in heads:
+            for name in re.findall(r"--([a-z][a-z0-9-]*)", plain(head)):
+                documented[name] = (section, plain(head), plain(body))
+                if name not in names:
+                    problems.append("--%s is documented in %s but is no "
+                                    "option there" % (name, sh))
+    return documented
+
+
+def check_entry(o, head, body, problems, where=""):
+    """An entry names the option's letter and value, and its default."""
+    if o.short and "-%s," % o.short not in head.replace(" ", ""):
+        problems.append("--%s%s: its entry lacks -%s" % (o.name, where,
+                                                         o.short))
+    if o.metavar and o.metavar.lower() not in head.lower():
+        problems.append("--%s%s: its entry lacks its value %s" %
+                        (o.name, where, o.metavar))
+    if o.default is not None and not re.search(
+            r"default\s+%s(?!\w)" % re.escape(o.default), body):
+        problems.append("--%s%s: its paragraph does not say 'default %s'" %
+                        (o.name, where, o.default))
+
+
 def main():
     page = sys.argv[1]
     with open(page, encoding="utf-8") as f:
         roff = f.read()
     problems = []
-    found = entries(roff)
-    documented = {}
-    for section, heads, body in found:
-        for head in heads:
-            for name in re.findall(r"--([a-z][a-z0-9-]*)", plain(head)):
-                documented[name] = (section, plain(head), plain(body))
-                if name not in {o.name for o in wsprobe.OPTIONS}:
-                    problems.append("--%s is documented but is no option" %
-                                    name)
-    for o in wsprobe.OPTIONS:
+    run = [o for o in wsprobe.OPTIONS if not o.merge_only]
+    merge = [o for o in wsprobe.OPTIONS if o.merge]
+    documented = documented_in(roff, "OPTIONS", run, problems)
+    for o in run:
         if o.name not in documented:
             problems.append("--%s is not documented" % o.name)
             continue
@@ -81,15 +107,15 @@ def main():
         if section != o.group:
             problems.append("--%s is under %r, not %r" % (o.name, section,
                                                           o.group))
-        if o.short and "-%s," % o.short not in head.replace(" ", ""):
-            problems.append("--%s: its entry lacks -%s" % (o.name, o.short))
-        if o.metavar and o.metavar.lower() not in head.lower():
-            problems.append("--%s: its entry lacks its value %s" %
-                            (o.name, o.metavar))
-        if o.default is not None and not re.search(
-                r"default\s+%s(?!\w)" % re.escape(o.default), body):
-            problems.append("--%s: its paragraph does not say 'default %s'" %
-                            (o.name, o.default))
+        check_entry(o, head, body, problems)
+    in_merge = documented_in(roff, "MERGE", merge, problems)
+    for o in merge:
+        if o.name not in in_merge:
+            problems.append("--%s (an option of wsprobe merge) is not in "
+                            "MERGE" % o.name)
+            continue
+        _, head, body = in_merge[o.name]
+        check_entry(o, head, body, problems, " in MERGE")
     for section in ("NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS",
                     "EXIT STATUS", "OUTCOMES", "EXAMPLES"):
         if ".SH %s" % section not in roff:
@@ -103,8 +129,8 @@ def main():
             problems.append("groff: " + r.stderr.strip())
     for p in problems:
         print("%s: %s" % (page, p), file=sys.stderr)
-    print("%d options checked against the library's table"
-          % len(wsprobe.OPTIONS))
+    print("%d options (%d of wsprobe merge) checked against the library's "
+          "table" % (len(wsprobe.OPTIONS), len(merge)))
     return 1 if problems else 0
 
 

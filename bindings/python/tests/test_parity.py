@@ -118,7 +118,9 @@ def cli(args):
 
 
 CLI = None
-OPTIONS = [o for o in wsprobe.OPTIONS if not o.front_end]
+# The options of a run (dry_run()); a merge's own are not among them.
+OPTIONS = [o for o in wsprobe.OPTIONS
+           if not o.front_end and not o.merge_only]
 
 
 @pytest.fixture(autouse=True)

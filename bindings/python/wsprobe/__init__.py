@@ -51,6 +51,9 @@ __all__ = ["probe", "campaign", "dry_run", "sign_jwt", "Result", "Report",
 
 _c = _lib.lib
 _EIO = -30016  # WSP_EIO: a report file could not be written.
+# wsp_report_format of wsprobe.h, and its flag that shows secrets.
+_REPORT_TEXT, _REPORT_JSON = 0, 1
+_REPORT_SHOW_SECRETS = 1
 
 #: Path (or name) of the libwsprobe that was loaded.
 library_path: str = _lib.path
@@ -256,12 +259,16 @@ class Report:
         return self.text
 
 
-def _take_json(fn: Callable, *args: Any) -> Any:
+def _out(fn: Callable, *args: Any) -> ctypes.c_void_p:
     out = ctypes.c_void_p()
     rc = fn(*args, ctypes.byref(out))
     if rc != 0:
         raise Error("%s: %s" % (fn.__name__, _strerror(rc)), rc)
-    return json.loads(_lib.take_string(out))
+    return out
+
+
+def _take_json(fn: Callable, *args: Any) -> Any:
+    return json.loads(_lib.take_string(_out(fn, *args)))
 
 
 class _Job:
@@ -317,22 +324,33 @@ class _Job:
 
     def _collect(self) -> Any:
         """The result, made on the worker thread (a large report takes a
-        while to parse: not on the caller's event loop)."""
-        failed = self.plan.write_reports(self.c)
-        if self.func == "probe":
-            r = _c.wsp_campaign_result(self.c, 0)
-            value = (Result.from_dict(_take_json(_c.wsp_result_to_json, r))
-                     if r else None)
-        else:
-            raw = _take_json(_c.wsp_report_json, self.c,
-                             1 if self.show_secrets else 0)
-            out = ctypes.c_void_p()
-            text = ""
-            if _c.wsp_report_text(self.c, ctypes.byref(out)) == 0:
-                text = _lib.take_string(out)
-            value = Report(summary=raw["summary"],
-                           probes=[Result.from_dict(p) for p in raw["probes"]],
-                           raw=raw, text=text, interrupted=self.interrupted)
+        while to parse: not on the caller's event loop). The reports asked
+        for are written from the campaign's report model, as the CLI
+        writes them."""
+        rep = ctypes.c_void_p()
+        rc = _c.wsp_report_new(self.c, ctypes.byref(rep))
+        if rc != 0:
+            raise Error("%s: cannot report: %s" % (self.func, _strerror(rc)),
+                        rc)
+        try:
+            failed = self.plan.save_reports(rep)
+            if self.func == "probe":
+                r = _c.wsp_campaign_result(self.c, 0)
+                value = (Result.from_dict(_take_json(_c.wsp_result_to_json,
+                                                     r)) if r else None)
+            else:
+                raw = _take_json(_c.wsp_report_string, rep, _REPORT_JSON,
+                                 _REPORT_SHOW_SECRETS if self.show_secrets
+                                 else 0)
+                text = _lib.take_string(_out(_c.wsp_report_string, rep,
+                                             _REPORT_TEXT, 0))
+                value = Report(summary=raw["summary"],
+                               probes=[Result.from_dict(p)
+                                       for p in raw["probes"]],
+                               raw=raw, text=text,
+                               interrupted=self.interrupted)
+        finally:
+            _c.wsp_report_free(rep)
         if failed is not None:
             err = Error(failed, _EIO)
             err.result = value

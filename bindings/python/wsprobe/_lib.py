@@ -1,10 +1,11 @@
 """Loading libwsprobe.so and declaring the prototypes the binding calls.
 
 Every function used is declared here with its argtypes and restype; opaque
-handles (wsp_plan *, wsp_campaign *, wsp_result *, wsp_option *) are
-c_void_p, so no struct layout of the library is known to Python. Strings
-the library allocates for the caller come back as c_void_p (not c_char_p,
-which would copy and lose the pointer) and are released with wsp_free().
+handles (wsp_plan *, wsp_campaign *, wsp_report *, wsp_result *,
+wsp_option *) are c_void_p, so no struct layout of the library is known to
+Python. Strings the library allocates for the caller come back as c_void_p
+(not c_char_p, which would copy and lose the pointer) and are released with
+wsp_free().
 """
 from __future__ import annotations
 
@@ -98,6 +99,7 @@ _proto("wsp_option_type_of", c_int, _vp)
 _proto("wsp_option_flags", c_uint, _vp)
 
 _proto("wsp_plan_new", c_int, _out)
+_proto("wsp_plan_new_merge", c_int, _out)
 _proto("wsp_plan_free", None, _vp)
 _proto("wsp_plan_last_error", c_char_p, _vp)
 _proto("wsp_plan_use_keywords", c_int, _vp, c_int)
@@ -106,7 +108,9 @@ _proto("wsp_plan_set", c_int, _vp, c_char_p, c_char_p)
 _proto("wsp_plan_set_bytes", c_int, _vp, c_char_p, c_char_p, c_size_t)
 _proto("wsp_plan_build", c_int, _vp, _out)
 _proto("wsp_plan_to_json", c_int, _vp, _out)
-_proto("wsp_plan_write_reports", c_int, _vp, _vp)
+_proto("wsp_plan_check_reports", c_int, _vp)
+_proto("wsp_plan_merge", c_int, _vp, POINTER(c_char_p), c_size_t, _out)
+_proto("wsp_plan_save_reports", c_int, _vp, _vp)
 
 _proto("wsp_result_to_json", c_int, _vp, _out)
 
@@ -118,8 +122,14 @@ _proto("wsp_campaign_interrupted", c_int, _vp)
 _proto("wsp_campaign_result_count", c_size_t, _vp)
 _proto("wsp_campaign_result", _vp, _vp, c_size_t)
 _proto("wsp_campaign_seed", c_uint64, _vp)
-_proto("wsp_report_json", c_int, _vp, c_int, _out)
-_proto("wsp_report_text", c_int, _vp, _out)
+_proto("wsp_report_new", c_int, _vp, _out)
+_proto("wsp_report_free", None, _vp)
+_proto("wsp_report_string", c_int, _vp, c_int, c_uint, _out)
+_proto("wsp_report_verdict", c_int, _vp)
+_proto("wsp_verdict_name", c_char_p, c_int)
+_proto("wsp_verdict_exit_code", c_int, c_int)
+_proto("wsp_report_missing_shards", c_size_t, _vp, POINTER(c_uint32),
+       c_size_t)
 
 
 # The oldest library with every function above; soname 0 only adds.
@@ -151,3 +161,4 @@ def _names(fn) -> tuple[str, ...]:
 # Asked of the loaded library, so a newer library's names appear here too.
 OUTCOMES: tuple[str, ...] = _names(lib.wsp_outcome_name)
 PHASES: tuple[str, ...] = _names(lib.wsp_phase_name)
+VERDICTS: tuple[str, ...] = _names(lib.wsp_verdict_name)

@@ -26,8 +26,8 @@ _c = _lib.lib
 FLAG, UINT, NUMBER, SECONDS, TEXT, FILE, OUTPUT, LIST, PAIR, CHOICE = range(10)
 _TYPE_NAMES = ("flag", "uint", "number", "seconds", "text", "file", "output",
                "list", "pair", "choice")
-REPEATABLE, OPTIONAL, PROBE, CAMPAIGN, REPORT, FRONT_END, SECRET, NEGATIVE = (
-    1 << i for i in range(8))
+(REPEATABLE, OPTIONAL, PROBE, CAMPAIGN, REPORT, FRONT_END, SECRET, NEGATIVE,
+ MERGE, MERGE_ONLY) = (1 << i for i in range(10))
 (_NAME, _KEYWORD, _METAVAR, _HELP, _DEFAULT, _GROUP, _RANGE, _CHOICES,
  _SEPARATOR) = range(9)
 
@@ -67,6 +67,10 @@ class Option:
     front_end: bool
     #: A flag whose keyword names the opposite: keyword=False gives it.
     negative: bool
+    #: An option of a merge of reports too (merge() takes it).
+    merge: bool
+    #: Only an option of a merge: probe() and campaign() do not take it.
+    merge_only: bool
     #: The wsp_option_flag bits.
     flags: int
 
@@ -94,20 +98,25 @@ def _read_table() -> tuple[Option, ...]:
             separator=_text(o, _SEPARATOR),
             repeatable=bool(flags & REPEATABLE), probe=bool(flags & PROBE),
             front_end=bool(flags & FRONT_END),
-            negative=bool(flags & NEGATIVE), flags=flags))
+            negative=bool(flags & NEGATIVE), merge=bool(flags & MERGE),
+            merge_only=bool(flags & MERGE_ONLY), flags=flags))
     return tuple(out)
 
 
 #: Every option of the library's table, in the CLI's help order.
 OPTIONS: tuple[Option, ...] = _read_table()
-#: The options by keyword: what probe(), campaign() and dry_run() take.
+#: The options by keyword: what probe(), campaign(), dry_run() and merge()
+#: take.
 BY_KEYWORD: dict[str, Option] = {o.keyword: o for o in OPTIONS
                                  if o.keyword is not None and
                                  not o.front_end}
 #: The keywords of probe(): the probe's own options.
 PROBE_KEYWORDS = tuple(k for k, o in BY_KEYWORD.items() if o.probe)
-#: The keywords of campaign() and dry_run(): all of them.
-CAMPAIGN_KEYWORDS = tuple(BY_KEYWORD)
+#: The keywords of campaign() and dry_run(): all but a merge's own.
+CAMPAIGN_KEYWORDS = tuple(k for k, o in BY_KEYWORD.items()
+                          if not o.merge_only)
+#: The keywords of merge(): the options of `wsprobe merge`.
+MERGE_KEYWORDS = tuple(k for k, o in BY_KEYWORD.items() if o.merge)
 
 _PHASE_TIMEOUTS = {"resolve": "resolve_timeout_ms",
                    "connect": "connect_timeout_ms",
@@ -145,17 +154,20 @@ def _str(kw: str, v: Any, *, path: bool = False) -> str:
 
 
 class Plan:
-    """An owned wsp_plan *, fed with keywords; freed by close()."""
+    """An owned wsp_plan *, fed with keywords; freed by close(). A plan
+    runs probes of `url`, or merges reports when `url` is None."""
 
     def __init__(self, url: Any, func: str) -> None:
         self.func = func
         p = ctypes.c_void_p()
-        if _c.wsp_plan_new(ctypes.byref(p)) != 0:
-            raise MemoryError("wsp_plan_new")
+        new = _c.wsp_plan_new if url is not None else _c.wsp_plan_new_merge
+        if new(ctypes.byref(p)) != 0:
+            raise MemoryError(new.__name__)
         self.ptr = p
         _c.wsp_plan_use_keywords(p, 1)
-        self._check(_c.wsp_plan_set_url(p, self._bytes("url", _str("url",
-                                                                   url))))
+        if url is not None:
+            self._check(_c.wsp_plan_set_url(p, self._bytes(
+                "url", _str("url", url))))
 
     def close(self) -> None:
         if self.ptr:
@@ -355,9 +367,35 @@ class Plan:
         self._check(_c.wsp_plan_to_json(self.ptr, ctypes.byref(out)))
         return json.loads(_lib.take_string(out))
 
-    def write_reports(self, c: ctypes.c_void_p) -> Optional[str]:
-        """Writes the reports given; the error message, or None."""
-        if _c.wsp_plan_write_reports(self.ptr, c) != 0:
+    def check_reports(self) -> None:
+        """Whether the report paths given could be written (PlanError
+        with WSP_EIO if not), before anything is read or run."""
+        self._check(_c.wsp_plan_check_reports(self.ptr))
+
+    def merge(self, paths: Iterable[Any]) -> ctypes.c_void_p:
+        """The report (wsp_report *, freed by the caller) of the JSON
+        reports at `paths`."""
+        if isinstance(paths, (str, bytes, os.PathLike)):
+            paths = (paths,)
+        names = []
+        for path in paths:
+            if isinstance(path, os.PathLike):
+                path = os.fspath(path)
+            if isinstance(path, str):
+                path = self._bytes("paths", path)
+            if not isinstance(path, bytes):
+                raise _type_error("paths", "a list of paths", path)
+            names.append(path)
+        rep = ctypes.c_void_p()
+        self._check(_c.wsp_plan_merge(
+            self.ptr, (ctypes.c_char_p * len(names))(*names), len(names),
+            ctypes.byref(rep)))
+        return rep
+
+    def save_reports(self, rep: ctypes.c_void_p) -> Optional[str]:
+        """Writes the reports given of report `rep`; the error message, or
+        None."""
+        if _c.wsp_plan_save_reports(self.ptr, rep) != 0:
             return _c.wsp_plan_last_error(self.ptr).decode("utf-8", "replace")
         return None
 
