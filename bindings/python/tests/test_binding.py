@@ -346,7 +346,9 @@ class ReadmeTest(unittest.TestCase):
         # Each print's value is the comment beside it in the README.
         expected = re.findall(r"^print\(.*\)  # (.*)$", blocks[0], re.M)
         self.assertEqual(p.stdout.splitlines(), expected)
-        self.assertEqual(written, ["sweep.html", "sweep.json", "sweep.xml"])
+        self.assertEqual(written, ["merged.html", "shard-0.json",
+                                   "shard-1.json", "sweep.html",
+                                   "sweep.json", "sweep.xml"])
 
     def test_asyncio_and_reports_example(self):
         """The asyncio example of README.md, run as a script."""
@@ -362,7 +364,8 @@ class ReadmeTest(unittest.TestCase):
                            capture_output=True, text=True, timeout=60)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         self.assertEqual(p.stdout.strip(),
-                         "['sweep.html', 'sweep.json', 'sweep.xml']")
+                         "['merged.xml', 'shard-0.json', 'shard-1.json', "
+                         "'sweep.html', 'sweep.json', 'sweep.xml']")
 
 
 class LoadTest(unittest.TestCase):

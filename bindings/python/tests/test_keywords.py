@@ -5,7 +5,6 @@ false passes of earlier releases refused. Against raceserver."""
 import enum
 import inspect
 import json
-import os
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -65,8 +64,6 @@ def test_errors_name_the_argument():
         (dict(origin="http://a", headers=["Origin: http://b"]),
          "Origin given twice"),
         (dict(steps=[("close", 1006)]), "steps: a client closes with"),
-        (dict(html="/nonexistent/r.html"),
-         "html: cannot write /nonexistent/r.html: "),
         (dict(timeout_ms={"nope": 5}), "timeout_ms: unknown phase 'nope'"),
         (dict(send=b"\xff"), "send: a text message must be valid UTF-8"),
     ]
@@ -78,6 +75,15 @@ def test_errors_name_the_argument():
     with pytest.raises(wsprobe.ConfigError) as e:
         wsprobe.probe("http://x")
     assert e.value.name == "WSP_EURL" and "http://x" in str(e.value)
+    assert e.value.exit_code == 2
+    # A report that cannot be written is refused before the run too, as
+    # the CLI's exit status 3 rather than a refused option.
+    for fn in (wsprobe.campaign, wsprobe.dry_run):
+        with pytest.raises(wsprobe.Error) as e:
+            fn(url, html="/nonexistent/r.html")
+        assert not isinstance(e.value, wsprobe.ConfigError)
+        assert "html: cannot write /nonexistent/r.html: " in str(e.value)
+        assert (e.value.name, e.value.exit_code) == ("WSP_EIO", 3)
 
 
 def test_type_errors_name_the_keyword():
@@ -96,15 +102,22 @@ def test_signatures_come_from_the_table():
     probe_kw = set(inspect.signature(wsprobe.probe).parameters) - {"url"}
     campaign_kw = set(inspect.signature(wsprobe.campaign).parameters) - {
         "url"}
+    merge_kw = set(inspect.signature(wsprobe.merge).parameters) - {"paths"}
     for o in wsprobe.OPTIONS:
         if o.front_end:
             assert o.keyword is None or o.keyword == "dry_run", o
             continue
         assert (o.keyword in campaign_kw) != o.merge_only, o
         assert (o.keyword in probe_kw) == o.probe, o
-        assert o.merge_only or o.keyword in wsprobe.campaign.__doc__
+        assert (o.keyword in merge_kw) == o.merge, o
+        assert o.keyword in (wsprobe.merge if o.merge_only
+                             else wsprobe.campaign).__doc__
+    assert merge_kw == {"json", "html", "junit", "show_secrets",
+                        "allow_partial"}
     assert set(inspect.signature(wsprobe.asyncio.campaign).parameters) == \
         campaign_kw | {"url"}
+    assert set(inspect.signature(wsprobe.asyncio.merge).parameters) == \
+        merge_kw | {"paths"}
 
 
 def test_headers_in_every_form(raceserver):
@@ -213,5 +226,5 @@ def test_report_paths(raceserver, tmp_path):
     with pytest.raises(wsprobe.Error) as e:
         wsprobe.campaign(s.url("/"), send="x", json="/dev/full")
     assert "json: cannot write /dev/full: " in str(e.value)
-    assert e.value.name == "WSP_EIO"
+    assert (e.value.name, e.value.exit_code) == ("WSP_EIO", 3)
     assert e.value.result.summary["total"] == 1

@@ -1,17 +1,22 @@
 """CLI and Python stay equal: one case per option of the library's table,
-generated from the table itself (wsprobe.OPTIONS). For each option the CLI's
---dry-run with the option and wsprobe.dry_run() with its keyword must give
-the same settings, different from the settings without it; a value out of
-range must be refused by both with the same message. A new option fails
-here until its keyword takes the CLI's values (and, for text options, until
-it has a sample below).
+generated from the table itself (wsprobe.OPTIONS). For each option of a run
+the CLI's --dry-run with the option and wsprobe.dry_run() with its keyword
+must give the same settings, different from the settings without it; a
+value out of range must be refused by both with the same message. For each
+option of `wsprobe merge`, the CLI's merge and wsprobe.merge() with its
+keyword must write the same reports and end the same way. A new option
+fails here until its keyword takes the CLI's values (and, for text
+options, until it has a sample below).
 """
 import json
+import os
+import re
 import subprocess
 
 import pytest
 
 import wsprobe
+from conftest import WSPROBE
 
 URL = "ws://127.0.0.1:9/"
 WSS = "wss://127.0.0.1:9/"  # For the TLS options, which need it.
@@ -118,9 +123,10 @@ def cli(args):
 
 
 CLI = None
-# The options of a run (dry_run()); a merge's own are not among them.
+# The options of a run (dry_run()), and those of a merge (merge()).
 OPTIONS = [o for o in wsprobe.OPTIONS
            if not o.front_end and not o.merge_only]
+MERGE_OPTIONS = [o for o in wsprobe.OPTIONS if o.merge and not o.front_end]
 
 
 @pytest.fixture(autouse=True)
@@ -149,6 +155,11 @@ def test_every_option_is_covered():
     for o in wsprobe.OPTIONS:
         assert "--" + o.name in out, o.name
     assert len({o.keyword for o in OPTIONS}) == len(OPTIONS)
+    # The help lists merge's options after its paragraph, and only them.
+    merge_part = out.split("Merge options:\n", 1)[1].split("\nExit status",
+                                                           1)[0]
+    listed = re.findall(r"^ +(?:-\w, )?--([a-z-]+)", merge_part, re.M)
+    assert listed == [o.name for o in wsprobe.OPTIONS if o.merge]
 
 
 @pytest.mark.parametrize("o", OPTIONS, ids=[o.name for o in OPTIONS])
@@ -189,3 +200,103 @@ def test_same_refusal(o, files):
     with pytest.raises(wsprobe.ConfigError) as e:
         wsprobe.dry_run(URL, **kw, **{o.keyword: value})
     assert str(e.value) == "%s: %s" % (o.keyword, message)
+
+
+@pytest.fixture(scope="module")
+def shards(tmp_path_factory):
+    """Two shards of one campaign against a closed port (every probe fails,
+    at once), their JSON reports showing a token."""
+    d = tmp_path_factory.mktemp("shards")
+    paths = []
+    for i in range(2):
+        path = str(d / ("shard-%d.json" % i))
+        p = subprocess.run([WSPROBE, "-q", "--json", path, "-n", "4",
+                            "--seed", "5", "--shard", "%d/2" % i,
+                            "--jwt", "tok.en.s3cret", "--show-secrets", URL],
+                           capture_output=True, text=True, timeout=60)
+        assert p.returncode == 1, p.stderr
+        paths.append(path)
+    return paths
+
+
+def merge_sample(o, tmp):
+    """(CLI arguments, keywords) giving merge option o, into tmp."""
+    if o.type == "output":
+        path = os.path.join(tmp, "merged." + o.name)
+        return ["--" + o.name, path], {o.keyword: path}
+    assert o.type == "flag", "no merge sample for --%s: add one" % o.name
+    # A flag's effect shows in the JSON report.
+    path = os.path.join(tmp, "merged.json")
+    return ["--" + o.name, "--json", path], {o.keyword: True, "json": path}
+
+
+def written(tmp):
+    """{name: bytes} of the files in tmp."""
+    out = {}
+    for name in sorted(os.listdir(tmp)):
+        with open(os.path.join(tmp, name), "rb") as f:
+            out[name] = f.read()
+    return out
+
+
+@pytest.mark.parametrize("o", MERGE_OPTIONS,
+                         ids=[o.name for o in MERGE_OPTIONS])
+def test_same_merge(o, shards, tmp_path):
+    # allow-partial needs a shard missing; the others merge both.
+    given = shards[1:] if o.name == "allow-partial" else shards
+    by_cli, by_python = tmp_path / "cli", tmp_path / "python"
+    by_cli.mkdir()
+    by_python.mkdir()
+    args, _ = merge_sample(o, str(by_cli))
+    rc, out, err = cli(["merge", "-q"] + args + given)
+    _, kw = merge_sample(o, str(by_python))
+    rep = wsprobe.merge(given, **kw)
+    assert (rc, err) == (rep.exit_code, "")
+    assert written(by_cli) == written(by_python)
+    assert written(by_python), "--%s wrote nothing" % o.name
+    # And without it, something else comes out.
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    rc, _, err = cli(["merge", "-q", "--json", str(plain / "merged.json")]
+                     + given)
+    if o.type == "output" and o.name != "json":
+        assert "merged." + o.name not in written(plain)
+    elif o.type == "flag":
+        assert written(plain) != written(by_cli) or rc != rep.exit_code
+
+
+def test_merge_verdicts_and_refusals(shards, tmp_path):
+    rep = wsprobe.merge(shards)
+    assert (rep.verdict, rep.exit_code, rep.missing_shards) == (
+        wsprobe.Verdict.FAIL, 1, [])
+    assert rep.verdict == "fail" and not rep.passed
+    assert rep.summary["total"] == 4 and len(rep.probes) == 4
+    assert rep.text == cli(["merge"] + shards)[1]
+    # A shard missing: refused, as the CLI refuses it (exit status 4).
+    rc, _, err = cli(["merge"] + shards[:1])
+    with pytest.raises(wsprobe.MergeError) as e:
+        wsprobe.merge(shards[:1])
+    assert (rc, e.value.exit_code, e.value.name) == (4, 4, "WSP_EMERGE")
+    assert err == "wsprobe merge: %s\n" % str(e.value).replace(
+        "allow_partial merges", "--allow-partial merges")
+    assert "shard 1 of 2 is missing" in str(e.value)
+    # Partial on request: its verdict, the shards it lacks, exit status 4.
+    rep = wsprobe.merge(shards[:1], allow_partial=True)
+    assert (rep.verdict, rep.missing_shards, rep.exit_code) == (
+        wsprobe.Verdict.PARTIAL, [1], 4)
+    # A file that is no report, an unwritable report, a bad keyword.
+    junk = tmp_path / "junk.json"
+    junk.write_text('{"x": 1}\n')
+    with pytest.raises(wsprobe.MergeError) as e:
+        wsprobe.merge([shards[0], junk])
+    assert e.value.name == "WSP_EJSON" and str(junk) in str(e.value)
+    with pytest.raises(wsprobe.Error) as e:
+        wsprobe.merge(shards, html="/nonexistent/m.html")
+    assert (e.value.name, e.value.exit_code) == ("WSP_EIO", 3)
+    assert str(e.value) == ("html: cannot write /nonexistent/m.html: No "
+                            "such file or directory")
+    with pytest.raises(TypeError, match="unexpected keyword argument "
+                       "'count'"):
+        wsprobe.merge(shards, count=3)
+    with pytest.raises(wsprobe.ConfigError, match="no reports given"):
+        wsprobe.merge([])

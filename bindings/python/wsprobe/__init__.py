@@ -16,9 +16,12 @@ is a :class:`Result`, never an exception. Only a bad configuration raises
 
 Every keyword is an option of the CLI, from the library's own option table
 (:data:`OPTIONS`): ``--delay-sweep 0,10`` is ``delays=[0, 10]``, ``-n 5``
-is ``count=5``. Probes run on a thread of the library's own: the GIL is
-released, probes in several Python threads run in parallel, and
-:mod:`wsprobe.asyncio` has coroutines of the same functions.
+is ``count=5``. Campaigns write the CLI's reports (``json=``, ``html=``,
+``junit=``) and :func:`merge` joins the JSON reports of shards as ``wsprobe
+merge`` does, with the same verdict (:class:`Verdict`) and exit status.
+Probes run on a thread of the library's own: the GIL is released, probes
+in several Python threads run in parallel, and :mod:`wsprobe.asyncio` has
+coroutines of the same functions.
 
     import wsprobe
     r = wsprobe.probe("ws://127.0.0.1:8765/agent", send='{"type":"run"}',
@@ -40,20 +43,23 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Union
 
 from . import _lib
-from ._lib import OUTCOMES, PHASES
-from ._options import (CAMPAIGN_KEYWORDS, OPTIONS, PROBE_KEYWORDS, Option,
-                       Plan, PlanError, describe)
+from ._lib import OUTCOMES, PHASES, VERDICTS
+from ._options import (CAMPAIGN_KEYWORDS, MERGE_KEYWORDS, OPTIONS,
+                       PROBE_KEYWORDS, Option, Plan, PlanError, describe)
 
-__all__ = ["probe", "campaign", "dry_run", "sign_jwt", "Result", "Report",
-           "Outcome", "Phase", "Option", "OPTIONS", "Error", "ConfigError",
-           "Interrupted", "OUTCOMES", "PHASES", "library_path",
-           "library_version"]
+__all__ = ["probe", "campaign", "dry_run", "merge", "sign_jwt", "Result",
+           "Report", "Outcome", "Phase", "Verdict", "Option", "OPTIONS",
+           "Error", "ConfigError", "MergeError", "Interrupted", "OUTCOMES",
+           "PHASES", "library_path", "library_version"]
 
 _c = _lib.lib
+_EINVAL = -30001  # WSP_EINVAL: a bad argument.
 _EIO = -30016  # WSP_EIO: a report file could not be written.
 # wsp_report_format of wsprobe.h, and its flag that shows secrets.
 _REPORT_TEXT, _REPORT_JSON = 0, 1
 _REPORT_SHOW_SECRETS = 1
+# The CLI's exit statuses (docs/wsprobe.1, EXIT STATUS).
+EXIT_FAIL, EXIT_USAGE, EXIT_CANNOT_WRITE, EXIT_MERGE = 1, 2, 3, 4
 
 #: Path (or name) of the libwsprobe that was loaded.
 library_path: str = _lib.path
@@ -88,6 +94,12 @@ Outcome.__doc__ = "A probe's outcome; equal to its name (str)."
 Phase = enum.StrEnum("Phase", [(n.upper(), n) for n in PHASES],
                      module=__name__)
 Phase.__doc__ = "Where an outcome was decided; equal to its name (str)."
+#: What a report concludes: Verdict.PASS == "pass", "fail", "partial".
+Verdict = enum.StrEnum("Verdict", [(n.upper(), n) for n in VERDICTS],
+                       module=__name__)
+Verdict.__doc__ = ("A report's verdict; equal to its name (str). Only a "
+                   "report whose probes all passed passes; a partial merge "
+                   "fails whatever its probes say.")
 
 Headers = Any
 CloseFrame = tuple[int, Union[str, bytes]]
@@ -95,13 +107,21 @@ CloseFrame = tuple[int, Union[str, bytes]]
 
 class Error(Exception):
     """A call into wsprobe failed. ``code`` is the library's negative error
-    code (0 when the binding refused the input itself) and ``name`` its name
-    ("WSP_EURL", "ENOMEM", ...)."""
+    code (0 when the binding refused the input itself), ``name`` its name
+    ("WSP_EURL", "ENOMEM", ...) and ``exit_code`` the exit status the CLI
+    ends with for the same failure: 3 for a report that cannot be written
+    (``code`` WSP_EIO), 1 for anything else that is not a ConfigError (2)
+    or a MergeError (4)."""
+
+    #: The CLI's exit status for this failure.
+    exit_code: int = EXIT_FAIL
 
     def __init__(self, message: str, code: int = 0):
         super().__init__(message)
         self.code = code
         self.name = _c.wsp_err_name(code).decode("ascii") if code else None
+        if code == _EIO and type(self) is Error:
+            self.exit_code = EXIT_CANNOT_WRITE
         #: What ran, when the error came after running (a report that
         #: could not be written): a Report, else None.
         self.result: Any = None
@@ -109,7 +129,20 @@ class Error(Exception):
 
 class ConfigError(Error, ValueError):
     """An option was refused; the message names it ("count: 0 is out of
-    range (1-10000000)") and says why."""
+    range (1-10000000)") and says why. ``exit_code`` 2, a usage error."""
+
+    exit_code = EXIT_USAGE
+
+
+class MergeError(Error):
+    """merge() refused the reports (``exit_code`` 4, as ``wsprobe merge``):
+    reports of different campaigns, a shard missing (without
+    ``allow_partial``) or given twice, a report cut short or edited
+    (``code`` WSP_EMERGE), a file that is not a wsprobe JSON report
+    (WSP_EJSON) or cannot be read (WSP_EIO). The message names the reports
+    concerned."""
+
+    exit_code = EXIT_MERGE
 
 
 class Interrupted(KeyboardInterrupt):
@@ -214,7 +247,8 @@ class Result:
 
 @dataclass(frozen=True)
 class Report:
-    """A campaign's JSON report (docs/report.md)."""
+    """A campaign's report, or a merge's (docs/report.md): the JSON report
+    as a dict, the CLI's summary, and the verdict every format states."""
 
     #: The report's "summary": total, passed, failed, outcomes, ...
     summary: dict
@@ -226,13 +260,24 @@ class Report:
     text: str = field(default="", repr=False)
     #: Ctrl-C ended the campaign early: the probes are those that ran.
     interrupted: bool = False
+    #: The report's Verdict: "pass", "fail", or "partial" for a merge
+    #: with shards missing (allow_partial).
+    verdict: Verdict = Verdict.FAIL
+    #: The shards a partial merge lacks, ascending ([] when complete).
+    missing_shards: list[int] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
-        """True when at least one probe ran, every probe passed and the
-        campaign was not interrupted."""
-        return (self.summary["total"] > 0 and self.summary["failed"] == 0
-                and not self.interrupted)
+        """True when at least one probe ran, every probe passed, no shard
+        is missing and the campaign was not interrupted."""
+        return self.verdict == Verdict.PASS and not self.interrupted
+
+    @property
+    def exit_code(self) -> int:
+        """The exit status the CLI ends with for this report: 0 passed, 1
+        a probe failed or the run was interrupted, 4 a partial merge."""
+        code = _c.wsp_verdict_exit_code(VERDICTS.index(self.verdict))
+        return EXIT_FAIL if code == 0 and self.interrupted else code
 
     @property
     def campaign(self) -> dict:
@@ -259,16 +304,33 @@ class Report:
         return self.text
 
 
-def _out(fn: Callable, *args: Any) -> ctypes.c_void_p:
+def _take_string(fn: Callable, *args: Any) -> str:
     out = ctypes.c_void_p()
     rc = fn(*args, ctypes.byref(out))
     if rc != 0:
         raise Error("%s: %s" % (fn.__name__, _strerror(rc)), rc)
-    return out
+    return _lib.take_string(out)
 
 
 def _take_json(fn: Callable, *args: Any) -> Any:
-    return json.loads(_lib.take_string(_out(fn, *args)))
+    return json.loads(_take_string(fn, *args))
+
+
+def _report_of(rep: ctypes.c_void_p, show_secrets: bool,
+               interrupted: bool = False) -> Report:
+    """The Report of a wsp_report * (still the caller's to free)."""
+    raw = _take_json(_c.wsp_report_string, rep, _REPORT_JSON,
+                     _REPORT_SHOW_SECRETS if show_secrets else 0)
+    missing = (ctypes.c_uint32 * _c.wsp_report_missing_shards(rep, None,
+                                                               0))()
+    _c.wsp_report_missing_shards(rep, missing, len(missing))
+    return Report(summary=raw["summary"],
+                  probes=[Result.from_dict(p) for p in raw["probes"]],
+                  raw=raw, text=_take_string(_c.wsp_report_string, rep,
+                                             _REPORT_TEXT, 0),
+                  interrupted=interrupted,
+                  verdict=Verdict(VERDICTS[_c.wsp_report_verdict(rep)]),
+                  missing_shards=list(missing))
 
 
 class _Job:
@@ -286,7 +348,10 @@ class _Job:
             self.c = self.plan.build()
         except PlanError as e:
             self.plan.close()
-            raise ConfigError(str(e), e.code) from None
+            # A report path that cannot be written is no option refused:
+            # the CLI's exit status 3, not 2.
+            raise (Error if e.code == _EIO else ConfigError)(
+                str(e), e.code) from None
         except BaseException:
             self.plan.close()
             raise
@@ -339,16 +404,7 @@ class _Job:
                 value = (Result.from_dict(_take_json(_c.wsp_result_to_json,
                                                      r)) if r else None)
             else:
-                raw = _take_json(_c.wsp_report_string, rep, _REPORT_JSON,
-                                 _REPORT_SHOW_SECRETS if self.show_secrets
-                                 else 0)
-                text = _lib.take_string(_out(_c.wsp_report_string, rep,
-                                             _REPORT_TEXT, 0))
-                value = Report(summary=raw["summary"],
-                               probes=[Result.from_dict(p)
-                                       for p in raw["probes"]],
-                               raw=raw, text=text,
-                               interrupted=self.interrupted)
+                value = _report_of(rep, self.show_secrets, self.interrupted)
         finally:
             _c.wsp_report_free(rep)
         if failed is not None:
@@ -394,10 +450,11 @@ def _run(job: _Job) -> Any:
         job.close()
 
 
-def _with_keywords(fn: Callable, keywords: tuple[str, ...]) -> Callable:
+def _with_keywords(fn: Callable, keywords: tuple[str, ...],
+                   first: str = "url") -> Callable:
     """Gives fn the signature and keyword reference of the table."""
-    params = [inspect.Parameter("url", inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                                annotation=str)]
+    params = [inspect.Parameter(first, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                annotation=str if first == "url" else Any)]
     params += [inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY,
                                  default=None) for k in keywords]
     fn.__signature__ = inspect.Signature(params)
@@ -442,14 +499,17 @@ def campaign(url: str, **options: Any) -> Report:
     ``Report.window``); ``concurrency_sweep=MAX`` bursts 1, 2, 4, ... MAX
     connections; ``burst=True`` sends every first message at once;
     ``duration_ms`` keeps probing that long; ``shard=(i, n)`` runs one
-    shard. ``json``, ``html`` and ``junit`` write the reports to files
-    (checked before the run). Every keyword of probe() applies to each
-    probe. Delays, windows and bursts need ``send``.
+    shard. ``json``, ``html`` and ``junit`` write the reports to files,
+    from the same report model as the CLI's (paths checked before the run;
+    a file appears whole or not at all). Every keyword of probe() applies
+    to each probe. Delays, windows and bursts need ``send``.
 
-    Returns the Report. Raises ConfigError when an option is refused (the
-    message names it), Interrupted on Ctrl-C (``.result``: the Report of
-    what ran, its files written), Error when a report file could not be
-    written (``.result``: the Report).
+    Returns the Report (``verdict``, ``exit_code`` as the CLI's). Raises
+    ConfigError when an option is refused (the message names it),
+    Interrupted on Ctrl-C (``.result``: the Report of what ran, its files
+    written), Error with ``exit_code`` 3 when a report path cannot be
+    written (before the run) or a report could not be (after it;
+    ``.result``: the Report).
     """
     return _run(_new_job("campaign", url, options))
 
@@ -457,18 +517,65 @@ def campaign(url: str, **options: Any) -> Report:
 def dry_run(url: str, **options: Any) -> dict:
     """What campaign() would run with these keywords, checked but not run:
     the CLI's ``--dry-run`` (config, campaign settings, reports, open files
-    needed). Raises ConfigError as campaign() would."""
+    needed). Raises ConfigError, or Error for a report path that cannot be
+    written, as campaign() would."""
     with Plan(url, "dry_run") as plan:
         try:
             plan.give(options, CAMPAIGN_KEYWORDS)
             return plan.to_json()
         except PlanError as e:
+            raise (Error if e.code == _EIO else ConfigError)(
+                str(e), e.code) from None
+
+
+def merge(paths: Any, **options: Any) -> Report:
+    """Merges the JSON reports of a campaign's shards (``shard=(i, n)``),
+    as ``wsprobe merge`` does: counts add up, histograms merge exactly,
+    probes return to index order; the reports are streamed (of any size).
+    One report alone is read as it is. ``json``, ``html`` and ``junit``
+    write the merged report (paths checked before anything is read);
+    ``show_secrets`` keeps secrets the shards' JSON reports show;
+    ``allow_partial`` merges the shards given when some are missing.
+
+    Returns the Report: its ``verdict`` (Verdict.PASS, FAIL, or PARTIAL
+    when shards are missing), ``missing_shards`` and ``exit_code`` (0, 1,
+    or 4 as the CLI's). Raises MergeError (exit_code 4) when the merge is
+    refused, with the library's message naming the reports; ConfigError
+    for a refused keyword; Error (exit_code 3) when a report path cannot
+    be written (before reading) or a report could not be written (after:
+    ``.result`` holds the Report).
+    """
+    with Plan(None, "merge") as plan:
+        try:
+            plan.give(options, MERGE_KEYWORDS)
+        except PlanError as e:
             raise ConfigError(str(e), e.code) from None
+        try:
+            plan.check_reports()
+        except PlanError as e:
+            raise Error(str(e), e.code) from None
+        try:
+            rep = plan.merge(paths)
+        except PlanError as e:
+            if e.code in (0, _EINVAL):
+                raise ConfigError(str(e), e.code) from None
+            raise MergeError(str(e), e.code) from None
+        try:
+            report = _report_of(rep, bool(options.get("show_secrets")))
+            failed = plan.save_reports(rep)
+        finally:
+            _c.wsp_report_free(rep)
+        if failed is not None:
+            err = Error(failed, _EIO)
+            err.result = report
+            raise err
+        return report
 
 
 _with_keywords(probe, PROBE_KEYWORDS)
 _with_keywords(campaign, CAMPAIGN_KEYWORDS)
 _with_keywords(dry_run, CAMPAIGN_KEYWORDS)
+_with_keywords(merge, MERGE_KEYWORDS, "paths")
 
 
 def sign_jwt(alg: str, key: Union[str, bytes], claims: Optional[dict] = None,

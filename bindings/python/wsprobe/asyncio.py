@@ -1,12 +1,12 @@
-"""wsprobe for asyncio: probe() and campaign() as coroutines.
+"""wsprobe for asyncio: probe(), campaign() and merge() as coroutines.
 
-They take the keywords of :func:`wsprobe.probe` and :func:`wsprobe.campaign`
-and return the same Result and Report, but never block the running event
-loop: the library runs the probes on a thread of its own and the coroutine
-awaits its end. Cancelling the task cancels the probes in flight (through
-the library's wsp_campaign_interrupt()) and waits, without blocking the
-loop, until the library let go of them; the CancelledError then
-propagates.
+They take the keywords of :func:`wsprobe.probe`, :func:`wsprobe.campaign`
+and :func:`wsprobe.merge` and return the same Result and Report, but never
+block the running event loop: the library runs the probes on a thread of
+its own and the coroutine awaits its end. Cancelling the task cancels the
+probes in flight (through the library's wsp_campaign_interrupt()) and
+waits, without blocking the loop, until the library let go of them; the
+CancelledError then propagates.
 
     import asyncio, wsprobe.asyncio
 
@@ -23,7 +23,7 @@ from typing import Any
 
 import wsprobe
 
-__all__ = ["probe", "campaign"]
+__all__ = ["probe", "campaign", "merge"]
 
 
 async def _run(func: str, url: Any, options: dict) -> Any:
@@ -79,5 +79,13 @@ async def campaign(url: str, **options: Any) -> "wsprobe.Report":
     return await _run("campaign", url, options)
 
 
+async def merge(paths: Any, **options: Any) -> "wsprobe.Report":
+    """:func:`wsprobe.merge` as a coroutine: the reports are read, merged
+    and written on a thread of their own while the loop stays free.
+    Cancelling it stops the wait; the merge itself runs to its end."""
+    return await asyncio.to_thread(wsprobe.merge, paths, **options)
+
+
 wsprobe._with_keywords(probe, wsprobe.PROBE_KEYWORDS)
 wsprobe._with_keywords(campaign, wsprobe.CAMPAIGN_KEYWORDS)
+wsprobe._with_keywords(merge, wsprobe.MERGE_KEYWORDS, "paths")
