@@ -116,7 +116,7 @@ class Error(Exception):
     #: The CLI's exit status for this failure.
     exit_code: int = EXIT_FAIL
 
-    def __init__(self, message: str, code: int = 0):
+    def __init__(self, message: str, code: int = 0, result: Any = None):
         super().__init__(message)
         self.code = code
         self.name = _c.wsp_err_name(code).decode("ascii") if code else None
@@ -124,7 +124,7 @@ class Error(Exception):
             self.exit_code = EXIT_CANNOT_WRITE
         #: What ran, when the error came after running (a report that
         #: could not be written): a Report, else None.
-        self.result: Any = None
+        self.result = result
 
 
 class ConfigError(Error, ValueError):
@@ -304,6 +304,12 @@ class Report:
         return self.text
 
 
+def _refused(e: PlanError) -> Error:
+    """The exception of a plan's refusal: a report path that cannot be
+    written (the CLI's exit status 3), else a refused option (2)."""
+    return (Error if e.code == _EIO else ConfigError)(str(e), e.code)
+
+
 def _take_string(fn: Callable, *args: Any) -> str:
     out = ctypes.c_void_p()
     rc = fn(*args, ctypes.byref(out))
@@ -348,10 +354,7 @@ class _Job:
             self.c = self.plan.build()
         except PlanError as e:
             self.plan.close()
-            # A report path that cannot be written is no option refused:
-            # the CLI's exit status 3, not 2.
-            raise (Error if e.code == _EIO else ConfigError)(
-                str(e), e.code) from None
+            raise _refused(e) from None
         except BaseException:
             self.plan.close()
             raise
@@ -408,9 +411,7 @@ class _Job:
         finally:
             _c.wsp_report_free(rep)
         if failed is not None:
-            err = Error(failed, _EIO)
-            err.result = value
-            raise err
+            raise Error(failed, _EIO, value)
         return value
 
     def close(self) -> None:
@@ -524,8 +525,7 @@ def dry_run(url: str, **options: Any) -> dict:
             plan.give(options, CAMPAIGN_KEYWORDS)
             return plan.to_json()
         except PlanError as e:
-            raise (Error if e.code == _EIO else ConfigError)(
-                str(e), e.code) from None
+            raise _refused(e) from None
 
 
 def merge(paths: Any, **options: Any) -> Report:
@@ -548,12 +548,9 @@ def merge(paths: Any, **options: Any) -> Report:
     with Plan(None, "merge") as plan:
         try:
             plan.give(options, MERGE_KEYWORDS)
-        except PlanError as e:
-            raise ConfigError(str(e), e.code) from None
-        try:
             plan.check_reports()
         except PlanError as e:
-            raise Error(str(e), e.code) from None
+            raise _refused(e) from None
         try:
             rep = plan.merge(paths)
         except PlanError as e:
@@ -566,9 +563,7 @@ def merge(paths: Any, **options: Any) -> Report:
         finally:
             _c.wsp_report_free(rep)
         if failed is not None:
-            err = Error(failed, _EIO)
-            err.result = report
-            raise err
+            raise Error(failed, _EIO, report)
         return report
 
 
