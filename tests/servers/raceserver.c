@@ -101,6 +101,8 @@ typedef struct {
   const char *close_reason;        /* Its reason. */
   uint32_t event_interval;         /* ms between events. */
   uint32_t reply_delay;            /* ms before replying. */
+  int rst_after_close;             /* Reset TCP once our close frame is
+                                      written, as many servers do. */
   int quiet;                       /* No stats on exit. */
   int tls;                         /* Sites in use: 0 (no TLS), 1 or 2. */
   tls_site site[2];                /* The certificate, then the next one. */
@@ -386,6 +388,12 @@ static void ws_flush(conn *c) {
     return;
   if (wslay_event_want_write(c->ws) && wslay_event_send(c->ws) != 0) {
     conn_close(c, 0);
+    return;
+  }
+  if (srv.rst_after_close && wslay_event_get_close_sent(c->ws)) {
+    /* The close frame is in the kernel: reset without waiting for the
+     * client's answer (whose arrival would then meet a closed socket). */
+    conn_close(c, 1);
     return;
   }
   if (wslay_event_get_close_sent(c->ws) &&
@@ -1034,6 +1042,8 @@ static const char usage[] =
     "                           events-then-close:CODE[:REASON]\n"
     "  --event-interval MS      pause between agent events\n"
     "  --reply-delay MS         pause before replying\n"
+    "  --rst-after-close        reset TCP right after sending any close\n"
+    "                           frame (the 1011 of the race included)\n"
     "  --tls-cert FILE, --tls-key FILE\n"
     "                           serve TLS (wss://)\n"
     "  --tls-client-ca FILE     require client certificates from this CA\n"
@@ -1055,6 +1065,9 @@ static void parse_close(const char *arg, const char *s) {
   if (strlen(srv.close_reason) > 123)
     usage_error("--on-message: close reason longer than 123 bytes");
 }
+
+/* Long options without a short letter. */
+enum { OPT_RST_AFTER_CLOSE = 256 };
 
 int main(int argc, char **argv) {
   static const struct option opts[] = {
@@ -1080,6 +1093,7 @@ int main(int argc, char **argv) {
       {"on-message", 1, NULL, 'm'},
       {"event-interval", 1, NULL, 'i'},
       {"reply-delay", 1, NULL, 'd'},
+      {"rst-after-close", 0, NULL, OPT_RST_AFTER_CLOSE},
       {"tls-cert", 1, NULL, 'c'},
       {"tls-key", 1, NULL, 'K'},
       {"tls-client-ca", 1, NULL, 'C'},
@@ -1215,6 +1229,9 @@ int main(int argc, char **argv) {
       break;
     case 'd':
       srv.reply_delay = (uint32_t)num("--reply-delay", optarg, 3600000);
+      break;
+    case OPT_RST_AFTER_CLOSE:
+      srv.rst_after_close = 1;
       break;
     case 'c':
       tls_cert[0] = optarg;
