@@ -779,8 +779,10 @@ typedef enum {
 /* What a report concludes; wsp_verdict_exit_code() maps it to the CLI's
  * exit codes. */
 typedef enum {
-  WSP_VERDICT_PASS,   /* Probes ran and every one passed. */
-  WSP_VERDICT_FAIL,   /* A probe did not pass, or none ran. */
+  WSP_VERDICT_PASS,   /* Probes ran, every one passed, and the campaign
+                         was not interrupted. */
+  WSP_VERDICT_FAIL,   /* A probe did not pass, none ran, or the campaign
+                         was interrupted. */
   WSP_VERDICT_PARTIAL /* A merge with shards missing
                          (WSP_MERGE_ALLOW_PARTIAL): it cannot pass, whatever
                          the probes it has say. */

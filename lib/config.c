@@ -9,7 +9,10 @@
 #include <mbedtls/pk.h>
 #include <mbedtls/x509_crt.h>
 
-#include "internal.h"
+#include "config.h"
+#include "jwt.h"
+#include "tls.h"
+#include "ws.h"
 
 const char wsp__jwt_prefix[5] = "jwt.";
 

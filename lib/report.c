@@ -67,11 +67,19 @@ static int failures_text(wsp__out *b, const wsp_report *rep) {
   if (rc == 0 && groups > 0)
     wsp__out_printf(b, "\nfailures:\n");
   for (size_t g = 0; g < groups; g++) {
+    const char *error = first[g]->error ? first[g]->error : "";
+    char *scrubbed = NULL;
+    size_t len;
+    /* An error quotes the server, which may echo a secret. */
+    if (rc == 0 && wsp__secrets_scrub(&rep->secrets, error, strlen(error),
+                                      &scrubbed, &len) < 0)
+      rc = WSP_ENOMEM;
     if (rc == 0)
       wsp__out_printf(b, "  %zux %s in %s (first #%u): %s\n", count[g],
                       wsp_outcome_name(first[g]->outcome),
                       wsp_phase_name(first[g]->phase), first[g]->index,
-                      first[g]->error ? first[g]->error : "");
+                      scrubbed ? scrubbed : error);
+    free(scrubbed);
     wsp_result_free(first[g]);
   }
   if (rc == 0 && other > 0)
@@ -102,12 +110,25 @@ static void campaign_text(wsp__out *b, const wsp_report *rep) {
   }
   if (rep->mode == WSP__MODE_WINDOW) {
     const wsp__window *w = &rep->window;
-    wsp__out_printf(b, "\nrace window search (%u probes per point):\n",
+    wsp__out_printf(b,
+                    "\nrace window search (%u probes per point; delays as "
+                    "achieved: first message sent minus the 101's "
+                    "arrival):\n",
                     w->trials);
-    for (size_t i = 0; i < w->nevidence; i++)
-      wsp__out_printf(b, "  delay %6u ms: %u of %u failed\n",
-                      w->evidence[i].delay_ms, w->evidence[i].failures,
-                      w->evidence[i].trials);
+    for (size_t i = 0; i < w->nevidence; i++) {
+      const wsp__evidence *e = &w->evidence[i];
+      wsp__out_printf(b, "  asked %6u ms: %u of %u failed", e->delay_ms,
+                      e->failures, e->trials);
+      if (e->achieved_min >= 0)
+        wsp__out_printf(b, ", achieved %.3f-%.3f ms", ms(e->achieved_min),
+                        ms(e->achieved_max));
+      if (e->reruns > 0)
+        wsp__out_printf(b, " (run again %ux: the prober lagged%s)", e->reruns,
+                        e->lag_flagged ? ", kept" : "");
+      else if (e->lag_flagged)
+        wsp__out_printf(b, " (the prober lagged)");
+      wsp__out_printf(b, "\n");
+    }
     if (strcmp(w->conclusion, "above_range") == 0)
       wsp__out_printf(b, "  failures even at %u ms: the window is longer\n",
                       w->hi);
@@ -115,8 +136,18 @@ static void campaign_text(wsp__out *b, const wsp_report *rep) {
       wsp__out_printf(b, "  no failures at %u ms: no window at or above it\n",
                       w->lo);
     else if (strcmp(w->conclusion, "bounded") == 0)
-      wsp__out_printf(b, "  failures stop between %u and %u ms (%llu probes)\n",
-                      w->from, w->to, (unsigned long long)w->spent);
+      wsp__out_printf(b,
+                      "  failures stop between %.3f and %.3f ms (%llu "
+                      "probes)\n",
+                      ms(w->from), ms(w->to), (unsigned long long)w->spent);
+    else if (strcmp(w->conclusion, "overlapping") == 0)
+      wsp__out_printf(b,
+                      "  failures and passes overlap between %.3f and %.3f "
+                      "ms: the server is not exact there (%llu probes)\n",
+                      ms(w->from), ms(w->to), (unsigned long long)w->spent);
+    else if (strcmp(w->conclusion, "inconclusive") == 0)
+      wsp__out_printf(b, "  inconclusive: the failing probes sent no "
+                         "message\n");
   }
   if (rep->mode == WSP__MODE_CONCURRENCY) {
     long first = -1;
@@ -177,6 +208,12 @@ int wsp__report_text(const wsp_report *rep, wsp__out *b) {
     missing_text(b, rep);
     wsp__out_printf(b, " of %u missing", rep->shards);
   }
+  if (rep->interrupted && rep->planned >= 0)
+    wsp__out_printf(b, "\ninterrupted: %llu of %lld planned probes ran",
+                    (unsigned long long)rep->total, (long long)rep->planned);
+  else if (rep->interrupted)
+    wsp__out_printf(b, "\ninterrupted: %llu probes ran",
+                    (unsigned long long)rep->total);
   wsp__out_printf(b, "\n\n%-22s %8s  %s\n", "outcome", "count", "phase");
   for (int o = 0; o < WSP_OUTCOME_COUNT; o++) {
     const char *sep = "";

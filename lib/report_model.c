@@ -26,6 +26,8 @@ wsp_report *wsp__rep_alloc(void) {
   rep->duration_ms = -1;
   rep->dns_ms = -1;
   rep->shards = 1;
+  rep->planned = -1;
+  rep->window.from = rep->window.to = -1;
   snprintf(rep->window.conclusion, sizeof(rep->window.conclusion), "%s",
            "not_run");
   memcpy(rep->jwt_prefix, wsp__jwt_prefix, sizeof(wsp__jwt_prefix));
@@ -91,16 +93,6 @@ int wsp__config_text(const wsp_config *cfg, int show_secrets, char **out) {
   return *out ? 0 : WSP_ENOMEM;
 }
 
-const char *wsp__conclusion_of(const wsp__evidence *e, size_t n) {
-  if (n == 0)
-    return "not_run";
-  if (e[0].failures > 0)
-    return "above_range";
-  if (n > 1 && e[1].failures == 0)
-    return "below_range";
-  return "bounded";
-}
-
 int wsp__phase_from_name(const char *name) {
   for (int p = 0; name != NULL && p < WSP_PHASE_COUNT; p++)
     if (strcmp(name, wsp_phase_name((wsp_phase)p)) == 0)
@@ -141,13 +133,18 @@ size_t wsp__rep_point_of(const wsp_report *rep, uint32_t index) {
                ? index / rep->per_delay
                : (size_t)-1;
   /* Adaptive modes number their probes in the order they ran, one point
-   * after the other. */
+   * after the other. A window point's runs discarded because the prober
+   * lagged come first and belong to no point. */
   for (size_t k = 0; k < rep->npoints; k++) {
-    uint64_t to =
-        from + (rep->mode == WSP__MODE_WINDOW ? rep->window.evidence[k].trials
-                                              : rep->levels[k].level);
-    if (index >= from && index < to)
+    const wsp__evidence *e =
+        rep->mode == WSP__MODE_WINDOW ? &rep->window.evidence[k] : NULL;
+    uint64_t to = from + (e ? (uint64_t)e->trials * (e->reruns + 1)
+                            : rep->levels[k].level);
+    uint64_t kept = e ? to - e->trials : from;
+    if (index >= kept && index < to)
       return k;
+    if (index >= from && index < to)
+      return (size_t)-1;
     from = to;
   }
   return (size_t)-1;
@@ -184,6 +181,9 @@ static int from_campaign(const wsp_campaign *c, wsp_report **out) {
     return rc;
   rep->mode = c->mode;
   rep->count = c->nresults;
+  rep->planned =
+      wsp_campaign_planned(c) ? (int64_t)wsp_campaign_planned(c) : -1;
+  rep->interrupted = c->interrupted;
   rep->concurrency = c->concurrency;
   rep->burst = c->burst;
   rep->rate = c->rate;
@@ -223,11 +223,11 @@ static int from_campaign(const wsp_campaign *c, wsp_report **out) {
     w->hi = c->win_hi;
     w->res = c->win_res;
     w->trials = c->win_trials;
-    w->from = c->cur_lo;
-    w->to = c->cur_hi;
+    w->from = c->win_from;
+    w->to = c->win_to;
     w->spent = c->nresults;
     snprintf(w->conclusion, sizeof(w->conclusion), "%s",
-             wsp__conclusion_of(c->evidence, c->nevidence));
+             c->win_conclusion ? c->win_conclusion : "not_run");
     if (c->nevidence > 0) {
       if ((w->evidence = malloc(c->nevidence * sizeof(*w->evidence))) == NULL)
         return WSP_ENOMEM;
@@ -452,6 +452,10 @@ int wsp__rep_add(wsp_report *dst, const wsp_report *src) {
   const wsp__summary *s = &src->sum;
   dst->count += src->count;
   dst->concurrency += src->concurrency;
+  /* Planned in all only when every part says; interrupted if any was. */
+  dst->planned =
+      dst->planned >= 0 && src->planned >= 0 ? dst->planned + src->planned : -1;
+  dst->interrupted |= src->interrupted;
   /* Unlimited anywhere is unlimited in all. */
   dst->rate = dst->rate < 0                    ? src->rate
               : dst->rate > 0 && src->rate > 0 ? dst->rate + src->rate
@@ -546,6 +550,7 @@ int wsp__rep_like(const wsp_report *src, wsp_report **out) {
   rep->has_message = src->has_message;
   rep->delay_ms = src->delay_ms;
   rep->insecure = src->insecure;
+  rep->planned = src->planned >= 0 ? 0 : -1;
   memcpy(rep->jwt_prefix, src->jwt_prefix, sizeof(rep->jwt_prefix));
   memcpy(rep->fingerprint, src->fingerprint, sizeof(rep->fingerprint));
   rep->mode = src->mode;
@@ -656,8 +661,11 @@ wsp_verdict wsp_report_verdict(const wsp_report *rep) {
     return WSP_VERDICT_FAIL;
   if (rep->nmissing > 0)
     return WSP_VERDICT_PARTIAL;
-  return rep->total > 0 && rep->passed == rep->total ? WSP_VERDICT_PASS
-                                                     : WSP_VERDICT_FAIL;
+  /* An interrupted campaign did not run what it was asked to: it cannot
+   * pass on the probes it had time for. */
+  return rep->total > 0 && rep->passed == rep->total && !rep->interrupted
+             ? WSP_VERDICT_PASS
+             : WSP_VERDICT_FAIL;
 }
 
 const char *wsp_verdict_name(wsp_verdict v) {

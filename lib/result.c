@@ -2,10 +2,13 @@
  * Results: what one probe found. Its JSON form is written by
  * report_json.c.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "config.h"
+#include "result.h"
+#include "util.h"
 
 wsp_result *wsp__result_new(void) {
   wsp_result *r = calloc(1, sizeof(*r));
@@ -96,6 +99,23 @@ int wsp__result_add_event(wsp_result *r, const char *type, size_t len,
     return WSP_ENOMEM;
   r->events[r->nevents++].t_ns = t_ns;
   return 0;
+}
+
+void wsp__close_set(wsp__close *c, int code, const uint8_t *reason,
+                    size_t len) {
+  if (len > WSP__MAX_REASON)
+    len = WSP__MAX_REASON;
+  c->code = code;
+  if (len > 0)
+    memcpy(c->reason, reason, len);
+  c->reason[len] = '\0';
+  c->reason_len = (uint8_t)len;
+}
+
+int64_t wsp__result_delay_achieved(const wsp_result *r) {
+  int64_t sent = r->marks[WSP_MARK_FIRST_SENT];
+  int64_t base = r->marks[WSP_MARK_RESPONSE];
+  return sent < 0 || base < 0 || sent < base ? -1 : sent - base;
 }
 
 wsp_outcome wsp_result_outcome(const wsp_result *r) { return r->outcome; }

@@ -10,7 +10,9 @@
 #include <mbedtls/base64.h>
 #include <mbedtls/sha1.h>
 
-#include "internal.h"
+#include "config.h"
+#include "upgrade.h"
+#include "util.h"
 
 static const char ws_guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
@@ -192,24 +194,6 @@ static int on_header_value(llhttp_t *h, const char *at, size_t len) {
   }
   memcpy(up->value + up->value_len, at, len);
   up->value_len += len;
-  return 0;
-}
-
-int wsp__has_token(const char *v, const char *token) {
-  size_t tl = strlen(token);
-  while (v != NULL && *v) {
-    while (*v == ' ' || *v == '\t' || *v == ',')
-      v++;
-    const char *e = v;
-    while (*e && *e != ',')
-      e++;
-    const char *t = e;
-    while (t > v && (t[-1] == ' ' || t[-1] == '\t'))
-      t--;
-    if ((size_t)(t - v) == tl && strncasecmp(v, token, tl) == 0)
-      return 1;
-    v = e;
-  }
   return 0;
 }
 

@@ -5,9 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
-#include "internal.h"
+#include "util.h"
 
 void wsp_free(void *ptr) { free(ptr); }
 
@@ -26,6 +27,24 @@ int wsp__errorf(char *err, size_t errlen, int rc, const char *fmt, ...) {
     va_end(ap);
   }
   return rc;
+}
+
+int wsp__has_token(const char *v, const char *token) {
+  size_t tl = strlen(token);
+  while (v != NULL && *v) {
+    while (*v == ' ' || *v == '\t' || *v == ',')
+      v++;
+    const char *e = v;
+    while (*e && *e != ',')
+      e++;
+    const char *t = e;
+    while (t > v && (t[-1] == ' ' || t[-1] == '\t'))
+      t--;
+    if ((size_t)(t - v) == tl && strncasecmp(v, token, tl) == 0)
+      return 1;
+    v = e;
+  }
+  return 0;
 }
 
 char *wsp__strdup(const char *s) { return s ? strdup(s) : NULL; }
@@ -104,6 +123,22 @@ int wsp__utf8_valid(const uint8_t *s, size_t n) {
     i += need + 1;
   }
   return 1;
+}
+
+size_t wsp__utf8_cut(const uint8_t *s, size_t n, size_t max) {
+  size_t i, k, need;
+  if (n <= max)
+    return n;
+  /* Back up over continuation bytes to the start of the character the
+   * cut falls in: it stays only if it ends at the cut. */
+  for (i = max, k = 0; i > 0 && k < 3 && (s[i - 1] & 0xC0) == 0x80; i--)
+    k++;
+  if (i == 0)
+    return max;
+  need = s[i - 1] >= 0xF0 ? 3 : s[i - 1] >= 0xE0 ? 2 : s[i - 1] >= 0xC0 ? 1 : 0;
+  if (need == 0)
+    return max; /* ASCII, or bytes that are not UTF-8: cut anywhere. */
+  return need == k ? max : i - 1;
 }
 
 int wsp__strv_push(wsp__strv *sv, const char *s) {

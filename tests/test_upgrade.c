@@ -5,7 +5,8 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "internal.h"
+#include "config.h"
+#include "upgrade.h"
 
 static const char key[] = "dGhlIHNhbXBsZSBub25jZQ==";
 static const char accept_[] = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";

@@ -18,11 +18,14 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <linux/sockios.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 
 #include <llhttp.h>
 #include <mbedtls/ctr_drbg.h>
@@ -35,7 +38,8 @@
 #include <uv.h>
 #include <wslay/wslay.h>
 
-#include "internal.h"
+#include "upgrade.h"
+#include "util.h"
 #include "wsprobe.h"
 
 #define MAX_REQUEST (16 * 1024)
@@ -163,6 +167,9 @@ typedef struct conn {
   size_t pending_len;         /* Its length. */
   int pending_op;             /* Its opcode. */
   int shut;                   /* Close handshake done; closing TCP. */
+  int resetting;              /* --rst-after-close: waiting for the close
+                                 frame to leave, then reset. */
+  int reset_polls;            /* Send-queue checks so far. */
 } conn;
 
 static const char *const hdr_names[] = {
@@ -381,19 +388,56 @@ static ssize_t ws_send(wslay_event_context_ptr ws, const uint8_t *data,
 
 static void on_linger(uv_timer_t *t) { conn_close(t->data, 0); }
 
+static void on_reset_poll(uv_timer_t *t);
+
+/* Whether the kernel still holds bytes of ours it has not transmitted
+ * (SIOCOUTQNSD); unknown counts as none. */
+static int unsent(conn *c) {
+  uv_os_fd_t fd;
+  int n = 0;
+  if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > 0)
+    return 1;
+  return uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0 &&
+         ioctl(fd, SIOCOUTQNSD, &n) == 0 && n > 0;
+}
+
+/*
+ * Resets the connection as soon as everything it wrote has been
+ * transmitted: a reset discards what the kernel has not sent yet, and a
+ * small frame right after others may be held back for a few microseconds
+ * (TCP autocorking). Those are waited out here, then every millisecond,
+ * 200 times at most.
+ */
+static void reset_when_sent(conn *c) {
+  if (c->closing)
+    return;
+  for (int i = 0; i < 1000 && unsent(c); i++)
+    sched_yield();
+  if (!unsent(c) || c->reset_polls++ >= 200) {
+    conn_close(c, 1);
+    return;
+  }
+  uv_timer_start(&c->timer, on_reset_poll, 1, 0);
+}
+
+static void on_reset_poll(uv_timer_t *t) { reset_when_sent(t->data); }
+
 /* Sends what wslay queued; after the close handshake the server closes
  * TCP first, so that TIME_WAIT stays here. */
 static void ws_flush(conn *c) {
-  if (c->closing || c->ws == NULL)
+  if (c->closing || c->ws == NULL || c->resetting)
     return;
   if (wslay_event_want_write(c->ws) && wslay_event_send(c->ws) != 0) {
     conn_close(c, 0);
     return;
   }
   if (srv.rst_after_close && wslay_event_get_close_sent(c->ws)) {
-    /* The close frame is in the kernel: reset without waiting for the
-     * client's answer (whose arrival would then meet a closed socket). */
-    conn_close(c, 1);
+    /* Reset without waiting for the client's answer (which then meets a
+     * closed socket), once the close frame has left. */
+    if (!c->resetting) {
+      c->resetting = 1;
+      reset_when_sent(c);
+    }
     return;
   }
   if (wslay_event_get_close_sent(c->ws) &&
@@ -835,10 +879,10 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
   conn *c = s->data;
   if (n < 0) {
-    conn_close(c, 0);
+    conn_close(c, c->resetting);
     return;
   }
-  if (n == 0 || c->closing)
+  if (n == 0 || c->closing || c->resetting)
     return;
   if (c->tls != NULL)
     tls_data(c, (const uint8_t *)buf->base, (size_t)n);

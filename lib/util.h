@@ -1,0 +1,48 @@
+/*
+ * Small helpers every module may use: strings, UTF-8, growable string
+ * arrays, one-line error formatting. Nothing here knows about sockets,
+ * TLS, HTTP or frames.
+ */
+#ifndef WSP_UTIL_H
+#define WSP_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wsprobe.h"
+
+#define WSP__ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* A growable array of owned strings. */
+typedef struct wsp__strv {
+  char **v; /* The strings. */
+  size_t n; /* How many are in use. */
+} wsp__strv;
+
+int wsp__strv_push(wsp__strv *sv, const char *s);
+void wsp__strv_clear(wsp__strv *sv);
+int wsp__strv_copy(wsp__strv *dst, const wsp__strv *src);
+
+/* Whether `path` names a regular file (not a directory, device, ...). */
+int wsp__regular_file(const char *path);
+/* Formats a one-line reason into err (may be NULL) and returns rc. */
+int wsp__errorf(char *err, size_t errlen, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Whether the comma-separated HTTP list `v` holds `token` (any case). */
+int wsp__has_token(const char *v, const char *token);
+
+char *wsp__strdup(const char *s);
+char *wsp__strndup(const char *s, size_t n);
+int wsp__strcaseeq(const char *a, const char *b);
+int wsp__is_token(const char *s);
+/* Strict UTF-8 (RFC 3629). */
+int wsp__utf8_valid(const uint8_t *s, size_t n);
+/*
+ * The longest prefix of s[0..n) of at most `max` bytes that does not end
+ * inside a UTF-8 sequence: a cut there leaves every character whole.
+ * Bytes that are not UTF-8 count as characters of one byte.
+ */
+size_t wsp__utf8_cut(const uint8_t *s, size_t n, size_t max);
+
+#endif
