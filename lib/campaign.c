@@ -27,6 +27,8 @@
 #define MAX_RERUNS 2
 /* Points a window search tries at most. */
 #define MAX_POINTS 64
+/* Window rounds in a row that may leave the bracket as wide as it was. */
+#define MAX_STALE 3
 /* Probes started in one loop iteration at most: starting 10,000 at once
  * would block the loop for hundreds of milliseconds and skew the timings
  * of the probes already running. */
@@ -412,40 +414,19 @@ static void window_conclude(wsp_campaign *c) {
   }
 }
 
-/* Whether a window point was already run. */
-static int tried(const wsp_campaign *c, uint32_t ms) {
-  for (size_t i = 0; i < c->nevidence; i++)
-    if (c->evidence[i].delay_ms == ms)
-      return 1;
-  return 0;
-}
-
 /*
  * The next delay to ask for: one whose achieved delay should fall in the
  * middle of the bracket, given how late the probes have been on average.
- * 0 with nothing left to try.
+ * Asked delays are whole milliseconds; asking the same one again still
+ * lands elsewhere, so the search goes on while the bracket narrows.
  */
-static int next_point(const wsp_campaign *c, uint32_t *ms) {
+static uint32_t next_point(const wsp_campaign *c) {
   int64_t late = c->lateness_n ? c->lateness_sum / (int64_t)c->lateness_n : 0;
   int64_t mid = c->win_from + (c->win_to - c->win_from) / 2 - late;
   uint32_t want = mid < (int64_t)c->win_lo * 1000000
                       ? c->win_lo
-                      : (uint32_t)(mid / 1000000);
-  if (want > c->win_hi)
-    want = c->win_hi;
-  /* Asked delays are whole milliseconds: a neighbour is the next best. */
-  for (int64_t d = 0; d <= 1; d++) {
-    if (!tried(c, want + (uint32_t)d) && want + (uint32_t)d <= c->win_hi) {
-      *ms = want + (uint32_t)d;
-      return 1;
-    }
-    if (d > 0 && want >= (uint32_t)d && want - (uint32_t)d >= c->win_lo &&
-        !tried(c, want - (uint32_t)d)) {
-      *ms = want - (uint32_t)d;
-      return 1;
-    }
-  }
-  return 0;
+                      : (uint32_t)((mid + 500000) / 1000000);
+  return want > c->win_hi ? c->win_hi : want;
 }
 
 /* After a window round: run it again, move on, or stop. Returns 0 when
@@ -472,12 +453,21 @@ static int window_next(wsp_campaign *c, uint32_t *ms) {
   }
   if (c->win_stage == 1 && e.failures == 0)
     return 0; /* Tested lo: no failures even there. */
+  /* Rounds that did not narrow the bracket: the server's fuzz or the
+   * prober's timing leave nothing more to learn. */
+  if (c->win_stage != 2 || c->win_to - c->win_from < c->win_width) {
+    c->win_width = c->win_to - c->win_from;
+    c->win_stale = 0;
+  } else {
+    c->win_stale++;
+  }
   c->win_stage = 2;
   if (strcmp(c->win_conclusion, "bounded") != 0 ||
       c->win_to - c->win_from <= (int64_t)c->win_res * 1000000 ||
-      c->nevidence >= MAX_POINTS)
+      c->nevidence >= MAX_POINTS || c->win_stale >= MAX_STALE)
     return 0;
-  return next_point(c, ms);
+  *ms = next_point(c);
+  return 1;
 }
 
 /* Decides the next round after one ended (or at the start, with none).
@@ -623,9 +613,11 @@ static void on_release(uv_timer_t *t) {
   if (!c->round.gated)
     return;
   if (now < c->round.release_at) {
-    /* libuv's millisecond timers fire early by up to a millisecond. */
+    /* Set a little early (see arm_due() in probe.c): the last fraction
+     * of a millisecond is waited out one loop iteration at a time. */
+    uv_update_time(c->release.loop);
     uv_timer_start(&c->release, on_release,
-                   (c->round.release_at - now + 999999) / 1000000, 0);
+                   (c->round.release_at - now) / 1000000, 0);
     return;
   }
   release_all(c);
@@ -642,7 +634,7 @@ static void maybe_release(wsp_campaign *c) {
     return;
   }
   c->round.release_at = uv_hrtime() + (uint64_t)c->round.delay_ms * 1000000;
-  uv_timer_start(&c->release, on_release, c->round.delay_ms, 0);
+  on_release(&c->release);
 }
 
 static void on_ready(wsp_probe *p, void *ud) {

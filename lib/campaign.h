@@ -150,6 +150,8 @@ struct wsp_campaign {
   const char *win_conclusion;      /* "bounded", "overlapping", ... */
   int64_t win_from, win_to;        /* The estimate from the achieved
                                       delays, ns, or -1. */
+  int64_t win_width;               /* Narrowest bracket so far, ns. */
+  uint32_t win_stale;              /* Rounds since it last narrowed. */
   int64_t lateness_sum;            /* Achieved minus asked, summed, ns. */
   uint64_t lateness_n;             /* Over how many probes. */
   wsp__level *levels;              /* Concurrency sweep levels. */

@@ -294,28 +294,32 @@ static void flush_queue(wsp__conn *c) {
  * reads of a few nanoseconds apart is the only error).
  */
 static uint64_t rx_stamp(struct msghdr *mh) {
-  uint64_t mono = uv_hrtime();
 #ifdef SO_TIMESTAMPNS
   struct cmsghdr *cm;
   for (cm = CMSG_FIRSTHDR(mh); cm != NULL; cm = CMSG_NXTHDR(mh, cm)) {
     if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS) {
       struct timespec ts, now;
+      uint64_t mono;
       int64_t age;
       memcpy(&ts, CMSG_DATA(cm), sizeof(ts));
+      /* The real-time clock first: a pause between the two reads makes
+       * the arrival later, never earlier, than it was, so an achieved
+       * delay is never overstated. */
       if (clock_gettime(CLOCK_REALTIME, &now) != 0)
         break;
+      mono = uv_hrtime();
       age = ((int64_t)now.tv_sec - ts.tv_sec) * 1000000000 +
             (now.tv_nsec - ts.tv_nsec);
       /* Implausible ages (a clock step, a stale stamp) are ignored. */
       if (age >= 0 && age < 10 * (int64_t)1000000000 && (uint64_t)age < mono)
         return mono - (uint64_t)age;
-      break;
+      return mono;
     }
   }
 #else
   (void)mh;
 #endif
-  return mono;
+  return uv_hrtime();
 }
 
 /* Reads until the socket is empty (or a few full buffers were taken:

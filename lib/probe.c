@@ -185,12 +185,19 @@ static void arm_deadline(wsp_probe *p) {
   }
 }
 
-/* Arms the timer for p->due_ns (uv_hrtime() clock), rounded up to libuv's
- * milliseconds; timer_cb waits out what an early firing leaves. */
+/*
+ * Arms the timer for p->due_ns (uv_hrtime() clock). libuv's timers count
+ * whole milliseconds on a cached clock and wake up to a millisecond late:
+ * rounded up, and rounded up again after an early firing, a delay came
+ * out up to two milliseconds long. The timer is set for the whole
+ * milliseconds left, so that it fires a little early, and the rest (less
+ * than a millisecond) is waited out one loop iteration at a time.
+ */
 static void arm_due(wsp_probe *p) {
   uint64_t now = uv_hrtime();
   uint64_t left = p->due_ns > now ? p->due_ns - now : 0;
-  arm(p, TIMER_DELAY, (left + 999999) / 1000000);
+  uv_update_time(p->ctx->loop);
+  arm(p, TIMER_DELAY, left / 1000000);
 }
 
 static void enter(wsp_probe *p, wsp_phase phase) {
@@ -1164,11 +1171,8 @@ static void timer_cb(uv_timer_t *t) {
     return;
   }
   if (kind == TIMER_DELAY) {
-    /* libuv's timers run on a cached millisecond clock and may fire up to
-     * a millisecond early by uv_hrtime(): a delay is never shorter than
-     * asked, so wait out the remainder. */
+    /* A delay is never shorter than asked: wait out the remainder. */
     if (uv_hrtime() < p->due_ns) {
-      uv_update_time(p->ctx->loop);
       arm_due(p);
       return;
     }

@@ -220,8 +220,32 @@ static int on_header_value_complete(llhttp_t *h) {
   return 0;
 }
 
+/* An interim response is over: the next one starts from nothing (its
+ * header bytes still count against the limit). */
+static void forget_response(wsp__upgrade *up) {
+  wsp__upgrade_clear(up);
+  memset(up->hcount, 0, sizeof(up->hcount));
+  up->conn_upgrade = 0;
+  up->status = 0;
+  up->reason_len = 0;
+  up->reason[0] = '\0';
+  up->field_id = -1;
+  up->field_len = 0;
+}
+
+/* Whether a status is an interim response other than 101: 100 Continue,
+ * 102, 103 Early Hints (RFC 9110 15.2). A client skips them. */
+static int interim(int status) {
+  return status >= 100 && status < 200 && status != 101;
+}
+
 static int on_headers_complete(llhttp_t *h) {
   wsp__upgrade *up = up_of(h);
+  if (interim(h->status_code)) {
+    up->interim++;
+    forget_response(up);
+    return 0; /* llhttp knows a 1xx has no body. */
+  }
   up->headers_done = 1;
   up->status = h->status_code;
   /* Whatever the headers say, the bytes after a 101 are not HTTP: stop
@@ -232,17 +256,23 @@ static int on_headers_complete(llhttp_t *h) {
 static int on_body(llhttp_t *h, const char *at, size_t len) {
   wsp__upgrade *up = up_of(h);
   size_t room = sizeof(up->body) - up->body_len;
-  if (len > room)
-    len = room;
-  memcpy(up->body + up->body_len, at, len);
-  up->body_len += len;
-  /* Enough of the body is kept: stop without waiting for the rest. */
-  return up->body_len == sizeof(up->body) ? HPE_PAUSED : 0;
+  if (len <= room) {
+    memcpy(up->body + up->body_len, at, len);
+    up->body_len += len;
+    return 0;
+  }
+  /* Enough of the body is kept: stop without waiting for the rest, and
+   * keep whole characters only, so that a UTF-8 body stays UTF-8. */
+  memcpy(up->body + up->body_len, at, room);
+  up->body_len = wsp__utf8_cut(up->body, sizeof(up->body));
+  up->body_cut = 1;
+  return HPE_PAUSED;
 }
 
 static int on_message_complete(llhttp_t *h) {
-  /* llhttp completes a 101 "message" too, then stops for the upgrade. */
-  if (h->status_code == 101)
+  /* llhttp completes a 101 "message" too, then stops for the upgrade;
+   * after an interim response the final one follows. */
+  if (h->status_code == 101 || interim(h->status_code))
     return 0;
   up_of(h)->state = WSP__UP_REJECTED;
   return HPE_PAUSED;

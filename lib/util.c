@@ -125,20 +125,18 @@ int wsp__utf8_valid(const uint8_t *s, size_t n) {
   return 1;
 }
 
-size_t wsp__utf8_cut(const uint8_t *s, size_t n, size_t max) {
+size_t wsp__utf8_cut(const uint8_t *s, size_t n) {
   size_t i, k, need;
-  if (n <= max)
-    return n;
   /* Back up over continuation bytes to the start of the character the
    * cut falls in: it stays only if it ends at the cut. */
-  for (i = max, k = 0; i > 0 && k < 3 && (s[i - 1] & 0xC0) == 0x80; i--)
+  for (i = n, k = 0; i > 0 && k < 3 && (s[i - 1] & 0xC0) == 0x80; i--)
     k++;
   if (i == 0)
-    return max;
+    return n;
   need = s[i - 1] >= 0xF0 ? 3 : s[i - 1] >= 0xE0 ? 2 : s[i - 1] >= 0xC0 ? 1 : 0;
-  if (need == 0)
-    return max; /* ASCII, or bytes that are not UTF-8: cut anywhere. */
-  return need == k ? max : i - 1;
+  if (need == 0 || need == k)
+    return n; /* ASCII, not UTF-8, or the character ends at the cut. */
+  return k < need ? i - 1 : n;
 }
 
 int wsp__strv_push(wsp__strv *sv, const char *s) {

@@ -39,10 +39,11 @@ int wsp__is_token(const char *s);
 /* Strict UTF-8 (RFC 3629). */
 int wsp__utf8_valid(const uint8_t *s, size_t n);
 /*
- * The longest prefix of s[0..n) of at most `max` bytes that does not end
- * inside a UTF-8 sequence: a cut there leaves every character whole.
- * Bytes that are not UTF-8 count as characters of one byte.
+ * How many of the first n bytes of a longer text to keep so that the cut
+ * does not fall inside a UTF-8 sequence: n, or less by the bytes of a
+ * character the cut would split. Bytes that are not UTF-8 count as
+ * characters of one byte.
  */
-size_t wsp__utf8_cut(const uint8_t *s, size_t n, size_t max);
+size_t wsp__utf8_cut(const uint8_t *s, size_t n);
 
 #endif
