@@ -882,6 +882,11 @@ int main(int argc, char **argv) {
                           a.campaign, (uint32_t)conc_sweep)) != 0)) {
     die_usage("invalid campaign: %s", wsp_strerror(rc));
   }
+  {
+    char why[200];
+    if (wsp_campaign_validate(a.campaign, why, sizeof(why)) != 0)
+      die_usage("%s", why);
+  }
   free(delays);
   wsp_config_free(cfg);
   {
@@ -940,15 +945,6 @@ int main(int argc, char **argv) {
                              show_secrets ? WSP_REPORT_SHOW_SECRETS : 0, quiet);
       wsp_report_free(rep);
     }
-    if (a.interrupted && status == EXIT_PASS)
-      status = EXIT_FAIL;
-    if (!quiet && a.interrupted)
-      fputs("interrupted: probes still in flight were cancelled\n",
-            (json_path && strcmp(json_path, "-") == 0) ||
-                    (html_path && strcmp(html_path, "-") == 0) ||
-                    (junit_path && strcmp(junit_path, "-") == 0)
-                ? stderr
-                : stdout);
   }
   wsp_campaign_free(a.campaign);
   return status;

@@ -310,11 +310,6 @@ static void close_frame(wsp_probe *p, const wsp__close_frame *f) {
       decide(p, WSP_OUTCOME_PROTOCOL_ERROR,
              "server sent a close frame with a 1-byte payload; sent close %d",
              sent);
-    else if (sent == 1007)
-      decide(p, WSP_OUTCOME_PROTOCOL_ERROR,
-             "server sent close %d with a reason that is not UTF-8; sent "
-             "close %d",
-             c->code, sent);
     else
       decide(p, WSP_OUTCOME_PROTOCOL_ERROR,
              "server sent the invalid close code %d; sent close %d", c->code,

@@ -186,6 +186,20 @@ int64_t wsp_result_span(const wsp_result *r, wsp_span s) {
   return a < 0 || b < 0 || b < a ? -1 : b - a;
 }
 
+const uint8_t *wsp_result_close_reason(const wsp_result *r, int sent,
+                                       size_t *len) {
+  const wsp__close *c = sent ? &r->close_sent : &r->close_recv;
+  if (len != NULL)
+    *len = c->code >= 0 ? c->reason_len : 0;
+  return c->code >= 0 ? (const uint8_t *)c->reason : NULL;
+}
+
+uint32_t wsp_result_delay(const wsp_result *r) { return r->delay_ms; }
+
+int64_t wsp_result_delay_achieved(const wsp_result *r) {
+  return wsp__result_delay_achieved(r);
+}
+
 const char *wsp_result_tls_version(const wsp_result *r) {
   return r->tls_version;
 }

@@ -133,7 +133,11 @@ size_t wsp__utf8_cut(const uint8_t *s, size_t n) {
     k++;
   if (i == 0)
     return n;
-  need = s[i - 1] >= 0xF0 ? 3 : s[i - 1] >= 0xE0 ? 2 : s[i - 1] >= 0xC0 ? 1 : 0;
+  need = s[i - 1] >= 0xF5   ? 0
+         : s[i - 1] >= 0xF0 ? 3
+         : s[i - 1] >= 0xE0 ? 2
+         : s[i - 1] >= 0xC2 ? 1
+                            : 0;
   if (need == 0 || need == k)
     return n; /* ASCII, not UTF-8, or the character ends at the cut. */
   return k < need ? i - 1 : n;

@@ -144,8 +144,12 @@ static void on_frame_end(wslay_event_context_ptr ctx, void *ud) {
   if (!ws->capturing)
     return;
   ws->capturing = 0;
-  ws->peer_closed = 1;
-  (void)parse_close(ws, &answer);
+  /* A reason that is not UTF-8 is a broken protocol, not a close: wslay
+   * says so itself when the bad byte comes in the same piece as the
+   * code's second byte, and misses it otherwise (it checks each piece
+   * from its third byte). The same bytes must give the same facts. */
+  if (parse_close(ws, &answer).valid || answer != 1007)
+    ws->peer_closed = 1;
   /* Answer now, so wslay's own answer (1002 for 1012-1014) is never
    * queued: it finds a close already queued and leaves it. */
   if (!ws->close_queued)

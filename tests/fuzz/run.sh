@@ -31,7 +31,7 @@ fi
 san=(-fsanitize=address,undefined -fno-sanitize-recover=all
      -fno-omit-frame-pointer)
 cflags=(-g -O1 -std=gnu11 -Wall -Wextra -DWSP_BUILDING
-        -I"$root/lib" -I"$root/include" -I"$llhttp_inc")
+        -I"$root/lib" -I"$root/include" -I"$root/tests" -I"$llhttp_inc")
 libs=(-luv -lwslay -lmbedtls -lmbedx509 -lmbedcrypto -lcjson -lm)
 
 # The library's sources, as lib/meson.build lists them.

@@ -33,6 +33,7 @@ SERVERS_DIR = os.environ.get("WSPROBE_SERVERS",
                              os.path.join(REPO_ROOT, "tests", "servers"))
 PY_WS_SERVER = os.path.join(SERVERS_DIR, "py_ws_server.py")
 NODE_WS_SERVER = os.path.join(SERVERS_DIR, "node_ws_server.js")
+AIOHTTP_SERVER = os.path.join(SERVERS_DIR, "aiohttp_server.py")
 PYTHON = os.environ.get("WSPROBE_PYTHON", "/usr/bin/python3")
 NODE = os.environ.get("NODE_BIN") or shutil.which("node")
 

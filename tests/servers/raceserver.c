@@ -69,6 +69,7 @@ typedef enum {
   HS_NO_UPGRADE,
   HS_UNOFFERED_SUBPROTOCOL,
   HS_EXTENSION,
+  HS_EARLY_HINTS,
 } handshake_mode;
 
 /* A certificate served, with what it resumes sessions with: sessions
@@ -798,9 +799,14 @@ static void handle_upgrade(conn *c, const uint8_t *rest, size_t rest_len) {
   if (srv.handshake == HS_BAD_ACCEPT)
     accept[3] = accept[3] == 'A' ? 'B' : 'A';
   n = snprintf(resp, sizeof(resp),
-               "HTTP/1.1 101 Switching Protocols\r\n%s"
+               "%sHTTP/1.1 101 Switching Protocols\r\n%s"
                "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n"
                "%s%s%s%s\r\n",
+               /* An interim response first (RFC 9110 15.2, RFC 8297). */
+               srv.handshake == HS_EARLY_HINTS
+                   ? "HTTP/1.1 103 Early Hints\r\nLink: </app.js>; "
+                     "rel=preload\r\n\r\n"
+                   : "",
                srv.handshake == HS_NO_UPGRADE ? "" : "Upgrade: websocket\r\n",
                accept, select ? "Sec-WebSocket-Protocol: " : "",
                select ? select : "", select ? "\r\n" : "",
@@ -1155,7 +1161,8 @@ static const char usage[] =
     "  --jwt-alg HS256|RS256|ES256\n"
     "  --select-subprotocol P   select P when offered\n"
     "  --handshake MODE         ok, bad-accept, no-upgrade,\n"
-    "                           unoffered-subprotocol, extension\n"
+    "                           unoffered-subprotocol, extension,\n"
+    "                           early-hints (a 103 before the 101)\n"
     "  --greeting TEXT          text frame in the same write as the 101\n"
     "  --on-message MODE        events (default), echo, silent,\n"
     "                           close:CODE[:REASON], drop, rst,\n"
@@ -1321,6 +1328,8 @@ int main(int argc, char **argv) {
         srv.handshake = HS_UNOFFERED_SUBPROTOCOL;
       else if (strcmp(optarg, "extension") == 0)
         srv.handshake = HS_EXTENSION;
+      else if (strcmp(optarg, "early-hints") == 0)
+        srv.handshake = HS_EARLY_HINTS;
       else
         usage_error("--handshake: unknown mode '%s'", optarg);
       break;
