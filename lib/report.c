@@ -1,10 +1,14 @@
 /*
- * The human summary, and the report calls that take a campaign: each makes
- * the campaign's model and writes one format from it.
+ * The human summary; the calls that write a model in any format (to a
+ * callback, a string or a file); and the report calls that take a
+ * campaign: each makes the campaign's model and writes one format from it.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "report_model.h"
 
@@ -251,6 +255,146 @@ int wsp__report_text(const wsp_report *rep, wsp__out *b) {
   }
   campaign_text(b, rep);
   return failures_text(b, rep);
+}
+
+int wsp_report_write(const wsp_report *rep, wsp_report_format format,
+                     unsigned flags, wsp_write_cb write, void *user_data) {
+  wsp__out o = {0};
+  int rc;
+  if (rep == NULL || write == NULL)
+    return WSP_EINVAL;
+  o.sink = write;
+  o.sink_ud = user_data;
+  switch (format) {
+  case WSP_REPORT_TEXT:
+    rc = wsp__report_text(rep, &o);
+    break;
+  case WSP_REPORT_JSON:
+    rc = wsp__report_json(rep, (flags & WSP_REPORT_SHOW_SECRETS) != 0, &o);
+    break;
+  case WSP_REPORT_HTML:
+    rc = wsp__report_html(rep, &o);
+    break;
+  case WSP_REPORT_JUNIT:
+    rc = wsp__report_junit(rep, &o);
+    break;
+  default:
+    rc = WSP_EINVAL;
+  }
+  if (rc == 0)
+    rc = wsp__out_close(&o);
+  else
+    wsp__out_close(&o);
+  return rc;
+}
+
+static int collect(const char *data, size_t len, void *ud) {
+  wsp__out_put(ud, data, len);
+  return ((wsp__out *)ud)->failed ? -1 : 0;
+}
+
+int wsp_report_string(const wsp_report *rep, wsp_report_format format,
+                      unsigned flags, char **out) {
+  wsp__out s = {0};
+  int rc;
+  if (rep == NULL || out == NULL)
+    return WSP_EINVAL;
+  *out = NULL;
+  rc = wsp_report_write(rep, format, flags, collect, &s);
+  if (rc != 0) {
+    free(s.p);
+    return rc == WSP_EIO && s.failed ? s.failed : rc;
+  }
+  return wsp__out_finish(&s, out);
+}
+
+static int fwrite_cb(const char *data, size_t len, void *ud) {
+  return fwrite(data, 1, len, ud) == len ? 0 : -1;
+}
+
+int wsp_report_save(const wsp_report *rep, wsp_report_format format,
+                    unsigned flags, const char *path, char *err,
+                    size_t errlen) {
+  struct stat st;
+  char *tmp = NULL;
+  FILE *f;
+  int rc, to_stdout, direct;
+  if (rep == NULL || path == NULL)
+    return wsp__errorf(err, errlen, WSP_EINVAL, "no report or no path");
+  to_stdout = strcmp(path, "-") == 0;
+  /* A regular file is written beside its final name and renamed into
+   * place: a reader (a merge) never sees half a report. Anything else (a
+   * pipe, /dev/null) is written to directly. */
+  direct = to_stdout || (stat(path, &st) == 0 && !S_ISREG(st.st_mode));
+  if (!direct) {
+    size_t n = strlen(path) + 32;
+    if ((tmp = malloc(n)) == NULL)
+      return wsp__errorf(err, errlen, WSP_ENOMEM, "out of memory");
+    snprintf(tmp, n, "%s.part-%ld", path, (long)getpid());
+  }
+  f = to_stdout ? stdout : fopen(direct ? path : tmp, "w");
+  if (f == NULL) {
+    rc = wsp__errorf(err, errlen, WSP_EIO, "cannot write %s: %s", path,
+                     strerror(errno));
+    free(tmp);
+    return rc;
+  }
+  /* The JSON writer hands on one probe at a time: gather them in larger
+   * writes than stdio's default. */
+  if (!to_stdout)
+    setvbuf(f, NULL, _IOFBF, 256 * 1024);
+  rc = wsp_report_write(rep, format, flags, fwrite_cb, f);
+  if (to_stdout) {
+    if (fflush(f) != 0 && rc == 0)
+      rc = WSP_EIO;
+  } else if (fclose(f) != 0 && rc == 0) {
+    rc = WSP_EIO;
+  }
+  if (rc == 0 && tmp != NULL && rename(tmp, path) != 0)
+    rc = WSP_EIO;
+  if (rc != 0) {
+    wsp__errorf(err, errlen, rc, "cannot write %s: %s", path,
+                rc == WSP_EIO ? strerror(errno) : wsp_strerror(rc));
+    if (tmp != NULL)
+      unlink(tmp);
+  }
+  free(tmp);
+  return rc;
+}
+
+int wsp_report_path_check(const char *path, char *err, size_t errlen) {
+  struct stat st;
+  char *dir;
+  const char *slash;
+  int ok;
+  if (path == NULL || path[0] == '\0')
+    return wsp__errorf(err, errlen, WSP_EINVAL, "no path");
+  if (strcmp(path, "-") == 0)
+    return 0;
+  if (stat(path, &st) == 0) {
+    if (S_ISDIR(st.st_mode))
+      return wsp__errorf(err, errlen, WSP_EIO, "cannot write %s: %s", path,
+                         strerror(EISDIR));
+    if (access(path, W_OK) != 0)
+      return wsp__errorf(err, errlen, WSP_EIO, "cannot write %s: %s", path,
+                         strerror(errno));
+    if (!S_ISREG(st.st_mode))
+      return 0; /* A pipe or a device is written to directly. */
+  }
+  /* The report is made beside its name, then renamed: the directory must
+   * take a new file. */
+  slash = strrchr(path, '/');
+  dir = slash == NULL   ? wsp__strdup(".")
+        : slash == path ? wsp__strdup("/")
+                        : wsp__strndup(path, (size_t)(slash - path));
+  if (dir == NULL)
+    return wsp__errorf(err, errlen, WSP_ENOMEM, "out of memory");
+  ok = access(dir, W_OK | X_OK) == 0;
+  if (!ok)
+    wsp__errorf(err, errlen, WSP_EIO, "cannot write %s: %s", path,
+                strerror(errno));
+  free(dir);
+  return ok ? 0 : WSP_EIO;
 }
 
 /* The campaign's model written in one format into a string. */

@@ -129,8 +129,9 @@ typedef struct wsp__rows {
   int64_t last;          /* Several campaigns: the last index, or -1. */
 } wsp__rows;
 
-/* Starts a walk; with `facts`, every row read back is parsed (a writer
- * that only copies probe lines does without). 0 or a negative error. */
+/* report_walk.c: starts a walk; with `facts`, every row read back is
+ * parsed (a writer that only copies probe lines does without). 0 or a
+ * negative error. */
 int wsp__rows_begin(const wsp_report *rep, int facts, wsp__rows *it);
 /* The next probe: 1 and *row (valid until the next call), 0 at the end,
  * or a negative error (`err` says which input failed and how). */
@@ -146,14 +147,17 @@ size_t wsp__rep_point_of(const wsp_report *rep, uint32_t index);
 
 /* An empty model (every histogram initialised), or NULL. */
 wsp_report *wsp__rep_alloc(void);
+/* Frees a model's figures; its inputs are the caller's (wsp_report_free()
+ * frees those too). */
+void wsp__rep_free(wsp_report *rep);
 /* Adds the aggregates of `src` into `dst`, which has the same campaign:
  * counts add up, histograms merge, sweep rows add by delay, time slices
  * by position. 0 or WSP_ENOMEM. */
 int wsp__rep_add(wsp_report *dst, const wsp_report *src);
 /* An empty model with the identity (config, campaign settings) of `src`. */
 int wsp__rep_like(const wsp_report *src, wsp_report **out);
-/* Collects what is counted over every probe (the summary, the last start,
- * the points' figures) in one walk. */
+/* report_walk.c: collects what is counted over every probe (the summary,
+ * the last start, the points' figures) in one walk. */
 int wsp__rep_scan(wsp_report *rep, char *err, size_t errlen);
 /* The same, a row at a time, for a walk of one's own. */
 void wsp__rep_scan_begin(wsp_report *rep);

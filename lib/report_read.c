@@ -1056,7 +1056,7 @@ int wsp__input_model(wsp__input *in, wsp_report **out, char *err,
     rc = wsp__rep_points(rep);
   cJSON_Delete(head);
   if (rc != 0) {
-    wsp_report_free(rep);
+    wsp__rep_free(rep);
     return wsp__errorf(err, errlen, rc, "%s: %s", wsp__input_name(in),
                        rc == WSP_ENOMEM
                            ? "out of memory"

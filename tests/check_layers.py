@@ -29,16 +29,18 @@ RANKS = {
     "ctx": 4,
     "probe": 5, "result": 5,
     "campaign": 6,
-    "report": 7, "report_common": 7, "report_html": 7, "report_junit": 7,
-    "merge": 7,
+    # Reports: the model's figures, reports read back into it, the walk
+    # over a model's probes, the writers, then the calls over them all.
+    "report_common": 7, "fingerprint": 7.1, "report_model": 7.2,
+    "report_read": 7.3, "report_walk": 7.4,
+    "report_json": 7.5, "report_html": 7.5, "report_junit": 7.5,
+    "report": 7.6, "merge": 7.7,
 }
 # The rank of the probe and the record of its verdict.
 DECISION = 5
 # Same-rank calls that are allowed: (caller, callee).
 SAME_RANK = {
     ("probe", "result"),
-    ("report", "report_common"), ("report_html", "report_common"),
-    ("report_junit", "report_common"), ("merge", "report"),
 }
 # Compiled-in third-party code (llhttp) is below everything.
 THIRD_PARTY = re.compile(r"^_usr_share_|^llhttp")
