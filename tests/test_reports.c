@@ -222,7 +222,12 @@ static void test_plain_mixed(void) {
   CHECK_INT(wsp_campaign_set_count(c, 12), 0);
   CHECK_INT(wsp_campaign_set_concurrency(c, 4), 0);
   CHECK_INT(wsp_campaign_set_jitter(c, 600), 0);
-  CHECK_INT(wsp_campaign_set_seed(c, 7), 0);
+  /* Which probes get the three 503s depends on which upgrades arrive
+   * first: with 4 in flight and only 503s ending probes before then, one
+   * of probes 0-5. Seed 3 draws the delays 231, 353, 259, 402, 134, 26,
+   * 479, 410, 89, 452, 283, 557 ms: whichever three are refused, probe 8
+   * (89 ms) meets the 200 ms window and the long ones pass. */
+  CHECK_INT(wsp_campaign_set_seed(c, 3), 0);
   CHECK_INT(wsp_campaign_run(c), 0);
   n = wsp_campaign_result_count(c);
   CHECK_INT(n, 12);
