@@ -278,6 +278,12 @@ class Result:
     index: int = 0
     #: Scripted probes: the step it ended in (None without steps).
     step: Optional[int] = None
+    #: The first-message delay asked for, ms.
+    delay_ms: int = 0
+    #: The delay achieved: from the 101 response's arrival (the kernel's
+    #: receive stamp) to the first message's send, ms; None when nothing
+    #: was sent.
+    delay_achieved_ms: Optional[float] = None
     #: wss://: version, cipher, alpn, verified, close_notify, resumed and
     #: group of the completed TLS handshake; None without one.
     tls: Optional[dict] = None
@@ -299,7 +305,9 @@ class Result:
             messages=d.get("messages", 0),
             events=[(e["type"], e["t_ms"]) for e in d.get("events", [])],
             error=d.get("error"), index=d.get("index", 0),
-            step=d.get("step"), tls=d.get("tls"), _raw=d)
+            step=d.get("step"), tls=d.get("tls"),
+            delay_ms=d.get("delay_ms", 0),
+            delay_achieved_ms=d.get("delay_achieved_ms"), _raw=d)
 
     def to_dict(self) -> dict:
         """The probe object of the JSON report (docs/report.md), a copy."""
@@ -346,8 +354,20 @@ class Report:
 
     @property
     def window(self) -> Optional[dict]:
-        """A window search's findings ("conclusion", "estimate", ...)."""
+        """A window search's findings ("conclusion", "estimate", ...), in
+        achieved delays."""
         return self.campaign.get("window")
+
+    @property
+    def interrupted(self) -> bool:
+        """True when the campaign was cancelled before it ended."""
+        return bool(self.campaign.get("interrupted"))
+
+    @property
+    def planned(self) -> Optional[int]:
+        """Probes a fixed schedule was to run (None for timed campaigns and
+        searches)."""
+        return self.campaign.get("planned")
 
     def __str__(self) -> str:
         return self.text
@@ -432,14 +452,17 @@ def campaign(url: str, *,
     at each first-message delay in ms, shuffled by ``seed``; the report's
     ``failure_rates`` gives the failure rate per delay. ``burst`` opens
     ``concurrency`` connections and sends every first message in the same
-    loop iteration. ``window=(lo_ms, hi_ms, resolution_ms, trials)``
-    searches the race window by bisection (``Report.window``).
+    loop iteration, ``delay_ms`` after the last one opened.
+    ``window=(lo_ms, hi_ms, resolution_ms, trials)`` searches the race
+    window by bisection (``Report.window``), bracketing the delays the
+    probes achieved.
     ``jitter_ms`` adds a random 0..jitter_ms to each delay, ``duration_ms``
     keeps probing that long (``count`` becomes a cap). Every other keyword
     is an option of :func:`probe`. Delays, bursts and windows need ``send``.
 
     Blocks the calling thread (the GIL is released). Returns the Report;
-    raises ConfigError when an option is refused.
+    raises ConfigError when an option is refused, or when options cannot
+    be applied together (a jitter or delays with ``burst``).
     """
     with _Config() as cfg:
         _configure(cfg, url, **probe_options)
@@ -490,6 +513,10 @@ def campaign(url: str, *,
             lo, hi, res, trials = (_u32(v, "window") for v in window)
             check(_c.wsp_campaign_set_window_search(c, lo, hi, res, trials),
                   "window=%r" % (tuple(window),))
+        why = ctypes.create_string_buffer(256)
+        rc = _c.wsp_campaign_validate(c, why, len(why))
+        if rc != 0:
+            raise ConfigError(why.value.decode("utf-8", "replace"), rc)
         rc = _c.wsp_campaign_run(c)
         if rc != 0:
             raise Error("wsp_campaign_run: " + _strerror(rc), rc)

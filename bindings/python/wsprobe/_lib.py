@@ -121,6 +121,7 @@ _proto("wsp_campaign_set_window_search", c_int, _vp, c_uint32, c_uint32,
        c_uint32, c_uint32)
 _proto("wsp_campaign_set_seed", c_int, _vp, c_uint64)
 _proto("wsp_campaign_set_jitter", c_int, _vp, c_uint32)
+_proto("wsp_campaign_validate", c_int, _vp, c_char_p, c_size_t)
 _proto("wsp_campaign_run", c_int, _vp)
 _proto("wsp_report_json", c_int, _vp, c_int, POINTER(c_void_p))
 _proto("wsp_report_text", c_int, _vp, POINTER(c_void_p))
