@@ -217,12 +217,15 @@ static int vdecide(wsp_probe *p, wsp_outcome o, const char *fmt, va_list ap) {
   p->result->outcome = o;
   p->result->phase = p->phase;
   if (fmt != NULL) {
-    vsnprintf(buf, sizeof(buf), fmt, ap);
+    int n = vsnprintf(buf, sizeof(buf), fmt, ap);
     /* Errors quote what the server sent (a close reason, a header): keep
-     * them one printable line. */
+     * them one printable line, and whole characters where a long one was
+     * cut. */
     for (char *c = buf; *c; c++)
       if ((unsigned char)*c < 0x20 || *c == 0x7f)
         *c = '?';
+    if (n >= (int)sizeof(buf))
+      buf[wsp__utf8_cut((const uint8_t *)buf, strlen(buf))] = '\0';
     p->result->error = wsp__strdup(buf);
   }
   return 1;
