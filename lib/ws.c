@@ -10,7 +10,12 @@
  *
  * Close frames are captured here as they arrive, before wslay judges them:
  * wslay 1.1.1 rejects the valid codes 1012-1014 and keeps no reason, and a
- * report must show exactly what the server put on the wire.
+ * report must show exactly what the server put on the wire. A close frame
+ * also reaches wslay whole, never cut between reads: wslay 1.1.1 checks a
+ * close reason's UTF-8 piece by piece, each from its third byte (the code's
+ * place in the first), so that a valid reason cut inside a character was
+ * refused with 1007 and an invalid one could pass. The same bytes give the
+ * same facts however they arrive.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -365,15 +370,100 @@ static void fail_protocol(wsp__ws *ws) {
   ws->cbs->close_sent(ws->ud, 1002, NULL, 0);
 }
 
-void wsp__ws_feed(wsp__ws *ws, const uint8_t *data, size_t len) {
+/* Length of a frame header from its first two bytes: 2, the extended
+ * length, the mask. */
+static size_t header_len(const uint8_t *h) {
+  size_t l7 = h[1] & 0x7f;
+  return 2 + (l7 == 126 ? 2 : l7 == 127 ? 8 : 0) + (h[1] & 0x80 ? 4 : 0);
+}
+
+/*
+ * Follows frame boundaries over bytes that go to wslay; returns how many
+ * of them may go now. Where a close frame begins, the rest is held (see
+ * hold_ready()).
+ */
+static size_t pass_len(wsp__ws *ws, const uint8_t *p, size_t n) {
+  size_t i = 0;
+  while (i < n) {
+    if (ws->skip > 0) {
+      size_t k = ws->skip < n - i ? (size_t)ws->skip : n - i;
+      ws->skip -= k;
+      i += k;
+      continue;
+    }
+    if (ws->fh_len == 0 && (p[i] & 0x0f) == WSLAY_CONNECTION_CLOSE)
+      return i;
+    ws->fh[ws->fh_len++] = p[i++];
+    if (ws->fh_len >= 2 && ws->fh_len == header_len(ws->fh)) {
+      size_t l7 = ws->fh[1] & 0x7f, ext = l7 == 126 ? 2 : l7 == 127 ? 8 : 0;
+      uint64_t len = l7;
+      if (ext > 0) {
+        len = 0;
+        for (size_t k = 0; k < ext; k++)
+          len = (len << 8) | ws->fh[2 + k];
+      }
+      ws->skip = len;
+      ws->fh_len = 0;
+    }
+  }
+  return n;
+}
+
+/* Whether the held close frame may go to wslay: whole, or malformed in a
+ * way wslay refuses from its header (over 125 bytes, not final); *total
+ * is how much of it to give. */
+static int hold_ready(const wsp__ws *ws, size_t *total) {
+  size_t hl;
+  if (ws->hold_len < 2)
+    return 0;
+  *total = ws->hold_len;
+  if ((ws->hold[1] & 0x7f) > 125 || !(ws->hold[0] & 0x80))
+    return 1;
+  hl = header_len(ws->hold);
+  if (ws->hold_len < hl + (ws->hold[1] & 0x7f))
+    return 0;
+  *total = hl + (ws->hold[1] & 0x7f);
+  return 1;
+}
+
+/* Appends to the held close frame what fits; nothing after a close frame
+ * matters to wslay. */
+static void hold_more(wsp__ws *ws, const uint8_t *p, size_t n) {
+  size_t room = sizeof(ws->hold) - ws->hold_len;
+  if (n > room)
+    n = room;
+  memcpy(ws->hold + ws->hold_len, p, n);
+  ws->hold_len += (uint8_t)n;
+}
+
+static int recv_bytes(wsp__ws *ws, const uint8_t *p, size_t n) {
   int rc;
-  if (ws->ctx == NULL || ws->peer_reported || ws->failed)
-    return;
-  ws->in = data;
-  ws->in_len = len;
+  ws->in = p;
+  ws->in_len = n;
   rc = wslay_event_recv(ws->ctx);
   ws->in = NULL;
   ws->in_len = 0;
+  return rc;
+}
+
+void wsp__ws_feed(wsp__ws *ws, const uint8_t *data, size_t len) {
+  size_t pass, total;
+  int rc = 0;
+  if (ws->ctx == NULL || ws->peer_reported || ws->failed)
+    return;
+  if (ws->hold_len > 0) {
+    hold_more(ws, data, len);
+  } else {
+    pass = pass_len(ws, data, len);
+    if (pass > 0)
+      rc = recv_bytes(ws, data, pass);
+    if (pass < len && rc == 0 && wslay_event_get_read_enabled(ws->ctx))
+      hold_more(ws, data + pass, len - pass);
+  }
+  if (ws->hold_len > 0 && rc == 0 && hold_ready(ws, &total)) {
+    rc = recv_bytes(ws, ws->hold, total);
+    ws->hold_len = 0;
+  }
   if (rc != 0 && rc != WSLAY_ERR_NOMEM && !ws->peer_closed &&
       !ws->close_queued && !wslay_event_get_close_sent(ws->ctx))
     fail_protocol(ws);

@@ -76,9 +76,14 @@ typedef struct wsp__ws {
   int peer_closed;                       /* The server's close frame arrived. */
   int peer_reported;                     /* close_received was reported. */
   int failed;                            /* protocol_error was reported. */
-  int capturing;        /* Capturing a close frame's payload. */
-  uint8_t ctl_buf[125]; /* The close frame's payload. */
-  uint8_t ctl_len;      /* Bytes captured. */
+  int capturing;             /* Capturing a close frame's payload. */
+  uint8_t ctl_buf[125];      /* The close frame's payload. */
+  uint8_t ctl_len;           /* Bytes captured. */
+  uint8_t fh[14];            /* Header of the frame passing by. */
+  uint8_t fh_len;            /* Its bytes so far. */
+  uint64_t skip;             /* Its payload bytes still to pass. */
+  uint8_t hold[2 + 4 + 125]; /* A close frame held until whole. */
+  uint8_t hold_len;          /* Its bytes so far. */
 } wsp__ws;
 
 void wsp__ws_init(wsp__ws *ws, wsp__ws_loop *lp, wsp__rng *rng,

@@ -115,6 +115,15 @@ static void test_closes(void) {
   expect_facts("1012", b, n, 1024, "sent 1012 |close 1012 ok 7 restart|");
   n = close_frame(b, 1014, "", 0);
   expect_facts("1014", b, n, 1024, "sent 1014 |close 1014 ok 0 |");
+  /* A reason of several-byte characters, cut anywhere (wslay checks a
+   * close payload's UTF-8 piece by piece from each piece's third byte). */
+  n = close_frame(b, 1001, "caf\xc3\xa9 \xe2\x82\xac", 9);
+  expect_facts("UTF-8 reason", b, n, 1024,
+               "sent 1001 |close 1001 ok 9 caf\\c3\\a9 \\e2\\82\\ac|");
+  /* An invalid code and a reason that is not UTF-8: the reason decides,
+   * however cut. */
+  n = close_frame(b, 884, "tres\xf4+ar", 9);
+  expect_facts("bad code, bad reason", b, n, 1024, "sent 1007 |error 1007|");
   /* A reason keeps its bytes, NUL included. */
   n = close_frame(b, 4000, "a\0b", 3);
   expect_facts("NUL reason", b, n, 1024, "sent 4000 |close 4000 ok 3 a\\00b|");

@@ -39,9 +39,15 @@ static void facts_printf(facts *f, const char *fmt, ...) {
     f->len = sizeof(f->log) - 1;
 }
 
+/* Bytes as text: '|' (between facts), '\\' and what is not printable
+ * ASCII as \xx escapes, so that a fact's bytes never look like facts. */
 static void facts_bytes(facts *f, const uint8_t *p, size_t n) {
   for (size_t i = 0; i < n && f->len + 4 < sizeof(f->log); i++)
-    facts_printf(f, p[i] >= 0x20 && p[i] < 0x7f ? "%c" : "\\%02x", p[i]);
+    facts_printf(f,
+                 p[i] >= 0x20 && p[i] < 0x7f && p[i] != '|' && p[i] != '\\'
+                     ? "%c"
+                     : "\\%02x",
+                 p[i]);
 }
 
 static int facts_send(void *ud, const uint8_t *data, size_t len) {

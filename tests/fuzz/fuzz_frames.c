@@ -29,18 +29,23 @@ static wsp__ws_loop lp;
 static int ready;
 static facts whole, split;
 
-/* The facts' shape: close or error last, and once. */
+/* The facts' shape: a message never after the close frame or the
+ * protocol error, and at most one of those. */
 static void check_shape(const facts *f) {
-  const char *end = NULL, *p;
-  if ((p = strstr(f->log, "close ")) != NULL)
-    end = p;
-  if ((p = strstr(f->log, "error ")) != NULL) {
-    FUZZ_CHECK(end == NULL);
-    end = p;
-  }
-  if (end != NULL) {
-    end = strchr(end, '|');
-    FUZZ_CHECK(end != NULL && end[1] == '\0');
+  const char *e = f->log;
+  int ended = 0;
+  while (*e != '\0') {
+    const char *bar = strchr(e, '|');
+    FUZZ_CHECK(bar != NULL);
+    if (strncmp(e, "msg ", 4) == 0) {
+      FUZZ_CHECK(!ended);
+    } else if (strncmp(e, "close ", 6) == 0 || strncmp(e, "error ", 6) == 0) {
+      FUZZ_CHECK(!ended);
+      ended = 1;
+    } else {
+      FUZZ_CHECK(strncmp(e, "sent ", 5) == 0);
+    }
+    e = bar + 1;
   }
 }
 
