@@ -244,7 +244,9 @@ static int on_headers_complete(llhttp_t *h) {
   if (interim(h->status_code)) {
     up->interim++;
     forget_response(up);
-    return 0; /* llhttp knows a 1xx has no body. */
+    /* A 1xx has no body (RFC 9110 15.2), whatever its headers say: 1 tells
+     * llhttp so. */
+    return 1;
   }
   up->headers_done = 1;
   up->status = h->status_code;
@@ -369,6 +371,14 @@ wsp__up_state wsp__upgrade_parse(wsp__upgrade *up, const uint8_t *data,
   if (up->state != WSP__UP_MORE)
     return up->state;
   e = llhttp_execute(&up->parser, (const char *)data, len);
+  /* llhttp also stops for an interim response that says "Connection:
+   * upgrade": it is no 101 either, and the final response follows. */
+  while (e == HPE_PAUSED_UPGRADE && !up->headers_done) {
+    const char *at = llhttp_get_error_pos(&up->parser);
+    llhttp_resume_after_upgrade(&up->parser);
+    e = llhttp_execute(&up->parser, at,
+                       len - (size_t)(at - (const char *)data));
+  }
   switch (e) {
   case HPE_OK:
     *consumed = len;

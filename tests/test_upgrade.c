@@ -285,6 +285,23 @@ static void test_interim(void) {
     CHECK(up.h[WSP__H_RETRY_AFTER] == NULL);
     CHECK_INT(up.body_len, 2);
     wsp__upgrade_clear(&up);
+    /* An interim response has no body, whatever it says, and is no
+     * upgrade even with Connection: upgrade. */
+    CHECK_INT(parse_with("HTTP/1.1 103 Early Hints\r\nTransfer-Encoding: "
+                         "chunked\r\n\r\nHTTP/1.1 100 Continue\r\n"
+                         "Connection: upgrade\r\nUpgrade: websocket\r\n"
+                         "\r\n" OK_HEAD "\r\n",
+                         NULL, 0, &up, 1),
+              WSP__UP_OPEN);
+    CHECK_INT(up.interim, 2);
+    wsp__upgrade_clear(&up);
+    CHECK_INT(parse_with("HTTP/1.1 103 Early Hints\r\nTransfer-Encoding: "
+                         "chunked\r\n\r\nHTTP/1.1 100 Continue\r\n"
+                         "Connection: upgrade\r\nUpgrade: websocket\r\n"
+                         "\r\n" OK_HEAD "\r\n",
+                         NULL, 0, &up, 4096),
+              WSP__UP_OPEN);
+    wsp__upgrade_clear(&up);
     /* Headers of interim responses count against the limit too. */
     CHECK_INT(wsp__upgrade_init(&up, key, NULL, 0), 0);
     {
