@@ -257,3 +257,19 @@ class ProbeTestCase(unittest.TestCase):
         self.assertEqual(close["code"], code, close)
         if reason is not None:
             self.assertEqual(close["reason"], reason, close)
+
+
+class RaceserverCase(ProbeTestCase):
+    """A probe test with raceserver; every server lives for one test."""
+
+    #: How long a server lives at most (a safety net, in seconds).
+    lifetime = 60
+
+    def setUp(self):
+        super().setUp()
+        if RACESERVER_BIN is None:
+            self.fail(RACESERVER_MISSING)
+
+    def race(self, *opts):
+        return self.server([RACESERVER_BIN, "--port", "0", "--lifetime",
+                            str(self.lifetime)] + list(opts))

@@ -17,7 +17,7 @@ import time
 import unittest
 
 import harness
-from harness import ProbeTestCase
+from harness import ProbeTestCase, RaceserverCase
 
 
 def run_paused(args, pause=0.3, run=0.1, timeout=300, nice=0):
@@ -58,16 +58,8 @@ def tally(report):
     return t
 
 
-class RaceCase(ProbeTestCase):
-
-    def setUp(self):
-        super().setUp()
-        if harness.RACESERVER_BIN is None:
-            self.fail(harness.RACESERVER_MISSING)
-
-    def race(self, *opts):
-        return self.server([harness.RACESERVER_BIN, "--port", "0",
-                            "--lifetime", "280", "--quiet"] + list(opts))
+class RaceCase(RaceserverCase):
+    lifetime = 280
 
 
 class TestCloseThenReset(RaceCase):
@@ -284,6 +276,13 @@ class RawServer:
         self.sock.close()
 
 
+def switching(accept, frames=b""):
+    """A valid 101 for `accept`, then `frames` in the same write."""
+    return (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+            b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept +
+            b"\r\n\r\n" + frames)
+
+
 class TestBytesKept(ProbeTestCase):
 
     def raw(self, reply):
@@ -292,13 +291,9 @@ class TestBytesKept(ProbeTestCase):
         return srv
 
     def test_close_reason_with_nul(self):
-        def reply(accept):
-            payload = b"\x03\xf3" + b"bye\x00now"
-            return (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket"
-                    b"\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
-                    accept + b"\r\n\r\n" + bytes([0x88, len(payload)]) +
-                    payload)
-        srv = self.raw(reply)
+        payload = b"\x03\xf3" + b"bye\x00now"
+        srv = self.raw(lambda accept: switching(
+            accept, bytes([0x88, len(payload)]) + payload))
         rc, p, _ = self.probe(["--hold", "1000", srv.url()])
         self.assertProbe(p, "closed_by_server", "open", rc)
         self.assertEqual(p["close"]["received"],
@@ -307,11 +302,7 @@ class TestBytesKept(ProbeTestCase):
     def test_script_closed_with_the_101_is_at_step_0(self):
         # A close frame in the same read as the 101 ends a scripted probe
         # in its first step (found by fuzzing; a rule of probe.c).
-        def reply(accept):
-            return (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket"
-                    b"\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
-                    accept + b"\r\n\r\n\x88\x02\x03\xf3")
-        srv = self.raw(reply)
+        srv = self.raw(lambda accept: switching(accept, b"\x88\x02\x03\xf3"))
         rc, p, _ = self.probe(["--step", "send:hi", "--step", "expect:a",
                                srv.url()])
         self.assertProbe(p, "closed_by_server", "open", rc)
@@ -320,11 +311,7 @@ class TestBytesKept(ProbeTestCase):
     def test_hold_0_with_expectations_does_not_pass(self):
         # No message to send, nothing from the server: not ok (found by
         # fuzzing; a rule of probe.c).
-        def reply(accept):
-            return (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket"
-                    b"\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
-                    accept + b"\r\n\r\n")
-        srv = self.raw(reply)
+        srv = self.raw(switching)
         rc, p, _ = self.probe(["--hold", "0", "-e", "a", srv.url()])
         self.assertProbe(p, "timeout", "open", rc)
 
