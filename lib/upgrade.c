@@ -157,6 +157,13 @@ static int on_status(llhttp_t *h, const char *at, size_t len) {
   return 0;
 }
 
+/* The status is known from the status line on: a response whose headers
+ * then run over the limit has it however its bytes were cut into reads. */
+static int on_status_complete(llhttp_t *h) {
+  up_of(h)->status = h->status_code;
+  return 0;
+}
+
 static int on_header_field(llhttp_t *h, const char *at, size_t len) {
   wsp__upgrade *up = up_of(h);
   for (size_t i = 0; i < len; i++, up->field_len++) {
@@ -284,6 +291,7 @@ static int on_message_complete(llhttp_t *h) {
  * race (llhttp_settings_init() only zeroes the struct). */
 static const llhttp_settings_t settings = {
     .on_status = on_status,
+    .on_status_complete = on_status_complete,
     .on_header_field = on_header_field,
     .on_header_field_complete = on_header_field_complete,
     .on_header_value = on_header_value,

@@ -241,6 +241,23 @@ static void test_bounds_and_eof(void) {
   CHECK(rounds <= WSP__MAX_HEADER_BYTES / (int)sizeof(chunk) + 2);
   wsp__upgrade_clear(&up);
 
+  /* Headers over the limit are invalid with the status their status line
+   * gave, however the bytes are cut into reads. */
+  {
+    static char big[72 * 1024];
+    size_t n = (size_t)snprintf(big, sizeof(big), OK_HEAD "X-Pad: ");
+    static const size_t steps[] = {7, 1000, 20000, 40000, sizeof(big)};
+    memset(big + n, 'a', sizeof(big) - n);
+    for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+      size_t used;
+      CHECK_INT(wsp__upgrade_init(&up, key, NULL, 0), 0);
+      CHECK_INT(feed(&up, big, sizeof(big), steps[i], &used), WSP__UP_INVALID);
+      CHECK_INT(up.status, 101);
+      CHECK(strstr(up.err, "exceed") != NULL);
+      wsp__upgrade_clear(&up);
+    }
+  }
+
   CHECK_INT(wsp__upgrade_init(&up, key, NULL, 0), 0);
   CHECK_INT(wsp__upgrade_eof(&up), WSP__UP_INVALID);
   CHECK(strstr(up.err, "without a response") != NULL);
