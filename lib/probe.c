@@ -110,8 +110,8 @@ struct wsp_probe {
   int handles;                        /* Handles not yet closed. */
   uv_timer_t timer;                   /* Deadlines, delay and hold. */
   timer_kind timer_kind;              /* What the timer is armed for. */
-  uint64_t timer_due;                 /* Loop time (ms) it is due at. */
-  uint64_t deadline;                  /* Loop time (ms) of the deadline,
+  uint64_t timer_due;                 /* uv_hrtime() it is due at. */
+  uint64_t deadline;                  /* uv_hrtime() of the deadline,
                                          which may be later: see arm(). */
   char *token;                        /* The JWT this probe sends, or NULL. */
   char *jwt_proto;                    /* "jwt.<token>" when offered. */
@@ -161,9 +161,16 @@ static void mark_tx(wsp_probe *p, wsp_mark m) {
  * probes' cold memory) cost more than the rest of a phase change. A
  * deadline that moves later only records where it is now: the timer fires
  * at the earlier time and re-arms itself for the rest.
+ *
+ * A deadline counts from the moment its phase began, on uv_hrtime(). The
+ * loop's own clock (uv_now()) is the one of the start of the current
+ * iteration: a phase that begins late in a busy iteration would have its
+ * deadline that much early. libuv's timer may therefore fire before the
+ * deadline; timer_cb() checks the deadline on uv_hrtime() and waits out
+ * the rest.
  */
 static void arm(wsp_probe *p, timer_kind kind, uint64_t ms) {
-  uint64_t due = uv_now(p->ctx->loop) + ms;
+  uint64_t due = uv_hrtime() + ms * 1000000;
   p->deadline = due;
   if (kind == TIMER_DEADLINE && p->timer_kind == TIMER_DEADLINE &&
       p->timer_due <= due)
@@ -1154,13 +1161,16 @@ static void timer_cb(uv_timer_t *t) {
   uint32_t ms = p->cfg->timeout_ms[p->phase];
   p->timer_kind = TIMER_NONE;
   if (kind == TIMER_DEADLINE && !p->torn_down) {
-    uint64_t now = uv_now(p->ctx->loop);
+    uint64_t now = uv_hrtime();
     if (p->deadline == UINT64_MAX)
-      return;                /* The phase has no deadline. */
-    if (now < p->deadline) { /* The deadline moved: wait for it. */
+      return; /* The phase has no deadline. */
+    if (now < p->deadline) {
+      /* The deadline moved, or the timer counted from a stale loop time:
+       * wait for the rest, in whole milliseconds rounded up. */
       p->timer_kind = kind;
       p->timer_due = p->deadline;
-      uv_timer_start(&p->timer, timer_cb, p->deadline - now, 0);
+      uv_timer_start(&p->timer, timer_cb,
+                     (p->deadline - now + 999999) / 1000000, 0);
       return;
     }
   }
