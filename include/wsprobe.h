@@ -694,10 +694,26 @@ WSP_EXTERN int wsp_result_close_received(const wsp_result *r,
                                          const char **reason);
 /*
  * The close frame we sent: code (1005 without a code) or -1; as above.
+ * A close frame whose write failed was not sent: -1.
  *
  * Errors: none: -1 says no close frame.
  */
 WSP_EXTERN int wsp_result_close_sent(const wsp_result *r, const char **reason);
+/*
+ * The bytes of a close reason, which may hold a NUL (the NUL-terminated
+ * reasons above then look shorter): `sent` 0 for the server's close frame,
+ * non-zero for ours. NULL when there was no such frame; *len set.
+ */
+WSP_EXTERN const uint8_t *wsp_result_close_reason(const wsp_result *r, int sent,
+                                                  size_t *len);
+/* The first-message delay the probe asked for, ms. */
+WSP_EXTERN uint32_t wsp_result_delay(const wsp_result *r);
+/*
+ * The first-message delay the probe achieved, ns: from the kernel's
+ * arrival stamp of the 101 response to the moment just before the send(2)
+ * that took the first message. -1 when no message was sent.
+ */
+WSP_EXTERN int64_t wsp_result_delay_achieved(const wsp_result *r);
 /* Nanoseconds since the probe started at `mark`, or -1 if never reached. */
 WSP_EXTERN int64_t wsp_result_mark(const wsp_result *r, wsp_mark mark);
 /* A derived duration in nanoseconds, or -1 when either end is missing. */
@@ -885,7 +901,8 @@ WSP_EXTERN int wsp_campaign_set_slice(wsp_campaign *c, uint32_t ms);
 /*
  * Synchronised bursts: open `concurrency` connections, wait until all are
  * open (or failed), then send every first message in the same loop
- * iteration. The report gives the spread of the actual send times.
+ * iteration, the config's delay (wsp_config_set_delay) after that moment.
+ * The report gives the spread of the actual send times.
  *
  * Errors: WSP_ESTATE (started), WSP_EINVAL (c is NULL).
  */
@@ -905,7 +922,10 @@ WSP_EXTERN int wsp_campaign_set_delays(wsp_campaign *c, const uint32_t *delays,
  * Chooses a race-window search: estimates the smallest first-message delay
  * above which failures stop, by bisection between `lo_ms` (expected to
  * fail) and `hi_ms` (expected to pass) to `resolution_ms`, with `trials`
- * probes at each point. A point fails when any of its probes fails.
+ * probes at each point. A point fails when any of its probes fails. The
+ * estimate brackets the delays the probes achieved
+ * (wsp_result_delay_achieved), not the ones asked for; a point run while
+ * the prober's own loop lagged is run again, twice at most.
  *
  * Errors: WSP_ERANGE (hi_ms not above lo_ms or above 3600000, a resolution
  * outside 1..3600000, trials outside 1..100000), WSP_ESTATE (started, another
@@ -996,7 +1016,8 @@ WSP_EXTERN int wsp_campaign_set_probe_cb(wsp_campaign *c,
  */
 WSP_EXTERN int wsp_campaign_start(wsp_campaign *c, wsp_ctx *ctx,
                                   wsp_campaign_done_cb done, void *user_data);
-/* Cancels every probe in flight and starts no more. */
+/* Cancels every probe in flight and starts no more; the reports say the
+ * campaign was interrupted. */
 WSP_EXTERN void wsp_campaign_cancel(wsp_campaign *c);
 /*
  * Like wsp_campaign_cancel(), but safe to call from any thread and from a
@@ -1028,6 +1049,18 @@ WSP_EXTERN uint64_t wsp_campaign_open_files(const wsp_campaign *c);
  * Errors: WSP_ERANGE (the limit stays too low), WSP_EINVAL (c is NULL).
  */
 WSP_EXTERN int wsp_campaign_check_limits(wsp_campaign *c);
+/*
+ * Checks the settings together, as wsp_campaign_start() does: 0, or
+ * WSP_EINVAL with a one-line reason in `err` (may be NULL) for a campaign
+ * that cannot apply what it was given: a jitter, or a delay sweep, with
+ * bursts or a concurrency sweep (their probes are released together, one
+ * delay after the last one opened), or shards of a window or concurrency
+ * search.
+ *
+ * Errors: WSP_EINVAL (the settings conflict, or c is NULL).
+ */
+WSP_EXTERN int wsp_campaign_validate(const wsp_campaign *c, char *err,
+                                     size_t errlen);
 /*
  * Runs the campaign to completion on a private loop.
  *
@@ -1148,8 +1181,10 @@ typedef enum {
 /* What a report concludes; wsp_verdict_exit_code() maps it to the CLI's
  * exit codes. */
 typedef enum {
-  WSP_VERDICT_PASS,   /* Probes ran and every one passed. */
-  WSP_VERDICT_FAIL,   /* A probe did not pass, or none ran. */
+  WSP_VERDICT_PASS,   /* Probes ran, every one passed, and the campaign
+                         was not interrupted. */
+  WSP_VERDICT_FAIL,   /* A probe did not pass, none ran, or the campaign
+                         was interrupted. */
   WSP_VERDICT_PARTIAL /* A merge with shards missing
                          (WSP_MERGE_ALLOW_PARTIAL): it cannot pass, whatever
                          the probes it has say. */

@@ -5,7 +5,10 @@
  *                rounds of `concurrency` probes released together)
  *   sweep        `per_delay` probes at each delay, in a seeded order
  *   window       bisection over the first-message delay for the smallest
- *                delay above which failures stop, `trials` per point
+ *                delay above which failures stop, `trials` per point; it
+ *                brackets the delays the probes achieved, not the ones
+ *                asked for, and runs a point again (twice at most) when
+ *                the prober itself lagged during it
  *   concurrency  bursts of 1, 2, 4, ... up to a limit
  *
  * Probes borrow the campaign's config (no copy per probe) and share one
@@ -24,6 +27,12 @@
 
 #define LAG_TICK_MS 10
 #define LAG_RING 65536
+/* Runs of one window point discarded because the prober lagged. */
+#define MAX_RERUNS 2
+/* Points a window search tries at most. */
+#define MAX_POINTS 64
+/* Window rounds in a row that may leave the bracket as wide as it was. */
+#define MAX_STALE 3
 /* Probes started in one loop iteration at most: starting 10,000 at once
  * would block the loop for hundreds of milliseconds and skew the timings
  * of the probes already running. */
@@ -418,6 +427,8 @@ static uint32_t shard_size(const wsp_campaign *c, uint64_t total) {
 
 static void start_round(wsp_campaign *c, uint32_t n, uint32_t conc, int gated,
                         int fixed, uint32_t delay) {
+  /* A release still due belonged to the round that ended. */
+  uv_timer_stop(&c->release);
   memset(&c->round, 0, sizeof(c->round));
   c->round.n = n;
   c->round.conc = conc;
@@ -426,15 +437,193 @@ static void start_round(wsp_campaign *c, uint32_t n, uint32_t conc, int gated,
   c->round.delay_ms = delay;
 }
 
-static void add_evidence(wsp_campaign *c) {
+/* The lag ring's samples that overlap [from, to] (uv_hrtime()), worst. */
+static uint64_t lag_between(const wsp_campaign *c, uint64_t from, uint64_t to) {
+  uint64_t worst = 0;
+  size_t n = c->nlags < LAG_RING ? c->nlags : LAG_RING;
+  for (size_t i = 0; c->lags != NULL && i < n; i++) {
+    const wsp__lag *l = &c->lags[(c->nlags - 1 - i) % LAG_RING];
+    if (l->at < from)
+      break; /* Older than the interval. */
+    if (l->at - l->lag <= to && l->lag > worst)
+      worst = l->lag;
+  }
+  return worst;
+}
+
+/* The worst lag the loop suffered while `r` was running, or 0. */
+static int64_t lag_during(const wsp_campaign *c, const wsp_result *r) {
+  uint64_t end =
+      r->t0 +
+      (uint64_t)(r->marks[WSP_MARK_CLOSED] > 0 ? r->marks[WSP_MARK_CLOSED] : 0);
+  if (c->lags == NULL)
+    return -1;
+  return (int64_t)lag_between(c, r->t0, end);
+}
+
+/* Records a loop-lag sample taken at `now` (uv_hrtime()). */
+static void lag_sample(wsp_campaign *c, uint64_t now) {
+  uint64_t lag = now > c->lag_expected ? now - c->lag_expected : 0;
+  wsp__hist_add(&c->lag, lag);
+  if (lag > (uint64_t)c->lag_threshold_ms * 1000000 && c->lags != NULL) {
+    c->lags[c->nlags % LAG_RING].at = now;
+    c->lags[c->nlags % LAG_RING].lag = lag;
+    c->nlags++;
+  }
+}
+
+/*
+ * A stall still in progress (the ticker is overdue now) is measured now,
+ * not only when the ticker fires: a probe that ends in the same loop
+ * iteration as a stall, or the round it ends, must see it. The ticker's
+ * next sample then counts from here, so a stall is not counted twice.
+ */
+static void lag_check(wsp_campaign *c) {
+  uint64_t now = uv_hrtime();
+  if (now > c->lag_expected + (uint64_t)c->lag_threshold_ms * 1000000) {
+    lag_sample(c, now);
+    c->lag_expected = now;
+  }
+}
+
+/* The window point the round just ran, from its results (the last ones
+ * recorded: rounds do not overlap). Returns whether the prober lagged. */
+static int round_point(wsp_campaign *c, wsp__evidence *e) {
+  size_t n = c->round.finished < c->nresults ? c->round.finished : c->nresults;
+  int lagged = 0;
+  memset(e, 0, sizeof(*e));
+  e->delay_ms = c->round.delay_ms;
+  e->trials = c->round.finished;
+  e->failures = c->round.failures;
+  e->achieved_min = e->achieved_max = e->fail_max = e->pass_min = -1;
+  e->reruns = c->win_reruns;
+  lag_check(c);
+  for (size_t i = c->nresults - n; i < c->nresults; i++) {
+    wsp_result *r = c->results[i];
+    int64_t a = wsp__result_delay_achieved(r);
+    /* Lag recorded after the probe's own end (the ticker fires late)
+     * still counts. */
+    int64_t was = r->lag_ns;
+    if ((r->lag_ns = lag_during(c, r)) > 0) {
+      lagged = 1;
+      c->flagged += was <= 0;
+    }
+    if (a < 0)
+      continue;
+    c->lateness_sum += a - (int64_t)r->delay_ms * 1000000;
+    c->lateness_n++;
+    if (e->achieved_min < 0 || a < e->achieved_min)
+      e->achieved_min = a;
+    if (a > e->achieved_max)
+      e->achieved_max = a;
+    if (r->outcome == WSP_OUTCOME_OK) {
+      if (e->pass_min < 0 || a < e->pass_min)
+        e->pass_min = a;
+    } else if (a > e->fail_max) {
+      e->fail_max = a;
+    }
+  }
+  return lagged;
+}
+
+static void add_evidence(wsp_campaign *c, const wsp__evidence *pt) {
   wsp__evidence *e = realloc(c->evidence, (c->nevidence + 1) * sizeof(*e));
   if (e == NULL)
     return;
   c->evidence = e;
-  e[c->nevidence].delay_ms = c->round.delay_ms;
-  e[c->nevidence].trials = c->round.finished;
-  e[c->nevidence].failures = c->round.failures;
-  c->nevidence++;
+  e[c->nevidence++] = *pt;
+}
+
+/*
+ * What the evidence so far says: the largest achieved delay that failed
+ * (from) and the smallest that passed (to). Where from < to, failures stop
+ * between them; where they cross, the server is fuzzy there and the
+ * estimate is [smallest passing, largest failing].
+ */
+static void window_conclude(wsp_campaign *c) {
+  int64_t fail_max = -1, pass_min = -1;
+  for (size_t i = 0; i < c->nevidence; i++) {
+    const wsp__evidence *e = &c->evidence[i];
+    if (e->fail_max > fail_max)
+      fail_max = e->fail_max;
+    if (e->pass_min >= 0 && (pass_min < 0 || e->pass_min < pass_min))
+      pass_min = e->pass_min;
+  }
+  c->win_from = c->win_to = -1;
+  if (c->nevidence == 0) {
+    c->win_conclusion = "not_run";
+  } else if (c->evidence[0].failures > 0) {
+    c->win_conclusion = "above_range";
+  } else if (c->nevidence > 1 && c->evidence[1].failures == 0) {
+    c->win_conclusion = "below_range";
+  } else if (fail_max < 0 || pass_min < 0) {
+    /* Failures before any message was sent bracket no delay. */
+    c->win_conclusion = "inconclusive";
+  } else if (fail_max < pass_min) {
+    c->win_conclusion = "bounded";
+    c->win_from = fail_max;
+    c->win_to = pass_min;
+  } else {
+    c->win_conclusion = "overlapping";
+    c->win_from = pass_min;
+    c->win_to = fail_max;
+  }
+}
+
+/*
+ * The next delay to ask for: one whose achieved delay should fall in the
+ * middle of the bracket, given how late the probes have been on average.
+ * Asked delays are whole milliseconds; asking the same one again still
+ * lands elsewhere, so the search goes on while the bracket narrows.
+ */
+static uint32_t next_point(const wsp_campaign *c) {
+  int64_t late = c->lateness_n ? c->lateness_sum / (int64_t)c->lateness_n : 0;
+  int64_t mid = c->win_from + (c->win_to - c->win_from) / 2 - late;
+  uint32_t want = mid < (int64_t)c->win_lo * 1000000
+                      ? c->win_lo
+                      : (uint32_t)((mid + 500000) / 1000000);
+  return want > c->win_hi ? c->win_hi : want;
+}
+
+/* After a window round: run it again, move on, or stop. Returns 0 when
+ * the search is over. */
+static int window_next(wsp_campaign *c, uint32_t *ms) {
+  wsp__evidence e;
+  int lagged = round_point(c, &e);
+  if (lagged && c->win_reruns < MAX_RERUNS) {
+    /* The prober's own lateness makes the point's delays suspect. */
+    c->win_reruns++;
+    *ms = c->round.delay_ms;
+    return 1;
+  }
+  e.lag_flagged = lagged;
+  c->win_reruns = 0;
+  add_evidence(c, &e);
+  window_conclude(c);
+  if (c->win_stage == 0) { /* Tested hi. */
+    if (e.failures > 0)
+      return 0;
+    c->win_stage = 1;
+    *ms = c->win_lo;
+    return 1;
+  }
+  if (c->win_stage == 1 && e.failures == 0)
+    return 0; /* Tested lo: no failures even there. */
+  /* Rounds that did not narrow the bracket: the server's fuzz or the
+   * prober's timing leave nothing more to learn. */
+  if (c->win_stage != 2 || c->win_to - c->win_from < c->win_width) {
+    c->win_width = c->win_to - c->win_from;
+    c->win_stale = 0;
+  } else {
+    c->win_stale++;
+  }
+  c->win_stage = 2;
+  if (strcmp(c->win_conclusion, "bounded") != 0 ||
+      c->win_to - c->win_from <= (int64_t)c->win_res * 1000000 ||
+      c->nevidence >= MAX_POINTS || c->win_stale >= MAX_STALE)
+    return 0;
+  *ms = next_point(c);
+  return 1;
 }
 
 /* Decides the next round after one ended (or at the start, with none).
@@ -453,36 +642,17 @@ static int plan(wsp_campaign *c, int first) {
       return 0;
     if (c->burst)
       start_round(c, remaining < c->concurrency ? remaining : c->concurrency,
-                  c->concurrency, 1, 0, 0);
+                  c->concurrency, 1, 1, c->cfg->delay_ms);
     else
       start_round(c, remaining, c->concurrency, 0, 0, 0);
     return 1;
   case WSP__MODE_WINDOW: {
-    uint32_t conc = c->win_trials;
-    if (!first) {
-      int failed = c->round.failures > 0;
-      add_evidence(c);
-      if (c->win_stage == 0) { /* Tested hi. */
-        c->win_stage = failed ? 3 : 1;
-      } else if (c->win_stage == 1) { /* Tested lo. */
-        c->win_stage = failed ? 2 : 3;
-      } else if (failed) {
-        c->cur_lo = c->round.delay_ms;
-      } else {
-        c->cur_hi = c->round.delay_ms;
-      }
-      if (c->win_stage == 2 && c->cur_hi - c->cur_lo <= c->win_res)
-        c->win_stage = 3;
-    } else {
-      c->cur_lo = c->win_lo;
-      c->cur_hi = c->win_hi;
-    }
-    if (c->win_stage == 3)
+    uint32_t ms = c->win_hi;
+    if (!first && !window_next(c, &ms)) {
+      c->win_stage = 3;
       return 0;
-    start_round(c, c->win_trials, conc, c->burst, 1,
-                c->win_stage == 0   ? c->cur_hi
-                : c->win_stage == 1 ? c->cur_lo
-                                    : c->cur_lo + (c->cur_hi - c->cur_lo) / 2);
+    }
+    start_round(c, c->win_trials, c->win_trials, c->burst, 1, ms);
     return 1;
   }
   case WSP__MODE_CONCURRENCY: {
@@ -504,7 +674,7 @@ static int plan(wsp_campaign *c, int first) {
     } else {
       level = 1;
     }
-    start_round(c, level, level, 1, 0, 0);
+    start_round(c, level, level, 1, 1, c->cfg->delay_ms);
     return 1;
   }
   }
@@ -528,25 +698,6 @@ static void grow_slices(wsp_campaign *c, size_t slice) {
   }
 }
 
-/* The worst lag the loop suffered while `r` was running, or 0. */
-static int64_t lag_during(const wsp_campaign *c, const wsp_result *r) {
-  uint64_t end =
-      r->t0 +
-      (uint64_t)(r->marks[WSP_MARK_CLOSED] > 0 ? r->marks[WSP_MARK_CLOSED] : 0);
-  uint64_t worst = 0;
-  size_t n = c->nlags < LAG_RING ? c->nlags : LAG_RING;
-  if (c->lags == NULL)
-    return -1;
-  for (size_t i = 0; i < n; i++) {
-    const wsp__lag *l = &c->lags[(c->nlags - 1 - i) % LAG_RING];
-    if (l->at < r->t0)
-      break; /* Older than the probe. */
-    if (l->at - l->lag <= end && l->lag > worst)
-      worst = l->lag;
-  }
-  return (int64_t)worst;
-}
-
 static void record(wsp_campaign *c, wsp_result *r) {
   size_t slice;
   if (c->nresults == c->results_cap) {
@@ -564,6 +715,7 @@ static void record(wsp_campaign *c, wsp_result *r) {
     c->passed++;
   else
     c->round.failures++;
+  lag_check(c);
   r->lag_ns = lag_during(c, r);
   if (r->lag_ns > 0)
     c->flagged++;
@@ -583,12 +735,10 @@ static void record(wsp_campaign *c, wsp_result *r) {
     c->probe_cb(c, r, c->probe_ud);
 }
 
-/* Burst: once every probe of the round opened or ended, release them all
- * in this one loop iteration. */
-static void maybe_release(wsp_campaign *c) {
+/* Sends every waiting first message of the burst in this one loop
+ * iteration, and measures the spread of their send times. */
+static void release_all(wsp_campaign *c) {
   uint64_t lo = UINT64_MAX, hi = 0;
-  if (!c->round.gated || c->round.ready < c->round.n)
-    return;
   for (uint32_t i = 0; i < c->nslots; i++) {
     wsp__slot *s = &c->slots[i];
     if (s->probe != NULL && s->ready)
@@ -597,22 +747,50 @@ static void maybe_release(wsp_campaign *c) {
   /* The spread of actual send times, on the monotonic clock. */
   for (uint32_t i = 0; i < c->nslots; i++) {
     wsp__slot *s = &c->slots[i];
-    int64_t m;
-    if (s->probe == NULL || !s->ready)
+    uint64_t t;
+    if (s->probe == NULL || !s->ready ||
+        (t = wsp__probe_sent_at(s->probe)) == 0)
       continue;
-    m = s->probe->result->marks[WSP_MARK_FIRST_SENT];
-    if (m < 0)
-      continue;
-    if (s->probe->t0 + (uint64_t)m < lo)
-      lo = s->probe->t0 + (uint64_t)m;
-    if (s->probe->t0 + (uint64_t)m > hi)
-      hi = s->probe->t0 + (uint64_t)m;
+    if (t < lo)
+      lo = t;
+    if (t > hi)
+      hi = t;
   }
   if (hi >= lo) {
     wsp__hist_add(&c->spread, hi - lo);
     c->bursts++;
   }
   c->round.gated = 0; /* Released; late arrivals go at once. */
+}
+
+static void on_release(uv_timer_t *t) {
+  wsp_campaign *c = t->data;
+  uint64_t now = uv_hrtime();
+  if (!c->round.gated)
+    return;
+  if (now < c->round.release_at) {
+    /* Set a little early (see arm_due() in probe.c): the last fraction
+     * of a millisecond is waited out one loop iteration at a time. */
+    uv_update_time(c->release.loop);
+    uv_timer_start(&c->release, on_release,
+                   (c->round.release_at - now) / 1000000, 0);
+    return;
+  }
+  release_all(c);
+}
+
+/* Burst: once every probe of the round opened or ended, release them all
+ * in one loop iteration, the round's delay after that moment. */
+static void maybe_release(wsp_campaign *c) {
+  if (!c->round.gated || c->round.ready < c->round.n ||
+      c->round.release_at != 0)
+    return;
+  if (c->round.delay_ms == 0) {
+    release_all(c);
+    return;
+  }
+  c->round.release_at = uv_hrtime() + (uint64_t)c->round.delay_ms * 1000000;
+  on_release(&c->release);
 }
 
 static void on_ready(wsp_probe *p, void *ud) {
@@ -726,13 +904,7 @@ static void launch(wsp_campaign *c) {
 static void on_lag_tick(uv_timer_t *t) {
   wsp_campaign *c = t->data;
   uint64_t now = uv_hrtime();
-  uint64_t lag = now > c->lag_expected ? now - c->lag_expected : 0;
-  wsp__hist_add(&c->lag, lag);
-  if (lag > (uint64_t)c->lag_threshold_ms * 1000000 && c->lags != NULL) {
-    c->lags[c->nlags % LAG_RING].at = now;
-    c->lags[c->nlags % LAG_RING].lag = lag;
-    c->nlags++;
-  }
+  lag_sample(c, now);
   c->lag_expected = now + LAG_TICK_MS * 1000000ull;
 }
 
@@ -808,6 +980,7 @@ static void drain(wsp_campaign *c) {
   c->t_end = uv_hrtime();
   retire_wake(c);
   uv_close((uv_handle_t *)&c->pace, on_own_closed);
+  uv_close((uv_handle_t *)&c->release, on_own_closed);
   uv_close((uv_handle_t *)&c->lag_timer, on_own_closed);
   uv_close((uv_handle_t *)&c->wake, on_own_closed);
 }
@@ -838,6 +1011,28 @@ static void on_resolved(uv_getaddrinfo_t *req, int status,
     begin(c);
 }
 
+int wsp_campaign_validate(const wsp_campaign *c, char *err, size_t errlen) {
+  int gated = c != NULL && (c->burst || c->mode == WSP__MODE_CONCURRENCY);
+  if (c == NULL)
+    return wsp__errorf(err, errlen, WSP_EINVAL, "no campaign");
+  if (c->shards > 1 &&
+      (c->mode == WSP__MODE_WINDOW || c->mode == WSP__MODE_CONCURRENCY))
+    return wsp__errorf(err, errlen, WSP_EINVAL,
+                       "shards split fixed schedules, not window or "
+                       "concurrency searches (they adapt as they go)");
+  /* A report never records a delay that was not applied: a burst
+   * releases its probes together, after one delay. */
+  if (gated && c->jitter_ms > 0)
+    return wsp__errorf(err, errlen, WSP_EINVAL,
+                       "bursts release their first messages together: a "
+                       "jitter per probe cannot be applied");
+  if (gated && c->mode == WSP__MODE_SWEEP)
+    return wsp__errorf(err, errlen, WSP_EINVAL,
+                       "a delay sweep gives its probes different delays: "
+                       "they cannot be released together as a burst");
+  return 0;
+}
+
 int wsp_campaign_start(wsp_campaign *c, wsp_ctx *ctx, wsp_campaign_done_cb done,
                        void *user_data) {
   uint32_t nslots;
@@ -846,9 +1041,8 @@ int wsp_campaign_start(wsp_campaign *c, wsp_ctx *ctx, wsp_campaign_done_cb done,
     return WSP_EINVAL;
   if (c->running || c->ran)
     return fail(c, WSP_ESTATE, "the campaign has already been started");
-  if (c->shards > 1 &&
-      (c->mode == WSP__MODE_WINDOW || c->mode == WSP__MODE_CONCURRENCY))
-    return WSP_EINVAL; /* Adaptive searches cannot be split up front. */
+  if (wsp_campaign_validate(c, c->error, sizeof(c->error)) != 0)
+    return WSP_EINVAL;
   c->rng = c->seed;
   switch (c->mode) {
   case WSP__MODE_PLAIN:
@@ -886,7 +1080,7 @@ int wsp_campaign_start(wsp_campaign *c, wsp_ctx *ctx, wsp_campaign_done_cb done,
   c->lags = malloc(LAG_RING * sizeof(*c->lags));
   rc = WSP_ENOMEM;
   if (c->slots == NULL || c->free_slots == NULL || c->lags == NULL ||
-      (rc = uv_async_init(ctx->loop, &c->wake, on_wake)) != 0) {
+      (rc = uv_async_init(wsp_ctx_loop(ctx), &c->wake, on_wake)) != 0) {
     free(c->slots);
     free(c->free_slots);
     free(c->lags);
@@ -916,10 +1110,11 @@ int wsp_campaign_start(wsp_campaign *c, wsp_ctx *ctx, wsp_campaign_done_cb done,
   c->done_ud = user_data;
   c->running = 1;
   c->ran = 1;
-  uv_timer_init(ctx->loop, &c->pace);
-  uv_timer_init(ctx->loop, &c->lag_timer);
-  c->pace.data = c->lag_timer.data = c;
-  c->handles = 3;
+  uv_timer_init(wsp_ctx_loop(ctx), &c->pace);
+  uv_timer_init(wsp_ctx_loop(ctx), &c->release);
+  uv_timer_init(wsp_ctx_loop(ctx), &c->lag_timer);
+  c->pace.data = c->release.data = c->lag_timer.data = c;
+  c->handles = 4; /* pace, release, lag_timer, wake */
   c->t_start = uv_hrtime();
   if (!c->cfg->url.ip_literal) {
     struct addrinfo hints;
@@ -928,8 +1123,8 @@ int wsp_campaign_start(wsp_campaign *c, wsp_ctx *ctx, wsp_campaign_done_cb done,
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_ADDRCONFIG;
     c->gai.data = c;
-    if (uv_getaddrinfo(ctx->loop, &c->gai, on_resolved, c->cfg->url.host, NULL,
-                       &hints) == 0) {
+    if (uv_getaddrinfo(wsp_ctx_loop(ctx), &c->gai, on_resolved,
+                       c->cfg->url.host, NULL, &hints) == 0) {
       c->gai_pending = 1;
       return 0;
     }
@@ -944,6 +1139,7 @@ void wsp_campaign_cancel(wsp_campaign *c) {
   if (c == NULL || !c->running || c->cancelled)
     return;
   c->cancelled = 1;
+  c->interrupted = 1;
   if (c->gai_pending) {
     uv_cancel((uv_req_t *)&c->gai);
     return;

@@ -4,9 +4,15 @@
 #ifndef WSP_CAMPAIGN_H
 #define WSP_CAMPAIGN_H
 
+#include <netdb.h>
 #include <stdatomic.h>
 
-#include "internal.h"
+#include <uv.h>
+
+#include "config.h"
+#include "hist.h"
+#include "probe.h"
+#include "result.h"
 
 /* What the campaign measures. */
 typedef enum {
@@ -45,22 +51,32 @@ typedef struct wsp__slot {
 
 /* A batch of probes the campaign runs before deciding what comes next. */
 typedef struct wsp__round {
-  uint32_t n;        /* Probes in the round. */
-  uint32_t launched; /* Started so far. */
-  uint32_t finished; /* Ended so far. */
-  uint32_t conc;     /* Most in flight. */
-  int gated;         /* A burst: first messages released together. */
-  int fixed_delay;   /* Every probe uses delay_ms (window, levels). */
-  uint32_t delay_ms; /* That delay. */
-  uint32_t ready;    /* Burst: probes opened or ended. */
-  uint32_t failures; /* Probes of the round that did not pass. */
+  uint32_t n;          /* Probes in the round. */
+  uint32_t launched;   /* Started so far. */
+  uint32_t finished;   /* Ended so far. */
+  uint32_t conc;       /* Most in flight. */
+  int gated;           /* A burst: first messages released together,
+                          delay_ms after the last probe opened. */
+  int fixed_delay;     /* Every probe uses delay_ms (window, levels). */
+  uint32_t delay_ms;   /* That delay. */
+  uint32_t ready;      /* Burst: probes opened or ended. */
+  uint64_t release_at; /* Burst: uv_hrtime() of the release, or 0. */
+  uint32_t failures;   /* Probes of the round that did not pass. */
 } wsp__round;
 
-/* A point the window search tried. */
+/* A point the window search tried, with the delays its probes achieved
+ * (first message sent minus the 101's arrival), ns; -1 where none. */
 typedef struct wsp__evidence {
-  uint32_t delay_ms; /* First-message delay. */
-  uint32_t trials;   /* Probes run there. */
-  uint32_t failures; /* Of which did not pass. */
+  uint32_t delay_ms;    /* First-message delay asked for. */
+  uint32_t trials;      /* Probes run there. */
+  uint32_t failures;    /* Of which did not pass. */
+  int64_t achieved_min; /* Smallest achieved delay. */
+  int64_t achieved_max; /* Largest achieved delay. */
+  int64_t fail_max;     /* Largest achieved delay that failed. */
+  int64_t pass_min;     /* Smallest achieved delay that passed. */
+  uint32_t reruns;      /* Runs discarded because the prober lagged. */
+  int lag_flagged;      /* Kept although the prober lagged in its last
+                           run too. */
 } wsp__evidence;
 
 /* A level of the concurrency sweep. */
@@ -109,7 +125,7 @@ struct wsp_campaign {
   atomic_int interrupt_req; /* wsp_campaign_interrupt() was called. */
   atomic_int wake_state;    /* WSP__WAKE_*: may `wake` be sent? */
   uv_async_t wake;          /* Wakes the loop for an interrupt. */
-  int interrupted;          /* An interrupt ended the campaign. */
+  int interrupted;          /* Interrupted or cancelled while running. */
   /* Execution. */
   wsp_ctx *ctx;                   /* Where it runs. */
   uint64_t rng;                   /* PRNG state, from seed. */
@@ -131,6 +147,7 @@ struct wsp_campaign {
   int draining;                   /* No more rounds: closing up. */
   int handles;                    /* Own handles not yet closed. */
   uv_timer_t pace;                /* Rate limit and duration. */
+  uv_timer_t release;             /* A burst's delayed release. */
   uv_timer_t lag_timer;           /* Measures the loop's lag. */
   uint64_t lag_expected;          /* When the next tick is due. */
   uv_getaddrinfo_t gai;           /* Resolves the host once. */
@@ -156,7 +173,14 @@ struct wsp_campaign {
   wsp__evidence *evidence;         /* Window search points. */
   size_t nevidence;                /* How many. */
   int win_stage;                   /* 0 hi, 1 lo, 2 bisect, 3 done. */
-  uint32_t cur_lo, cur_hi;         /* Window bracket so far. */
+  uint32_t win_reruns;             /* Reruns of the current point. */
+  const char *win_conclusion;      /* "bounded", "overlapping", ... */
+  int64_t win_from, win_to;        /* The estimate from the achieved
+                                      delays, ns, or -1. */
+  int64_t win_width;               /* Narrowest bracket so far, ns. */
+  uint32_t win_stale;              /* Rounds since it last narrowed. */
+  int64_t lateness_sum;            /* Achieved minus asked, summed, ns. */
+  uint64_t lateness_n;             /* Over how many probes. */
   wsp__level *levels;              /* Concurrency sweep levels. */
   size_t nlevels;                  /* Levels run. */
 };

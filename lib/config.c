@@ -9,8 +9,11 @@
 #include <mbedtls/pk.h>
 #include <mbedtls/x509_crt.h>
 
+#include "config.h"
 #include "defaults.h"
-#include "internal.h"
+#include "jwt.h"
+#include "tls.h"
+#include "ws.h"
 
 const char wsp__jwt_prefix[5] = WSP__DEF_JWT_PREFIX;
 

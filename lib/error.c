@@ -5,7 +5,7 @@
 
 #include <uv.h>
 
-#include "internal.h"
+#include "util.h"
 
 unsigned int wsp_version(void) { return WSP_VERSION_HEX; }
 

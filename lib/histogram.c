@@ -6,7 +6,7 @@
  */
 #include <string.h>
 
-#include "internal.h"
+#include "hist.h"
 
 static unsigned bucket_of(uint64_t v) {
   unsigned e;

@@ -19,7 +19,8 @@
 #include <mbedtls/md.h>
 #include <mbedtls/pk.h>
 
-#include "internal.h"
+#include "jwt.h"
+#include "util.h"
 
 static const char *const alg_names[] = {"HS256", "RS256", "ES256"};
 
@@ -171,18 +172,19 @@ static void key_free(wsp__jwt_key *k) {
   free(k);
 }
 
-void wsp__jwt_ctx_free(wsp_ctx *ctx) {
-  while (ctx->jwt_keys != NULL) {
-    wsp__jwt_key *next = ctx->jwt_keys->next;
-    key_free(ctx->jwt_keys);
-    ctx->jwt_keys = next;
+void wsp__jwt_keys_free(wsp__jwt_key **keys) {
+  while (*keys != NULL) {
+    wsp__jwt_key *next = (*keys)->next;
+    key_free(*keys);
+    *keys = next;
   }
 }
 
-static wsp__jwt_key *key_get(wsp_ctx *ctx, wsp_jwt_alg alg, const uint8_t *b,
-                             size_t len, char *err, size_t errlen) {
+static wsp__jwt_key *key_get(wsp__jwt_key **keys, wsp_jwt_alg alg,
+                             const uint8_t *b, size_t len, char *err,
+                             size_t errlen) {
   wsp__jwt_key *k;
-  for (k = ctx->jwt_keys; k != NULL; k = k->next)
+  for (k = *keys; k != NULL; k = k->next)
     if (k->alg == alg && k->len == len && memcmp(k->bytes, b, len) == 0)
       return k;
   if ((k = calloc(1, sizeof(*k))) == NULL || (k->bytes = malloc(len)) == NULL) {
@@ -199,8 +201,8 @@ static wsp__jwt_key *key_get(wsp_ctx *ctx, wsp_jwt_alg alg, const uint8_t *b,
     key_free(k);
     return NULL;
   }
-  k->next = ctx->jwt_keys;
-  ctx->jwt_keys = k;
+  k->next = *keys;
+  *keys = k;
   return k;
 }
 
@@ -360,13 +362,14 @@ done:
   return rc;
 }
 
-int wsp__jwt_mint(wsp_ctx *ctx, const wsp_jwt_spec *spec, uint32_t index,
-                  int64_t now, char **out, char *err, size_t errlen) {
+int wsp__jwt_mint(wsp__jwt_key **keys, wsp__rng *rng, const wsp_jwt_spec *spec,
+                  uint32_t index, int64_t now, char **out, char *err,
+                  size_t errlen) {
   wsp__jwt_key *k =
-      key_get(ctx, spec->alg, spec->key, spec->key_len, err, errlen);
+      key_get(keys, spec->alg, spec->key, spec->key_len, err, errlen);
   if (k == NULL)
     return WSP_EINVAL;
-  return mint(spec, k, index, now, mbedtls_ctr_drbg_random, &ctx->drbg, out);
+  return mint(spec, k, index, now, mbedtls_ctr_drbg_random, &rng->drbg, out);
 }
 
 int wsp_jwt_sign(wsp_jwt_alg alg, const void *key, size_t key_len,

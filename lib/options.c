@@ -31,6 +31,15 @@
 #include "defaults.h"
 #include "options.h"
 
+/* A plan's one error channel (struct wsp_plan is this layer's). */
+int wsp__plan_fail(wsp_plan *p, int rc, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  wsp__vfail(p->error, sizeof(p->error), rc, fmt, ap);
+  va_end(ap);
+  return rc;
+}
+
 #define G_CAMPAIGN "Campaign"
 #define G_UPGRADE "The upgrade request"
 #define G_JWT "JSON Web Tokens"

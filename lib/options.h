@@ -6,7 +6,8 @@
 #ifndef WSP_OPTIONS_H
 #define WSP_OPTIONS_H
 
-#include "internal.h"
+#include "config.h"
+#include "util.h"
 
 /* One value given for an option, parsed when it was given. */
 typedef struct wsp__optval {

@@ -24,14 +24,6 @@ static const char *const outputs[] = {"json", "html", "junit"};
 static const wsp_report_format formats[] = {WSP_REPORT_JSON, WSP_REPORT_HTML,
                                             WSP_REPORT_JUNIT};
 
-int wsp__plan_fail(wsp_plan *p, int rc, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  wsp__vfail(p->error, sizeof(p->error), rc, fmt, ap);
-  va_end(ap);
-  return rc;
-}
-
 static int plan_new(wsp_plan **out, int merge) {
   wsp_plan *p;
   if (out == NULL)
@@ -498,6 +490,10 @@ static int build_campaign(wsp__build *b) {
     if ((rc = wsp__opt_apply(b, o, &p->vals[i].v[p->vals[i].n - 1])) != 0)
       return rc;
   }
+  /* Settings that only conflict together (a jitter with a burst...). */
+  char why[200];
+  if ((rc = wsp_campaign_validate(b->c, why, sizeof(why))) != 0)
+    return wsp__plan_fail(p, rc, "%s", why);
   if ((rc = wsp_campaign_check_limits(b->c)) != 0)
     return wsp__plan_fail(p, rc, "%s", wsp_campaign_last_error(b->c));
   return 0;

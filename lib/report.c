@@ -1,10 +1,14 @@
 /*
- * The human summary, and the report calls that take a campaign: each makes
- * the campaign's model and writes one format from it.
+ * The human summary; the calls that write a model in any format (to a
+ * callback, a string or a file); and the report calls that take a
+ * campaign: each makes the campaign's model and writes one format from it.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "report_model.h"
 
@@ -67,11 +71,19 @@ static int failures_text(wsp__out *b, const wsp_report *rep) {
   if (rc == 0 && groups > 0)
     wsp__out_printf(b, "\nfailures:\n");
   for (size_t g = 0; g < groups; g++) {
+    const char *error = first[g]->error ? first[g]->error : "";
+    char *scrubbed = NULL;
+    size_t len;
+    /* An error quotes the server, which may echo a secret. */
+    if (rc == 0 && wsp__secrets_scrub(&rep->secrets, error, strlen(error),
+                                      &scrubbed, &len) < 0)
+      rc = WSP_ENOMEM;
     if (rc == 0)
       wsp__out_printf(b, "  %zux %s in %s (first #%u): %s\n", count[g],
                       wsp_outcome_name(first[g]->outcome),
                       wsp_phase_name(first[g]->phase), first[g]->index,
-                      first[g]->error ? first[g]->error : "");
+                      scrubbed ? scrubbed : error);
+    free(scrubbed);
     wsp_result_free(first[g]);
   }
   if (rc == 0 && other > 0)
@@ -102,12 +114,25 @@ static void campaign_text(wsp__out *b, const wsp_report *rep) {
   }
   if (rep->mode == WSP__MODE_WINDOW) {
     const wsp__window *w = &rep->window;
-    wsp__out_printf(b, "\nrace window search (%u probes per point):\n",
+    wsp__out_printf(b,
+                    "\nrace window search (%u probes per point; delays as "
+                    "achieved: first message sent minus the 101's "
+                    "arrival):\n",
                     w->trials);
-    for (size_t i = 0; i < w->nevidence; i++)
-      wsp__out_printf(b, "  delay %6u ms: %u of %u failed\n",
-                      w->evidence[i].delay_ms, w->evidence[i].failures,
-                      w->evidence[i].trials);
+    for (size_t i = 0; i < w->nevidence; i++) {
+      const wsp__evidence *e = &w->evidence[i];
+      wsp__out_printf(b, "  asked %6u ms: %u of %u failed", e->delay_ms,
+                      e->failures, e->trials);
+      if (e->achieved_min >= 0)
+        wsp__out_printf(b, ", achieved %.3f-%.3f ms", ms(e->achieved_min),
+                        ms(e->achieved_max));
+      if (e->reruns > 0)
+        wsp__out_printf(b, " (run again %ux: the prober lagged%s)", e->reruns,
+                        e->lag_flagged ? ", kept" : "");
+      else if (e->lag_flagged)
+        wsp__out_printf(b, " (the prober lagged)");
+      wsp__out_printf(b, "\n");
+    }
     if (strcmp(w->conclusion, "above_range") == 0)
       wsp__out_printf(b, "  failures even at %u ms: the window is longer\n",
                       w->hi);
@@ -115,8 +140,18 @@ static void campaign_text(wsp__out *b, const wsp_report *rep) {
       wsp__out_printf(b, "  no failures at %u ms: no window at or above it\n",
                       w->lo);
     else if (strcmp(w->conclusion, "bounded") == 0)
-      wsp__out_printf(b, "  failures stop between %u and %u ms (%llu probes)\n",
-                      w->from, w->to, (unsigned long long)w->spent);
+      wsp__out_printf(b,
+                      "  failures stop between %.3f and %.3f ms (%llu "
+                      "probes)\n",
+                      ms(w->from), ms(w->to), (unsigned long long)w->spent);
+    else if (strcmp(w->conclusion, "overlapping") == 0)
+      wsp__out_printf(b,
+                      "  failures and passes overlap between %.3f and %.3f "
+                      "ms: the server is not exact there (%llu probes)\n",
+                      ms(w->from), ms(w->to), (unsigned long long)w->spent);
+    else if (strcmp(w->conclusion, "inconclusive") == 0)
+      wsp__out_printf(b, "  inconclusive: the failing probes sent no "
+                         "message\n");
   }
   if (rep->mode == WSP__MODE_CONCURRENCY) {
     long first = -1;
@@ -187,6 +222,12 @@ int wsp__report_text(const wsp_report *rep, wsp__out *b) {
     missing_text(b, rep);
     wsp__out_printf(b, " of %u missing", rep->shards);
   }
+  if (rep->interrupted && rep->planned >= 0)
+    wsp__out_printf(b, "\ninterrupted: %llu of %lld planned probes ran",
+                    (unsigned long long)rep->total, (long long)rep->planned);
+  else if (rep->interrupted)
+    wsp__out_printf(b, "\ninterrupted: %llu probes ran",
+                    (unsigned long long)rep->total);
   wsp__out_printf(b, "\n");
   /* An unverified run must not read like a verified one. */
   if (rep->insecure)
@@ -229,6 +270,146 @@ int wsp__report_text(const wsp_report *rep, wsp__out *b) {
   }
   campaign_text(b, rep);
   return failures_text(b, rep);
+}
+
+int wsp_report_write(const wsp_report *rep, wsp_report_format format,
+                     unsigned flags, wsp_write_cb write, void *user_data) {
+  wsp__out o = {0};
+  int rc;
+  if (rep == NULL || write == NULL)
+    return WSP_EINVAL;
+  o.sink = write;
+  o.sink_ud = user_data;
+  switch (format) {
+  case WSP_REPORT_TEXT:
+    rc = wsp__report_text(rep, &o);
+    break;
+  case WSP_REPORT_JSON:
+    rc = wsp__report_json(rep, (flags & WSP_REPORT_SHOW_SECRETS) != 0, &o);
+    break;
+  case WSP_REPORT_HTML:
+    rc = wsp__report_html(rep, &o);
+    break;
+  case WSP_REPORT_JUNIT:
+    rc = wsp__report_junit(rep, &o);
+    break;
+  default:
+    rc = WSP_EINVAL;
+  }
+  if (rc == 0)
+    rc = wsp__out_close(&o);
+  else
+    wsp__out_close(&o);
+  return rc;
+}
+
+static int collect(const char *data, size_t len, void *ud) {
+  wsp__out_put(ud, data, len);
+  return ((wsp__out *)ud)->failed ? -1 : 0;
+}
+
+int wsp_report_string(const wsp_report *rep, wsp_report_format format,
+                      unsigned flags, char **out) {
+  wsp__out s = {0};
+  int rc;
+  if (rep == NULL || out == NULL)
+    return WSP_EINVAL;
+  *out = NULL;
+  rc = wsp_report_write(rep, format, flags, collect, &s);
+  if (rc != 0) {
+    free(s.p);
+    return rc == WSP_EIO && s.failed ? s.failed : rc;
+  }
+  return wsp__out_finish(&s, out);
+}
+
+static int fwrite_cb(const char *data, size_t len, void *ud) {
+  return fwrite(data, 1, len, ud) == len ? 0 : -1;
+}
+
+int wsp_report_save(const wsp_report *rep, wsp_report_format format,
+                    unsigned flags, const char *path, char *err,
+                    size_t errlen) {
+  struct stat st;
+  char *tmp = NULL;
+  FILE *f;
+  int rc, to_stdout, direct;
+  if (rep == NULL || path == NULL)
+    return wsp__errorf(err, errlen, WSP_EINVAL, "no report or no path");
+  to_stdout = strcmp(path, "-") == 0;
+  /* A regular file is written beside its final name and renamed into
+   * place: a reader (a merge) never sees half a report. Anything else (a
+   * pipe, /dev/null) is written to directly. */
+  direct = to_stdout || (stat(path, &st) == 0 && !S_ISREG(st.st_mode));
+  if (!direct) {
+    size_t n = strlen(path) + 32;
+    if ((tmp = malloc(n)) == NULL)
+      return wsp__errorf(err, errlen, WSP_ENOMEM, "out of memory");
+    snprintf(tmp, n, "%s.part-%ld", path, (long)getpid());
+  }
+  f = to_stdout ? stdout : fopen(direct ? path : tmp, "w");
+  if (f == NULL) {
+    rc = wsp__errorf(err, errlen, WSP_EIO, "cannot write %s: %s", path,
+                     strerror(errno));
+    free(tmp);
+    return rc;
+  }
+  /* The JSON writer hands on one probe at a time: gather them in larger
+   * writes than stdio's default. */
+  if (!to_stdout)
+    setvbuf(f, NULL, _IOFBF, 256 * 1024);
+  rc = wsp_report_write(rep, format, flags, fwrite_cb, f);
+  if (to_stdout) {
+    if (fflush(f) != 0 && rc == 0)
+      rc = WSP_EIO;
+  } else if (fclose(f) != 0 && rc == 0) {
+    rc = WSP_EIO;
+  }
+  if (rc == 0 && tmp != NULL && rename(tmp, path) != 0)
+    rc = WSP_EIO;
+  if (rc != 0) {
+    wsp__errorf(err, errlen, rc, "cannot write %s: %s", path,
+                rc == WSP_EIO ? strerror(errno) : wsp_strerror(rc));
+    if (tmp != NULL)
+      unlink(tmp);
+  }
+  free(tmp);
+  return rc;
+}
+
+int wsp_report_path_check(const char *path, char *err, size_t errlen) {
+  struct stat st;
+  char *dir;
+  const char *slash;
+  int ok;
+  if (path == NULL || path[0] == '\0')
+    return wsp__errorf(err, errlen, WSP_EINVAL, "no path");
+  if (strcmp(path, "-") == 0)
+    return 0;
+  if (stat(path, &st) == 0) {
+    if (S_ISDIR(st.st_mode))
+      return wsp__errorf(err, errlen, WSP_EIO, "cannot write %s: %s", path,
+                         strerror(EISDIR));
+    if (access(path, W_OK) != 0)
+      return wsp__errorf(err, errlen, WSP_EIO, "cannot write %s: %s", path,
+                         strerror(errno));
+    if (!S_ISREG(st.st_mode))
+      return 0; /* A pipe or a device is written to directly. */
+  }
+  /* The report is made beside its name, then renamed: the directory must
+   * take a new file. */
+  slash = strrchr(path, '/');
+  dir = slash == NULL   ? wsp__strdup(".")
+        : slash == path ? wsp__strdup("/")
+                        : wsp__strndup(path, (size_t)(slash - path));
+  if (dir == NULL)
+    return wsp__errorf(err, errlen, WSP_ENOMEM, "out of memory");
+  ok = access(dir, W_OK | X_OK) == 0;
+  if (!ok)
+    wsp__errorf(err, errlen, WSP_EIO, "cannot write %s: %s", path,
+                strerror(errno));
+  free(dir);
+  return ok ? 0 : WSP_EIO;
 }
 
 /* The campaign's model written in one format into a string. */

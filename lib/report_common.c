@@ -147,6 +147,46 @@ static size_t secret_at(const wsp__secrets *sec, const char *s, size_t n) {
   return 0;
 }
 
+int wsp__secrets_scrub(const wsp__secrets *sec, const char *s, size_t n,
+                       char **out, size_t *outlen) {
+  static const char mark[] = "<redacted>";
+  size_t i = 0, len = 0, found = 0;
+  char *p;
+  *out = NULL;
+  if (sec == NULL || sec->n == 0 || s == NULL)
+    return 0;
+  /* One pass to size the copy, one to fill it: most texts hold none. */
+  for (i = 0; i < n; i++) {
+    size_t k = secret_at(sec, s + i, n - i);
+    if (k > 0) {
+      found = 1;
+      len += sizeof(mark) - 1;
+      i += k - 1;
+    } else {
+      len++;
+    }
+  }
+  if (!found)
+    return 0;
+  if ((p = malloc(len + 1)) == NULL)
+    return WSP_ENOMEM;
+  len = 0;
+  for (i = 0; i < n; i++) {
+    size_t k = secret_at(sec, s + i, n - i);
+    if (k > 0) {
+      memcpy(p + len, mark, sizeof(mark) - 1);
+      len += sizeof(mark) - 1;
+      i += k - 1;
+    } else {
+      p[len++] = s[i];
+    }
+  }
+  p[len] = '\0';
+  *out = p;
+  *outlen = len;
+  return 1;
+}
+
 /* Length of the valid UTF-8 sequence at s (1..4), or 0; *cp its value. */
 static size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *cp) {
   size_t len;

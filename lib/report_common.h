@@ -47,6 +47,14 @@ void wsp__secrets_init(wsp__secrets *sec, const wsp_config *cfg);
 /* Adds a secret text (kept by pointer); short texts are ignored. */
 void wsp__secrets_add(wsp__secrets *sec, const char *s, size_t len);
 
+/*
+ * The `n` bytes of `s` with every secret of `sec` (may be NULL) replaced by
+ * "<redacted>": 0 when none occurs (*out NULL), 1 with a NUL-terminated
+ * copy in *out (the caller frees it) of *outlen bytes, or WSP_ENOMEM.
+ */
+int wsp__secrets_scrub(const wsp__secrets *sec, const char *s, size_t n,
+                       char **out, size_t *outlen);
+
 /* How wsp__out_escape() treats line breaks and tabs. */
 typedef enum {
   WSP__ESC_TEXT, /* Element content: tabs and line feeds kept. */

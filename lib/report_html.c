@@ -256,6 +256,14 @@ static void header(wsp__out *o, const wsp__secrets *sec,
                       rep->missing[i]);
     wsp__out_printf(o, " of %u</b></span>", rep->shards);
   }
+  if (rep->interrupted && rep->planned >= 0)
+    wsp__out_printf(o,
+                    "<span><b>INTERRUPTED: %llu of %lld planned probes "
+                    "ran</b></span>",
+                    (unsigned long long)rep->total, (long long)rep->planned);
+  else if (rep->interrupted)
+    wsp__out_printf(o, "<span><b>INTERRUPTED: %llu probes ran</b></span>",
+                    (unsigned long long)rep->total);
   if (rep->merged)
     wsp__out_printf(o, "<span>merged from <b>%zu</b> shards</span>",
                     rep->nparts);
@@ -779,13 +787,21 @@ static void sweep_card(wsp__out *o, const wsp_report *rep) {
   free(p);
 }
 
+/* Where a window point sits on the chart: the delays its probes achieved
+ * (their largest), or the one asked for when none was sent. */
+static double point_ms(const wsp__evidence *e) {
+  return e->achieved_max >= 0 ? (double)e->achieved_max / 1e6 : e->delay_ms;
+}
+
 /* The bisection: the delay tried at each step, converging on the edge. */
 static void window_card(wsp__out *o, const wsp_report *rep) {
   const double L = 72, R = 200, T = 20, PH = 260, B = 84;
   const double PW = W - L - R;
   const wsp__window *w = &rep->window;
   const char *conclusion = w->conclusion;
-  int bounded = strcmp(conclusion, "bounded") == 0;
+  int overlapping = strcmp(conclusion, "overlapping") == 0;
+  int bounded = overlapping || strcmp(conclusion, "bounded") == 0;
+  double from = (double)w->from / 1e6, to = (double)w->to / 1e6;
   double lo = w->lo, hi = w->hi, span;
   size_t n = w->nevidence;
   double step = PW / (double)(n > 1 ? n - 1 : 1);
@@ -794,13 +810,20 @@ static void window_card(wsp__out *o, const wsp_report *rep) {
                    "<p class=\"note\">Bisection between ");
   wsp__out_printf(o,
                   "%u and %u ms to %u ms, %u probe%s per point; a point "
-                  "fails when any of its probes fails. <b>",
+                  "fails when any of its probes fails. Delays are those the "
+                  "probes achieved: first message sent minus the 101's "
+                  "arrival. <b>",
                   w->lo, w->hi, w->res, w->trials, w->trials == 1 ? "" : "s");
-  if (bounded)
+  if (overlapping)
     wsp__out_printf(o,
-                    "Estimated race window: failures stop between %u and "
-                    "%u ms",
-                    w->from, w->to);
+                    "Failures and passes overlap between %.3f and %.3f ms: "
+                    "the server is not exact there",
+                    from, to);
+  else if (bounded)
+    wsp__out_printf(o,
+                    "Estimated race window: failures stop between %.3f and "
+                    "%.3f ms",
+                    from, to);
   else if (strcmp(conclusion, "above_range") == 0)
     wsp__out_printf(o,
                     "Failures even at %u ms: the window is longer than the "
@@ -808,9 +831,14 @@ static void window_card(wsp__out *o, const wsp_report *rep) {
                     w->hi);
   else if (strcmp(conclusion, "below_range") == 0)
     wsp__out_printf(o, "No failures at %u ms: no window at or above it", w->lo);
+  else if (strcmp(conclusion, "inconclusive") == 0)
+    wsp__out_puts(o, "Inconclusive: the failing probes sent no message");
   else
     wsp__out_puts(o, "The search did not run");
   wsp__out_printf(o, "</b> (%llu probes).</p>\n", (unsigned long long)w->spent);
+  for (size_t i = 0; i < n; i++)
+    if (point_ms(&w->evidence[i]) > hi)
+      hi = point_ms(&w->evidence[i]);
   if (hi <= lo)
     hi = lo + 1;
   span = hi - lo;
@@ -820,7 +848,7 @@ static void window_card(wsp__out *o, const wsp_report *rep) {
                   "role=\"img\" aria-label=\"window search\">\n",
                   W, T + PH + B);
   if (bounded) {
-    double ylo = WY(w->from), yhi = WY(w->to);
+    double ylo = WY(from), yhi = WY(to);
     if (ylo - yhi < 3) {
       yhi -= 1.5;
       ylo += 1.5;
@@ -840,9 +868,9 @@ static void window_card(wsp__out *o, const wsp_report *rep) {
     wsp__out_printf(o,
                     "<text class=\"big\" x=\"%.1f\" y=\"%.1f\">"
                     "race window edge</text><text x=\"%.1f\" y=\"%.1f\">"
-                    "%u&ndash;%u ms</text>\n",
+                    "%.3f&ndash;%.3f ms</text>\n",
                     L + PW + 14, (ylo + yhi) / 2 - 2, L + PW + 14,
-                    (ylo + yhi) / 2 + 14, w->from, w->to);
+                    (ylo + yhi) / 2 + 14, from, to);
     wsp__out_printf(o,
                     "<text x=\"%.1f\" y=\"%.1f\" fill=\"#2f9e44\">"
                     "passes above</text><text x=\"%.1f\" y=\"%.1f\">"
@@ -863,20 +891,22 @@ static void window_card(wsp__out *o, const wsp_report *rep) {
                      "points=\"");
     for (size_t i = 0; i < n; i++)
       wsp__out_printf(o, "%.1f,%.1f ", L + step * (double)i,
-                      WY(w->evidence[i].delay_ms));
+                      WY(point_ms(&w->evidence[i])));
     wsp__out_puts(o, "\"/>\n");
   }
   for (size_t i = 0; i < n; i++) {
     const wsp__evidence *e = &w->evidence[i];
     double x = n > 1 ? L + step * (double)i : L + PW / 2;
-    double y = WY(e->delay_ms);
+    double y = WY(point_ms(e));
     int fail = e->failures > 0;
     wsp__out_printf(o,
-                    "<g><title>step %zu: delay %u ms, %u of %u failed"
-                    "</title><circle cx=\"%.1f\" cy=\"%.1f\" r=\"7\" "
-                    "fill=\"%s\" stroke=\"#fff\" stroke-width=\"2\"/>"
-                    "</g>\n",
-                    i + 1, e->delay_ms, e->failures, e->trials, x, y,
+                    "<g><title>step %zu: asked %u ms, achieved %.3f-%.3f "
+                    "ms, %u of %u failed%s</title><circle cx=\"%.1f\" "
+                    "cy=\"%.1f\" r=\"7\" fill=\"%s\" stroke=\"#fff\" "
+                    "stroke-width=\"2\"/></g>\n",
+                    i + 1, e->delay_ms, (double)e->achieved_min / 1e6,
+                    (double)e->achieved_max / 1e6, e->failures, e->trials,
+                    e->lag_flagged ? " (the prober lagged)" : "", x, y,
                     fail ? colors[WSP_OUTCOME_CLOSED_BY_SERVER]
                          : colors[WSP_OUTCOME_OK]);
     /* Under each step: its number, its delay, failed of run. */

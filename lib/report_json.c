@@ -135,21 +135,18 @@ static void put_ms_or_null(wsp__out *o, int64_t ns) {
 }
 
 /*
- * A NUL-terminated string as cJSON prints it: quotes, backslashes and the
- * named controls escaped, other bytes below 0x20 as \u00xx, every other
- * byte (invalid UTF-8 included) as it is.
+ * n bytes as a string, as cJSON prints a string: quotes, backslashes and
+ * the named controls escaped, other bytes below 0x20 as \u00xx, every
+ * other byte (invalid UTF-8 included) as it is. A NUL is \u0000 like any
+ * other control character, where cJSON's own strings end at the first
+ * one: the bytes a server sent (a close reason, a body) are all kept.
  */
-static void put_str(wsp__out *o, const char *s) {
-  const unsigned char *u = (const unsigned char *)s, *run;
-  if (s == NULL) {
-    PUTS(o, "null");
-    return;
-  }
+static void put_bytes(wsp__out *o, const uint8_t *s, size_t n) {
+  const uint8_t *u = s, *end = s + n, *run = s;
   PUTS(o, "\"");
-  run = u;
-  for (; *u; u++) {
+  for (; u < end; u++) {
     char esc[8];
-    size_t n = 2;
+    size_t k = 2;
     if (*u > 31 && *u != '"' && *u != '\\')
       continue;
     put(o, (const char *)run, (size_t)(u - run));
@@ -178,26 +175,72 @@ static void put_str(wsp__out *o, const char *s) {
       esc[1] = 't';
       break;
     default:
-      n = (size_t)snprintf(esc + 1, sizeof(esc) - 1, "u%04x", *u) + 1;
+      k = (size_t)snprintf(esc + 1, sizeof(esc) - 1, "u%04x", *u) + 1;
     }
-    put(o, esc, n);
+    put(o, esc, k);
   }
   put(o, (const char *)run, (size_t)(u - run));
   PUTS(o, "\"");
 }
 
-/* The first `n` bytes of s as a string (cJSON stops at a NUL too). */
-static void put_strn(wsp__out *o, const char *s, size_t n) {
-  char small[256], *t = n < sizeof(small) ? small : malloc(n + 1);
-  if (t == NULL) {
+/* A NUL-terminated string, or null. */
+static void put_str(wsp__out *o, const char *s) {
+  if (s == NULL)
+    PUTS(o, "null");
+  else
+    put_bytes(o, (const uint8_t *)s, strlen(s));
+}
+
+/*
+ * Bytes a server sent, every secret of `sec` (NULL: none) redacted, as a
+ * string when they are UTF-8, else null beside their hex under `hex_key`
+ * (JSON must be UTF-8).
+ */
+static void put_said_bytes(wsp__out *o, const wsp__secrets *sec,
+                           const uint8_t *s, size_t n, const char *hex_key) {
+  static const char hex[] = "0123456789abcdef";
+  char *copy = NULL;
+  size_t len;
+  int rc = wsp__secrets_scrub(sec, (const char *)s, n, &copy, &len);
+  if (rc < 0) {
     o->failed = WSP_ENOMEM;
     return;
   }
-  memcpy(t, s, n);
-  t[n] = '\0';
-  put_str(o, t);
-  if (t != small)
-    free(t);
+  if (rc == 1) {
+    s = (const uint8_t *)copy;
+    n = len;
+  }
+  if (wsp__utf8_valid(s, n)) {
+    put_bytes(o, s, n);
+  } else {
+    PUTS(o, "null,\"");
+    wsp__out_puts(o, hex_key);
+    PUTS(o, "\":\"");
+    for (size_t i = 0; i < n; i++) {
+      char h[2] = {hex[s[i] >> 4], hex[s[i] & 15]};
+      put(o, h, 2);
+    }
+    PUTS(o, "\"");
+  }
+  free(copy);
+}
+
+/* A NUL-terminated string a server sent (or quoted), every secret of
+ * `sec` (NULL: none) redacted. */
+static void put_said(wsp__out *o, const wsp__secrets *sec, const char *s) {
+  char *copy;
+  size_t len;
+  int rc;
+  if (sec == NULL || sec->n == 0 || s == NULL) {
+    put_str(o, s);
+    return;
+  }
+  if ((rc = wsp__secrets_scrub(sec, s, strlen(s), &copy, &len)) < 0) {
+    o->failed = WSP_ENOMEM;
+    return;
+  }
+  put_str(o, rc == 1 ? copy : s);
+  free(copy);
 }
 
 static void put_bool(wsp__out *o, int b) {
@@ -209,7 +252,8 @@ static void put_bool(wsp__out *o, int b) {
 
 /* ---- one probe, on one line ---- */
 
-static void close_json(wsp__out *o, const wsp__close *c) {
+static void close_json(wsp__out *o, const wsp__secrets *sec,
+                       const wsp__close *c) {
   if (c->code < 0) {
     PUTS(o, "null");
     return;
@@ -217,24 +261,18 @@ static void close_json(wsp__out *o, const wsp__close *c) {
   PUTS(o, "{\"code\":");
   put_u64(o, (uint64_t)c->code);
   /* A reason need not be valid UTF-8 on the wire; JSON must be. */
-  if (wsp__utf8_valid((const uint8_t *)c->reason, c->reason_len)) {
-    PUTS(o, ",\"reason\":");
-    put_str(o, c->reason);
-  } else {
-    static const char hex[] = "0123456789abcdef";
-    PUTS(o, ",\"reason\":null,\"reason_hex\":\"");
-    for (size_t i = 0; i < c->reason_len; i++) {
-      char h[2] = {hex[(unsigned char)c->reason[i] >> 4],
-                   hex[(unsigned char)c->reason[i] & 15]};
-      put(o, h, 2);
-    }
-    PUTS(o, "\"");
-  }
+  PUTS(o, ",\"reason\":");
+  put_said_bytes(o, sec, (const uint8_t *)c->reason, c->reason_len,
+                 "reason_hex");
   PUTS(o, "}");
 }
 
-void wsp__probe_json(wsp__out *o, const wsp_result *r, int show_secrets,
-                     int campaign_fields, uint64_t start_ns) {
+void wsp__probe_json(wsp__out *o, const wsp_result *r, const wsp__secrets *sec,
+                     int show_secrets, int campaign_fields, uint64_t start_ns) {
+  /* What the server sent may echo a secret (a token in a close reason, a
+   * header in a rejection's body): redacted unless secrets are shown. */
+  if (show_secrets)
+    sec = NULL;
   PUTS(o, "{\"index\":");
   put_u64(o, r->index);
   PUTS(o, ",\"outcome\":\"");
@@ -251,14 +289,14 @@ void wsp__probe_json(wsp__out *o, const wsp_result *r, int show_secrets,
   else
     PUTS(o, "null");
   PUTS(o, ",\"http_reason\":");
-  put_str(o, r->http_reason);
+  put_said(o, sec, r->http_reason);
   PUTS(o, ",\"http_headers\":{\"retry-after\":");
-  put_str(o, r->retry_after);
+  put_said(o, sec, r->retry_after);
   PUTS(o, ",\"content-type\":");
-  put_str(o, r->content_type);
+  put_said(o, sec, r->content_type);
   PUTS(o, "},\"http_body\":");
-  if (r->body_len > 0 && wsp__utf8_valid(r->body, r->body_len))
-    put_strn(o, (const char *)r->body, r->body_len);
+  if (r->body_len > 0)
+    put_said_bytes(o, sec, r->body, r->body_len, "http_body_hex");
   else
     PUTS(o, "null");
   PUTS(o, ",\"subprotocol\":");
@@ -286,9 +324,9 @@ void wsp__probe_json(wsp__out *o, const wsp_result *r, int show_secrets,
     PUTS(o, "null");
   }
   PUTS(o, ",\"close\":{\"received\":");
-  close_json(o, &r->close_recv);
+  close_json(o, sec, &r->close_recv);
   PUTS(o, ",\"sent\":");
-  close_json(o, &r->close_sent);
+  close_json(o, sec, &r->close_sent);
   PUTS(o, "},\"timings_ms\":{");
   for (int s = 0; s < WSP_SPAN_COUNT; s++) {
     if (s)
@@ -314,7 +352,7 @@ void wsp__probe_json(wsp__out *o, const wsp_result *r, int show_secrets,
     if (i)
       PUTS(o, ",");
     PUTS(o, "{\"type\":");
-    put_str(o, r->events[i].type);
+    put_said(o, sec, r->events[i].type);
     PUTS(o, ",\"t_ms\":");
     if (r->events[i].t_ns >= 0)
       put_ms(o, (uint64_t)r->events[i].t_ns);
@@ -323,7 +361,11 @@ void wsp__probe_json(wsp__out *o, const wsp_result *r, int show_secrets,
     PUTS(o, "}");
   }
   PUTS(o, "],\"error\":");
-  put_str(o, r->error);
+  put_said(o, sec, r->error);
+  PUTS(o, ",\"delay_ms\":");
+  put_u64(o, r->delay_ms);
+  PUTS(o, ",\"delay_achieved_ms\":");
+  put_ms_or_null(o, wsp__result_delay_achieved(r));
   if (r->step >= 0) {
     PUTS(o, ",\"step\":");
     put_u64(o, (uint64_t)r->step);
@@ -334,8 +376,6 @@ void wsp__probe_json(wsp__out *o, const wsp_result *r, int show_secrets,
   }
   PUTS(o, ",\"start_ms\":");
   put_ms(o, start_ns);
-  PUTS(o, ",\"delay_ms\":");
-  put_u64(o, r->delay_ms);
   PUTS(o, ",\"loop_lag_ms\":");
   put_ms_or_null(o, r->lag_ns);
   PUTS(o, ",\"lag_flagged\":");
@@ -347,7 +387,7 @@ int wsp_result_to_json(const wsp_result *r, char **out) {
   wsp__out o = {0};
   if (r == NULL || out == NULL)
     return WSP_EINVAL;
-  wsp__probe_json(&o, r, 0, 0, 0);
+  wsp__probe_json(&o, r, NULL, 0, 0, 0);
   return wsp__out_finish(&o, out);
 }
 
@@ -416,6 +456,12 @@ static void k_uint(fmt *f, const char *k, uint64_t v) {
 static void k_ms(fmt *f, const char *k, uint64_t ns) {
   f_key(f, k);
   put_ms(f->o, ns);
+}
+
+/* Nanoseconds as milliseconds, or null when negative (none). */
+static void k_ms_or_null(fmt *f, const char *k, int64_t ns) {
+  f_key(f, k);
+  put_ms_or_null(f->o, ns);
 }
 
 static void k_null(fmt *f, const char *k) {
@@ -526,11 +572,12 @@ static void window_json(fmt *f, const wsp__window *w) {
   k_uint(f, "resolution_ms", w->res);
   k_uint(f, "trials", w->trials);
   k_str(f, "conclusion", w->conclusion);
-  if (strcmp(w->conclusion, "bounded") == 0) {
+  k_str(f, "measured", "achieved_delay");
+  if (w->from >= 0) {
     f_key(f, "estimate");
     f_open(f, 1);
-    k_uint(f, "from_ms", w->from);
-    k_uint(f, "to_ms", w->to);
+    k_ms(f, "from_ms", (uint64_t)w->from);
+    k_ms(f, "to_ms", (uint64_t)w->to);
     f_close(f, 1);
   } else {
     k_null(f, "estimate");
@@ -538,11 +585,18 @@ static void window_json(fmt *f, const wsp__window *w) {
   f_key(f, "evidence");
   f_open(f, 0);
   for (size_t i = 0; i < w->nevidence; i++) {
+    const wsp__evidence *e = &w->evidence[i];
     f_elem(f);
     f_open(f, 1);
-    k_uint(f, "delay_ms", w->evidence[i].delay_ms);
-    k_uint(f, "trials", w->evidence[i].trials);
-    k_uint(f, "failures", w->evidence[i].failures);
+    k_uint(f, "delay_ms", e->delay_ms);
+    k_uint(f, "trials", e->trials);
+    k_uint(f, "failures", e->failures);
+    k_ms_or_null(f, "achieved_min_ms", e->achieved_min);
+    k_ms_or_null(f, "achieved_max_ms", e->achieved_max);
+    k_ms_or_null(f, "failed_max_ms", e->fail_max);
+    k_ms_or_null(f, "passed_min_ms", e->pass_min);
+    k_uint(f, "reruns", e->reruns);
+    k_bool(f, "lag_flagged", e->lag_flagged);
     f_close(f, 1);
   }
   f_close(f, 0);
@@ -610,6 +664,12 @@ static void campaign_json(fmt *f, const wsp_report *rep) {
   f_open(f, 1);
   k_str(f, "mode", wsp__mode_name(rep->mode));
   k_uint(f, "count", rep->count);
+  /* An interrupted campaign says so, and how much of it ran. */
+  if (rep->planned >= 0)
+    k_uint(f, "planned", (uint64_t)rep->planned);
+  else
+    k_null(f, "planned");
+  k_bool(f, "interrupted", rep->interrupted);
   k_uint(f, "concurrency", rep->concurrency);
   k_bool(f, "burst", rep->burst);
   if (rep->rate > 0)
@@ -743,9 +803,9 @@ int wsp__report_json(const wsp_report *rep, int show_secrets, wsp__out *o) {
     if (row.line != NULL && !(rep->secrets_shown && !show_secrets))
       put(o, row.line, row.line_len);
     else if (row.r != NULL)
-      wsp__probe_json(o, row.r, show_secrets, 1, row.start_ns);
+      wsp__probe_json(o, row.r, &rep->secrets, show_secrets, 1, row.start_ns);
     else if ((rc = wsp__rows_facts(&it, &row, NULL, 0)) == 0)
-      wsp__probe_json(o, row.r, show_secrets, 1, row.start_ns);
+      wsp__probe_json(o, row.r, &rep->secrets, show_secrets, 1, row.start_ns);
     if (rc < 0)
       break;
     wsp__out_flush(o);

@@ -258,6 +258,11 @@ int wsp__report_junit(const wsp_report *rep, wsp__out *o) {
     tests++;
     failures++;
   }
+  /* So does an interrupted campaign: it did not run what it planned. */
+  if (rep->interrupted) {
+    tests++;
+    failures++;
+  }
   elapsed = rep->duration_ms > 0 ? (uint64_t)(rep->duration_ms * 1e6) : 0;
   snprintf(classname, sizeof(classname), "wsprobe.%s",
            wsp__mode_name(rep->mode));
@@ -307,8 +312,9 @@ int wsp__report_junit(const wsp_report *rep, wsp__out *o) {
     property(o, sec, "tls_insecure", "true");
   if (rep->mode == WSP__MODE_WINDOW) {
     property(o, sec, "window.conclusion", rep->window.conclusion);
-    if (strcmp(rep->window.conclusion, "bounded") == 0) {
-      snprintf(buf, sizeof(buf), "%u..%u ms", rep->window.from, rep->window.to);
+    if (rep->window.from >= 0) {
+      snprintf(buf, sizeof(buf), "%.3f..%.3f ms (achieved delays)",
+               (double)rep->window.from / 1e6, (double)rep->window.to / 1e6);
       property(o, sec, "window.estimate", buf);
     }
   }
@@ -328,6 +334,17 @@ int wsp__report_junit(const wsp_report *rep, wsp__out *o) {
                     " of %u missing\" type=\"partial\">the report lacks "
                     "these shards' probes</failure>\n    </testcase>\n",
                     rep->shards);
+  }
+  if (rep->interrupted) {
+    wsp__out_printf(o,
+                    "    <testcase classname=\"%s\" name=\"campaign ran to "
+                    "its end\">\n      <failure message=\"interrupted: %llu ",
+                    classname, (unsigned long long)rep->total);
+    if (rep->planned >= 0)
+      wsp__out_printf(o, "of %lld planned ", (long long)rep->planned);
+    wsp__out_puts(o, "probes ran\" type=\"interrupted\">the campaign was "
+                     "cancelled before it ended</failure>\n    "
+                     "</testcase>\n");
   }
   rc = rep->npoints > 0 ? point_cases(o, sec, rep, classname)
                         : probe_cases(o, sec, rep, classname);

@@ -32,8 +32,9 @@ typedef struct wsp__window {
   uint32_t lo, hi;         /* The range searched, ms. */
   uint32_t res;            /* Resolution, ms. */
   uint32_t trials;         /* Probes per point. */
-  char conclusion[24];     /* "bounded", "above_range", ... */
-  uint32_t from, to;       /* The estimate, when bounded. */
+  char conclusion[24];     /* "bounded", "overlapping", ... */
+  int64_t from, to;        /* The estimate in achieved delays, ns, when
+                              bounded or overlapping; else -1. */
   wsp__evidence *evidence; /* The points tried, in order. */
   size_t nevidence;        /* How many. */
   uint64_t spent;          /* Probes they cost. */
@@ -65,6 +66,8 @@ struct wsp_report {
   char fingerprint[65];      /* What makes two reports one campaign, in hex. */
   wsp__mode mode;            /* What ran. */
   uint64_t count;            /* Results reported. */
+  int64_t planned;           /* Probes of a fixed schedule, or -1. */
+  int interrupted;           /* Cancelled before it ended. */
   uint64_t concurrency;      /* Most in flight at once. */
   int burst;                 /* Synchronised bursts. */
   double rate;               /* Probes a second, 0 unlimited. */
@@ -126,8 +129,9 @@ typedef struct wsp__rows {
   int64_t last;          /* Several campaigns: the last index, or -1. */
 } wsp__rows;
 
-/* Starts a walk; with `facts`, every row read back is parsed (a writer
- * that only copies probe lines does without). 0 or a negative error. */
+/* report_walk.c: starts a walk; with `facts`, every row read back is
+ * parsed (a writer that only copies probe lines does without). 0 or a
+ * negative error. */
 int wsp__rows_begin(const wsp_report *rep, int facts, wsp__rows *it);
 /* The next probe: 1 and *row (valid until the next call), 0 at the end,
  * or a negative error (`err` says which input failed and how). */
@@ -143,14 +147,17 @@ size_t wsp__rep_point_of(const wsp_report *rep, uint32_t index);
 
 /* An empty model (every histogram initialised), or NULL. */
 wsp_report *wsp__rep_alloc(void);
+/* Frees a model's figures; its inputs are the caller's (wsp_report_free()
+ * frees those too). */
+void wsp__rep_free(wsp_report *rep);
 /* Adds the aggregates of `src` into `dst`, which has the same campaign:
  * counts add up, histograms merge, sweep rows add by delay, time slices
  * by position. 0 or WSP_ENOMEM. */
 int wsp__rep_add(wsp_report *dst, const wsp_report *src);
 /* An empty model with the identity (config, campaign settings) of `src`. */
 int wsp__rep_like(const wsp_report *src, wsp_report **out);
-/* Collects what is counted over every probe (the summary, the last start,
- * the points' figures) in one walk. */
+/* report_walk.c: collects what is counted over every probe (the summary,
+ * the last start, the points' figures) in one walk. */
 int wsp__rep_scan(wsp_report *rep, char *err, size_t errlen);
 /* The same, a row at a time, for a walk of one's own. */
 void wsp__rep_scan_begin(wsp_report *rep);
@@ -165,17 +172,17 @@ int wsp__config_text(const wsp_config *cfg, int show_secrets, char **out);
 /* cJSON_Print() of a member of the report's top level (one tab deeper). */
 struct cJSON;
 char *wsp__json_indent(const struct cJSON *tree);
-/* The window search's conclusion from its evidence. */
-const char *wsp__conclusion_of(const wsp__evidence *e, size_t n);
 /* A phase, a mode from its name in a report, or -1. */
 int wsp__phase_from_name(const char *name);
 int wsp__mode_from_name(const char *name);
 
 /* report_json.c: the JSON report. */
 int wsp__report_json(const wsp_report *rep, int show_secrets, wsp__out *o);
-/* One probe's object on one line, as the JSON report writes it. */
-void wsp__probe_json(wsp__out *o, const wsp_result *r, int show_secrets,
-                     int campaign_fields, uint64_t start_ns);
+/* One probe's object on one line, as the JSON report writes it: what the
+ * server sent with the secrets of `sec` (may be NULL) redacted, unless
+ * `show_secrets`. */
+void wsp__probe_json(wsp__out *o, const wsp_result *r, const wsp__secrets *sec,
+                     int show_secrets, int campaign_fields, uint64_t start_ns);
 
 /* report.c, report_html.c, report_junit.c: the other formats. */
 int wsp__report_text(const wsp_report *rep, wsp__out *o);

@@ -369,6 +369,18 @@ static int hexval(char c) {
                                 : -1;
 }
 
+/* Decodes up to `max` bytes of hex digits into out; returns how many. */
+static size_t unhex(const char *hex, uint8_t *out, size_t max) {
+  size_t n = 0;
+  for (; hex[0] && hex[1] && n < max; hex += 2) {
+    int a = hexval(hex[0]), b = hexval(hex[1]);
+    if (a < 0 || b < 0)
+      break;
+    out[n++] = (uint8_t)(a << 4 | b);
+  }
+  return n;
+}
+
 static void close_of(const cJSON *v, wsp__close *c) {
   const char *reason = cJSON_GetStringValue(get(v, "reason"));
   const char *hex = cJSON_GetStringValue(get(v, "reason_hex"));
@@ -377,20 +389,223 @@ static void close_of(const cJSON *v, wsp__close *c) {
     return;
   c->code = (int)uint_of(get(v, "code"), 1005);
   if (reason != NULL) {
+    /* cJSON keeps no length: a reason read back ends at a NUL. */
     size_t n = strlen(reason);
     c->reason_len = (uint8_t)(n > WSP__MAX_REASON ? WSP__MAX_REASON : n);
     memcpy(c->reason, reason, c->reason_len);
   } else if (hex != NULL) {
-    size_t n = 0;
-    for (; hex[0] && hex[1] && n < WSP__MAX_REASON; hex += 2) {
-      int a = hexval(hex[0]), b = hexval(hex[1]);
-      if (a < 0 || b < 0)
-        break;
-      c->reason[n++] = (char)(a << 4 | b);
-    }
-    c->reason_len = (uint8_t)n;
+    c->reason_len = (uint8_t)unhex(hex, (uint8_t *)c->reason, WSP__MAX_REASON);
   }
   c->reason[c->reason_len] = '\0';
+}
+
+/*
+ * cJSON keeps no string length: a string holding \u0000 reads back cut at
+ * its first NUL. Close reasons and bodies keep every byte, so where a
+ * probe's line holds that escape they are decoded again from the line,
+ * with the small scanner below (the line is valid JSON: cJSON parsed it).
+ */
+static const char *skip_ws(const char *p, const char *end) {
+  while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+    p++;
+  return p;
+}
+
+/* Past the string starting at p (its quote), or NULL. */
+static const char *skip_str(const char *p, const char *end) {
+  for (p++; p < end; p++)
+    if (*p == '\\')
+      p++;
+    else if (*p == '"')
+      return p + 1;
+  return NULL;
+}
+
+/* Past the value starting at p, or NULL. */
+static const char *skip_value(const char *p, const char *end) {
+  int depth = 0;
+  if (p < end && *p == '"')
+    return skip_str(p, end);
+  while (p < end) {
+    if (*p == '"') {
+      if ((p = skip_str(p, end)) == NULL)
+        return NULL;
+      continue;
+    }
+    if (*p == '{' || *p == '[')
+      depth++;
+    else if (*p == '}' || *p == ']')
+      depth--;
+    if (depth < 0 || (depth == 0 && (*p == ',' || *p == ' ')))
+      return p;
+    p++;
+    if (depth == 0 && (p[-1] == '}' || p[-1] == ']'))
+      return p;
+  }
+  return NULL;
+}
+
+/* The value of member `key` (a plain key) of the object at p, or NULL. */
+static const char *member_at(const char *p, const char *end, const char *key) {
+  size_t klen = strlen(key);
+  if ((p = skip_ws(p, end)) >= end || *p != '{')
+    return NULL;
+  for (p++;;) {
+    const char *k;
+    if ((p = skip_ws(p, end)) >= end || *p != '"')
+      return NULL;
+    k = p + 1;
+    if ((p = skip_str(p, end)) == NULL)
+      return NULL;
+    if ((p = skip_ws(p, end)) >= end || *p != ':')
+      return NULL;
+    p = skip_ws(p + 1, end);
+    if ((size_t)(p - k) > klen && memcmp(k, key, klen) == 0 && k[klen] == '"')
+      return p;
+    if ((p = skip_value(p, end)) == NULL || (p = skip_ws(p, end)) >= end ||
+        *p != ',')
+      return NULL;
+    p++;
+  }
+}
+
+static int hex4(const char *p, const char *end) {
+  int v = 0;
+  if (end - p < 4)
+    return -1;
+  for (int i = 0; i < 4; i++) {
+    int h = hexval(p[i]);
+    if (h < 0)
+      return -1;
+    v = v << 4 | h;
+  }
+  return v;
+}
+
+/* The bytes of the string at p, at most `max` of them, into out: how
+ * many, or -1 when p is no string. */
+static long bytes_at(const char *p, const char *end, uint8_t *out, size_t max) {
+  size_t n = 0;
+  if (p == NULL || p >= end || *p != '"')
+    return -1;
+  for (p++; p < end && *p != '"' && n < max; p++) {
+    uint32_t cp;
+    uint8_t u[4];
+    size_t k;
+    if (*p != '\\') {
+      out[n++] = (uint8_t)*p;
+      continue;
+    }
+    if (++p >= end)
+      return -1;
+    switch (*p) {
+    case 'b':
+      cp = '\b';
+      break;
+    case 'f':
+      cp = '\f';
+      break;
+    case 'n':
+      cp = '\n';
+      break;
+    case 'r':
+      cp = '\r';
+      break;
+    case 't':
+      cp = '\t';
+      break;
+    case 'u': {
+      int hi = hex4(p + 1, end), lo;
+      if (hi < 0)
+        return -1;
+      p += 4;
+      cp = (uint32_t)hi;
+      if (hi >= 0xd800 && hi < 0xdc00 && end - p > 6 && p[1] == '\\' &&
+          p[2] == 'u' && (lo = hex4(p + 3, end)) >= 0xdc00 && lo < 0xe000) {
+        cp =
+            0x10000 + (((uint32_t)hi - 0xd800) << 10) + ((uint32_t)lo - 0xdc00);
+        p += 6;
+      }
+      break;
+    }
+    default:
+      cp = (uint8_t)*p;
+    }
+    if (cp < 0x80) {
+      u[0] = (uint8_t)cp;
+      k = 1;
+    } else if (cp < 0x800) {
+      u[0] = (uint8_t)(0xc0 | cp >> 6);
+      u[1] = (uint8_t)(0x80 | (cp & 0x3f));
+      k = 2;
+    } else if (cp < 0x10000) {
+      u[0] = (uint8_t)(0xe0 | cp >> 12);
+      u[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
+      u[2] = (uint8_t)(0x80 | (cp & 0x3f));
+      k = 3;
+    } else {
+      u[0] = (uint8_t)(0xf0 | cp >> 18);
+      u[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3f));
+      u[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
+      u[3] = (uint8_t)(0x80 | (cp & 0x3f));
+      k = 4;
+    }
+    if (n + k > max)
+      break;
+    memcpy(out + n, u, k);
+    n += k;
+  }
+  return (long)n;
+}
+
+/* A close reason holding a NUL, again from the line. */
+static void reason_again(const char *line, const char *end, const char *which,
+                         wsp__close *c) {
+  const char *x = member_at(line, end, "close");
+  long n = bytes_at(member_at(member_at(x, end, which), end, "reason"), end,
+                    (uint8_t *)c->reason, WSP__MAX_REASON);
+  if (c->code >= 0 && n >= 0) {
+    c->reason_len = (uint8_t)n;
+    c->reason[n] = '\0';
+  }
+}
+
+/* Close reasons and the body of a probe whose line holds a NUL. */
+static int bytes_again(const char *line, size_t len, wsp_result *r) {
+  const char *end = line + len;
+  long n;
+  const char *esc = line;
+  int found = 0;
+  /* Most lines hold no NUL escape: one scan of their escapes (a backslash
+   * and at least one more character each). */
+  while (!found && esc < end &&
+         (esc = memchr(esc, '\\', (size_t)(end - esc))) != NULL) {
+    found = end - esc >= 6 && memcmp(esc, "\\u0000", 6) == 0;
+    esc += 2;
+  }
+  if (!found)
+    return 0;
+  reason_again(line, end, "received", &r->close_recv);
+  reason_again(line, end, "sent", &r->close_sent);
+  if (r->body != NULL) {
+    /* Its text in the line is at least as long as its bytes. */
+    const char *v = member_at(line, end, "http_body");
+    const char *e = v != NULL && *v == '"' ? skip_str(v, end) : NULL;
+    uint8_t *b;
+    if (e == NULL)
+      return 0;
+    if ((b = malloc((size_t)(e - v))) == NULL)
+      return WSP_ENOMEM;
+    n = bytes_at(v, end, b, (size_t)(e - v));
+    if (n > 0) {
+      free(r->body);
+      r->body = b;
+      r->body_len = (size_t)n;
+    } else {
+      free(b);
+    }
+  }
+  return 0;
 }
 
 /* Fills r from a probe object; a message in *what when it cannot. */
@@ -421,6 +636,11 @@ static int result_of(const cJSON *p, wsp_result *r, uint64_t *start_ns,
     if ((r->body = malloc(r->body_len)) == NULL)
       return WSP_ENOMEM;
     memcpy(r->body, body, r->body_len);
+  } else if ((body = cJSON_GetStringValue(get(p, "http_body_hex"))) != NULL &&
+             body[0] != '\0') {
+    if ((r->body = malloc(strlen(body) / 2 + 1)) == NULL)
+      return WSP_ENOMEM;
+    r->body_len = unhex(body, r->body, strlen(body) / 2);
   }
   r->redact_subprotocol = r->subprotocol != NULL &&
                           strncmp(r->subprotocol, prefix, strlen(prefix)) == 0;
@@ -473,6 +693,10 @@ int wsp__input_result(wsp__input *in, wsp__row *row, char *err, size_t errlen) {
     return fail(in, err, errlen, WSP_EJSON, "a probe that is not valid JSON");
   rc = result_of(p, in->res, &in->start_ns, in->prefix, &what);
   cJSON_Delete(p);
+  if (rc == 0 && bytes_again(row->line, row->line_len, in->res) != 0) {
+    rc = WSP_ENOMEM;
+    what = "out of memory";
+  }
   if (rc != 0)
     return fail(in, err, errlen, rc, what);
   if (in->res->index != row->index)
@@ -639,8 +863,10 @@ static int window_of(wsp_report *rep, const cJSON *w) {
   rep->window.res = (uint32_t)uint_of(get(w, "resolution_ms"), 0);
   rep->window.trials = (uint32_t)uint_of(get(w, "trials"), 0);
   snprintf(rep->window.conclusion, sizeof(rep->window.conclusion), "%s", concl);
-  rep->window.from = (uint32_t)uint_of(get(get(w, "estimate"), "from_ms"), 0);
-  rep->window.to = (uint32_t)uint_of(get(get(w, "estimate"), "to_ms"), 0);
+  rep->window.from = ns_of(get(get(w, "estimate"), "from_ms"));
+  rep->window.to = ns_of(get(get(w, "estimate"), "to_ms"));
+  if (rep->window.from < 0 || rep->window.to < 0)
+    rep->window.from = rep->window.to = -1;
   rep->window.spent = uint_of(get(w, "probes_spent"), 0);
   if (n > 0 &&
       (rep->window.evidence = calloc(n, sizeof(*rep->window.evidence))) == NULL)
@@ -651,6 +877,12 @@ static int window_of(wsp_report *rep, const cJSON *w) {
     e->delay_ms = (uint32_t)uint_of(get(it, "delay_ms"), 0);
     e->trials = (uint32_t)uint_of(get(it, "trials"), 0);
     e->failures = (uint32_t)uint_of(get(it, "failures"), 0);
+    e->achieved_min = ns_of(get(it, "achieved_min_ms"));
+    e->achieved_max = ns_of(get(it, "achieved_max_ms"));
+    e->fail_max = ns_of(get(it, "failed_max_ms"));
+    e->pass_min = ns_of(get(it, "passed_min_ms"));
+    e->reruns = (uint32_t)uint_of(get(it, "reruns"), 0);
+    e->lag_flagged = cJSON_IsTrue(get(it, "lag_flagged"));
   }
   return 0;
 }
@@ -738,6 +970,10 @@ static int campaign_of(wsp_report *rep, const cJSON *c) {
   if (fp != NULL && strlen(fp) < sizeof(rep->fingerprint))
     strcpy(rep->fingerprint, fp);
   rep->count = uint_of(get(c, "count"), 0);
+  rep->planned = cJSON_IsNumber(get(c, "planned"))
+                     ? (int64_t)uint_of(get(c, "planned"), 0)
+                     : -1;
+  rep->interrupted = cJSON_IsTrue(get(c, "interrupted"));
   rep->concurrency = uint_of(get(c, "concurrency"), 0);
   rep->burst = cJSON_IsTrue(get(c, "burst"));
   x = get(c, "rate");
@@ -820,7 +1056,7 @@ int wsp__input_model(wsp__input *in, wsp_report **out, char *err,
     rc = wsp__rep_points(rep);
   cJSON_Delete(head);
   if (rc != 0) {
-    wsp_report_free(rep);
+    wsp__rep_free(rep);
     return wsp__errorf(err, errlen, rc, "%s: %s", wsp__input_name(in),
                        rc == WSP_ENOMEM
                            ? "out of memory"

@@ -2,10 +2,13 @@
  * Results: what one probe found. Its JSON form is written by
  * report_json.c.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "config.h"
+#include "result.h"
+#include "util.h"
 
 wsp_result *wsp__result_new(void) {
   wsp_result *r = calloc(1, sizeof(*r));
@@ -98,6 +101,23 @@ int wsp__result_add_event(wsp_result *r, const char *type, size_t len,
   return 0;
 }
 
+void wsp__close_set(wsp__close *c, int code, const uint8_t *reason,
+                    size_t len) {
+  if (len > WSP__MAX_REASON)
+    len = WSP__MAX_REASON;
+  c->code = code;
+  if (len > 0)
+    memcpy(c->reason, reason, len);
+  c->reason[len] = '\0';
+  c->reason_len = (uint8_t)len;
+}
+
+int64_t wsp__result_delay_achieved(const wsp_result *r) {
+  int64_t sent = r->marks[WSP_MARK_FIRST_SENT];
+  int64_t base = r->marks[WSP_MARK_RESPONSE];
+  return sent < 0 || base < 0 || sent < base ? -1 : sent - base;
+}
+
 wsp_outcome wsp_result_outcome(const wsp_result *r) { return r->outcome; }
 wsp_phase wsp_result_phase(const wsp_result *r) { return r->phase; }
 int wsp_result_passed(const wsp_result *r) {
@@ -164,6 +184,20 @@ int64_t wsp_result_span(const wsp_result *r, wsp_span s) {
   a = spans[s].from < 0 ? 0 : r->marks[spans[s].from];
   b = r->marks[spans[s].to];
   return a < 0 || b < 0 || b < a ? -1 : b - a;
+}
+
+const uint8_t *wsp_result_close_reason(const wsp_result *r, int sent,
+                                       size_t *len) {
+  const wsp__close *c = sent ? &r->close_sent : &r->close_recv;
+  if (len != NULL)
+    *len = c->code >= 0 ? c->reason_len : 0;
+  return c->code >= 0 ? (const uint8_t *)c->reason : NULL;
+}
+
+uint32_t wsp_result_delay(const wsp_result *r) { return r->delay_ms; }
+
+int64_t wsp_result_delay_achieved(const wsp_result *r) {
+  return wsp__result_delay_achieved(r);
 }
 
 const char *wsp_result_tls_version(const wsp_result *r) {

@@ -6,8 +6,9 @@
  */
 #include <string.h>
 
+#include "config.h"
 #include "defaults.h"
-#include "internal.h"
+#include "util.h"
 
 /* Whether `s` of `len` bytes starts with `prefix`. */
 static int starts(const char *s, size_t len, const char *prefix) {

@@ -10,7 +10,9 @@
 #include <mbedtls/base64.h>
 #include <mbedtls/sha1.h>
 
-#include "internal.h"
+#include "config.h"
+#include "upgrade.h"
+#include "util.h"
 
 static const char ws_guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
@@ -202,24 +204,6 @@ static int on_header_value(llhttp_t *h, const char *at, size_t len) {
   return 0;
 }
 
-int wsp__has_token(const char *v, const char *token) {
-  size_t tl = strlen(token);
-  while (v != NULL && *v) {
-    while (*v == ' ' || *v == '\t' || *v == ',')
-      v++;
-    const char *e = v;
-    while (*e && *e != ',')
-      e++;
-    const char *t = e;
-    while (t > v && (t[-1] == ' ' || t[-1] == '\t'))
-      t--;
-    if ((size_t)(t - v) == tl && strncasecmp(v, token, tl) == 0)
-      return 1;
-    v = e;
-  }
-  return 0;
-}
-
 static int on_header_value_complete(llhttp_t *h) {
   wsp__upgrade *up = up_of(h);
   int id = up->field_id;
@@ -243,8 +227,34 @@ static int on_header_value_complete(llhttp_t *h) {
   return 0;
 }
 
+/* An interim response is over: the next one starts from nothing (its
+ * header bytes still count against the limit). */
+static void forget_response(wsp__upgrade *up) {
+  wsp__upgrade_clear(up);
+  memset(up->hcount, 0, sizeof(up->hcount));
+  up->conn_upgrade = 0;
+  up->status = 0;
+  up->reason_len = 0;
+  up->reason[0] = '\0';
+  up->field_id = -1;
+  up->field_len = 0;
+}
+
+/* Whether a status is an interim response other than 101: 100 Continue,
+ * 102, 103 Early Hints (RFC 9110 15.2). A client skips them. */
+static int interim(int status) {
+  return status >= 100 && status < 200 && status != 101;
+}
+
 static int on_headers_complete(llhttp_t *h) {
   wsp__upgrade *up = up_of(h);
+  if (interim(h->status_code)) {
+    up->interim++;
+    forget_response(up);
+    /* A 1xx has no body (RFC 9110 15.2), whatever its headers say: 1 tells
+     * llhttp so. */
+    return 1;
+  }
   up->headers_done = 1;
   up->status = h->status_code;
   /* Whatever the headers say, the bytes after a 101 are not HTTP: stop
@@ -255,17 +265,23 @@ static int on_headers_complete(llhttp_t *h) {
 static int on_body(llhttp_t *h, const char *at, size_t len) {
   wsp__upgrade *up = up_of(h);
   size_t room = sizeof(up->body) - up->body_len;
-  if (len > room)
-    len = room;
-  memcpy(up->body + up->body_len, at, len);
-  up->body_len += len;
-  /* Enough of the body is kept: stop without waiting for the rest. */
-  return up->body_len == sizeof(up->body) ? HPE_PAUSED : 0;
+  if (len <= room) {
+    memcpy(up->body + up->body_len, at, len);
+    up->body_len += len;
+    return 0;
+  }
+  /* Enough of the body is kept: stop without waiting for the rest, and
+   * keep whole characters only, so that a UTF-8 body stays UTF-8. */
+  memcpy(up->body + up->body_len, at, room);
+  up->body_len = wsp__utf8_cut(up->body, sizeof(up->body));
+  up->body_cut = 1;
+  return HPE_PAUSED;
 }
 
 static int on_message_complete(llhttp_t *h) {
-  /* llhttp completes a 101 "message" too, then stops for the upgrade. */
-  if (h->status_code == 101)
+  /* llhttp completes a 101 "message" too, then stops for the upgrade;
+   * after an interim response the final one follows. */
+  if (h->status_code == 101 || interim(h->status_code))
     return 0;
   up_of(h)->state = WSP__UP_REJECTED;
   return HPE_PAUSED;
@@ -363,6 +379,14 @@ wsp__up_state wsp__upgrade_parse(wsp__upgrade *up, const uint8_t *data,
   if (up->state != WSP__UP_MORE)
     return up->state;
   e = llhttp_execute(&up->parser, (const char *)data, len);
+  /* llhttp also stops for an interim response that says "Connection:
+   * upgrade": it is no 101 either, and the final response follows. */
+  while (e == HPE_PAUSED_UPGRADE && !up->headers_done) {
+    const char *at = llhttp_get_error_pos(&up->parser);
+    llhttp_resume_after_upgrade(&up->parser);
+    e = llhttp_execute(&up->parser, at,
+                       len - (size_t)(at - (const char *)data));
+  }
   switch (e) {
   case HPE_OK:
     *consumed = len;

@@ -83,8 +83,12 @@ typedef struct wsp__upgrade {
   int status;                       /* Status code, 0 before it. */
   char reason[128];                 /* Reason phrase (truncated). */
   size_t reason_len;                /* Its length. */
-  uint8_t body[WSP__BODY_PREFIX];   /* First bytes of a rejection's body. */
+  uint8_t body[WSP__BODY_PREFIX];   /* First bytes of a rejection's body,
+                                       cut at a UTF-8 character boundary
+                                       when the body is longer. */
   size_t body_len;                  /* How many. */
+  int body_cut;                     /* The body went on past them. */
+  unsigned interim;                 /* Interim (1xx) responses skipped. */
   char err[192];                    /* Why the response is invalid. */
 } wsp__upgrade;
 

@@ -8,7 +8,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "internal.h"
+#include "url.h"
+#include "util.h"
 
 #define FAIL(...)                                                              \
   do {                                                                         \

@@ -5,9 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
-#include "internal.h"
+#include "util.h"
 
 void wsp_free(void *ptr) { free(ptr); }
 
@@ -46,6 +47,24 @@ int wsp__fail(char *err, size_t errlen, int rc, const char *fmt, ...) {
   wsp__vfail(err, errlen, rc, fmt, ap);
   va_end(ap);
   return rc;
+}
+
+int wsp__has_token(const char *v, const char *token) {
+  size_t tl = strlen(token);
+  while (v != NULL && *v) {
+    while (*v == ' ' || *v == '\t' || *v == ',')
+      v++;
+    const char *e = v;
+    while (*e && *e != ',')
+      e++;
+    const char *t = e;
+    while (t > v && (t[-1] == ' ' || t[-1] == '\t'))
+      t--;
+    if ((size_t)(t - v) == tl && strncasecmp(v, token, tl) == 0)
+      return 1;
+    v = e;
+  }
+  return 0;
 }
 
 char *wsp__strdup(const char *s) { return s ? strdup(s) : NULL; }
@@ -124,6 +143,24 @@ int wsp__utf8_valid(const uint8_t *s, size_t n) {
     i += need + 1;
   }
   return 1;
+}
+
+size_t wsp__utf8_cut(const uint8_t *s, size_t n) {
+  size_t i, k, need;
+  /* Back up over continuation bytes to the start of the character the
+   * cut falls in: it stays only if it ends at the cut. */
+  for (i = n, k = 0; i > 0 && k < 3 && (s[i - 1] & 0xC0) == 0x80; i--)
+    k++;
+  if (i == 0)
+    return n;
+  need = s[i - 1] >= 0xF5   ? 0
+         : s[i - 1] >= 0xF0 ? 3
+         : s[i - 1] >= 0xE0 ? 2
+         : s[i - 1] >= 0xC2 ? 1
+                            : 0;
+  if (need == 0 || need == k)
+    return n; /* ASCII, not UTF-8, or the character ends at the cut. */
+  return k < need ? i - 1 : n;
 }
 
 int wsp__strv_push(wsp__strv *sv, const char *s) {

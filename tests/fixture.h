@@ -86,6 +86,17 @@ static inline int fixture_raceserver(fixture *f, const char *bin,
   return fixture_start(f, argv);
 }
 
+/* The same with any number of arguments (`args` ends with NULL). */
+static inline int fixture_raceserver_v(fixture *f, const char *bin,
+                                       const char *const *args) {
+  char *argv[32] = {(char *)bin, "--port", "0", "--lifetime", "120", "--quiet"};
+  size_t n = 6;
+  while (*args != NULL && n < sizeof(argv) / sizeof(argv[0]) - 1)
+    argv[n++] = (char *)*args++;
+  argv[n] = NULL;
+  return fixture_start(f, argv);
+}
+
 /* A config for raceserver's agent on `port`: the first message
  * {"type":"run"} and 3 s timeouts. NULL if a setter refused. */
 static inline wsp_config *fixture_agent_config(int port) {

@@ -3,8 +3,12 @@
  */
 #include <stdlib.h>
 
+#include <uv.h>
+
 #include "check.h"
-#include "internal.h"
+#include "config.h"
+#include "result.h"
+#include "util.h"
 
 static void test_validation(void) {
   wsp_config *cfg = wsp_config_new();

@@ -5,7 +5,8 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "internal.h"
+#include "hist.h"
+#include "util.h"
 
 static int cmp(const void *a, const void *b) {
   uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;

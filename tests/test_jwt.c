@@ -11,12 +11,8 @@
 #include <mbedtls/rsa.h>
 
 #include "check.h"
-#include "internal.h"
-
-int wsp__jws_sign(wsp_jwt_alg alg, const uint8_t *secret, size_t secret_len,
-                  mbedtls_pk_context *pk, const uint8_t *input, size_t len,
-                  int (*rng)(void *, unsigned char *, size_t), void *rng_ctx,
-                  uint8_t *sig, size_t *sig_len);
+#include "jwt.h"
+#include "util.h"
 
 static void test_rfc7515_a1(void) {
   /* The JWS Protected Header and Payload of RFC 7515 A.1, exact bytes. */
@@ -248,13 +244,12 @@ static void test_refusals(void) {
               WSP_EINVAL);
     CHECK(strstr(wsp_config_last_error(cfg), "junk") == NULL);
     {
-      wsp_ctx *ctx;
-      uv_loop_t loop;
-      uv_loop_init(&loop);
-      CHECK_INT(wsp_ctx_new(&loop, &ctx), 0);
-      CHECK_INT(
-          wsp__jwt_mint(ctx, &cfg->jwt_spec, 42, 1000, &t, err, sizeof(err)),
-          0);
+      wsp__jwt_key *keys = NULL;
+      wsp__rng rng;
+      CHECK_INT(wsp__rng_init(&rng), 0);
+      CHECK_INT(wsp__jwt_mint(&keys, &rng, &cfg->jwt_spec, 42, 1000, &t, err,
+                              sizeof(err)),
+                0);
       CHECK_INT(
           wsp_jwt_verify(t, WSP_JWT_HS256, "k", 1, 1000, 0, NULL, NULL, 0),
           WSP_ENOTYET);
@@ -265,8 +260,8 @@ static void test_refusals(void) {
       CHECK(claims && strstr(claims, "\"nbf\":1100") != NULL);
       wsp_free(claims);
       free(t);
-      CHECK_INT(wsp_ctx_free(ctx), 0);
-      CHECK_INT(uv_loop_close(&loop), 0);
+      wsp__jwt_keys_free(&keys);
+      wsp__rng_free(&rng);
     }
     wsp_config_free(cfg);
   }

@@ -5,7 +5,8 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "internal.h"
+#include "config.h"
+#include "upgrade.h"
 
 static const char key[] = "dGhlIHNhbXBsZSBub25jZQ==";
 static const char accept_[] = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
@@ -269,8 +270,106 @@ static void test_bounds_and_eof(void) {
   wsp__upgrade_clear(&up);
 }
 
+/* Interim responses (RFC 9110 15.2) come before the final one and are
+ * skipped: 103 Early Hints, 100 Continue, several of them, at every split. */
+static void test_interim(void) {
+  const char resp[] = "HTTP/1.1 103 Early Hints\r\nLink: </app.js>; rel=preload"
+                      "\r\n\r\nHTTP/1.1 100 Continue\r\n\r\n" OK_HEAD
+                      "Sec-WebSocket-Protocol: chat\r\n\r\n\x81\x02hi";
+  static const char *const offered[] = {"chat"};
+  size_t head = sizeof(resp) - 1 - 4;
+  for (size_t step = 1; step <= sizeof(resp); step++) {
+    wsp__upgrade up;
+    size_t used;
+    wsp__up_state st;
+    CHECK_INT(wsp__upgrade_init(&up, key, offered, 1), 0);
+    st = feed(&up, resp, sizeof(resp) - 1, step, &used);
+    CHECK_INT(st, WSP__UP_OPEN);
+    CHECK_INT(used, head);
+    CHECK_INT(up.status, 101);
+    CHECK_STR(up.h[WSP__H_PROTOCOL], "chat");
+    wsp__upgrade_clear(&up);
+  }
+  {
+    /* The final response is the one that counts: a 503 after a 103. */
+    wsp__upgrade up;
+    CHECK_INT(parse_with("HTTP/1.1 103 Early Hints\r\nRetry-After: 1\r\n\r\n"
+                         "HTTP/1.1 503 Down\r\nContent-Length: 2\r\n\r\nno",
+                         NULL, 0, &up, 3),
+              WSP__UP_REJECTED);
+    CHECK_INT(up.status, 503);
+    CHECK_STR(up.reason, "Down");
+    CHECK(up.h[WSP__H_RETRY_AFTER] == NULL);
+    CHECK_INT(up.body_len, 2);
+    wsp__upgrade_clear(&up);
+    /* An interim response has no body, whatever it says, and is no
+     * upgrade even with Connection: upgrade. */
+    CHECK_INT(parse_with("HTTP/1.1 103 Early Hints\r\nTransfer-Encoding: "
+                         "chunked\r\n\r\nHTTP/1.1 100 Continue\r\n"
+                         "Connection: upgrade\r\nUpgrade: websocket\r\n"
+                         "\r\n" OK_HEAD "\r\n",
+                         NULL, 0, &up, 1),
+              WSP__UP_OPEN);
+    CHECK_INT(up.interim, 2);
+    wsp__upgrade_clear(&up);
+    CHECK_INT(parse_with("HTTP/1.1 103 Early Hints\r\nTransfer-Encoding: "
+                         "chunked\r\n\r\nHTTP/1.1 100 Continue\r\n"
+                         "Connection: upgrade\r\nUpgrade: websocket\r\n"
+                         "\r\n" OK_HEAD "\r\n",
+                         NULL, 0, &up, 4096),
+              WSP__UP_OPEN);
+    wsp__upgrade_clear(&up);
+    /* Headers of interim responses count against the limit too. */
+    CHECK_INT(wsp__upgrade_init(&up, key, NULL, 0), 0);
+    {
+      wsp__up_state st = WSP__UP_MORE;
+      size_t used;
+      int rounds = 0;
+      static const char hint[] = "HTTP/1.1 103 Early Hints\r\n"
+                                 "Link: </a.js>; rel=preload\r\n\r\n";
+      while (st == WSP__UP_MORE && rounds++ < 10000)
+        st = wsp__upgrade_parse(&up, (const uint8_t *)hint, sizeof(hint) - 1,
+                                &used);
+      CHECK_INT(st, WSP__UP_INVALID);
+      CHECK(strstr(up.err, "exceed") != NULL);
+    }
+    wsp__upgrade_clear(&up);
+  }
+}
+
+/* A body longer than the prefix kept is cut at a character boundary, not
+ * inside a UTF-8 sequence. */
+static void test_body_cut(void) {
+  char resp[2048];
+  wsp__upgrade up;
+  size_t used;
+  int n = snprintf(resp, sizeof(resp),
+                   "HTTP/1.1 503 Down\r\nContent-Type: text/plain; "
+                   "charset=utf-8\r\nContent-Length: 600\r\n\r\n");
+  /* 511 ASCII bytes, then "é" (2 bytes) across the 512-byte cut. */
+  memset(resp + n, 'a', 511);
+  memcpy(resp + n + 511, "\xc3\xa9", 2);
+  memset(resp + n + 513, 'b', 600 - 513);
+  CHECK_INT(wsp__upgrade_init(&up, key, NULL, 0), 0);
+  CHECK_INT(wsp__upgrade_parse(&up, (uint8_t *)resp, (size_t)n + 600, &used),
+            WSP__UP_REJECTED);
+  CHECK_INT(up.body_len, 511);
+  CHECK(up.body_cut);
+  wsp__upgrade_clear(&up);
+  /* Exactly at a boundary nothing is lost. */
+  memcpy(resp + n + 510, "\xc3\xa9", 2);
+  resp[n + 512] = 'b';
+  CHECK_INT(wsp__upgrade_init(&up, key, NULL, 0), 0);
+  CHECK_INT(wsp__upgrade_parse(&up, (uint8_t *)resp, (size_t)n + 600, &used),
+            WSP__UP_REJECTED);
+  CHECK_INT(up.body_len, 512);
+  wsp__upgrade_clear(&up);
+}
+
 int main(void) {
   test_accept();
+  test_interim();
+  test_body_cut();
   test_request();
   test_open_split();
   test_open_variants();

@@ -3,7 +3,8 @@
 #include <sys/socket.h>
 
 #include "check.h"
-#include "internal.h"
+#include "url.h"
+#include "wsprobe.h"
 
 static void ok(const char *s, const char *host, unsigned port,
                const char *target, const char *host_header, int literal) {

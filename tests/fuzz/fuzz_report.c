@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "internal.h"
+#include "wsprobe.h"
 
 /* Collects a report. */
 typedef struct {

@@ -10,8 +10,9 @@
  */
 #include <string.h>
 
+#include "config.h"
 #include "fuzz.h"
-#include "internal.h"
+#include "upgrade.h"
 
 static const char *const offered[] = {"chat", "superchat", "jwt.abc.def.ghi"};
 

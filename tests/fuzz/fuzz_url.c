@@ -14,8 +14,10 @@
 #include <cjson/cJSON.h>
 #include <llhttp.h>
 
+#include "config.h"
 #include "fuzz.h"
-#include "internal.h"
+#include "upgrade.h"
+#include "url.h"
 
 static void check_url(const char *s) {
   wsp__url u, copy;

@@ -39,7 +39,8 @@ sed -e "s/@MAJOR@/$vmajor/" -e "s/@MINOR@/$vminor/" -e "s/@PATCH@/$vpatch/" \
 san=(-fsanitize=address,undefined -fno-sanitize-recover=all
      -fno-omit-frame-pointer)
 cflags=(-g -O1 -std=gnu11 -Wall -Wextra -DWSP_BUILDING
-        -I"$root/lib" -I"$root/include" -I"$out/include" -I"$llhttp_inc")
+        -I"$root/lib" -I"$root/include" -I"$out/include" -I"$root/tests"
+        -I"$llhttp_inc")
 libs=(-luv -lwslay -lmbedtls -lmbedx509 -lmbedcrypto -lcjson -lm)
 
 # The library's sources, as lib/meson.build lists them.

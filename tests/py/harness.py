@@ -33,6 +33,7 @@ SERVERS_DIR = os.environ.get("WSPROBE_SERVERS",
                              os.path.join(REPO_ROOT, "tests", "servers"))
 PY_WS_SERVER = os.path.join(SERVERS_DIR, "py_ws_server.py")
 NODE_WS_SERVER = os.path.join(SERVERS_DIR, "node_ws_server.js")
+AIOHTTP_SERVER = os.path.join(SERVERS_DIR, "aiohttp_server.py")
 PYTHON = os.environ.get("WSPROBE_PYTHON", "/usr/bin/python3")
 NODE = os.environ.get("NODE_BIN") or shutil.which("node")
 
@@ -257,3 +258,19 @@ class ProbeTestCase(unittest.TestCase):
         self.assertEqual(close["code"], code, close)
         if reason is not None:
             self.assertEqual(close["reason"], reason, close)
+
+
+class RaceserverCase(ProbeTestCase):
+    """A probe test with raceserver; every server lives for one test."""
+
+    #: How long a server lives at most (a safety net, in seconds).
+    lifetime = 60
+
+    def setUp(self):
+        super().setUp()
+        if RACESERVER_BIN is None:
+            self.fail(RACESERVER_MISSING)
+
+    def race(self, *opts):
+        return self.server([RACESERVER_BIN, "--port", "0", "--lifetime",
+                            str(self.lifetime)] + list(opts))

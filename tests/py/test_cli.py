@@ -12,7 +12,8 @@ import time
 import unittest
 
 import harness
-from harness import AGENT_EVENTS, OUTCOMES, ProbeTestCase, event_types
+from harness import (AGENT_EVENTS, OUTCOMES, ProbeTestCase, RaceserverCase,
+                     event_types)
 
 TOKEN = "abc.def.ghi"
 
@@ -21,19 +22,6 @@ def read_project_version():
     with open(harness.REPO_ROOT + "/meson.build") as f:
         m = re.search(r"version:\s*'([^']+)'", f.read())
     return m.group(1)
-
-
-class RaceserverCase(ProbeTestCase):
-    """A probe test with raceserver; every server lives for one test."""
-
-    def setUp(self):
-        super().setUp()
-        if harness.RACESERVER_BIN is None:
-            self.fail(harness.RACESERVER_MISSING)
-
-    def race(self, *opts):
-        return self.server([harness.RACESERVER_BIN, "--port", "0",
-                            "--lifetime", "60"] + list(opts))
 
 
 class TestOk(RaceserverCase):

@@ -10,7 +10,13 @@
  * concurrency sweep's "max_level" were added (a merge needs them), and
  * the seed is written as exact digits (cJSON's "%1.15g" rounded about one
  * seed in ten above 10^15, and a seed must repeat a run exactly), and
- * "dns_ms" is written for finished campaigns (it was always null).
+ * "dns_ms" is written for finished campaigns (it was always null). Since
+ * the core measures what happened: close reasons and bodies keep every
+ * byte (a NUL as \u0000; a body that is not UTF-8 as "http_body_hex"),
+ * what a server sent has the config's secrets redacted unless they are
+ * shown, each probe says "delay_achieved_ms" beside its "delay_ms", the
+ * campaign "planned" and "interrupted", and the window search the delays
+ * its points achieved.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,22 +37,117 @@ static cJSON *str_or_null(const char *s) {
   return s ? cJSON_CreateString(s) : cJSON_CreateNull();
 }
 
+/* The secrets of the campaign being written, or none when shown. */
+static wsp__secrets secrets;
+
+/*
+ * Changed: n bytes a server sent with every secret replaced by
+ * "<redacted>", into a fresh buffer (NUL-terminated) of *len bytes.
+ */
+static char *scrubbed(const char *s, size_t n, size_t *len) {
+  char *out = malloc(n * 10 + 1);
+  size_t k = 0;
+  for (size_t i = 0; out != NULL && i < n;) {
+    size_t hit = 0;
+    for (size_t j = 0; j < secrets.n && hit == 0; j++)
+      if (secrets.len[j] <= n - i &&
+          memcmp(s + i, secrets.s[j], secrets.len[j]) == 0)
+        hit = secrets.len[j];
+    if (hit > 0) {
+      memcpy(out + k, "<redacted>", 10);
+      k += 10;
+      i += hit;
+    } else {
+      out[k++] = s[i++];
+    }
+  }
+  if (out != NULL)
+    out[k] = '\0';
+  *len = k;
+  return out;
+}
+
+/* A string a server sent (or quoted), its secrets redacted. */
+static cJSON *said_or_null(const char *s) {
+  size_t n;
+  char *t;
+  cJSON *item;
+  if (s == NULL)
+    return cJSON_CreateNull();
+  t = scrubbed(s, strlen(s), &n);
+  item = cJSON_CreateString(t);
+  free(t);
+  return item;
+}
+
+/*
+ * Changed: bytes as a JSON string, every one kept. cJSON strings end at a
+ * NUL: the NUL-free runs are printed by cJSON and joined with \u0000.
+ */
+static cJSON *bytes_json(const char *s, size_t n) {
+  char *out = malloc(n * 6 + 3), *run = malloc(n + 1);
+  size_t k = 0, i = 0;
+  cJSON *item = NULL;
+  if (out == NULL || run == NULL)
+    goto done;
+  out[k++] = '"';
+  for (;;) {
+    size_t m = 0;
+    char *text;
+    cJSON *part;
+    while (i < n && s[i] != '\0')
+      run[m++] = s[i++];
+    run[m] = '\0';
+    part = cJSON_CreateString(run);
+    text = cJSON_PrintUnformatted(part);
+    cJSON_Delete(part);
+    if (text == NULL)
+      goto done;
+    memcpy(out + k, text + 1, strlen(text) - 2);
+    k += strlen(text) - 2;
+    free(text);
+    if (i == n)
+      break;
+    memcpy(out + k, "\\u0000", 6);
+    k += 6;
+    i++;
+  }
+  out[k++] = '"';
+  out[k] = '\0';
+  item = cJSON_CreateRaw(out);
+done:
+  free(out);
+  free(run);
+  return item;
+}
+
+/* Bytes a server sent under `key`, redacted, or their hex under `hex_key`
+ * when they are not UTF-8. */
+static void add_said_bytes(cJSON *o, const char *key, const char *hex_key,
+                           const char *s, size_t n) {
+  size_t len;
+  char *t = scrubbed(s, n, &len);
+  if (wsp__utf8_valid((const uint8_t *)t, len)) {
+    cJSON_AddItemToObject(o, key, bytes_json(t, len));
+  } else {
+    char *hex = malloc(2 * len + 1);
+    for (size_t i = 0; i < len; i++)
+      snprintf(hex + 2 * i, 3, "%02x", (unsigned char)t[i]);
+    hex[2 * len] = '\0';
+    cJSON_AddNullToObject(o, key);
+    cJSON_AddStringToObject(o, hex_key, hex);
+    free(hex);
+  }
+  free(t);
+}
+
 static cJSON *close_json(const wsp__close *c) {
   cJSON *o;
   if (c->code < 0)
     return cJSON_CreateNull();
   o = cJSON_CreateObject();
   cJSON_AddNumberToObject(o, "code", c->code);
-  if (wsp__utf8_valid((const uint8_t *)c->reason, c->reason_len)) {
-    cJSON_AddStringToObject(o, "reason", c->reason);
-  } else {
-    char hex[2 * WSP__MAX_REASON + 1];
-    for (size_t i = 0; i < c->reason_len; i++)
-      snprintf(hex + 2 * i, 3, "%02x", (unsigned char)c->reason[i]);
-    hex[2 * c->reason_len] = '\0';
-    cJSON_AddNullToObject(o, "reason");
-    cJSON_AddStringToObject(o, "reason_hex", hex);
-  }
+  add_said_bytes(o, "reason", "reason_hex", c->reason, c->reason_len);
   return o;
 }
 
@@ -59,17 +160,15 @@ static cJSON *result_json(const wsp_result *r, int show_secrets) {
   cJSON_AddItemToObject(o, "http_status",
                         r->http_status ? cJSON_CreateNumber(r->http_status)
                                        : cJSON_CreateNull());
-  cJSON_AddItemToObject(o, "http_reason", str_or_null(r->http_reason));
+  cJSON_AddItemToObject(o, "http_reason", said_or_null(r->http_reason));
   x = cJSON_AddObjectToObject(o, "http_headers");
-  cJSON_AddItemToObject(x, "retry-after", str_or_null(r->retry_after));
-  cJSON_AddItemToObject(x, "content-type", str_or_null(r->content_type));
-  if (r->body_len > 0 && wsp__utf8_valid(r->body, r->body_len)) {
-    char *b = wsp__strndup((const char *)r->body, r->body_len);
-    cJSON_AddItemToObject(o, "http_body", str_or_null(b));
-    free(b);
-  } else {
+  cJSON_AddItemToObject(x, "retry-after", said_or_null(r->retry_after));
+  cJSON_AddItemToObject(x, "content-type", said_or_null(r->content_type));
+  if (r->body_len > 0)
+    add_said_bytes(o, "http_body", "http_body_hex", (const char *)r->body,
+                   r->body_len);
+  else
     cJSON_AddNullToObject(o, "http_body");
-  }
   cJSON_AddItemToObject(
       o, "subprotocol",
       str_or_null(r->redact_subprotocol
@@ -102,11 +201,21 @@ static cJSON *result_json(const wsp_result *r, int show_secrets) {
   x = cJSON_AddArrayToObject(o, "events");
   for (size_t i = 0; i < r->nevents; i++) {
     cJSON *e = cJSON_CreateObject();
-    cJSON_AddStringToObject(e, "type", r->events[i].type);
+    cJSON_AddItemToObject(e, "type", said_or_null(r->events[i].type));
     cJSON_AddNumberToObject(e, "t_ms", (double)r->events[i].t_ns / 1e6);
     cJSON_AddItemToArray(x, e);
   }
-  cJSON_AddItemToObject(o, "error", str_or_null(r->error));
+  cJSON_AddItemToObject(o, "error", said_or_null(r->error));
+  /* Changed: the delay asked for moved here from the campaign's fields,
+   * the one achieved beside it. */
+  cJSON_AddNumberToObject(o, "delay_ms", r->delay_ms);
+  cJSON_AddItemToObject(o, "delay_achieved_ms",
+                        r->marks[WSP_MARK_FIRST_SENT] >=
+                                    r->marks[WSP_MARK_RESPONSE] &&
+                                r->marks[WSP_MARK_RESPONSE] >= 0
+                            ? ms_or_null(r->marks[WSP_MARK_FIRST_SENT] -
+                                         r->marks[WSP_MARK_RESPONSE])
+                            : cJSON_CreateNull());
   if (r->step >= 0)
     cJSON_AddNumberToObject(o, "step", r->step);
   return o;
@@ -220,6 +329,12 @@ static cJSON *campaign_json(const wsp_campaign *c) {
   char seed[32], fp[65];
   cJSON_AddStringToObject(x, "mode", mode_names[c->mode]);
   cJSON_AddNumberToObject(x, "count", c->nresults);
+  /* Changed: added. */
+  cJSON_AddItemToObject(x, "planned",
+                        wsp_campaign_planned(c)
+                            ? cJSON_CreateNumber(wsp_campaign_planned(c))
+                            : cJSON_CreateNull());
+  cJSON_AddBoolToObject(x, "interrupted", c->interrupted);
   cJSON_AddNumberToObject(x, "concurrency", c->concurrency);
   cJSON_AddBoolToObject(x, "burst", c->burst);
   if (c->rate > 0)
@@ -281,29 +396,36 @@ static cJSON *campaign_json(const wsp_campaign *c) {
   }
   if (c->mode == WSP__MODE_WINDOW) {
     cJSON *w = cJSON_AddObjectToObject(x, "window");
-    const char *conclusion = c->nevidence == 0             ? "not_run"
-                             : c->evidence[0].failures > 0 ? "above_range"
-                             : c->nevidence > 1 && c->evidence[1].failures == 0
-                                 ? "below_range"
-                                 : "bounded";
+    /* Changed: the search concludes as it goes, "overlapping" and
+     * "inconclusive" too, and brackets achieved delays (ns). */
+    const char *conclusion =
+        c->win_conclusion != NULL ? c->win_conclusion : "not_run";
     cJSON_AddNumberToObject(w, "lo_ms", c->win_lo);
     cJSON_AddNumberToObject(w, "hi_ms", c->win_hi);
     cJSON_AddNumberToObject(w, "resolution_ms", c->win_res);
     cJSON_AddNumberToObject(w, "trials", c->win_trials);
     cJSON_AddStringToObject(w, "conclusion", conclusion);
-    if (strcmp(conclusion, "bounded") == 0) {
+    cJSON_AddStringToObject(w, "measured", "achieved_delay");
+    if (c->win_from >= 0) {
       cJSON *e = cJSON_AddObjectToObject(w, "estimate");
-      cJSON_AddNumberToObject(e, "from_ms", c->cur_lo);
-      cJSON_AddNumberToObject(e, "to_ms", c->cur_hi);
+      cJSON_AddNumberToObject(e, "from_ms", (double)c->win_from / 1e6);
+      cJSON_AddNumberToObject(e, "to_ms", (double)c->win_to / 1e6);
     } else {
       cJSON_AddNullToObject(w, "estimate");
     }
     a = cJSON_AddArrayToObject(w, "evidence");
     for (size_t i = 0; i < c->nevidence; i++) {
+      const wsp__evidence *ev = &c->evidence[i];
       cJSON *o = cJSON_CreateObject();
-      cJSON_AddNumberToObject(o, "delay_ms", c->evidence[i].delay_ms);
-      cJSON_AddNumberToObject(o, "trials", c->evidence[i].trials);
-      cJSON_AddNumberToObject(o, "failures", c->evidence[i].failures);
+      cJSON_AddNumberToObject(o, "delay_ms", ev->delay_ms);
+      cJSON_AddNumberToObject(o, "trials", ev->trials);
+      cJSON_AddNumberToObject(o, "failures", ev->failures);
+      cJSON_AddItemToObject(o, "achieved_min_ms", ms_or_null(ev->achieved_min));
+      cJSON_AddItemToObject(o, "achieved_max_ms", ms_or_null(ev->achieved_max));
+      cJSON_AddItemToObject(o, "failed_max_ms", ms_or_null(ev->fail_max));
+      cJSON_AddItemToObject(o, "passed_min_ms", ms_or_null(ev->pass_min));
+      cJSON_AddNumberToObject(o, "reruns", ev->reruns);
+      cJSON_AddBoolToObject(o, "lag_flagged", ev->lag_flagged);
       cJSON_AddItemToArray(a, o);
     }
     cJSON_AddNumberToObject(w, "probes_spent", c->nresults);
@@ -346,7 +468,6 @@ static cJSON *probe_json(const wsp_campaign *c, size_t i, int show_secrets) {
   cJSON_AddNumberToObject(
       pj, "start_ms",
       r->t0 > c->t_start ? (double)(r->t0 - c->t_start) / 1e6 : 0);
-  cJSON_AddNumberToObject(pj, "delay_ms", r->delay_ms);
   cJSON_AddItemToObject(pj, "loop_lag_ms",
                         r->lag_ns < 0
                             ? cJSON_CreateNull()
@@ -417,6 +538,7 @@ int oracle_json(const wsp_campaign *c, int show_secrets, oracle_buf *b) {
   cJSON *root = head_tree(c, show_secrets);
   char *head, *line;
   size_t n;
+  wsp__secrets_init(&secrets, show_secrets ? NULL : c->cfg);
   if (root == NULL)
     return -1;
   head = cJSON_Print(root);

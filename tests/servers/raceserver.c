@@ -3,7 +3,9 @@
  * apart. It is the demo's target and the tests' main fixture.
  *
  * - a readiness window: a message that arrives within --ready-delay ms of
- *   the upgrade gets close 1011 "Internal error";
+ *   the upgrade gets close 1011 "Internal error" (judged by the kernel's
+ *   arrival stamp of the message against the time the 101 was written, so
+ *   that the server's own lateness does not move the window);
  * - HTTP rejections: 503 for the first K upgrades, a fraction of them, or
  *   beyond a number of open connections; 401/403 for missing, bad or
  *   expired JWTs (verified with wsprobe's own helpers);
@@ -18,11 +20,14 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <linux/sockios.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 
 #include <llhttp.h>
 #include <mbedtls/ctr_drbg.h>
@@ -63,6 +68,7 @@ typedef enum {
   HS_NO_UPGRADE,
   HS_UNOFFERED_SUBPROTOCOL,
   HS_EXTENSION,
+  HS_EARLY_HINTS,
 } handshake_mode;
 
 /* A certificate served, with what it resumes sessions with: sessions
@@ -98,6 +104,10 @@ typedef struct {
   const char *close_reason;        /* Its reason. */
   uint32_t event_interval;         /* ms between events. */
   uint32_t reply_delay;            /* ms before replying. */
+  int rst_after_close;             /* Reset TCP once our close frame is
+                                      written, as many servers do. */
+  int report_arrival;              /* Close reasons say when the first
+                                      message arrived after the 101. */
   int quiet;                       /* No stats on exit. */
   int tls;                         /* Sites in use: 0 (no TLS), 1 or 2. */
   tls_site site[2];                /* The certificate, then the next one. */
@@ -149,7 +159,12 @@ typedef struct conn {
   int tls_done;               /* Handshake finished. */
   const uint8_t *tin;         /* Ciphertext for mbedTLS. */
   size_t tin_len;             /* How many. */
-  uint64_t ready_at;          /* uv_hrtime() when ready. */
+  uint64_t ready_at;          /* uv_hrtime() when ready: the 101's write
+                                 plus the readiness delay. */
+  uint64_t rx_ns;             /* Kernel arrival stamp of the bytes being
+                                 read (uv_hrtime() clock), or 0. */
+  int64_t arrival_ns;         /* The first message's arrival after the
+                                 101 was written, or -1. */
   int counted_open;           /* Counted in srv.open_conns. */
   int events_next;            /* Next agent event to send. */
   int replying;               /* A reply sequence is running. */
@@ -157,6 +172,9 @@ typedef struct conn {
   size_t pending_len;         /* Its length. */
   int pending_op;             /* Its opcode. */
   int shut;                   /* Close handshake done; closing TCP. */
+  int resetting;              /* --rst-after-close: waiting for the close
+                                 frame to leave, then reset. */
+  int reset_polls;            /* Send-queue checks so far. */
 } conn;
 
 static const char *const hdr_names[] = {
@@ -362,13 +380,56 @@ static ssize_t ws_send(wslay_event_context_ptr ws, const uint8_t *data,
 
 static void on_linger(uv_timer_t *t) { conn_close(t->data, 0); }
 
+static void on_reset_poll(uv_timer_t *t);
+
+/* Whether the kernel still holds bytes of ours it has not transmitted
+ * (SIOCOUTQNSD); unknown counts as none. */
+static int unsent(conn *c) {
+  uv_os_fd_t fd;
+  int n = 0;
+  if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > 0)
+    return 1;
+  return uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0 &&
+         ioctl(fd, SIOCOUTQNSD, &n) == 0 && n > 0;
+}
+
+/*
+ * Resets the connection as soon as everything it wrote has been
+ * transmitted: a reset discards what the kernel has not sent yet, and a
+ * small frame right after others may be held back for a few microseconds
+ * (TCP autocorking). Those are waited out here, then every millisecond,
+ * 200 times at most.
+ */
+static void reset_when_sent(conn *c) {
+  if (c->closing)
+    return;
+  for (int i = 0; i < 1000 && unsent(c); i++)
+    sched_yield();
+  if (!unsent(c) || c->reset_polls++ >= 200) {
+    conn_close(c, 1);
+    return;
+  }
+  uv_timer_start(&c->timer, on_reset_poll, 1, 0);
+}
+
+static void on_reset_poll(uv_timer_t *t) { reset_when_sent(t->data); }
+
 /* Sends what wslay queued; after the close handshake the server closes
  * TCP first, so that TIME_WAIT stays here. */
 static void ws_flush(conn *c) {
-  if (c->closing || c->ws == NULL)
+  if (c->closing || c->ws == NULL || c->resetting)
     return;
   if (wslay_event_want_write(c->ws) && wslay_event_send(c->ws) != 0) {
     conn_close(c, 0);
+    return;
+  }
+  if (srv.rst_after_close && wslay_event_get_close_sent(c->ws)) {
+    /* Reset without waiting for the client's answer (which then meets a
+     * closed socket), once the close frame has left. */
+    if (!c->resetting) {
+      c->resetting = 1;
+      reset_when_sent(c);
+    }
     return;
   }
   if (wslay_event_get_close_sent(c->ws) &&
@@ -388,8 +449,17 @@ static void send_text(conn *c, const char *text) {
 }
 
 static void server_close(conn *c, uint16_t code, const char *reason) {
+  char with[124];
   if (code == 1011)
     srv.stats[ST_1011]++;
+  if (srv.report_arrival && c->arrival_ns >= 0) {
+    /* What this server measured, for tests to hold a client's own
+     * measurement against. */
+    snprintf(with, sizeof(with), "%s%sarrived %.6f ms after the 101",
+             reason ? reason : "", reason && *reason ? "; " : "",
+             (double)c->arrival_ns / 1e6);
+    reason = with;
+  }
   wslay_event_queue_close(c->ws, code, (const uint8_t *)reason,
                           reason ? strlen(reason) : 0);
 }
@@ -466,8 +536,13 @@ static void on_ws_msg(wslay_event_context_ptr ws,
   (void)ws;
   if (a->opcode != WSLAY_TEXT_FRAME && a->opcode != WSLAY_BINARY_FRAME)
     return;
-  if (uv_hrtime() < c->ready_at) {
-    /* The race: the pipeline is not ready for this message. */
+  if (c->arrival_ns < 0)
+    c->arrival_ns =
+        (int64_t)(c->rx_ns ? c->rx_ns : uv_hrtime()) -
+        (int64_t)(c->ready_at - (uint64_t)srv.ready_delay * 1000000);
+  if ((c->rx_ns ? c->rx_ns : uv_hrtime()) < c->ready_at) {
+    /* The race: the pipeline is not ready for this message, judged by
+     * when the message arrived, not by when this server got to it. */
     server_close(c, 1011, "Internal error");
     return;
   }
@@ -706,9 +781,14 @@ static void handle_upgrade(conn *c, const uint8_t *rest, size_t rest_len) {
   if (srv.handshake == HS_BAD_ACCEPT)
     accept[3] = accept[3] == 'A' ? 'B' : 'A';
   n = snprintf(resp, sizeof(resp),
-               "HTTP/1.1 101 Switching Protocols\r\n%s"
+               "%sHTTP/1.1 101 Switching Protocols\r\n%s"
                "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n"
                "%s%s%s%s\r\n",
+               /* An interim response first (RFC 9110 15.2, RFC 8297). */
+               srv.handshake == HS_EARLY_HINTS
+                   ? "HTTP/1.1 103 Early Hints\r\nLink: </app.js>; "
+                     "rel=preload\r\n\r\n"
+                   : "",
                srv.handshake == HS_NO_UPGRADE ? "" : "Upgrade: websocket\r\n",
                accept, select ? "Sec-WebSocket-Protocol: " : "",
                select ? select : "", select ? "\r\n" : "",
@@ -731,6 +811,8 @@ static void handle_upgrade(conn *c, const uint8_t *rest, size_t rest_len) {
     n += (int)gl;
   }
   srv.stats[ST_101]++;
+  /* The window starts when the 101 is handed to the kernel. */
+  c->ready_at = uv_hrtime() + (uint64_t)srv.ready_delay * 1000000;
   if (conn_write(c, (const uint8_t *)resp, (size_t)n, 0) != 0)
     return conn_close(c, 0);
   open_ws(c, rest, rest_len);
@@ -739,7 +821,6 @@ static void handle_upgrade(conn *c, const uint8_t *rest, size_t rest_len) {
 static void open_ws(conn *c, const uint8_t *rest, size_t rest_len) {
   free(c->http);
   c->http = NULL;
-  c->ready_at = uv_hrtime() + (uint64_t)srv.ready_delay * 1000000;
   c->counted_open = 1;
   srv.open_conns++;
   if (wslay_event_context_server_init(&c->ws, &ws_callbacks, c) != 0)
@@ -801,19 +882,64 @@ static void tls_data(conn *c, const uint8_t *data, size_t len) {
   c->tin_len = 0;
 }
 
+/*
+ * The kernel's arrival stamp (SO_TIMESTAMPNS) of the bytes the next read
+ * takes, on uv_hrtime()'s clock: libuv reads with read(2), which drops
+ * the stamp, so the bytes are first peeked at with recvmsg(2). 0 when
+ * there is no stamp.
+ */
+static uint64_t peek_stamp(conn *c) {
+  union {
+    char buf[CMSG_SPACE(sizeof(struct timespec)) + 64];
+    struct cmsghdr align;
+  } cbuf;
+  struct iovec iov = {srv.rbuf, sizeof(srv.rbuf)};
+  struct msghdr mh;
+  struct cmsghdr *cm;
+  uv_os_fd_t fd;
+  if (uv_fileno((uv_handle_t *)&c->tcp, &fd) != 0)
+    return 0;
+  memset(&mh, 0, sizeof(mh));
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  mh.msg_control = cbuf.buf;
+  mh.msg_controllen = sizeof(cbuf.buf);
+  if (recvmsg(fd, &mh, MSG_PEEK | MSG_DONTWAIT) <= 0)
+    return 0;
+  for (cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm)) {
+    if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS) {
+      struct timespec ts, now;
+      uint64_t mono;
+      int64_t age;
+      memcpy(&ts, CMSG_DATA(cm), sizeof(ts));
+      /* The real-time clock first: a pause between the two reads then
+       * makes the arrival later, never earlier, than it was. */
+      clock_gettime(CLOCK_REALTIME, &now);
+      mono = uv_hrtime();
+      age = ((int64_t)now.tv_sec - ts.tv_sec) * 1000000000 +
+            (now.tv_nsec - ts.tv_nsec);
+      return age >= 0 && (uint64_t)age < mono ? mono - (uint64_t)age : 0;
+    }
+  }
+  return 0;
+}
+
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
-  (void)h;
+  conn *c = h->data;
   (void)hint;
+  /* Only messages are judged by their arrival: the handshake needs no
+   * stamp. The peeked bytes are the ones libuv then reads into rbuf. */
+  c->rx_ns = c->ws != NULL ? peek_stamp(c) : 0;
   *buf = uv_buf_init((char *)srv.rbuf, sizeof(srv.rbuf));
 }
 
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
   conn *c = s->data;
   if (n < 0) {
-    conn_close(c, 0);
+    conn_close(c, c->resetting);
     return;
   }
-  if (n == 0 || c->closing)
+  if (n == 0 || c->closing || c->resetting)
     return;
   if (c->tls != NULL)
     tls_data(c, (const uint8_t *)buf->base, (size_t)n);
@@ -830,6 +956,7 @@ static void on_connection(uv_stream_t *l, int status) {
     free(c);
     return;
   }
+  c->arrival_ns = -1;
   uv_tcp_init(srv.loop, &c->tcp);
   uv_timer_init(srv.loop, &c->timer);
   c->tcp.data = c->timer.data = c;
@@ -841,6 +968,12 @@ static void on_connection(uv_stream_t *l, int status) {
   }
   srv.stats[ST_ACCEPTED]++;
   uv_tcp_nodelay(&c->tcp, 1);
+  {
+    uv_os_fd_t fd;
+    int one = 1;
+    if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0)
+      (void)setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
+  }
   llhttp_init(c->http, HTTP_REQUEST, &http_settings);
   c->http->data = c;
   c->field_id = -1;
@@ -972,13 +1105,18 @@ static const char usage[] =
     "  --jwt-alg HS256|RS256|ES256\n"
     "  --select-subprotocol P   select P when offered\n"
     "  --handshake MODE         ok, bad-accept, no-upgrade,\n"
-    "                           unoffered-subprotocol, extension\n"
+    "                           unoffered-subprotocol, extension,\n"
+    "                           early-hints (a 103 before the 101)\n"
     "  --greeting TEXT          text frame in the same write as the 101\n"
     "  --on-message MODE        events (default), echo, silent,\n"
     "                           close:CODE[:REASON], drop, rst,\n"
     "                           events-then-close:CODE[:REASON]\n"
     "  --event-interval MS      pause between agent events\n"
     "  --reply-delay MS         pause before replying\n"
+    "  --rst-after-close        reset TCP right after sending any close\n"
+    "                           frame (the 1011 of the race included)\n"
+    "  --report-arrival         close reasons end in \"arrived MS ms after\n"
+    "                           the 101\": the first message's arrival\n"
     "  --tls-cert FILE, --tls-key FILE\n"
     "                           serve TLS (wss://)\n"
     "  --tls-client-ca FILE     require client certificates from this CA\n"
@@ -1000,6 +1138,9 @@ static void parse_close(const char *arg, const char *s) {
   if (strlen(srv.close_reason) > 123)
     fx_usage_error("--on-message: close reason longer than 123 bytes");
 }
+
+/* Long options without a short letter. */
+enum { OPT_RST_AFTER_CLOSE = 256, OPT_REPORT_ARRIVAL };
 
 int main(int argc, char **argv) {
   static const struct option opts[] = {
@@ -1025,6 +1166,8 @@ int main(int argc, char **argv) {
       {"on-message", 1, NULL, 'm'},
       {"event-interval", 1, NULL, 'i'},
       {"reply-delay", 1, NULL, 'd'},
+      {"rst-after-close", 0, NULL, OPT_RST_AFTER_CLOSE},
+      {"report-arrival", 0, NULL, OPT_REPORT_ARRIVAL},
       {"tls-cert", 1, NULL, 'c'},
       {"tls-key", 1, NULL, 'K'},
       {"tls-client-ca", 1, NULL, 'C'},
@@ -1127,6 +1270,8 @@ int main(int argc, char **argv) {
         srv.handshake = HS_UNOFFERED_SUBPROTOCOL;
       else if (strcmp(optarg, "extension") == 0)
         srv.handshake = HS_EXTENSION;
+      else if (strcmp(optarg, "early-hints") == 0)
+        srv.handshake = HS_EARLY_HINTS;
       else
         fx_usage_error("--handshake: unknown mode '%s'", optarg);
       break;
@@ -1159,6 +1304,12 @@ int main(int argc, char **argv) {
       break;
     case 'd':
       srv.reply_delay = (uint32_t)fx_number("--reply-delay", optarg, 3600000);
+      break;
+    case OPT_RST_AFTER_CLOSE:
+      srv.rst_after_close = 1;
+      break;
+    case OPT_REPORT_ARRIVAL:
+      srv.report_arrival = 1;
       break;
     case 'c':
       tls_cert[0] = optarg;

@@ -207,7 +207,26 @@ class BindingTest(unittest.TestCase):
             self.assertEqual(p.to_dict(), raw)
             expected = "ok" if raw["delay_ms"] == 500 else "closed_by_server"
             self.assertEqual(p.outcome, expected, p)
+            # What was asked for, and what was achieved from the 101.
+            self.assertEqual(p.delay_ms, raw["delay_ms"])
+            self.assertGreaterEqual(p.delay_achieved_ms, p.delay_ms)
         self.assertIn("3 of 6 passed", rep.text)
+        self.assertFalse(rep.interrupted)
+        self.assertEqual(rep.planned, 6)
+
+    def test_campaign_burst_delay(self):
+        # Released 300 ms after the last connection opened: past the
+        # server's 150 ms window, every probe passes.
+        s = self.server("--ready-delay", "150")
+        rep = wsprobe.campaign(s.url(), count=4, concurrency=4, burst=True,
+                               delay_ms=300, send=RUN, timeout_ms=3000)
+        self.assertTrue(rep.passed, rep.text)
+        for p in rep.probes:
+            self.assertGreaterEqual(p.delay_achieved_ms, 300)
+        with self.assertRaises(wsprobe.ConfigError) as e:
+            wsprobe.campaign(s.url(), count=4, concurrency=4, burst=True,
+                             jitter_ms=10, send=RUN)
+        self.assertIn("jitter", str(e.exception))
 
     def test_campaign_plain(self):
         s = self.server("--reject-first", "2", "--on-message", "echo")

@@ -208,6 +208,12 @@ class Result:
     index: int = 0
     #: Scripted probes: the step it ended in, from 0 (None without steps).
     step: Optional[int] = None
+    #: The first-message delay asked for, ms.
+    delay_ms: int = 0
+    #: The delay achieved: from the 101 response's arrival (the kernel's
+    #: receive stamp) to the first message's send, ms; None when nothing
+    #: was sent.
+    delay_achieved_ms: Optional[float] = None
     #: wss://: version, cipher, alpn, verified, close_notify, resumed and
     #: group of the completed TLS handshake; None without one.
     tls: Optional[dict] = None
@@ -229,7 +235,9 @@ class Result:
             messages=d.get("messages", 0),
             events=[(e["type"], e["t_ms"]) for e in d.get("events", [])],
             error=d.get("error"), index=d.get("index", 0),
-            step=d.get("step"), tls=d.get("tls"), _raw=d)
+            step=d.get("step"), tls=d.get("tls"),
+            delay_ms=d.get("delay_ms", 0),
+            delay_achieved_ms=d.get("delay_achieved_ms"), _raw=d)
 
     def to_dict(self) -> dict:
         """The probe object of the JSON report (docs/report.md), a copy."""
@@ -292,13 +300,20 @@ class Report:
 
     @property
     def window(self) -> Optional[dict]:
-        """A window search's findings ("conclusion", "estimate", ...)."""
+        """A window search's findings ("conclusion", "estimate", ...), in
+        achieved delays."""
         return self.campaign.get("window")
 
     @property
     def levels(self) -> Optional[dict]:
         """A concurrency sweep's levels and first failing level."""
         return self.campaign.get("concurrency_sweep")
+
+    @property
+    def planned(self) -> Optional[int]:
+        """Probes a fixed schedule was to run (None for timed campaigns and
+        searches)."""
+        return self.campaign.get("planned")
 
     def __str__(self) -> str:
         return self.text
@@ -498,7 +513,9 @@ def campaign(url: str, **options: Any) -> Report:
     ``Report.failure_rates``); ``window=(lo_ms, hi_ms)`` searches the race
     window by bisection (with ``resolution_ms`` and ``trials``;
     ``Report.window``); ``concurrency_sweep=MAX`` bursts 1, 2, 4, ... MAX
-    connections; ``burst=True`` sends every first message at once;
+    connections; ``burst=True`` sends every first message at once,
+    ``delay_ms`` after the last connection opened (a ``jitter_ms`` or
+    ``delays`` with it is a ``ConfigError``);
     ``duration_ms`` keeps probing that long; ``shard=(i, n)`` runs one
     shard. ``json``, ``html`` and ``junit`` write the reports to files,
     from the same report model as the CLI's (paths checked before the run;

@@ -1,5 +1,7 @@
 /*
- * Bytes over TCP. Knows sockets and libuv's loop, nothing of HTTP or frames.
+ * The connection: bytes over TCP. Knows sockets and libuv's loop, nothing
+ * of TLS, HTTP or frames, and reports facts (connected, data with its
+ * arrival stamp, drained, write failed, ended) through its callbacks.
  *
  * The socket is ours, in an epoll set libuv watches, not a uv_tcp_t: the
  * probe's product is when bytes arrived, and libuv's streams read with
@@ -12,7 +14,9 @@
  * loop only says when they are ready.
  *
  * Writes go straight to the socket; only what the kernel would not take is
- * copied, into a per-probe queue flushed when the socket is writable.
+ * copied, into a per-connection queue flushed when the socket is writable.
+ * A failed write is a fact like any other: the peer's last bytes (a close
+ * frame before a reset, say) are still read and reported before the end.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -20,18 +24,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "conn.h"
 
 #ifndef MSG_NOSIGNAL
 #define MSG_NOSIGNAL 0
 #endif
 
 /*
- * One epoll set per context holds every probe's socket, and libuv watches
+ * One epoll set per loop holds every connection's socket, and libuv watches
  * that set's descriptor with a single uv_poll_t (an epoll descriptor is
  * itself pollable). A socket costs one epoll_ctl to add and one when its
  * connect completes; close(2) removes it. A uv_poll_t per socket cost
@@ -40,17 +43,31 @@
  */
 typedef struct wsp__poller {
   uv_poll_t handle; /* Watches epfd; freed in its close callback. */
-  int epfd;         /* The context's epoll set. */
+  int epfd;         /* The loop's epoll set. */
 } wsp__poller;
 
 static void on_poller(uv_poll_t *h, int status, int events);
 
 static void poller_closed(uv_handle_t *h) { free(h->data); }
 
-static int poller_get(wsp_ctx *ctx) {
+int wsp__net_init(wsp__net *net, uv_loop_t *loop) {
+  memset(net, 0, sizeof(*net));
+  net->loop = loop;
+  /* Reads are handled synchronously, so one buffer serves every socket. */
+  if ((net->rbuf = malloc(WSP__READ_BUF)) == NULL)
+    return UV_ENOMEM;
+  return 0;
+}
+
+void wsp__net_free(wsp__net *net) {
+  free(net->rbuf);
+  net->rbuf = NULL;
+}
+
+static int poller_get(wsp__net *net) {
   wsp__poller *pl;
   int rc;
-  if (ctx->poller != NULL)
+  if (net->poller != NULL)
     return 0;
   if ((pl = malloc(sizeof(*pl))) == NULL)
     return UV_ENOMEM;
@@ -59,67 +76,84 @@ static int poller_get(wsp_ctx *ctx) {
     free(pl);
     return rc;
   }
-  if ((rc = uv_poll_init(ctx->loop, &pl->handle, pl->epfd)) != 0) {
+  if ((rc = uv_poll_init(net->loop, &pl->handle, pl->epfd)) != 0) {
     close(pl->epfd);
     free(pl);
     return rc;
   }
-  pl->handle.data = ctx;
+  pl->handle.data = net;
   if ((rc = uv_poll_start(&pl->handle, UV_READABLE, on_poller)) != 0) {
     pl->handle.data = pl;
     uv_close((uv_handle_t *)&pl->handle, poller_closed);
     close(pl->epfd);
     return rc;
   }
-  ctx->poller = pl;
+  net->poller = pl;
   return 0;
 }
 
 /* With no socket left the set goes, so that a loop with no probe has no
  * handle of ours: an embedder may close its loop right after. */
-static void poller_put(wsp_ctx *ctx) {
-  wsp__poller *pl = ctx->poller;
-  if (--ctx->nsockets > 0 || pl == NULL)
+static void poller_put(wsp__net *net) {
+  wsp__poller *pl = net->poller;
+  if (--net->nsockets > 0 || pl == NULL)
     return;
-  ctx->poller = NULL;
+  net->poller = NULL;
   pl->handle.data = pl;
   uv_close((uv_handle_t *)&pl->handle, poller_closed);
   close(pl->epfd);
 }
 
-/* Watches what the probe needs: writability while connecting or while
- * bytes are queued, readability while connecting or reading. */
-static void watch(wsp_probe *p) {
-  struct epoll_event ev;
-  int want = 0;
-  if (!p->sock_open)
-    return;
-  if (p->connecting || p->outq_off < p->outq_len)
-    want |= EPOLLOUT;
-  if (p->connecting || p->reading)
-    want |= EPOLLIN;
-  if (want == p->watching)
-    return;
-  memset(&ev, 0, sizeof(ev));
-  ev.events = (uint32_t)want;
-  ev.data.ptr = p;
-  /* It cannot fail for a socket already in the set (or, with memory to
-   * spare, for a new one): a failed add leaves the connect's deadline. */
-  if (epoll_ctl(p->ctx->poller->epfd,
-                p->watching < 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, p->fd,
-                &ev) == 0)
-    p->watching = want;
+void wsp__conn_init(wsp__conn *c, wsp__net *net, const wsp__conn_cbs *cbs,
+                    void *ud) {
+  memset(c, 0, sizeof(*c));
+  c->net = net;
+  c->cbs = cbs;
+  c->ud = ud;
+  c->fd = -1;
+  c->watching = -1;
 }
 
-int wsp__tx_connect(wsp_probe *p, const struct sockaddr *sa, size_t salen) {
+/* Watches what the connection needs: writability while connecting or
+ * while bytes are queued, readability while connecting or reading. */
+static void watch(wsp__conn *c) {
+  struct epoll_event ev;
+  int want = 0;
+  if (!c->open)
+    return;
+  if (c->connecting || (c->outq_off < c->outq_len && c->write_err == 0))
+    want |= EPOLLOUT;
+  if (c->connecting || c->reading)
+    want |= EPOLLIN;
+  if (want == c->watching)
+    return;
+  if (want == 0) {
+    /* Out of the set: epoll reports errors and hang-ups whatever the
+     * mask, and nobody would read them any more. */
+    if (epoll_ctl(c->net->poller->epfd, EPOLL_CTL_DEL, c->fd, NULL) == 0)
+      c->watching = -1;
+    return;
+  }
+  memset(&ev, 0, sizeof(ev));
+  ev.events = (uint32_t)want;
+  ev.data.ptr = c;
+  /* It cannot fail for a socket already in the set (or, with memory to
+   * spare, for a new one): a failed add leaves the connect's deadline. */
+  if (epoll_ctl(c->net->poller->epfd,
+                c->watching < 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, c->fd,
+                &ev) == 0)
+    c->watching = want;
+}
+
+int wsp__conn_connect(wsp__conn *c, const struct sockaddr *sa, size_t salen) {
   int fd, rc, one = 1;
-  if ((rc = poller_get(p->ctx)) != 0)
+  if ((rc = poller_get(c->net)) != 0)
     return rc;
   fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     rc = -errno;
-    p->ctx->nsockets++;
-    poller_put(p->ctx);
+    c->net->nsockets++;
+    poller_put(c->net);
     return rc;
   }
   (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -127,12 +161,13 @@ int wsp__tx_connect(wsp_probe *p, const struct sockaddr *sa, size_t salen) {
   /* Without it (an old kernel), reads are stamped when they are read. */
   (void)setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
 #endif
-  p->ctx->nsockets++;
-  p->fd = fd;
-  p->sock_open = 1;
-  p->watching = -1;
-  p->reading = 0;
-  p->connecting = 1;
+  c->net->nsockets++;
+  c->fd = fd;
+  c->open = 1;
+  c->watching = -1;
+  c->reading = 0;
+  c->connecting = 1;
+  c->write_err = 0;
   do
     rc = connect(fd, sa, (socklen_t)salen);
   while (rc != 0 && errno == EINTR);
@@ -140,103 +175,116 @@ int wsp__tx_connect(wsp_probe *p, const struct sockaddr *sa, size_t salen) {
     return -errno; /* The caller closes the socket. */
   /* Even an immediate success is reported from the loop, like libuv's
    * uv_tcp_connect, so that no callback runs inside the caller. */
-  watch(p);
+  watch(c);
   return 0;
 }
 
-void wsp__tx_close(wsp_probe *p) {
-  if (!p->sock_open)
+void wsp__conn_close(wsp__conn *c) {
+  if (!c->open)
     return;
-  p->sock_open = 0;
-  p->reading = 0;
-  p->connecting = 0;
+  c->open = 0;
+  c->reading = 0;
+  c->connecting = 0;
   /* Events for this socket may remain in the batch being dispatched;
-   * they must not reach whatever socket the probe opens next. */
-  p->closed_batch = p->ctx->batch;
-  close(p->fd); /* Which also takes it out of the epoll set. */
-  p->fd = -1;
-  free(p->outq);
-  p->outq = NULL;
-  p->outq_len = p->outq_off = p->outq_cap = 0;
-  poller_put(p->ctx);
+   * they must not reach whatever socket is opened next. */
+  c->closed_batch = c->net->batch;
+  close(c->fd); /* Which also takes it out of the epoll set. */
+  c->fd = -1;
+  free(c->outq);
+  c->outq = NULL;
+  c->outq_len = c->outq_off = c->outq_cap = 0;
+  poller_put(c->net);
 }
 
-int wsp__tx_pending(const wsp_probe *p) { return p->outq_off < p->outq_len; }
+int wsp__conn_pending(const wsp__conn *c) {
+  return c->outq_off < c->outq_len && c->write_err == 0;
+}
 
-int wsp__tx_write(wsp_probe *p, const uint8_t *data, size_t len) {
-  if (p->tls != NULL)
-    return wsp__tls_write(p, data, len);
-  return wsp__raw_write(p, data, len);
+/* The kernel refused bytes: that is reported once, and nothing more is
+ * written. Reading goes on: what the peer sent before is still there. */
+static int write_failed(wsp__conn *c, int err) {
+  if (c->write_err != 0)
+    return c->write_err;
+  c->write_err = err;
+  free(c->outq);
+  c->outq = NULL;
+  c->outq_len = c->outq_off = c->outq_cap = 0;
+  watch(c);
+  c->cbs->write_failed(c->ud, err);
+  return err;
 }
 
 /* Queues bytes the kernel did not take, behind any already queued. */
-static int enqueue(wsp_probe *p, const uint8_t *data, size_t len) {
-  size_t live = p->outq_len - p->outq_off;
-  if (p->outq_off > 0 && live + len > p->outq_cap - p->outq_off) {
-    memmove(p->outq, p->outq + p->outq_off, live);
-    p->outq_off = 0;
-    p->outq_len = live;
+static int enqueue(wsp__conn *c, const uint8_t *data, size_t len) {
+  size_t live = c->outq_len - c->outq_off;
+  if (c->outq_off > 0 && live + len > c->outq_cap - c->outq_off) {
+    memmove(c->outq, c->outq + c->outq_off, live);
+    c->outq_off = 0;
+    c->outq_len = live;
   }
-  if (p->outq_len + len > p->outq_cap) {
-    size_t cap = p->outq_cap ? p->outq_cap : 1024;
+  if (c->outq_len + len > c->outq_cap) {
+    size_t cap = c->outq_cap ? c->outq_cap : 1024;
     uint8_t *q;
-    while (cap < p->outq_len + len)
+    while (cap < c->outq_len + len)
       cap *= 2;
-    if ((q = realloc(p->outq, cap)) == NULL)
+    if ((q = realloc(c->outq, cap)) == NULL)
       return UV_ENOMEM;
-    p->outq = q;
-    p->outq_cap = cap;
+    c->outq = q;
+    c->outq_cap = cap;
   }
-  memcpy(p->outq + p->outq_len, data, len);
-  p->outq_len += len;
-  watch(p);
+  memcpy(c->outq + c->outq_len, data, len);
+  c->outq_len += len;
+  watch(c);
   return 0;
 }
 
-int wsp__raw_write(wsp_probe *p, const uint8_t *data, size_t len) {
+int wsp__conn_write(wsp__conn *c, const uint8_t *data, size_t len) {
   size_t done = 0;
-  if (!p->sock_open || p->connecting)
-    return UV_EPIPE;
+  if (!c->open || c->connecting)
+    return UV_ENOTCONN;
+  if (c->write_err != 0)
+    return c->write_err;
   /* Writing directly is only allowed while nothing is queued, to keep the
    * byte order. */
-  while (p->outq_off == p->outq_len && done < len) {
+  while (c->outq_off == c->outq_len && done < len) {
     uint64_t t = uv_hrtime();
-    ssize_t n = send(p->fd, data + done, len - done, MSG_NOSIGNAL);
+    ssize_t n = send(c->fd, data + done, len - done, MSG_NOSIGNAL);
     if (n >= 0) {
-      p->tx_ns = t;
+      c->tx_ns = t;
       done += (size_t)n;
     } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
       break;
     } else if (errno != EINTR) {
-      return -errno;
+      return write_failed(c, -errno);
     }
   }
   if (done == len)
     return 0;
-  return enqueue(p, data + done, len - done);
+  if (enqueue(c, data + done, len - done) != 0)
+    return write_failed(c, UV_ENOMEM);
+  return 0;
 }
 
-static void flush_queue(wsp_probe *p) {
-  while (p->outq_off < p->outq_len) {
+static void flush_queue(wsp__conn *c) {
+  while (c->outq_off < c->outq_len) {
     uint64_t t = uv_hrtime();
-    ssize_t n = send(p->fd, p->outq + p->outq_off, p->outq_len - p->outq_off,
+    ssize_t n = send(c->fd, c->outq + c->outq_off, c->outq_len - c->outq_off,
                      MSG_NOSIGNAL);
     if (n >= 0) {
-      p->tx_ns = t;
-      p->outq_off += (size_t)n;
+      c->tx_ns = t;
+      c->outq_off += (size_t)n;
     } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
       return;
     } else if (errno != EINTR) {
-      wsp__probe_finish(p, WSP_OUTCOME_ABNORMAL_CLOSURE, "write failed: %s",
-                        uv_strerror(-errno));
+      (void)write_failed(c, -errno);
       return;
     }
   }
-  free(p->outq);
-  p->outq = NULL;
-  p->outq_len = p->outq_off = p->outq_cap = 0;
-  watch(p);
-  wsp__probe_on_drain(p);
+  free(c->outq);
+  c->outq = NULL;
+  c->outq_len = c->outq_off = c->outq_cap = 0;
+  watch(c);
+  c->cbs->drained(c->ud);
 }
 
 /*
@@ -255,8 +303,8 @@ static uint64_t rx_stamp(struct msghdr *mh) {
       int64_t age;
       memcpy(&ts, CMSG_DATA(cm), sizeof(ts));
       /* The real-time clock first: a pause between the two reads makes
-       * the arrival later, never earlier, than it was (before the send
-       * it answers, when the pause is longer than the answer took). */
+       * the arrival later, never earlier, than it was, so an achieved
+       * delay is never overstated. */
       if (clock_gettime(CLOCK_REALTIME, &now) != 0)
         break;
       mono = uv_hrtime();
@@ -275,10 +323,11 @@ static uint64_t rx_stamp(struct msghdr *mh) {
 }
 
 /* Reads until the socket is empty (or a few full buffers were taken:
- * epoll is level-triggered, the rest comes on the next turn). */
-static void do_read(wsp_probe *p) {
+ * epoll is level-triggered, the rest comes on the next turn). An error or
+ * EOF is reported only once every byte before it was. */
+static void do_read(wsp__conn *c) {
   int i;
-  for (i = 0; i < 16 && p->sock_open && p->reading; i++) {
+  for (i = 0; i < 16 && c->open && c->reading; i++) {
     union {
       char buf[CMSG_SPACE(sizeof(struct timespec)) + 64];
       struct cmsghdr align;
@@ -286,90 +335,80 @@ static void do_read(wsp_probe *p) {
     struct iovec iov;
     struct msghdr mh;
     ssize_t n;
-    iov.iov_base = p->ctx->rbuf;
+    iov.iov_base = c->net->rbuf;
     iov.iov_len = WSP__READ_BUF;
     memset(&mh, 0, sizeof(mh));
     mh.msg_iov = &iov;
     mh.msg_iovlen = 1;
     mh.msg_control = cbuf.buf;
     mh.msg_controllen = sizeof(cbuf.buf);
-    n = recvmsg(p->fd, &mh, MSG_CMSG_CLOEXEC);
+    n = recvmsg(c->fd, &mh, MSG_CMSG_CLOEXEC);
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
       return;
     if (n <= 0) {
       int err = n == 0 ? UV_EOF : -errno;
-      p->reading = 0; /* The probe closes the socket now. */
-      wsp__probe_on_end(p, err);
+      c->reading = 0;
+      watch(c);
+      c->cbs->ended(c->ud, err);
       return;
     }
-    p->rx_ns = rx_stamp(&mh);
-    if (p->tls != NULL)
-      wsp__tls_feed(p, p->ctx->rbuf, (size_t)n);
-    else
-      wsp__probe_on_data(p, p->ctx->rbuf, (size_t)n);
-    p->rx_ns = 0;
+    c->cbs->data(c->ud, c->net->rbuf, (size_t)n, rx_stamp(&mh));
     if ((size_t)n < WSP__READ_BUF)
       return;
   }
 }
 
-static void on_connected(wsp_probe *p, uint32_t events) {
+static void on_connected(wsp__conn *c, uint32_t events) {
   int err = 0;
   socklen_t len = sizeof(err);
-  if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+  if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
     err = errno;
   if (err == 0 && !(events & EPOLLOUT))
     return; /* Not yet: a spurious wake-up. */
-  p->connecting = 0;
+  c->connecting = 0;
   if (err != 0) {
-    wsp__probe_on_connect(p, -err);
+    c->cbs->connected(c->ud, -err);
     return;
   }
   /* Reading starts with the connection: one change of the epoll set. */
-  p->reading = 1;
-  watch(p);
-  wsp__probe_on_connect(p, 0);
+  c->reading = 1;
+  watch(c);
+  c->cbs->connected(c->ud, 0);
 }
 
-static void dispatch(wsp_probe *p, uint32_t events) {
-  if (p->connecting) {
-    on_connected(p, events);
+static void dispatch(wsp__conn *c, uint32_t events) {
+  if (c->connecting) {
+    on_connected(c, events);
     return;
   }
-  if ((events & EPOLLOUT) && p->outq_off < p->outq_len)
-    flush_queue(p);
-  if (!p->sock_open)
+  if ((events & EPOLLOUT) && wsp__conn_pending(c))
+    flush_queue(c);
+  if (!c->open)
     return;
-  if (p->reading && (events & (EPOLLIN | EPOLLERR | EPOLLHUP))) {
-    /* What the server sent before a reset is still read, then the
-     * error itself. */
-    do_read(p);
-  } else if (events & EPOLLERR) {
-    int err = 0;
-    socklen_t len = sizeof(err);
-    if (getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err)
-      wsp__probe_on_end(p, -err);
-  }
+  /* What the peer sent before a reset is read first, then the error
+   * itself. */
+  if (c->reading && (events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
+    do_read(c);
 }
 
 static void on_poller(uv_poll_t *h, int status, int events) {
-  wsp_ctx *ctx = h->data;
+  wsp__net *net = h->data;
   struct epoll_event ev[256];
   int n, i;
   (void)events;
   if (status < 0)
     return;
   do
-    n = epoll_wait(ctx->poller->epfd, ev, (int)(sizeof(ev) / sizeof(ev[0])), 0);
+    n = epoll_wait(net->poller->epfd, ev, (int)(sizeof(ev) / sizeof(ev[0])), 0);
   while (n < 0 && errno == EINTR);
-  /* A probe may close its socket and open another (the next address)
+  /* A connection may close its socket and open another (the next address)
    * within the batch: the batch number tells old events from new. */
-  ctx->batch++;
+  net->batch++;
   for (i = 0; i < n; i++) {
-    wsp_probe *p = ev[i].data.ptr;
-    if (p->sock_open && p->closed_batch != ctx->batch)
-      dispatch(p, ev[i].events);
+    wsp__conn *c = ev[i].data.ptr;
+    if (c->open && c->closed_batch != net->batch)
+      dispatch(c, ev[i].events);
   }
 }
