@@ -48,6 +48,7 @@ struct wsp__input {
   int peeked;           /* A probe line is held and not taken. */
   int more;             /* The last probe line ended in a comma. */
   int ended;            /* The list and the report ended as they should. */
+  int unterminated;     /* The line read is the file's last, with no '\n'. */
   uint32_t index;       /* The held probe's index. */
   int64_t last;         /* The last index taken, or -1. */
   wsp_result *res;      /* The facts of the last row taken, or NULL. */
@@ -92,6 +93,7 @@ static int line_add(wsp__input *in, const char *s, size_t n) {
 /* The next line: 1, 0 at the end of the source, or a negative error. */
 static int read_line(wsp__input *in, char *err, size_t errlen) {
   in->len = 0;
+  in->unterminated = 0;
   if (in->line != NULL)
     in->line[0] = '\0';
   for (;;) {
@@ -117,6 +119,7 @@ static int read_line(wsp__input *in, char *err, size_t errlen) {
       if (in->len == 0)
         return 0;
       in->lineno++;
+      in->unterminated = 1;
       return 1; /* A last line without a line feed. */
     }
     nl = memchr(src, '\n', avail);
@@ -298,6 +301,12 @@ int wsp__input_peek(wsp__input *in, uint32_t *index, char *err, size_t errlen) {
   if (!in->more)
     return fail(in, err, errlen, WSP_EJSON,
                 "a probe after the last one (no comma before it)");
+  /* The writer ends every probe line with a line feed: a probe line that
+   * ends the file was cut, wherever the cut fell (even just after a '}' of
+   * an object inside it). */
+  if (in->unterminated)
+    return fail(in, err, errlen, WSP_EJSON,
+                "a probe cut short: the report ends early");
   if (strncmp(in->line, "\t\t{\"index\":", 11) != 0)
     return fail(in, err, errlen, WSP_EJSON,
                 "not a probe of the report's probe list");

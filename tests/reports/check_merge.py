@@ -196,9 +196,19 @@ class Merge(unittest.TestCase):
         with open(cut, "wb") as f:
             f.write(data[: len(data) // 2])
         self.assertRefused(self.shards[:2] + [cut], "ends early")
-        # One probe line dropped: the list no longer adds up.
         lines = data.decode().split("\n")
         first = next(i for i, l in enumerate(lines) if l.startswith("\t\t{"))
+        # Cut just after a '}' inside a probe line (the line then ends as
+        # a whole probe's would) and at a few other places in it.
+        head = len("\n".join(lines[:first])) + 1
+        line = lines[first]
+        inner = line.index("}")
+        self.assertLess(inner, len(line) - 2, line)
+        for at in (inner + 1, 5, 11, len(line) // 2, len(line) - 1):
+            with open(cut, "wb") as f:
+                f.write(data[: head + at])
+            self.assertRefused(self.shards[:2] + [cut], "ends early")
+        # One probe line dropped: the list no longer adds up.
         dropped = self.path("dropped.json")
         with open(dropped, "w") as f:
             f.write("\n".join(lines[:first] + lines[first + 1:]))
