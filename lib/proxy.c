@@ -167,7 +167,8 @@ int wsp__proxy_parse(const char *s, wsp__proxy *out, char *err, size_t errlen) {
   snprintf(shown, sizeof(shown), "http://%s%s%.255s%s:%u",
            at ? "<redacted>@" : "", px.ip_literal == AF_INET6 ? "[" : "",
            px.host, px.ip_literal == AF_INET6 ? "]" : "", (unsigned)px.port);
-  if ((px.shown = wsp__strdup(shown)) == NULL) {
+  if ((px.shown = wsp__strdup(shown)) == NULL ||
+      (px.text = wsp__strdup(s)) == NULL) {
     wsp__proxy_clear(&px);
     return WSP_ENOMEM;
   }
@@ -180,7 +181,10 @@ void wsp__proxy_clear(wsp__proxy *px) {
     return;
   if (px->auth != NULL)
     memset(px->auth, 0, strlen(px->auth));
+  if (px->text != NULL)
+    memset(px->text, 0, strlen(px->text));
   free(px->auth);
+  free(px->text);
   free(px->host);
   free(px->shown);
   memset(px, 0, sizeof(*px));
@@ -194,7 +198,8 @@ int wsp__proxy_copy(wsp__proxy *dst, const wsp__proxy *src) {
   dst->host = wsp__strdup(src->host);
   dst->shown = wsp__strdup(src->shown);
   dst->auth = src->auth ? wsp__strdup(src->auth) : NULL;
-  if (dst->host == NULL || dst->shown == NULL ||
+  dst->text = wsp__strdup(src->text);
+  if (dst->host == NULL || dst->shown == NULL || dst->text == NULL ||
       (src->auth != NULL && dst->auth == NULL)) {
     wsp__proxy_clear(dst);
     return WSP_ENOMEM;

@@ -17,6 +17,7 @@ typedef struct wsp__proxy {
   int ip_literal; /* AF_INET or AF_INET6 when host is a literal. */
   char *auth;     /* Base64 of "user:password" (a secret), or NULL. */
   char *shown;    /* The URL for reports, credentials redacted. */
+  char *text;     /* The URL as given (a secret when it has credentials). */
 } wsp__proxy;
 
 /*
