@@ -162,7 +162,9 @@ WSP_EXTERN const char *wsp_phase_name(wsp_phase phase);
 /*
  * Where a phase comes in a probe's life, 0 for `resolve` up to
  * WSP_PHASE_COUNT - 1 for `closing`: `proxy` ranks between `connect` and
- * `tls`. -1 when out of range.
+ * `tls`.
+ *
+ * Errors: none: -1 answers a value that is no phase.
  */
 WSP_EXTERN int wsp_phase_rank(wsp_phase phase);
 
@@ -779,6 +781,8 @@ WSP_EXTERN const char *wsp_result_tls_group(const wsp_result *r);
 /*
  * The status the proxy answered CONNECT with (200 when the tunnel opened,
  * 407, 403, 502...); 0 without a proxy or before it answered.
+ *
+ * Errors: none.
  */
 WSP_EXTERN int wsp_result_proxy_status(const wsp_result *r);
 /*

@@ -317,6 +317,21 @@ int wsp__noproxy_match(const char *host, const char *list) {
   return 0;
 }
 
+void wsp__dial_of(const wsp__url *u, const wsp__proxy *px, const char *noproxy,
+                  wsp__dial *out) {
+  if (px->host != NULL && !wsp__noproxy_match(u->host, noproxy)) {
+    out->host = px->host;
+    out->port = px->port;
+    out->ip_literal = px->ip_literal;
+    out->proxy = px;
+  } else {
+    out->host = u->host;
+    out->port = u->port;
+    out->ip_literal = u->ip_literal;
+    out->proxy = NULL;
+  }
+}
+
 void wsp__tunnel_init(wsp__tunnel *t) {
   memset(t, 0, sizeof(*t));
   t->in_line = 1;

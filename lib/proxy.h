@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "url.h"
+
 /* A parsed http:// proxy URL. All strings are owned. */
 typedef struct wsp__proxy {
   char *host;     /* Host without brackets; NULL: no proxy. */
@@ -50,6 +52,19 @@ const char *wsp__noproxy_env(const char **var);
  * "addr/bits", and never a name.
  */
 int wsp__noproxy_match(const char *host, const char *list);
+
+/* Where a probe connects to. */
+typedef struct wsp__dial {
+  const char *host;        /* The proxy's host or the URL's. */
+  uint16_t port;           /* Its port. */
+  int ip_literal;          /* AF_INET or AF_INET6 for a literal. */
+  const wsp__proxy *proxy; /* The proxy in use, or NULL: direct. */
+} wsp__dial;
+
+/* The proxy `px` (host NULL: none) unless `noproxy` names the URL's host;
+ * else the URL's own host. Pointers point into `u` and `px`. */
+void wsp__dial_of(const wsp__url *u, const wsp__proxy *px, const char *noproxy,
+                  wsp__dial *out);
 
 /* Longest CONNECT response header we read before calling it malformed. */
 #define WSP__TUNNEL_MAX_HEADER (16 * 1024)
