@@ -152,7 +152,7 @@ int wsp__proxy_parse(const char *s, wsp__proxy *out, char *err, size_t errlen) {
     px.ip_literal = AF_INET6;
   else if (inet_pton(AF_INET, px.host, addr) == 1)
     px.ip_literal = AF_INET;
-  else if (hs[-1] == '[') {
+  else if (hs > p && hs[-1] == '[') {
     wsp__proxy_clear(&px);
     return wsp__errorf(err, errlen, WSP_EURL,
                        "not an IPv6 address in brackets in the proxy URL");

@@ -345,7 +345,8 @@ static void outcomes_card(wsp__out *o, const wsp_report *rep) {
                     (unsigned long long)s->outcomes[k],
                     pct(s->outcomes[k], rep->total),
                     pct(s->outcomes[k], rep->total), colors[k]);
-    for (int p = 0; p < WSP_PHASE_COUNT; p++) {
+    for (int i = 0; i < WSP_PHASE_COUNT; i++) {
+      wsp_phase p = wsp__phase_in_order(i);
       if (s->phases[k][p] == 0)
         continue;
       wsp__out_printf(o, "%s%s", sep, wsp_phase_name((wsp_phase)p));
@@ -484,7 +485,8 @@ static void latency_card(wsp__out *o, const wsp_report *rep) {
                    "<th class=\"n\">min</th><th class=\"n\">p50</th>"
                    "<th class=\"n\">p90</th><th class=\"n\">p99</th>"
                    "<th class=\"n\">p99.9</th><th class=\"n\">max</th></tr>\n");
-  for (int sp = 0; sp < WSP_SPAN_COUNT; sp++) {
+  for (int i = 0; i < WSP_SPAN_COUNT; i++) {
+    wsp_span sp = wsp__span_in_order(i);
     const wsp__hist *h = &rep->spans[sp];
     if (h->count == 0)
       continue;
@@ -539,7 +541,8 @@ static void latency_card(wsp__out *o, const wsp_report *rep) {
                     "text-anchor=\"middle\">milliseconds (log "
                     "scale)</text>\n",
                     L + PW / 2, T + RH * rows + 33);
-    for (int sp = 0; sp < WSP_SPAN_COUNT; sp++) {
+    for (int i = 0; i < WSP_SPAN_COUNT; i++) {
+      wsp_span sp = wsp__span_in_order(i);
       const wsp__hist *h = &rep->spans[sp];
       double y, mn, mx, p50, p99;
       if (h->count == 0)

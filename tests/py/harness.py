@@ -41,9 +41,10 @@ NODE = os.environ.get("NODE_BIN") or shutil.which("node")
 OUTCOMES = ["ok", "dns_failed", "connect_refused", "connect_timeout",
             "connect_failed", "tls_failed", "handshake_rejected",
             "handshake_invalid", "closed_by_server", "abnormal_closure",
-            "protocol_error", "timeout", "expectation_failed"]
+            "protocol_error", "timeout", "expectation_failed", "cancelled",
+            "internal_error", "proxy_rejected", "proxy_failed"]
 PHASES = ["resolve", "connect", "tls", "upgrade", "open", "first_send",
-          "awaiting_reply", "closing"]
+          "awaiting_reply", "closing", "proxy"]
 AGENT_EVENTS = ["agent_started", "agent_thinking", "tool_executing",
                 "tool_completed", "agent_completed"]
 
