@@ -175,6 +175,22 @@ class ThroughProxy(ProxyCase):
                 self.assertIn(says, p["error"])
                 self.assertIsNone(p["timeline_ms"]["tunnel"])
 
+    def test_html_and_junit_reports_name_the_proxy_outcomes(self):
+        srv, px = self.race(), self.proxy("--mode", "403")
+        d = tempfile.mkdtemp(prefix="wsprobe-proxy-reports-")
+        self.addCleanup(shutil.rmtree, d, True)
+        html, junit = os.path.join(d, "r.html"), os.path.join(d, "r.xml")
+        rc, out, err = harness.run_wsprobe(
+            ["-x", "127.0.0.1:%d" % px.port, "--html", html, "--junit",
+             junit, "--send", "hi", srv.url()])
+        self.assertEqual(rc, 1, err)
+        for path in (html, junit):
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+            self.assertIn("proxy_rejected", text)
+            self.assertNotIn("(null)", text)
+        self.assertIn("proxy_rejected", out + err)
+
     def test_silent_proxy_times_out_in_the_proxy_phase(self):
         srv, px = self.race(), self.proxy("--mode", "silent")
         rc, p, _ = self.probe(["-x", "127.0.0.1:%d" % px.port,
