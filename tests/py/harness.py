@@ -21,6 +21,7 @@ import selectors
 import shutil
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 import unittest
@@ -225,6 +226,16 @@ def free_port():
         return s.getsockname()[1]
     finally:
         s.close()
+
+
+def make_pki():
+    """A new temporary directory holding the certificates of
+    tests/tls/gen-certs.sh (the caller removes it)."""
+    d = tempfile.mkdtemp(prefix="wsprobe-pki-")
+    subprocess.run(["bash", os.path.join(REPO_ROOT, "tests", "tls",
+                                         "gen-certs.sh"), d],
+                   check=True, timeout=60, stdout=subprocess.DEVNULL)
+    return d
 
 
 def event_types(probe):

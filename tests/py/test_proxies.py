@@ -4,7 +4,6 @@ dropped and silent proxies) and Debian's tinyproxy, which nobody here
 wrote; curl's environment variables and no-proxy rules; credentials kept
 out of every output; https:// proxies refused.
 """
-import json
 import os
 import shutil
 import socket
@@ -17,7 +16,6 @@ import harness
 from harness import ProbeTestCase
 
 PROXY = os.path.join(harness.SERVERS_DIR, "connect_proxy.py")
-GEN = os.path.join(harness.REPO_ROOT, "tests", "tls", "gen-certs.sh")
 TINYPROXY = shutil.which("tinyproxy") or (
     "/usr/bin/tinyproxy" if os.access("/usr/bin/tinyproxy", os.X_OK) else None)
 PKI = None
@@ -25,9 +23,7 @@ PKI = None
 
 def setUpModule():
     global PKI
-    PKI = tempfile.mkdtemp(prefix="wsprobe-pki-")
-    subprocess.run(["bash", GEN, PKI], check=True, timeout=60,
-                   stdout=subprocess.DEVNULL)
+    PKI = harness.make_pki()
 
 
 def tearDownModule():
