@@ -3,8 +3,8 @@
  * place where an outcome is decided.
  *
  *   resolve -> connect -> [proxy] -> [tls] -> upgrade -> open -[delay]->
- * first_send -> awaiting_reply -> closing -> (server's close, then its EOF) ->
- * ok
+ *   first_send -> awaiting_reply -> closing -> (server's close, then its
+ *   EOF) -> ok
  *
  * The layers below it report facts through small callback structs and
  * never name the probe; bytes to send go down through the same objects:
