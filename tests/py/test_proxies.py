@@ -213,6 +213,24 @@ class ThroughProxy(ProxyCase):
         self.assertEqual(len(self.seen(px, 6)), 6)
         self.assertIn("proxy", rep["summary"]["spans_ms"])
 
+    def test_shards_through_different_proxies_merge(self):
+        # A shard's proxy is its machine's: it is no part of the campaign's
+        # fingerprint, so shards run through a proxy and without merge.
+        srv, px = self.race(), self.proxy()
+        d = tempfile.mkdtemp(prefix="wsprobe-proxy-shards-")
+        self.addCleanup(shutil.rmtree, d, True)
+        shards = [os.path.join(d, "s%d.json" % i) for i in range(2)]
+        for i, extra in enumerate([["-x", "127.0.0.1:%d" % px.port], []]):
+            rc, out, err = harness.run_wsprobe(
+                extra + ["-n", "4", "--seed", "7", "--shard", "%d/2" % i,
+                         "-q", "--json", shards[i], "--send", "hi",
+                         srv.url()])
+            self.assertEqual(rc, 0, err)
+        rc, out, err = harness.run_wsprobe(
+            ["merge", "-q", "--json", os.path.join(d, "all.json")] + shards)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(len(self.seen(px, 2)), 2)
+
 
 class Environment(ProxyCase):
     """curl's variables, read when neither --proxy nor --noproxy says."""
