@@ -145,6 +145,13 @@ int wsp__proxy_parse(const char *s, wsp__proxy *out, char *err, size_t errlen) {
     if (e != end || port == 0 || port > 65535)
       return wsp__errorf(err, errlen, WSP_EURL, "bad port in the proxy URL");
   }
+  /* A name is letters, digits, dots, hyphens and underscores: nothing
+   * that could reach a report or the resolver as something else. */
+  for (const char *c = hs; c < he; c++)
+    if (!isalnum((unsigned char)*c) && *c != '.' && *c != '-' && *c != '_' &&
+        !(*c == ':' && hs > p && hs[-1] == '['))
+      return wsp__errorf(err, errlen, WSP_EURL,
+                         "bad character in the proxy URL's host");
   if ((px.host = wsp__strndup(hs, (size_t)(he - hs))) == NULL)
     return WSP_ENOMEM;
   px.port = (uint16_t)port;

@@ -68,6 +68,8 @@ static void test_parse(void) {
   CHECK_INT(wsp__proxy_parse("http://[::1", &px, err, sizeof(err)), WSP_EURL);
   CHECK_INT(wsp__proxy_parse("http://[nope]:1", &px, err, sizeof(err)),
             WSP_EURL);
+  CHECK_INT(wsp__proxy_parse("http://a b:1", &px, err, sizeof(err)), WSP_EURL);
+  CHECK_INT(wsp__proxy_parse("http://a\nb:1", &px, err, sizeof(err)), WSP_EURL);
   CHECK_INT(wsp__proxy_parse("http://u:pw%zz@h:1", &px, err, sizeof(err)),
             WSP_EURL);
   CHECK(strstr(err, "pw") == NULL);
