@@ -110,7 +110,9 @@ WSP_EXTERN const char *wsp_err_name(int err);
   XX(TIMEOUT, "timeout")                                                       \
   XX(EXPECTATION_FAILED, "expectation_failed")                                 \
   XX(CANCELLED, "cancelled")                                                   \
-  XX(INTERNAL_ERROR, "internal_error")
+  XX(INTERNAL_ERROR, "internal_error")                                         \
+  XX(PROXY_REJECTED, "proxy_rejected")                                         \
+  XX(PROXY_FAILED, "proxy_failed")
 
 /* clang-format off */
 typedef enum {
@@ -130,7 +132,11 @@ WSP_EXTERN const char *wsp_outcome_name(wsp_outcome outcome);
  */
 WSP_EXTERN int wsp_outcome_from_name(const char *name);
 
-/* Phases, in the order a probe passes through them. */
+/*
+ * Phases. A probe passes through them in this order, except `proxy`
+ * (added last, for the ABI), which comes between `connect` and `tls`:
+ * compare phases by wsp_phase_rank(), never by their values.
+ */
 #define WSP_PHASE_MAP(XX)                                                      \
   XX(RESOLVE, "resolve")                                                       \
   XX(CONNECT, "connect")                                                       \
@@ -139,7 +145,8 @@ WSP_EXTERN int wsp_outcome_from_name(const char *name);
   XX(OPEN, "open")                                                             \
   XX(FIRST_SEND, "first_send")                                                 \
   XX(AWAITING_REPLY, "awaiting_reply")                                         \
-  XX(CLOSING, "closing")
+  XX(CLOSING, "closing")                                                       \
+  XX(PROXY, "proxy")
 
 /* clang-format off */
 typedef enum {
@@ -152,6 +159,14 @@ typedef enum {
 
 /* The stable name of a phase, or NULL when out of range. */
 WSP_EXTERN const char *wsp_phase_name(wsp_phase phase);
+/*
+ * Where a phase comes in a probe's life, 0 for `resolve` up to
+ * WSP_PHASE_COUNT - 1 for `closing`: `proxy` ranks between `connect` and
+ * `tls`.
+ *
+ * Errors: none: -1 answers a value that is no phase.
+ */
+WSP_EXTERN int wsp_phase_rank(wsp_phase phase);
 
 /*
  * Timeline marks, recorded with uv_hrtime() (CLOCK_MONOTONIC) as nanoseconds
@@ -168,7 +183,8 @@ WSP_EXTERN const char *wsp_phase_name(wsp_phase phase);
   XX(FIRST_RECEIVED, "first_received")                                         \
   XX(CLOSE_SENT, "close_sent")                                                 \
   XX(CLOSE_RECEIVED, "close_received")                                         \
-  XX(CLOSED, "closed")
+  XX(CLOSED, "closed")                                                         \
+  XX(TUNNEL, "tunnel")
 
 /* clang-format off */
 typedef enum {
@@ -186,7 +202,9 @@ WSP_EXTERN const char *wsp_mark_name(wsp_mark mark);
  * Durations derived from the timeline, the figures summaries report:
  * dns (start..resolved), connect (resolved..connected), tls, upgrade
  * (upgrade_sent..response), first_reply (first_sent..first_received),
- * close (close_sent..closed) and total (start..closed).
+ * close (close_sent..closed) and total (start..closed); through a proxy,
+ * proxy (connected..tunnel: the CONNECT exchange), and tls then counts
+ * from the tunnel.
  */
 #define WSP_SPAN_MAP(XX)                                                       \
   XX(DNS, "dns")                                                               \
@@ -195,7 +213,8 @@ WSP_EXTERN const char *wsp_mark_name(wsp_mark mark);
   XX(UPGRADE, "upgrade")                                                       \
   XX(FIRST_REPLY, "first_reply")                                               \
   XX(CLOSE, "close")                                                           \
-  XX(TOTAL, "total")
+  XX(TOTAL, "total")                                                           \
+  XX(PROXY, "proxy")
 
 /* clang-format off */
 typedef enum {
@@ -547,6 +566,29 @@ WSP_EXTERN int wsp_config_set_max_message(wsp_config *cfg, uint64_t bytes);
  */
 WSP_EXTERN int wsp_config_set_ca_file(wsp_config *cfg, const char *path);
 /*
+ * Reaches the server through an HTTP proxy,
+ * "http://[user:password@]host[:port]" (the scheme may be left out; the
+ * port defaults to 1080, as in curl): ws:// and wss:// alike go through
+ * "CONNECT host:port", and TLS for wss:// runs inside the tunnel, checked
+ * against the URL's host. Credentials (percent-encoded in the URL) are
+ * sent as Proxy-Authorization: Basic and never appear in reports. NULL or
+ * "" means no proxy (the default). The library never reads the
+ * environment itself; plans do (see the man page's ENVIRONMENT).
+ *
+ * Errors: WSP_EINVAL (cfg is NULL), WSP_EURL (an https:// or SOCKS proxy,
+ * another scheme, a path, no host, a bad port or %-escape), WSP_ENOMEM.
+ */
+WSP_EXTERN int wsp_config_set_proxy(wsp_config *cfg, const char *url);
+/*
+ * Hosts reached without the proxy, as curl's no_proxy: "*" for all, or
+ * names (each matching itself and its subdomains; leading dots ignored)
+ * and IP addresses or CIDR ranges, separated by commas. Matched against
+ * the URL's host. NULL or "" clears it.
+ *
+ * Errors: WSP_EINVAL (cfg is NULL, a control character), WSP_ENOMEM.
+ */
+WSP_EXTERN int wsp_config_set_noproxy(wsp_config *cfg, const char *list);
+/*
  * Turns certificate verification off (non-zero) or on. Reports record it,
  * so that an unverified run is never mistaken for a verified one.
  *
@@ -736,6 +778,13 @@ WSP_EXTERN int wsp_result_tls_resumed(const wsp_result *r);
  * exchange, no TLS) or when the group has no such name.
  */
 WSP_EXTERN const char *wsp_result_tls_group(const wsp_result *r);
+/*
+ * The status the proxy answered CONNECT with (200 when the tunnel opened,
+ * 407, 403, 502...); 0 without a proxy or before it answered.
+ *
+ * Errors: none.
+ */
+WSP_EXTERN int wsp_result_proxy_status(const wsp_result *r);
 /*
  * Scripted: the index of the step the probe ended in (the step count
  * when the script ran to its end), or -1 without steps.

@@ -24,6 +24,7 @@
 
 #include "campaign.h"
 #include "defaults.h"
+#include "proxy.h"
 
 #define LAG_TICK_MS 10
 #define LAG_RING 65536
@@ -1035,6 +1036,7 @@ int wsp_campaign_validate(const wsp_campaign *c, char *err, size_t errlen) {
 
 int wsp_campaign_start(wsp_campaign *c, wsp_ctx *ctx, wsp_campaign_done_cb done,
                        void *user_data) {
+  wsp__dial dial;
   uint32_t nslots;
   int rc;
   if (c == NULL || ctx == NULL)
@@ -1116,15 +1118,16 @@ int wsp_campaign_start(wsp_campaign *c, wsp_ctx *ctx, wsp_campaign_done_cb done,
   c->pace.data = c->release.data = c->lag_timer.data = c;
   c->handles = 4; /* pace, release, lag_timer, wake */
   c->t_start = uv_hrtime();
-  if (!c->cfg->url.ip_literal) {
+  wsp__dial_of(&c->cfg->url, &c->cfg->proxy, c->cfg->noproxy, &dial);
+  if (!dial.ip_literal) {
     struct addrinfo hints;
     memset(&hints, 0, sizeof(hints));
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_ADDRCONFIG;
     c->gai.data = c;
-    if (uv_getaddrinfo(wsp_ctx_loop(ctx), &c->gai, on_resolved,
-                       c->cfg->url.host, NULL, &hints) == 0) {
+    if (uv_getaddrinfo(wsp_ctx_loop(ctx), &c->gai, on_resolved, dial.host, NULL,
+                       &hints) == 0) {
       c->gai_pending = 1;
       return 0;
     }

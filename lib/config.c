@@ -26,6 +26,7 @@ static const uint32_t default_timeouts[WSP_PHASE_COUNT] = {
     [WSP_PHASE_FIRST_SEND] = WSP__DEF_TIMEOUT_MS,
     [WSP_PHASE_AWAITING_REPLY] = WSP__DEF_TIMEOUT_MS,
     [WSP_PHASE_CLOSING] = WSP__DEF_CLOSE_TIMEOUT_MS,
+    [WSP_PHASE_PROXY] = WSP__DEF_TIMEOUT_MS,
 };
 
 /* Headers the upgrade itself writes; a user value would corrupt it. */
@@ -110,6 +111,8 @@ void wsp_config_free(wsp_config *cfg) {
   free(cfg->ca_file);
   free(cfg->cert_file);
   free(cfg->key_file);
+  wsp__proxy_clear(&cfg->proxy);
+  free(cfg->noproxy);
   if (cfg->jwt_spec.key != NULL)
     memset(cfg->jwt_spec.key, 0, cfg->jwt_spec.key_len);
   free(cfg->jwt_spec.key);
@@ -243,6 +246,8 @@ wsp_config *wsp_config_dup(const wsp_config *src) {
   cfg->jwt = cfg->origin = NULL;
   cfg->message = NULL;
   cfg->ca_file = cfg->cert_file = cfg->key_file = NULL;
+  memset(&cfg->proxy, 0, sizeof(cfg->proxy));
+  cfg->noproxy = NULL;
   cfg->jwt_spec.key = NULL;
   cfg->jwt_spec.claims = NULL;
   cfg->steps = NULL;
@@ -257,6 +262,8 @@ wsp_config *wsp_config_dup(const wsp_config *src) {
       (src->ca_file && !(cfg->ca_file = strdup(src->ca_file))) ||
       (src->cert_file && !(cfg->cert_file = strdup(src->cert_file))) ||
       (src->key_file && !(cfg->key_file = strdup(src->key_file))) ||
+      wsp__proxy_copy(&cfg->proxy, &src->proxy) != 0 ||
+      (src->noproxy && !(cfg->noproxy = strdup(src->noproxy))) ||
       (src->jwt_spec.claims &&
        !(cfg->jwt_spec.claims = strdup(src->jwt_spec.claims))))
     goto fail;
@@ -726,6 +733,39 @@ int wsp_config_set_ca_file(wsp_config *cfg, const char *path) {
   return ok(cfg);
 }
 
+int wsp_config_set_proxy(wsp_config *cfg, const char *url) {
+  wsp__proxy px;
+  char err[200];
+  int rc;
+  if (cfg == NULL)
+    return WSP_EINVAL;
+  memset(&px, 0, sizeof(px));
+  if (url != NULL && *url != '\0' &&
+      (rc = wsp__proxy_parse(url, &px, err, sizeof(err))) != 0)
+    return rc == WSP_ENOMEM ? wsp__config_fail(cfg, rc, "out of memory")
+                            : wsp__config_fail(cfg, rc, "%s", err);
+  wsp__proxy_clear(&cfg->proxy);
+  cfg->proxy = px;
+  return ok(cfg);
+}
+
+int wsp_config_set_noproxy(wsp_config *cfg, const char *list) {
+  char *copy = NULL;
+  if (cfg == NULL)
+    return WSP_EINVAL;
+  if (list != NULL && *list != '\0') {
+    for (const char *c = list; *c; c++)
+      if ((unsigned char)*c < 0x20 && *c != '\t')
+        return wsp__config_fail(cfg, WSP_EINVAL,
+                                "a control character in the no-proxy list");
+    if ((copy = strdup(list)) == NULL)
+      return wsp__config_fail(cfg, WSP_ENOMEM, "out of memory");
+  }
+  free(cfg->noproxy);
+  cfg->noproxy = copy;
+  return ok(cfg);
+}
+
 int wsp_config_set_insecure(wsp_config *cfg, int insecure) {
   if (cfg == NULL)
     return WSP_EINVAL;
@@ -880,6 +920,14 @@ int wsp_config_to_json(const wsp_config *cfg, int show_secrets, char **out) {
       cJSON_AddNumberToObject(t, wsp_phase_name((wsp_phase)i),
                               cfg->timeout_ms[i]);
   cJSON_AddNumberToObject(o, "max_message", (double)cfg->max_message);
+  /* Only through a proxy: a direct run's settings stay as they were. */
+  if (cfg->proxy.host != NULL) {
+    cJSON_AddStringToObject(o, "proxy",
+                            show_secrets ? cfg->proxy.text : cfg->proxy.shown);
+    cJSON_AddItemToObject(o, "noproxy",
+                          cfg->noproxy ? cJSON_CreateString(cfg->noproxy)
+                                       : cJSON_CreateNull());
+  }
   if (cfg->url.tls) {
     cJSON *tls = cJSON_AddObjectToObject(o, "tls");
     cJSON_AddStringToObject(tls, "ca_file",

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proxy.h"
 #include "url.h"
 #include "util.h"
 #include "wsprobe.h"
@@ -80,6 +81,10 @@ struct wsp_config {
   char *cert_file;                      /* Client certificate, or NULL. */
   char *key_file;                       /* Its private key, or NULL. */
   int tls_resume;                       /* Resume TLS sessions. */
+  wsp__proxy proxy;                     /* The HTTP proxy (host NULL:
+                                           none). */
+  char *noproxy;                        /* Hosts reached directly, or
+                                           NULL. */
   char error[256];                      /* Last setter error, one line. */
 };
 

@@ -81,6 +81,15 @@ const char *wsp_phase_name(wsp_phase p) {
   return (unsigned)p < WSP_PHASE_COUNT ? phase_names[p] : NULL;
 }
 
+int wsp_phase_rank(wsp_phase p) {
+  /* proxy was added last, for the ABI, but comes after connect. */
+  if ((unsigned)p >= WSP_PHASE_COUNT)
+    return -1;
+  if (p == WSP_PHASE_PROXY)
+    return WSP_PHASE_CONNECT + 1;
+  return p > WSP_PHASE_CONNECT ? (int)p + 1 : (int)p;
+}
+
 const char *wsp_mark_name(wsp_mark m) {
   return (unsigned)m < WSP_MARK_COUNT ? mark_names[m] : NULL;
 }

@@ -20,7 +20,9 @@
 
 #include "report_model.h"
 
-/* The redacted config without machine-local file paths, as flat JSON. */
+/* The redacted config without machine-local file paths, as flat JSON.
+ * The proxy is left out too: each shard reaches the server through its
+ * own machine's proxy, or none. */
 static char *config_part(const wsp_config *cfg) {
   char *flat = NULL, *out;
   cJSON *tree, *tls;
@@ -30,6 +32,8 @@ static char *config_part(const wsp_config *cfg) {
   free(flat);
   if (tree == NULL)
     return NULL;
+  cJSON_DeleteItemFromObjectCaseSensitive(tree, "proxy");
+  cJSON_DeleteItemFromObjectCaseSensitive(tree, "noproxy");
   tls = cJSON_GetObjectItemCaseSensitive(tree, "tls");
   if (cJSON_IsObject(tls)) {
     cJSON_DeleteItemFromObjectCaseSensitive(tls, "ca_file");

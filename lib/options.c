@@ -46,6 +46,7 @@ int wsp__plan_fail(wsp_plan *p, int rc, const char *fmt, ...) {
 #define G_MESSAGE "The first message and what must come back"
 #define G_TIMEOUTS "Timeouts"
 #define G_TLS "TLS (wss://)"
+#define G_PROXY "Proxies"
 #define G_REPORTS "Reports"
 #define G_OTHER "Other"
 #define G_MERGE "Merging reports"
@@ -248,6 +249,10 @@ const wsp_option wsp__options[] = {
    G_TIMEOUTS, WSP__STR(WSP__DEF_TIMEOUT_MS), 1, WSP__MAX_MS, 0, 0, NULL,
    "the timeout of the reply and the expected events",
    WSP_PHASE_AWAITING_REPLY, .apply = ap_timeout},
+  {"proxy-timeout", 0, "proxy_timeout_ms", "MS", WSP_OPTION_UINT, PROBE,
+   G_TIMEOUTS, WSP__STR(WSP__DEF_TIMEOUT_MS), 1, WSP__MAX_MS, 0, 0, NULL,
+   "the timeout of the proxy's answer to CONNECT", WSP_PHASE_PROXY,
+   .apply = ap_timeout},
   {"close-timeout", 0, "close_timeout_ms", "MS", WSP_OPTION_UINT, PROBE,
    G_TIMEOUTS, WSP__STR(WSP__DEF_CLOSE_TIMEOUT_MS), 1, WSP__MAX_MS, 0, 0,
    NULL, "the timeout of the closing handshake", WSP_PHASE_CLOSING,
@@ -276,6 +281,21 @@ const wsp_option wsp__options[] = {
    NULL, "a client certificate (mutual TLS), with --key", -1, .apply = NULL},
   {"key", 0, "key", "FILE", WSP_OPTION_FILE, PROBE, G_TLS, NULL, 0, 0, 0, 0,
    NULL, "the client certificate's private key", -1, .apply = NULL},
+
+  /* Proxies: without --proxy or --noproxy, plan.c reads curl's
+   * variables. */
+  {"proxy", 'x', "proxy", "URL", WSP_OPTION_TEXT, PROBE | SECRET, G_PROXY,
+   NULL, 0, 0, 0, 0, NULL,
+   "reach the server through the HTTP proxy URL, "
+   "http://[user:password@]host[:port] (port 1080 by default; '': no "
+   "proxy, whatever the environment says): ws:// and wss:// go through "
+   "CONNECT; credentials are redacted in reports", -1,
+   .cfg_str = wsp_config_set_proxy},
+  {"noproxy", 0, "noproxy", "LIST", WSP_OPTION_TEXT, PROBE, G_PROXY, NULL, 0,
+   0, 0, 0, NULL,
+   "hosts reached without the proxy, as curl's no_proxy: '*', or names "
+   "(with their subdomains) and addresses or CIDR ranges, comma-separated",
+   -1, .cfg_str = wsp_config_set_noproxy},
 
   /* Reports */
   {"json", 'j', "json", "FILE", WSP_OPTION_OUTPUT, REPORT | MERGE, G_REPORTS,

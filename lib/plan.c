@@ -18,6 +18,7 @@
 #include "campaign.h"
 #include "defaults.h"
 #include "options.h"
+#include "proxy.h"
 
 /* The report options and the formats they write. */
 static const char *const outputs[] = {"json", "html", "junit"};
@@ -419,6 +420,25 @@ static int apply_jwt(wsp__build *b) {
   return rc;
 }
 
+/* The proxy from the environment, as curl reads it, unless --proxy or
+ * --noproxy said otherwise (a --proxy of '' is none at all). A bad value
+ * is refused naming its variable, never quoting it: it may hold a
+ * password. */
+static int proxy_env(wsp__build *b) {
+  wsp_plan *p = b->p;
+  const char *var = NULL, *v;
+  int rc;
+  if (!GIVEN("proxy") && (v = wsp__proxy_env(b->cfg->url.tls, &var)) != NULL &&
+      (rc = wsp_config_set_proxy(b->cfg, v)) != 0)
+    return wsp__plan_fail(p, rc, "%s in the environment: %s", var,
+                          wsp_config_last_error(b->cfg));
+  if (!GIVEN("noproxy") && (v = wsp__noproxy_env(&var)) != NULL &&
+      (rc = wsp_config_set_noproxy(b->cfg, v)) != 0)
+    return wsp__plan_fail(p, rc, "%s in the environment: %s", var,
+                          wsp_config_last_error(b->cfg));
+  return 0;
+}
+
 /* The config: every probe option in table order, then the ones that only
  * make sense together. */
 static int build_config(wsp__build *b) {
@@ -437,6 +457,8 @@ static int build_config(wsp__build *b) {
         return rc;
   }
   if ((rc = apply_jwt(b)) != 0)
+    return rc;
+  if ((rc = proxy_env(b)) != 0)
     return rc;
   if (GIVEN("send") &&
       (rc = wsp_config_set_message(b->cfg, last(p, "send")->text,

@@ -2,8 +2,9 @@
  * The probe: one connection's phase machine, its single timer, and the one
  * place where an outcome is decided.
  *
- *   resolve -> connect -> [tls] -> upgrade -> open -[delay]-> first_send ->
- *   awaiting_reply -> closing -> (server's close, then its EOF) -> ok
+ *   resolve -> connect -> [proxy] -> [tls] -> upgrade -> open -[delay]->
+ *   first_send -> awaiting_reply -> closing -> (server's close, then its
+ *   EOF) -> ok
  *
  * The layers below it report facts through small callback structs and
  * never name the probe; bytes to send go down through the same objects:
@@ -11,7 +12,11 @@
  *   conn (conn.c)   socket in the loop's epoll set, write queue, kernel
  *        |          receive stamps; facts: connected, data (with arrival
  *        |          stamp), drained, write failed, ended (EOF or reset)
- *        |  [an HTTP CONNECT step would sit here: bytes in, bytes out]
+ *        |
+ *   proxy           optional, I/O-free: the CONNECT request out, the
+ *   (proxy.c)       proxy's answer parsed from bytes in; facts: tunnel
+ *        |          up, refused (status), malformed; an end before the
+ *        |          answer is the connection's fact
  *   tls (tls.c)     optional; ciphertext <-> plaintext; facts: secure,
  *        |          plaintext, closed (close_notify or bare EOF), failed
  *   upgrade         I/O-free HTTP/1.1 response parser (llhttp): bytes in,
@@ -51,6 +56,7 @@
 #include "ctx.h"
 #include "event.h"
 #include "probe.h"
+#include "proxy.h"
 #include "result.h"
 #include "tls.h"
 #include "upgrade.h"
@@ -98,6 +104,10 @@ struct wsp_probe {
   struct addrinfo *literal_ai;        /* The address of an IP literal. */
   int last_connect_err;               /* libuv error of the last attempt. */
   unsigned connect_attempts;          /* Addresses tried. */
+  wsp__dial dial;                     /* Where it connects: the proxy
+                                         or the server. */
+  wsp__tunnel *tun;                   /* The CONNECT answer being parsed,
+                                         in the proxy phase only. */
   wsp__conn conn;                     /* The connection. */
   wsp__tls *tls;                      /* TLS for wss://, or NULL. */
   wsp__upgrade *up;                   /* Upgrade parser; NULL once open. */
@@ -208,7 +218,8 @@ static void arm_due(wsp_probe *p) {
 }
 
 static void enter(wsp_probe *p, wsp_phase phase) {
-  assert(phase >= p->phase || p->phase == WSP_PHASE_CLOSING);
+  assert(wsp_phase_rank(phase) >= wsp_phase_rank(p->phase) ||
+         p->phase == WSP_PHASE_CLOSING);
   p->phase = phase;
   arm_deadline(p);
 }
@@ -422,6 +433,7 @@ static void deliver(wsp_probe *p) {
   if (p->handles > 0 || p->gai_pending)
     return;
   up_release(p);
+  free(p->tun);
   wsp__ws_free(&p->ws);
   wsp__tls_free(p->tls);
   if (p->ai != NULL)
@@ -487,8 +499,9 @@ static void on_resolved(uv_getaddrinfo_t *req, int status,
     return;
   }
   if (status < 0) {
-    finish(p, WSP_OUTCOME_DNS_FAILED, "cannot resolve '%s': %s",
-           p->cfg->url.host, uv_strerror(status));
+    finish(p, WSP_OUTCOME_DNS_FAILED, "cannot resolve %s'%s': %s",
+           p->dial.proxy ? "the proxy " : "", p->dial.host,
+           uv_strerror(status));
     return;
   }
   mark(p, WSP_MARK_RESOLVED);
@@ -521,7 +534,8 @@ static void connect_failed(wsp_probe *p, int err) {
          err == UV_ECONNREFUSED ? WSP_OUTCOME_CONNECT_REFUSED
          : err == UV_ETIMEDOUT  ? WSP_OUTCOME_CONNECT_TIMEOUT
                                 : WSP_OUTCOME_CONNECT_FAILED,
-         "cannot connect to %s port %u: %s%s", addr, (unsigned)p->cfg->url.port,
+         "cannot connect to %s%s port %u: %s%s",
+         p->dial.proxy ? "the proxy " : "", addr, (unsigned)p->dial.port,
          uv_strerror(err),
          p->connect_attempts > 1 ? " (every address failed)" : "");
 }
@@ -531,7 +545,7 @@ static void connect_next(wsp_probe *p) {
   int rc;
   assert(p->ai_next != NULL);
   memcpy(&ss, p->ai_next->ai_addr, p->ai_next->ai_addrlen);
-  ((struct sockaddr_in *)&ss)->sin_port = htons(p->cfg->url.port);
+  ((struct sockaddr_in *)&ss)->sin_port = htons(p->dial.port);
   p->connect_attempts++;
   rc = wsp__conn_connect(&p->conn, (struct sockaddr *)&ss,
                          p->ai_next->ai_addrlen);
@@ -876,7 +890,7 @@ static void ws_message(void *ud, int binary, const uint8_t *msg, size_t len) {
   if (p->decided)
     return;
   r->messages++;
-  if (p->phase >= WSP_PHASE_AWAITING_REPLY &&
+  if (wsp_phase_rank(p->phase) >= wsp_phase_rank(WSP_PHASE_AWAITING_REPLY) &&
       r->marks[WSP_MARK_FIRST_RECEIVED] < 0)
     r->marks[WSP_MARK_FIRST_RECEIVED] = now;
   if (!binary) {
@@ -963,6 +977,14 @@ static void stream_ended(wsp_probe *p, int err) {
   p->ended = 1;
   if (p->decided) {
     teardown(p);
+    return;
+  }
+  if (p->phase == WSP_PHASE_PROXY) {
+    finish(p, WSP_OUTCOME_PROXY_FAILED, "proxy %s %s the connection %s",
+           p->dial.proxy->shown, reset ? "reset" : "closed",
+           p->tun != NULL && p->tun->header_bytes > 0
+               ? "in the middle of its answer to CONNECT"
+               : "before answering CONNECT");
     return;
   }
   if (p->phase == WSP_PHASE_TLS) {
@@ -1068,6 +1090,69 @@ static void start_tls(wsp_probe *p) {
     wsp__tls_start(p->tls);
 }
 
+/* Connected to the server, directly or through the tunnel. */
+static void through(wsp_probe *p) {
+  if (p->cfg->url.tls)
+    start_tls(p);
+  else
+    start_upgrade(p);
+}
+
+static void start_proxy(wsp_probe *p) {
+  char *req;
+  size_t len;
+  enter(p, WSP_PHASE_PROXY);
+  if ((p->tun = malloc(sizeof(*p->tun))) == NULL ||
+      wsp__tunnel_request(p->cfg->url.host, p->cfg->url.port, p->dial.proxy,
+                          &req, &len) != 0) {
+    finish(p, WSP_OUTCOME_INTERNAL_ERROR, "out of memory");
+    return;
+  }
+  wsp__tunnel_init(p->tun);
+  /* A failed write is the connection's fact: the read side tells why. */
+  (void)wsp__conn_write(&p->conn, (const uint8_t *)req, len);
+  memset(req, 0, len); /* It may hold the proxy's credentials. */
+  free(req);
+}
+
+/* The proxy's answer to CONNECT; what follows a 2xx is the server's. */
+static void tunnel_data(wsp_probe *p, const uint8_t *data, size_t len) {
+  wsp__tunnel *t = p->tun;
+  size_t used;
+  wsp__tunnel_state st = wsp__tunnel_parse(t, data, len, &used);
+  if (t->status != 0)
+    p->result->proxy_status = t->status;
+  switch (st) {
+  case WSP__TUNNEL_MORE:
+    return;
+  case WSP__TUNNEL_UP:
+    mark_rx(p, WSP_MARK_TUNNEL);
+    free(p->tun);
+    p->tun = NULL;
+    through(p);
+    if (used < len && !p->decided) {
+      if (p->tls != NULL)
+        wsp__tls_feed(p->tls, data + used, len - used);
+      else
+        on_plain(p, data + used, len - used);
+    }
+    return;
+  case WSP__TUNNEL_REFUSED:
+    finish(p, WSP_OUTCOME_PROXY_REJECTED,
+           "proxy %s refused to CONNECT to %s port %u: HTTP %d %s",
+           p->dial.proxy->shown, p->cfg->url.host, (unsigned)p->cfg->url.port,
+           t->status, t->reason);
+    return;
+  case WSP__TUNNEL_MALFORMED:
+    finish(p, WSP_OUTCOME_PROXY_FAILED, "proxy %s answered CONNECT with %s",
+           p->dial.proxy->shown,
+           t->header_bytes > WSP__TUNNEL_MAX_HEADER
+               ? "more than 16 KiB of headers"
+               : "something that is not an HTTP response");
+    return;
+  }
+}
+
 static void conn_connected(void *ud, int status) {
   wsp_probe *p = ud;
   if (p->decided)
@@ -1077,17 +1162,20 @@ static void conn_connected(void *ud, int status) {
     return;
   }
   mark(p, WSP_MARK_CONNECTED);
-  if (p->cfg->url.tls)
-    start_tls(p);
+  if (p->dial.proxy != NULL)
+    start_proxy(p);
   else
-    start_upgrade(p);
+    through(p);
 }
 
 static void conn_data(void *ud, const uint8_t *data, size_t len,
                       uint64_t rx_ns) {
   wsp_probe *p = ud;
   p->rx_ns = rx_ns;
-  if (p->tls != NULL)
+  if (p->tun != NULL) {
+    if (!p->decided)
+      tunnel_data(p, data, len);
+  } else if (p->tls != NULL)
     wsp__tls_feed(p->tls, data, len);
   else
     on_plain(p, data, len);
@@ -1202,7 +1290,12 @@ static void timer_cb(uv_timer_t *t) {
   switch (p->phase) {
   case WSP_PHASE_CONNECT:
     finish(p, WSP_OUTCOME_CONNECT_TIMEOUT,
-           "no connection to port %u within %u ms", (unsigned)p->cfg->url.port,
+           "no connection to %sport %u within %u ms",
+           p->dial.proxy ? "the proxy's " : "", (unsigned)p->dial.port, ms);
+    break;
+  case WSP_PHASE_PROXY:
+    finish(p, WSP_OUTCOME_PROXY_FAILED,
+           "proxy %s did not answer CONNECT within %u ms", p->dial.proxy->shown,
            ms);
     break;
   case WSP_PHASE_TLS:
@@ -1327,6 +1420,7 @@ int wsp__probe_start(wsp_ctx *ctx, const wsp_config *cfg,
   p->t0 = uv_hrtime();
   p->result->t0 = p->t0;
   p->phase = WSP_PHASE_RESOLVE;
+  wsp__dial_of(&p->cfg->url, &p->cfg->proxy, p->cfg->noproxy, &p->dial);
   if (out != NULL)
     *out = p;
 
@@ -1336,7 +1430,7 @@ int wsp__probe_start(wsp_ctx *ctx, const wsp_config *cfg,
     mark(p, WSP_MARK_RESOLVED);
     enter(p, WSP_PHASE_CONNECT);
     connect_next(p);
-  } else if (cfg->url.ip_literal) {
+  } else if (p->dial.ip_literal) {
     /* Literals need no resolver (and no thread-pool queueing). */
     struct addrinfo *ai = calloc(1, sizeof(*ai) + sizeof(struct sockaddr_in6));
     struct sockaddr *sa = (struct sockaddr *)(ai ? ai + 1 : NULL);
@@ -1346,11 +1440,11 @@ int wsp__probe_start(wsp_ctx *ctx, const wsp_config *cfg,
     }
     ai->ai_addr = sa;
     ai->ai_socktype = SOCK_STREAM;
-    if (cfg->url.ip_literal == AF_INET6) {
-      uv_ip6_addr(cfg->url.host, cfg->url.port, (struct sockaddr_in6 *)sa);
+    if (p->dial.ip_literal == AF_INET6) {
+      uv_ip6_addr(p->dial.host, p->dial.port, (struct sockaddr_in6 *)sa);
       ai->ai_addrlen = sizeof(struct sockaddr_in6);
     } else {
-      uv_ip4_addr(cfg->url.host, cfg->url.port, (struct sockaddr_in *)sa);
+      uv_ip4_addr(p->dial.host, p->dial.port, (struct sockaddr_in *)sa);
       ai->ai_addrlen = sizeof(struct sockaddr_in);
     }
     ai->ai_family = sa->sa_family;
@@ -1367,11 +1461,11 @@ int wsp__probe_start(wsp_ctx *ctx, const wsp_config *cfg,
     hints.ai_flags = AI_ADDRCONFIG;
     p->gai.data = p;
     enter(p, WSP_PHASE_RESOLVE);
-    rc = uv_getaddrinfo(ctx->loop, &p->gai, on_resolved, cfg->url.host, NULL,
+    rc = uv_getaddrinfo(ctx->loop, &p->gai, on_resolved, p->dial.host, NULL,
                         &hints);
     if (rc != 0)
-      finish(p, WSP_OUTCOME_DNS_FAILED, "cannot resolve '%s': %s",
-             cfg->url.host, uv_strerror(rc));
+      finish(p, WSP_OUTCOME_DNS_FAILED, "cannot resolve %s'%s': %s",
+             p->dial.proxy ? "the proxy " : "", p->dial.host, uv_strerror(rc));
     else
       p->gai_pending = 1;
   }

@@ -240,7 +240,8 @@ int wsp__report_text(const wsp_report *rep, wsp__out *b) {
       continue;
     wsp__out_printf(b, "  %-20s %8llu  ", wsp_outcome_name((wsp_outcome)o),
                     (unsigned long long)s->outcomes[o]);
-    for (int p = 0; p < WSP_PHASE_COUNT; p++) {
+    for (int i = 0; i < WSP_PHASE_COUNT; i++) {
+      wsp_phase p = wsp__phase_in_order(i);
       if (s->phases[o][p] == 0)
         continue;
       wsp__out_printf(b, "%s%s", sep, wsp_phase_name((wsp_phase)p));
@@ -260,7 +261,8 @@ int wsp__report_text(const wsp_report *rep, wsp__out *b) {
                     (unsigned long long)s->tls_resumed);
   wsp__out_printf(b, "\n%-14s %8s %10s %10s %10s  (ms)\n", "span", "count",
                   "p50", "p99", "max");
-  for (int sp = 0; sp < WSP_SPAN_COUNT; sp++) {
+  for (int i = 0; i < WSP_SPAN_COUNT; i++) {
+    wsp_span sp = wsp__span_in_order(i);
     const wsp__hist *h = &rep->spans[sp];
     if (h->count == 0)
       continue;

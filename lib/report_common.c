@@ -369,3 +369,18 @@ const char *wsp__mode_name(wsp__mode m) {
                                       "concurrency"};
   return (unsigned)m < WSP__ARRAY_SIZE(names) ? names[m] : "plain";
 }
+
+wsp_phase wsp__phase_in_order(int i) {
+  for (int p = 0; p < WSP_PHASE_COUNT; p++)
+    if (wsp_phase_rank((wsp_phase)p) == i)
+      return (wsp_phase)p;
+  return WSP_PHASE_COUNT;
+}
+
+wsp_span wsp__span_in_order(int i) {
+  if (i <= WSP_SPAN_CONNECT)
+    return (wsp_span)i;
+  if (i == WSP_SPAN_CONNECT + 1)
+    return WSP_SPAN_PROXY;
+  return (wsp_span)(i - 1);
+}

@@ -126,5 +126,9 @@ uint64_t wsp__end_ns(const wsp_result *r);
 
 /* The campaign's mode as reports name it ("plain", "sweep", ...). */
 const char *wsp__mode_name(wsp__mode m);
+/* The i-th phase and span in a probe's order, for tables read top down:
+ * proxy, last in its enum (ABI), comes after connect. */
+wsp_phase wsp__phase_in_order(int i);
+wsp_span wsp__span_in_order(int i);
 
 #endif

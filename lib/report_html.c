@@ -46,6 +46,8 @@ static const char *const colors[WSP_OUTCOME_COUNT] = {
     [WSP_OUTCOME_EXPECTATION_FAILED] = "#1c7ed6",
     [WSP_OUTCOME_CANCELLED] = "#adb5bd",
     [WSP_OUTCOME_INTERNAL_ERROR] = "#212529",
+    [WSP_OUTCOME_PROXY_REJECTED] = "#e8590c",
+    [WSP_OUTCOME_PROXY_FAILED] = "#495057",
 };
 
 /* What a stretch of a timeline bar shows; drawn in the outcome's colour,
@@ -345,7 +347,8 @@ static void outcomes_card(wsp__out *o, const wsp_report *rep) {
                     (unsigned long long)s->outcomes[k],
                     pct(s->outcomes[k], rep->total),
                     pct(s->outcomes[k], rep->total), colors[k]);
-    for (int p = 0; p < WSP_PHASE_COUNT; p++) {
+    for (int i = 0; i < WSP_PHASE_COUNT; i++) {
+      wsp_phase p = wsp__phase_in_order(i);
       if (s->phases[k][p] == 0)
         continue;
       wsp__out_printf(o, "%s%s", sep, wsp_phase_name((wsp_phase)p));
@@ -484,7 +487,8 @@ static void latency_card(wsp__out *o, const wsp_report *rep) {
                    "<th class=\"n\">min</th><th class=\"n\">p50</th>"
                    "<th class=\"n\">p90</th><th class=\"n\">p99</th>"
                    "<th class=\"n\">p99.9</th><th class=\"n\">max</th></tr>\n");
-  for (int sp = 0; sp < WSP_SPAN_COUNT; sp++) {
+  for (int i = 0; i < WSP_SPAN_COUNT; i++) {
+    wsp_span sp = wsp__span_in_order(i);
     const wsp__hist *h = &rep->spans[sp];
     if (h->count == 0)
       continue;
@@ -539,7 +543,8 @@ static void latency_card(wsp__out *o, const wsp_report *rep) {
                     "text-anchor=\"middle\">milliseconds (log "
                     "scale)</text>\n",
                     L + PW / 2, T + RH * rows + 33);
-    for (int sp = 0; sp < WSP_SPAN_COUNT; sp++) {
+    for (int i = 0; i < WSP_SPAN_COUNT; i++) {
+      wsp_span sp = wsp__span_in_order(i);
       const wsp__hist *h = &rep->spans[sp];
       double y, mn, mx, p50, p99;
       if (h->count == 0)
@@ -1095,15 +1100,19 @@ typedef struct {
 static size_t edges_of(const wsp_result *r, edge *e) {
   const int64_t *m = r->marks;
   int64_t closing = m[WSP_MARK_CLOSE_SENT];
+  /* Through a proxy, the CONNECT exchange is drawn as part of connecting:
+   * the server is reached when the tunnel is up. */
+  int64_t linked = r->proxy_status > 0 || r->phase == WSP_PHASE_PROXY
+                       ? m[WSP_MARK_TUNNEL]
+                       : m[WSP_MARK_CONNECTED];
   int64_t end = (int64_t)wsp__end_ns(r);
   size_t n = 0;
   if (m[WSP_MARK_CLOSE_RECEIVED] >= 0 &&
       (closing < 0 || m[WSP_MARK_CLOSE_RECEIVED] < closing))
     closing = m[WSP_MARK_CLOSE_RECEIVED];
   e[n++] = (edge){0, SEG_CONNECT};
-  if (m[WSP_MARK_CONNECTED] >= 0)
-    e[n++] = (edge){m[WSP_MARK_CONNECTED],
-                    m[WSP_MARK_TLS_DONE] >= 0 ? SEG_TLS : SEG_UPGRADE};
+  if (linked >= 0)
+    e[n++] = (edge){linked, m[WSP_MARK_TLS_DONE] >= 0 ? SEG_TLS : SEG_UPGRADE};
   if (m[WSP_MARK_TLS_DONE] >= 0)
     e[n++] = (edge){m[WSP_MARK_TLS_DONE], SEG_UPGRADE};
   if (m[WSP_MARK_OPEN] >= 0)

@@ -323,6 +323,14 @@ void wsp__probe_json(wsp__out *o, const wsp_result *r, const wsp__secrets *sec,
   } else {
     PUTS(o, "null");
   }
+  PUTS(o, ",\"proxy\":");
+  if (r->proxy_status > 0) {
+    PUTS(o, "{\"status\":");
+    put_u64(o, (uint64_t)r->proxy_status);
+    PUTS(o, "}");
+  } else {
+    PUTS(o, "null");
+  }
   PUTS(o, ",\"close\":{\"received\":");
   close_json(o, sec, &r->close_recv);
   PUTS(o, ",\"sent\":");

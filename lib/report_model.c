@@ -128,7 +128,11 @@ size_t wsp__rep_point_of(const wsp_report *rep, uint32_t index) {
                : (size_t)-1;
   /* Adaptive modes number their probes in the order they ran, one point
    * after the other. A window point's runs discarded because the prober
-   * lagged come first and belong to no point. */
+   * lagged come first and belong to no point. A report read back may name
+   * points without saying what they were: then no probe belongs to one. */
+  if (rep->mode == WSP__MODE_WINDOW ? rep->window.evidence == NULL
+                                    : rep->levels == NULL)
+    return (size_t)-1;
   for (size_t k = 0; k < rep->npoints; k++) {
     const wsp__evidence *e =
         rep->mode == WSP__MODE_WINDOW ? &rep->window.evidence[k] : NULL;

@@ -665,6 +665,7 @@ static int result_of(const cJSON *p, wsp_result *r, uint64_t *start_ns,
     r->tls_resumed = cJSON_IsTrue(get(x, "resumed"));
     r->tls_group = group_of(cJSON_GetStringValue(get(x, "group")));
   }
+  r->proxy_status = (int)uint_of(get(get(p, "proxy"), "status"), 0);
   close_of(get(get(p, "close"), "received"), &r->close_recv);
   close_of(get(get(p, "close"), "sent"), &r->close_sent);
   x = get(p, "timeline_ms");

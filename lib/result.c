@@ -126,6 +126,7 @@ int wsp_result_passed(const wsp_result *r) {
 const char *wsp_result_error(const wsp_result *r) { return r->error; }
 uint32_t wsp_result_index(const wsp_result *r) { return r->index; }
 int wsp_result_http_status(const wsp_result *r) { return r->http_status; }
+int wsp_result_proxy_status(const wsp_result *r) { return r->proxy_status; }
 const char *wsp_result_http_reason(const wsp_result *r) {
   return r->http_reason;
 }
@@ -177,11 +178,15 @@ int64_t wsp_result_span(const wsp_result *r, wsp_span s) {
       [WSP_SPAN_FIRST_REPLY] = {WSP_MARK_FIRST_SENT, WSP_MARK_FIRST_RECEIVED},
       [WSP_SPAN_CLOSE] = {WSP_MARK_CLOSE_SENT, WSP_MARK_CLOSED},
       [WSP_SPAN_TOTAL] = {-1, WSP_MARK_CLOSED},
+      [WSP_SPAN_PROXY] = {WSP_MARK_CONNECTED, WSP_MARK_TUNNEL},
   };
   int64_t a, b;
   if ((unsigned)s >= WSP_SPAN_COUNT)
     return -1;
   a = spans[s].from < 0 ? 0 : r->marks[spans[s].from];
+  /* Through a proxy, TLS starts when the tunnel is up. */
+  if (s == WSP_SPAN_TLS && r->marks[WSP_MARK_TUNNEL] >= 0)
+    a = r->marks[WSP_MARK_TUNNEL];
   b = r->marks[spans[s].to];
   return a < 0 || b < 0 || b < a ? -1 : b - a;
 }

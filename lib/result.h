@@ -63,6 +63,8 @@ struct wsp_result {
   const char *tls_group;         /* Key exchange group (a static name),
                                     or NULL. */
   int tls_close_notify;          /* The server sent close_notify. */
+  int proxy_status;              /* The proxy's CONNECT status, 0 if
+                                    none. */
 };
 
 wsp_result *wsp__result_new(void);

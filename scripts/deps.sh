@@ -11,6 +11,7 @@ packages=(
   python3-venv python3-pip
   chromium fonts-dejavu-core libxml2-utils valgrind
   clang libclang-rt-14-dev clang-format
+  tinyproxy
 )
 
 missing=()

@@ -23,7 +23,7 @@ RANKS = {
     "util": 0, "error": 0, "histogram": 0,
     # TLS's pieces, each below the next.
     "tls_group": 0.1, "tls_cache": 0.2, "tls_check": 0.3,
-    "url": 1, "rand": 1, "tls": 1, "jwt": 1,
+    "url": 1, "rand": 1, "tls": 1, "jwt": 1, "proxy": 1,
     "config": 2, "steps": 2.1,
     "conn": 3, "upgrade": 3, "ws": 3, "event": 3,
     "ctx": 4,

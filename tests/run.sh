@@ -15,7 +15,8 @@ meson test -C build --print-errorlogs
 meson test -C build --print-errorlogs --timeout-multiplier 4 \
   --wrapper 'valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite,indirect,possible' \
   test_embed test_campaign test_interrupt test_reports test_hostile soak \
-  test_tls_loop fuzz_url fuzz_upgrade fuzz_frames fuzz_json fuzz_report
+  test_tls_loop fuzz_url fuzz_upgrade fuzz_frames fuzz_json fuzz_report \
+  fuzz_proxy
 
 # Coverage-guided fuzzing of the URL parser, the upgrade parser, the frame
 # stream and the JSON inputs, a minute each (clang, libFuzzer, ASan, UBSan).

@@ -75,6 +75,10 @@ static void test_redaction(void) {
   CHECK_INT(wsp_config_add_header(cfg, "Authorization", "Basic c2VjcmV0"), 0);
   CHECK_INT(wsp_config_add_header(cfg, "Cookie", "sid=hidden"), 0);
   CHECK_INT(wsp_config_add_subprotocol(cfg, "jwt.manual"), 0);
+  CHECK_INT(wsp_config_set_proxy(cfg, "https://px:1"), WSP_EURL);
+  CHECK_INT(wsp_config_set_proxy(cfg, "http://pxuser:pxpass@px:3128"), 0);
+  CHECK_INT(wsp_config_set_noproxy(cfg, "a.test,127.0.0.0/8"), 0);
+  CHECK_INT(wsp_config_set_noproxy(cfg, "a\nb"), WSP_EINVAL);
   dup = wsp_config_dup(cfg);
   CHECK(dup != NULL);
   wsp_config_free(cfg);
@@ -84,11 +88,16 @@ static void test_redaction(void) {
   CHECK(strstr(json, "c2VjcmV0") == NULL);
   CHECK(strstr(json, "hidden") == NULL);
   CHECK(strstr(json, "jwt.manual") == NULL);
+  CHECK(strstr(json, "pxpass") == NULL);
+  CHECK(strstr(json, "pxuser") == NULL);
+  CHECK(strstr(json, "\"proxy\":\"http://<redacted>@px:3128\"") != NULL);
+  CHECK(strstr(json, "\"noproxy\":\"a.test,127.0.0.0/8\"") != NULL);
   CHECK(strstr(json, "<redacted>") != NULL);
   wsp_free(json);
   CHECK_INT(wsp_config_to_json(dup, 1, &json), 0);
   CHECK(strstr(json, "tok.en.secret") != NULL);
   CHECK(strstr(json, "c2VjcmV0") != NULL);
+  CHECK(strstr(json, "http://pxuser:pxpass@px:3128") != NULL);
   wsp_free(json);
   wsp_config_free(dup);
 }
@@ -110,10 +119,18 @@ static void test_names(void) {
       "expectation_failed",
       "cancelled",
       "internal_error",
+      "proxy_rejected",
+      "proxy_failed",
   };
   static const char *const phases[] = {
       "resolve",    "connect",        "tls",     "upgrade", "open",
-      "first_send", "awaiting_reply", "closing",
+      "first_send", "awaiting_reply", "closing", "proxy",
+  };
+  /* The order a probe passes through them: proxy after connect. */
+  static const wsp_phase order[] = {
+      WSP_PHASE_RESOLVE,    WSP_PHASE_CONNECT,        WSP_PHASE_PROXY,
+      WSP_PHASE_TLS,        WSP_PHASE_UPGRADE,        WSP_PHASE_OPEN,
+      WSP_PHASE_FIRST_SEND, WSP_PHASE_AWAITING_REPLY, WSP_PHASE_CLOSING,
   };
   CHECK_INT(WSP_OUTCOME_COUNT, WSP__ARRAY_SIZE(outcomes));
   for (int i = 0; i < WSP_OUTCOME_COUNT; i++) {
@@ -126,6 +143,10 @@ static void test_names(void) {
   CHECK_INT(WSP_PHASE_COUNT, WSP__ARRAY_SIZE(phases));
   for (int i = 0; i < WSP_PHASE_COUNT; i++)
     CHECK_STR(wsp_phase_name((wsp_phase)i), phases[i]);
+  CHECK_INT(WSP__ARRAY_SIZE(order), WSP_PHASE_COUNT);
+  for (int i = 0; i < WSP_PHASE_COUNT; i++)
+    CHECK_INT(wsp_phase_rank(order[i]), i);
+  CHECK_INT(wsp_phase_rank(WSP_PHASE_COUNT), -1);
   CHECK_STR(wsp_strerror(WSP_EURL), "invalid URL");
   CHECK_STR(wsp_err_name(WSP_EURL), "WSP_EURL");
   CHECK_STR(wsp_err_name(UV_ECONNREFUSED), "ECONNREFUSED");
@@ -146,6 +167,15 @@ static void test_result_spans(void) {
   CHECK_INT(wsp_result_span(r, WSP_SPAN_FIRST_REPLY), 3000);
   CHECK_INT(wsp_result_span(r, WSP_SPAN_TOTAL), 9000);
   CHECK_INT(wsp_result_span(r, WSP_SPAN_CONNECT), -1);
+  /* Through a proxy, TLS counts from the tunnel. */
+  r->marks[WSP_MARK_CONNECTED] = 100;
+  r->marks[WSP_MARK_TUNNEL] = 300;
+  r->marks[WSP_MARK_TLS_DONE] = 700;
+  CHECK_INT(wsp_result_span(r, WSP_SPAN_PROXY), 200);
+  CHECK_INT(wsp_result_span(r, WSP_SPAN_TLS), 400);
+  r->marks[WSP_MARK_TUNNEL] = -1;
+  CHECK_INT(wsp_result_span(r, WSP_SPAN_PROXY), -1);
+  CHECK_INT(wsp_result_span(r, WSP_SPAN_TLS), 600);
   CHECK_INT(wsp__result_add_event(r, "agent_started", 13, 5), 0);
   d = wsp_result_dup(r);
   wsp_result_free(r);

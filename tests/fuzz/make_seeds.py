@@ -66,6 +66,18 @@ SEEDS = {
         b"ws://127.0.0.1:1/\nHHost: evil\nHX: a\r\nInjected: yes\n"
         b"HAuthorization: Bearer x\nP\nO\n",
     ],
+    "fuzz_proxy": [
+        b"\x07HTTP/1.1 200 Connection established\r\n\r\n\x16\x03\x01",
+        b"\x20HTTP/1.0 407 Proxy Authentication Required\r\n"
+        b"Proxy-Authenticate: Basic realm=\"x\"\r\nContent-Length: 3\r\n"
+        b"\r\nabc",
+        b"\x03HTTP/1.1 502 Bad Gateway\n\n",
+        b"\x05SSH-2.0-OpenSSH_9.2\r\n",
+        b"\x00http://al%40ice:s3cr%3At@[::1]:3128/",
+        b"\x01proxy.example:8080",
+        b"\x02www.example.com\n.example.com, 10.0.0.0/8,*",
+        b"\x02fd00::5\nfd00::/8,127.0.0.1/33",
+    ],
     "fuzz_upgrade": [
         b"\x00\x00\x00HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket"
         b"\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + ACCEPT +

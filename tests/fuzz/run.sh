@@ -16,7 +16,7 @@ root=$(cd "$here/../.." && pwd)
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz_url fuzz_upgrade fuzz_frames fuzz_json fuzz_report)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_url fuzz_upgrade fuzz_frames fuzz_json fuzz_report fuzz_proxy)
 out=${FUZZ_OUT:-$root/build-fuzz}
 cc=${CC:-clang}
 jobs=${FUZZ_JOBS:-1}

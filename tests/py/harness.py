@@ -21,6 +21,7 @@ import selectors
 import shutil
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 import unittest
@@ -41,11 +42,21 @@ NODE = os.environ.get("NODE_BIN") or shutil.which("node")
 OUTCOMES = ["ok", "dns_failed", "connect_refused", "connect_timeout",
             "connect_failed", "tls_failed", "handshake_rejected",
             "handshake_invalid", "closed_by_server", "abnormal_closure",
-            "protocol_error", "timeout", "expectation_failed"]
+            "protocol_error", "timeout", "expectation_failed", "cancelled",
+            "internal_error", "proxy_rejected", "proxy_failed"]
 PHASES = ["resolve", "connect", "tls", "upgrade", "open", "first_send",
-          "awaiting_reply", "closing"]
+          "awaiting_reply", "closing", "proxy"]
 AGENT_EVENTS = ["agent_started", "agent_thinking", "tool_executing",
                 "tool_completed", "agent_completed"]
+
+# Every variable a proxy may come from (curl's, which wsprobe reads). The
+# tests talk to 127.0.0.1 only: none may send their probes elsewhere, so
+# none is inherited; a test that wants a proxy passes its own.
+PROXY_VARS = ("ws_proxy", "WS_PROXY", "wss_proxy", "WSS_PROXY", "http_proxy",
+              "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy",
+              "ALL_PROXY", "no_proxy", "NO_PROXY")
+for _var in PROXY_VARS:
+    os.environ.pop(_var, None)
 
 LISTEN_RE = re.compile(r"listening on (\[[0-9a-fA-F:.]+\]|[^\s:]+):(\d+)\s*$")
 
@@ -177,20 +188,22 @@ def _stop_all():
         stop(proc)
 
 
-def run_wsprobe(args, timeout=30):
-    """Runs wsprobe with args; returns (exit_code, stdout, stderr) as text."""
+def run_wsprobe(args, timeout=30, env=None):
+    """Runs wsprobe with args (and `env`, variables added to this process's
+    environment); returns (exit_code, stdout, stderr) as text."""
     if WSPROBE_BIN is None:
         raise unittest.SkipTest(WSPROBE_MISSING)
     p = subprocess.run([WSPROBE_BIN] + list(args), stdin=subprocess.DEVNULL,
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       timeout=timeout)
+                       timeout=timeout,
+                       env=dict(os.environ, **env) if env else None)
     return (p.returncode, p.stdout.decode("utf-8", "replace"),
             p.stderr.decode("utf-8", "replace"))
 
 
-def run_json_full(args, timeout=30):
+def run_json_full(args, timeout=30, env=None):
     """Adds `--json -`; returns (exit_code, report, stdout, stderr)."""
-    rc, out, err = run_wsprobe(["--json", "-"] + list(args), timeout)
+    rc, out, err = run_wsprobe(["--json", "-"] + list(args), timeout, env)
     try:
         report = json.loads(out)
     except ValueError as e:
@@ -215,6 +228,16 @@ def free_port():
         s.close()
 
 
+def make_pki():
+    """A new temporary directory holding the certificates of
+    tests/tls/gen-certs.sh (the caller removes it)."""
+    d = tempfile.mkdtemp(prefix="wsprobe-pki-")
+    subprocess.run(["bash", os.path.join(REPO_ROOT, "tests", "tls",
+                                         "gen-certs.sh"), d],
+                   check=True, timeout=60, stdout=subprocess.DEVNULL)
+    return d
+
+
 def event_types(probe):
     return [e["type"] for e in probe["events"]]
 
@@ -232,9 +255,9 @@ class ProbeTestCase(unittest.TestCase):
         proc, _port = start_server(argv, timeout, test=self)
         return proc.server
 
-    def probe(self, args, timeout=30):
+    def probe(self, args, timeout=30, env=None):
         """Runs one probe; returns (exit_code, the probe, the report)."""
-        rc, report, out, err = run_json_full(args, timeout)
+        rc, report, out, err = run_json_full(args, timeout, env)
         self._last = (rc, out, err)
         self.assertEqual(len(report["probes"]), 1, out)
         return rc, report["probes"][0], report

@@ -18,14 +18,11 @@ import harness
 from harness import ProbeTestCase
 
 PKI = None
-GEN = os.path.join(harness.REPO_ROOT, "tests", "tls", "gen-certs.sh")
 
 
 def setUpModule():
     global PKI
-    PKI = tempfile.mkdtemp(prefix="wsprobe-pki-")
-    subprocess.run(["bash", GEN, PKI], check=True, timeout=60,
-                   stdout=subprocess.DEVNULL)
+    PKI = harness.make_pki()
 
 
 def tearDownModule():

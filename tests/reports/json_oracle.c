@@ -186,6 +186,12 @@ static cJSON *result_json(const wsp_result *r, int show_secrets) {
   } else {
     cJSON_AddNullToObject(o, "tls");
   }
+  if (r->proxy_status > 0) {
+    x = cJSON_AddObjectToObject(o, "proxy");
+    cJSON_AddNumberToObject(x, "status", r->proxy_status);
+  } else {
+    cJSON_AddNullToObject(o, "proxy");
+  }
   x = cJSON_AddObjectToObject(o, "close");
   cJSON_AddItemToObject(x, "received", close_json(&r->close_recv));
   cJSON_AddItemToObject(x, "sent", close_json(&r->close_sent));

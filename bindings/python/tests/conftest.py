@@ -25,6 +25,14 @@ RACESERVER = os.environ.get("RACESERVER_BIN", os.path.join(
 WSPROBE = os.environ.get("WSPROBE_BIN", os.path.join(REPO, "build", "cli",
                                                      "wsprobe"))
 RUN = '{"type":"run"}'
+PROXY = os.path.join(REPO, "tests", "servers", "connect_proxy.py")
+
+# The tests talk to 127.0.0.1 only: no inherited proxy may take their
+# probes elsewhere (a test that wants one passes its own).
+for _var in ("ws_proxy", "WS_PROXY", "wss_proxy", "WSS_PROXY", "http_proxy",
+             "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy",
+             "ALL_PROXY", "no_proxy", "NO_PROXY"):
+    os.environ.pop(_var, None)
 
 
 class Raceserver:

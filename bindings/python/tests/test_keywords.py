@@ -5,12 +5,14 @@ false passes of earlier releases refused. Against raceserver."""
 import enum
 import inspect
 import json
+import os
+import subprocess
 import xml.etree.ElementTree as ET
 
 import pytest
 
 import wsprobe
-from conftest import RUN
+from conftest import PROXY, RUN
 
 SECRET = "s3cret-for-tests"
 
@@ -228,3 +230,58 @@ def test_report_paths(raceserver, tmp_path):
     assert "json: cannot write /dev/full: " in str(e.value)
     assert (e.value.name, e.value.exit_code) == ("WSP_EIO", 3)
     assert e.value.result.summary["total"] == 1
+
+
+@pytest.fixture
+def connect_proxy():
+    """The tests' CONNECT proxy on 127.0.0.1, stopped by its PID."""
+    started = []
+
+    def start(*args):
+        p = subprocess.Popen(["/usr/bin/python3", PROXY, *args],
+                             stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, text=True)
+        started.append(p)
+        line = p.stdout.readline()
+        assert "listening on 127.0.0.1:" in line, line
+        return int(line.rsplit(":", 1)[1])
+    yield start
+    for p in started:
+        p.terminate()
+        p.wait(5)
+        p.stdout.close()
+
+
+def test_proxy_keywords(raceserver, connect_proxy):
+    s = raceserver()
+    port = connect_proxy()
+    r = wsprobe.probe(s.url(), send=RUN, proxy="http://127.0.0.1:%d" % port)
+    assert r.outcome == "ok", r.error
+    assert r.proxy_status == 200
+    assert r.timings_ms["proxy"] is not None
+    assert r.timeline_ms["tunnel"] is not None
+    # noproxy names the host: straight to the server.
+    r = wsprobe.probe(s.url(), send=RUN, proxy="http://127.0.0.1:%d" % port,
+                      noproxy="127.0.0.0/8")
+    assert r.outcome == "ok", r.error
+    assert r.proxy_status is None
+    # The environment, as curl reads it, when the keywords say nothing.
+    os.environ["http_proxy"] = "http://127.0.0.1:%d" % port
+    try:
+        r = wsprobe.probe(s.url(), send=RUN)
+    finally:
+        del os.environ["http_proxy"]
+    assert r.proxy_status == 200
+    refusing = connect_proxy("--auth", "u:p")
+    r = wsprobe.probe(s.url(), send=RUN,
+                      proxy="http://u:nope@127.0.0.1:%d" % refusing)
+    assert r.outcome is wsprobe.Outcome.PROXY_REJECTED
+    assert r.phase is wsprobe.Phase.PROXY
+    assert r.proxy_status == 407
+    assert "nope" not in r.error
+    r = wsprobe.probe(s.url(), send=RUN,
+                      proxy="http://u:p@127.0.0.1:%d" % refusing)
+    assert r.outcome == "ok", r.error
+    with pytest.raises(wsprobe.ConfigError,
+                       match="proxy: https:// proxies are not supported"):
+        wsprobe.probe(s.url(), send=RUN, proxy="https://127.0.0.1:1")

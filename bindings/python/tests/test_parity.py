@@ -34,6 +34,8 @@ TEXT_SAMPLES = {
     "send": ("hello", "hello"),
     "expect": ("done", ["done"]),
     "step": ("wait:5", ["wait:5"]),
+    "proxy": ("http://127.0.0.1:3128", "http://127.0.0.1:3128"),
+    "noproxy": ("example.test", "example.test"),
 }
 
 # What an option needs beside it (the plan refuses it alone): option
@@ -54,6 +56,7 @@ NEEDS = {
     "jwt-prefix": [("jwt", "a.b.c")],
     "jwt-query-param": [("jwt", "a.b.c"), ("jwt-placement", "query")],
     "no-require-subprotocol": [("jwt", "a.b.c")],
+    "noproxy": [("proxy", "http://127.0.0.1:3128")],
 }
 
 # Options that only go together: each is tested with the others.

@@ -217,6 +217,9 @@ class Result:
     #: wss://: version, cipher, alpn, verified, close_notify, resumed and
     #: group of the completed TLS handshake; None without one.
     tls: Optional[dict] = None
+    #: Through a proxy: the status it answered CONNECT with (200, 407,
+    #: 403, 502...); None without a proxy or before it answered.
+    proxy_status: Optional[int] = None
     _raw: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -237,7 +240,8 @@ class Result:
             error=d.get("error"), index=d.get("index", 0),
             step=d.get("step"), tls=d.get("tls"),
             delay_ms=d.get("delay_ms", 0),
-            delay_achieved_ms=d.get("delay_achieved_ms"), _raw=d)
+            delay_achieved_ms=d.get("delay_achieved_ms"),
+            proxy_status=(d.get("proxy") or {}).get("status"), _raw=d)
 
     def to_dict(self) -> dict:
         """The probe object of the JSON report (docs/report.md), a copy."""

@@ -86,6 +86,7 @@ _proto("wsp_strerror", c_char_p, c_int)
 _proto("wsp_err_name", c_char_p, c_int)
 _proto("wsp_outcome_name", c_char_p, c_int)
 _proto("wsp_phase_name", c_char_p, c_int)
+_proto("wsp_phase_rank", c_int, c_int)
 _proto("wsp_free", None, _vp)
 _proto("wsp_jwt_sign", c_int, c_int, c_char_p, c_size_t, c_char_p,
        ctypes.c_int64, c_uint32, _out)
@@ -160,5 +161,9 @@ def _names(fn) -> tuple[str, ...]:
 
 # Asked of the loaded library, so a newer library's names appear here too.
 OUTCOMES: tuple[str, ...] = _names(lib.wsp_outcome_name)
-PHASES: tuple[str, ...] = _names(lib.wsp_phase_name)
+_PHASE_NAMES = _names(lib.wsp_phase_name)
+# In a probe's order (wsp_phase_rank()): proxy, last in the C enum for the
+# ABI, comes after connect.
+PHASES: tuple[str, ...] = tuple(sorted(
+    _PHASE_NAMES, key=lambda n: lib.wsp_phase_rank(_PHASE_NAMES.index(n))))
 VERDICTS: tuple[str, ...] = _names(lib.wsp_verdict_name)
