@@ -438,7 +438,8 @@ WSP_EXTERN int wsp_config_set_delay(wsp_config *cfg, uint32_t delay_ms);
  */
 WSP_EXTERN int wsp_config_set_hold(wsp_config *cfg, uint32_t hold_ms);
 /*
- * Expects a JSON text message whose "type" member equals `type`. Repeatable;
+ * Expects a JSON text message whose "type" member (or the member named by
+ * wsp_config_set_expect_key()) equals `type`. Repeatable;
  * the probe passes only when every expected type arrived.
  *
  * Errors: WSP_EEXPECT (empty, over 256 bytes, given twice, more than 32
@@ -453,6 +454,17 @@ WSP_EXTERN int wsp_config_add_expect(wsp_config *cfg, const char *type);
  * Errors: WSP_EINVAL: cfg is NULL.
  */
 WSP_EXTERN int wsp_config_set_expect_order(wsp_config *cfg, int ordered);
+/*
+ * Names the member of a JSON text message that carries its event type,
+ * for protocols that say "event" or "op": a message is an event when its
+ * whole payload is one JSON object whose member `key` is a string without
+ * NUL, and that string is what the expectations (wsp_config_add_expect(),
+ * expect steps) match and the report records as the event's type. The
+ * default is "type". The key is copied.
+ *
+ * Errors: WSP_EEXPECT (empty or over 64 bytes), WSP_EINVAL (cfg is NULL).
+ */
+WSP_EXTERN int wsp_config_set_expect_key(wsp_config *cfg, const char *key);
 /*
  * Scripted conversations. Steps run in order once the connection is open
  * and replace the first message, its delay, the hold and the expected

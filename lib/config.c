@@ -89,6 +89,7 @@ wsp_config *wsp_config_new(void) {
   strcpy(cfg->jwt_query, WSP__DEF_JWT_QUERY);
   cfg->require_subprotocol = 1;
   cfg->tls_resume = 1;
+  strcpy(cfg->expect_key, WSP__DEF_EXPECT_KEY);
   return cfg;
 }
 
@@ -666,6 +667,17 @@ int wsp_config_add_expect(wsp_config *cfg, const char *type) {
   return ok(cfg);
 }
 
+int wsp_config_set_expect_key(wsp_config *cfg, const char *key) {
+  if (cfg == NULL)
+    return WSP_EINVAL;
+  if (key == NULL || *key == '\0' || strlen(key) >= sizeof(cfg->expect_key))
+    return wsp__config_fail(cfg, WSP_EEXPECT,
+                            "the event key must be 1-%zu bytes",
+                            sizeof(cfg->expect_key) - 1);
+  strcpy(cfg->expect_key, key);
+  return ok(cfg);
+}
+
 int wsp_config_set_timeout(wsp_config *cfg, wsp_phase phase, uint32_t ms) {
   if (cfg == NULL)
     return WSP_EINVAL;
@@ -850,6 +862,7 @@ int wsp_config_to_json(const wsp_config *cfg, int show_secrets, char **out) {
   for (size_t i = 0; a && i < cfg->expect.n; i++)
     cJSON_AddItemToArray(a, cJSON_CreateString(cfg->expect.v[i]));
   cJSON_AddBoolToObject(o, "expect_order", cfg->expect_order);
+  cJSON_AddStringToObject(o, "expect_key", cfg->expect_key);
   if (cfg->nsteps > 0) {
     static const char *const kinds[] = {"send", "expect", "wait", "close"};
     a = cJSON_AddArrayToObject(o, "steps");

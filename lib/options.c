@@ -207,12 +207,17 @@ const wsp_option wsp__options[] = {
    -1, .cfg_u32 = wsp_config_set_hold},
   {"expect", 'e', "expect", "TYPE", WSP_OPTION_TEXT, PROBE | REPEAT,
    G_MESSAGE, NULL, 0, 0, 0, 0, NULL,
-   "require a JSON text message whose \"type\" is TYPE; without it any "
-   "reply passes", -1, .cfg_str = wsp_config_add_expect},
+   "require a JSON text message whose \"type\" (or --expect-key) is TYPE; "
+   "without it any reply passes", -1, .cfg_str = wsp_config_add_expect},
   {"expect-order", 0, "expect_order", NULL, WSP_OPTION_FLAG, PROBE, G_MESSAGE,
    NULL, 0, 0, 0, 0, NULL,
    "the expected events must arrive in the order given, each exactly once",
    -1, .cfg_int = wsp_config_set_expect_order},
+  {"expect-key", 0, "expect_key", "KEY", WSP_OPTION_TEXT, PROBE, G_MESSAGE,
+   WSP__DEF_EXPECT_KEY, 0, 0, 0, 0, NULL,
+   "the member of a JSON message that names its event type, which --expect "
+   "and expect steps match (for protocols that say event or op)", -1,
+   .cfg_str = wsp_config_set_expect_key},
   {"step", 0, "steps", "STEP", WSP_OPTION_TEXT,
    PROBE | REPEAT | WSP__OPTION_BYTES, G_MESSAGE,
    NULL, 0, 0, 0, 0, NULL,

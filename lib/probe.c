@@ -880,7 +880,7 @@ static void ws_message(void *ud, int binary, const uint8_t *msg, size_t len) {
       r->marks[WSP_MARK_FIRST_RECEIVED] < 0)
     r->marks[WSP_MARK_FIRST_RECEIVED] = now;
   if (!binary) {
-    int rc = wsp__event_type(msg, len, &type);
+    int rc = wsp__event_type(msg, len, p->cfg->expect_key, &type);
     if (rc < 0) {
       finish(p, WSP_OUTCOME_INTERNAL_ERROR, "out of memory");
       return;

@@ -55,6 +55,22 @@ class BindingTest(unittest.TestCase):
         self.addCleanup(s.stop)
         return s
 
+    def test_expect_key(self):
+        s = self.server("--on-message", "echo")
+        r = wsprobe.probe(s.url(), send='{"event":"tick","type":"run"}',
+                          expect=["tick"], expect_key="event",
+                          timeout_ms=3000)
+        self.assertEqual(r.outcome, "ok", r)
+        self.assertEqual(r.event_types, ["tick"])
+        r = wsprobe.probe(s.url(), send='{"event":"tick","type":"run"}',
+                          expect=["tick"], timeout_ms=3000,
+                          reply_timeout_ms=300)
+        self.assertEqual(r.outcome, "expectation_failed", r)
+        self.assertEqual(r.event_types, ["run"])
+        with self.assertRaises(wsprobe.ConfigError) as e:
+            wsprobe.probe(s.url(), send="x", expect_key="")
+        self.assertIn("event key", str(e.exception))
+
     def test_ok_with_events(self):
         s = self.server()
         r = wsprobe.probe(s.url(), send=RUN,

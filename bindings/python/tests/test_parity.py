@@ -33,6 +33,7 @@ TEXT_SAMPLES = {
     "jwt-query-param": ("t", "t"),
     "send": ("hello", "hello"),
     "expect": ("done", ["done"]),
+    "expect-key": ("op", "op"),
     "step": ("wait:5", ["wait:5"]),
 }
 
