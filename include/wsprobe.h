@@ -465,6 +465,37 @@ WSP_EXTERN int wsp_config_set_expect_order(wsp_config *cfg, int ordered);
  * Errors: WSP_EEXPECT (empty or over 64 bytes), WSP_EINVAL (cfg is NULL).
  */
 WSP_EXTERN int wsp_config_set_expect_key(wsp_config *cfg, const char *key);
+
+/* Which of a name's addresses the probes connect to. */
+typedef enum wsp_address_policy {
+  /* Probe i starts at address i modulo their number, so that a campaign
+   * spreads over every address (the default). */
+  WSP_ADDRESS_ROUND_ROBIN = 0,
+  /* Every probe starts at the first address. */
+  WSP_ADDRESS_FIRST = 1
+} wsp_address_policy;
+/*
+ * Pins a name to addresses without asking the resolver, as curl's
+ * --resolve does: `entry` is "HOST:PORT:ADDR[,ADDR...]" (IPv6 addresses in
+ * brackets or bare; an IPv6 HOST in brackets). A URL whose host (without
+ * case) and port are those of an entry connects to its addresses; the name
+ * stays the URL's for SNI, the certificate check and the Host header.
+ * Repeatable; the first entry naming a host and port wins. The entry is
+ * copied.
+ *
+ * Errors: WSP_EURL (not of that form: the message says why), WSP_ERANGE
+ * (more than 32 entries), WSP_EINVAL (cfg is NULL), WSP_ENOMEM.
+ */
+WSP_EXTERN int wsp_config_add_resolve(wsp_config *cfg, const char *entry);
+/*
+ * Which address each probe connects to when the target has several. A
+ * probe whose address refuses or fails moves on to the next one (after the
+ * last, the first), as before; its result's peer says where it connected.
+ *
+ * Errors: WSP_EINVAL (cfg is NULL, or not a wsp_address_policy).
+ */
+WSP_EXTERN int wsp_config_set_address_policy(wsp_config *cfg,
+                                             wsp_address_policy policy);
 /*
  * Scripted conversations. Steps run in order once the connection is open
  * and replace the first message, its delay, the hold and the expected
@@ -693,6 +724,12 @@ WSP_EXTERN const uint8_t *wsp_result_http_body(const wsp_result *r,
                                                size_t *len);
 /* The subprotocol the server selected, or NULL. */
 WSP_EXTERN const char *wsp_result_subprotocol(const wsp_result *r);
+/*
+ * The address and port the probe connected to, "127.0.0.1:8080" or
+ * "[::1]:8080" (when every address failed, the last one tried), or NULL
+ * when it never got as far as connecting.
+ */
+WSP_EXTERN const char *wsp_result_peer(const wsp_result *r);
 /*
  * The close frame received from the server: returns the code (1005 for a
  * close frame without a code, 1006 when TCP ended without a close frame),

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "addrs.h"
 #include "campaign.h"
 #include "defaults.h"
 
@@ -998,6 +999,15 @@ static void begin(wsp_campaign *c) {
 
 static void on_begin(uv_timer_t *t) { begin(t->data); }
 
+/* Whether --resolve pins the target: then each probe takes the pinned
+ * addresses and nothing is resolved. */
+static int pinned(const wsp_config *cfg) {
+  struct addrinfo *ai = NULL;
+  int rc = wsp__pin_lookup(&cfg->pins, cfg->url.host, cfg->url.port, &ai);
+  free(ai);
+  return rc != 0;
+}
+
 static void on_resolved(uv_getaddrinfo_t *req, int status,
                         struct addrinfo *ai) {
   wsp_campaign *c = req->data;
@@ -1116,7 +1126,7 @@ int wsp_campaign_start(wsp_campaign *c, wsp_ctx *ctx, wsp_campaign_done_cb done,
   c->pace.data = c->release.data = c->lag_timer.data = c;
   c->handles = 4; /* pace, release, lag_timer, wake */
   c->t_start = uv_hrtime();
-  if (!c->cfg->url.ip_literal) {
+  if (!c->cfg->url.ip_literal && !pinned(c->cfg)) {
     struct addrinfo hints;
     memset(&hints, 0, sizeof(hints));
     hints.ai_family = AF_UNSPEC;

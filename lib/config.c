@@ -9,6 +9,7 @@
 #include <mbedtls/pk.h>
 #include <mbedtls/x509_crt.h>
 
+#include "addrs.h"
 #include "config.h"
 #include "defaults.h"
 #include "jwt.h"
@@ -105,6 +106,7 @@ void wsp_config_free(wsp_config *cfg) {
   free(cfg->headers);
   wsp__strv_clear(&cfg->subprotocols);
   wsp__strv_clear(&cfg->expect);
+  wsp__strv_clear(&cfg->pins);
   free(cfg->jwt);
   free(cfg->origin);
   free(cfg->message);
@@ -241,6 +243,7 @@ wsp_config *wsp_config_dup(const wsp_config *src) {
   cfg->nheaders = 0;
   memset(&cfg->subprotocols, 0, sizeof(cfg->subprotocols));
   memset(&cfg->expect, 0, sizeof(cfg->expect));
+  memset(&cfg->pins, 0, sizeof(cfg->pins));
   cfg->jwt = cfg->origin = NULL;
   cfg->message = NULL;
   cfg->ca_file = cfg->cert_file = cfg->key_file = NULL;
@@ -253,6 +256,7 @@ wsp_config *wsp_config_dup(const wsp_config *src) {
       wsp__url_copy(&cfg->url, &src->url) != 0 ||
       wsp__strv_copy(&cfg->subprotocols, &src->subprotocols) != 0 ||
       wsp__strv_copy(&cfg->expect, &src->expect) != 0 ||
+      wsp__strv_copy(&cfg->pins, &src->pins) != 0 ||
       (src->jwt && !(cfg->jwt = strdup(src->jwt))) ||
       (src->origin && !(cfg->origin = strdup(src->origin))) ||
       (src->ca_file && !(cfg->ca_file = strdup(src->ca_file))) ||
@@ -678,6 +682,30 @@ int wsp_config_set_expect_key(wsp_config *cfg, const char *key) {
   return ok(cfg);
 }
 
+int wsp_config_add_resolve(wsp_config *cfg, const char *entry) {
+  int rc;
+  if (cfg == NULL)
+    return WSP_EINVAL;
+  if ((rc = wsp__pin_check(entry, cfg->error, sizeof(cfg->error))) != 0)
+    return rc;
+  if (cfg->pins.n >= WSP__MAX_PINS)
+    return wsp__config_fail(cfg, WSP_ERANGE, "at most %d --resolve entries",
+                            WSP__MAX_PINS);
+  if (wsp__strv_push(&cfg->pins, entry) != 0)
+    return wsp__config_fail(cfg, WSP_ENOMEM, "out of memory");
+  return ok(cfg);
+}
+
+int wsp_config_set_address_policy(wsp_config *cfg, wsp_address_policy policy) {
+  if (cfg == NULL)
+    return WSP_EINVAL;
+  if (policy != WSP_ADDRESS_ROUND_ROBIN && policy != WSP_ADDRESS_FIRST)
+    return wsp__config_fail(cfg, WSP_EINVAL, "unknown address policy %d",
+                            (int)policy);
+  cfg->address_policy = (int)policy;
+  return ok(cfg);
+}
+
 int wsp_config_set_timeout(wsp_config *cfg, wsp_phase phase, uint32_t ms) {
   if (cfg == NULL)
     return WSP_EINVAL;
@@ -863,6 +891,12 @@ int wsp_config_to_json(const wsp_config *cfg, int show_secrets, char **out) {
     cJSON_AddItemToArray(a, cJSON_CreateString(cfg->expect.v[i]));
   cJSON_AddBoolToObject(o, "expect_order", cfg->expect_order);
   cJSON_AddStringToObject(o, "expect_key", cfg->expect_key);
+  a = cJSON_AddArrayToObject(o, "resolve");
+  for (size_t i = 0; a && i < cfg->pins.n; i++)
+    cJSON_AddItemToArray(a, cJSON_CreateString(cfg->pins.v[i]));
+  cJSON_AddStringToObject(
+      o, "address_policy",
+      cfg->address_policy == WSP_ADDRESS_FIRST ? "first" : "round-robin");
   if (cfg->nsteps > 0) {
     static const char *const kinds[] = {"send", "expect", "wait", "close"};
     a = cJSON_AddArrayToObject(o, "steps");

@@ -67,6 +67,8 @@ static int ap_seed(wsp__build *b, const wsp_option *o, const wsp__optval *v);
 static int ap_shard(wsp__build *b, const wsp_option *o, const wsp__optval *v);
 static int ap_tls_resume(wsp__build *b, const wsp_option *o,
                          const wsp__optval *v);
+static int ap_address_policy(wsp__build *b, const wsp_option *o,
+                             const wsp__optval *v);
 
 /* clang-format off */
 const wsp_option wsp__options[] = {
@@ -147,6 +149,17 @@ const wsp_option wsp__options[] = {
   {"origin", 0, "origin", "ORIGIN", WSP_OPTION_TEXT, PROBE, G_UPGRADE, NULL, 0,
    0, 0, 0, NULL, "send an Origin header", -1,
    .cfg_str = wsp_config_set_origin},
+  {"resolve", 0, "resolve", "HOST:PORT:ADDR[,ADDR...]", WSP_OPTION_TEXT,
+   PROBE | REPEAT, G_UPGRADE, NULL, 0, 0, 0, 0, NULL,
+   "connect to these addresses for HOST:PORT without asking the resolver, "
+   "keeping the name for SNI, the certificate and the Host header (as "
+   "curl's --resolve)", -1, .cfg_str = wsp_config_add_resolve},
+  {"address-policy", 0, "address_policy", "P", WSP_OPTION_CHOICE, PROBE,
+   G_UPGRADE, "round-robin", 0, 0, 0, 0, "round-robin first",
+   "with several addresses: round-robin (probe i starts at address i "
+   "modulo their number) or first (every probe starts at the first); a "
+   "probe moves on to the next address when one fails to connect", -1,
+   .apply = ap_address_policy},
 
   /* JSON Web Tokens: applied together in plan.c. */
   {"jwt", 0, "jwt", "TOKEN", WSP_OPTION_TEXT, PROBE | SECRET, G_JWT, NULL, 0,
@@ -651,4 +664,13 @@ static int ap_tls_resume(wsp__build *b, const wsp_option *o,
                          const wsp__optval *v) {
   return wsp__opt_cfg_fail(
       b, o, wsp_config_set_tls_resume(b->cfg, strcmp(v->text, "on") == 0));
+}
+
+static int ap_address_policy(wsp__build *b, const wsp_option *o,
+                             const wsp__optval *v) {
+  return wsp__opt_cfg_fail(
+      b, o,
+      wsp_config_set_address_policy(b->cfg, strcmp(v->text, "first") == 0
+                                                ? WSP_ADDRESS_FIRST
+                                                : WSP_ADDRESS_ROUND_ROBIN));
 }

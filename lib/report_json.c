@@ -303,6 +303,8 @@ void wsp__probe_json(wsp__out *o, const wsp_result *r, const wsp__secrets *sec,
   put_str(o, r->redact_subprotocol
                  ? wsp__redact_subprotocol(r->subprotocol, show_secrets)
                  : r->subprotocol);
+  PUTS(o, ",\"peer\":");
+  put_str(o, wsp_result_peer(r));
   PUTS(o, ",\"tls\":");
   if (r->tls_version != NULL) {
     PUTS(o, "{\"version\":");
@@ -740,6 +742,29 @@ static void campaign_json(fmt *f, const wsp_report *rep) {
   f_close(f, 1);
 }
 
+/* A grouping: [{"<name>": value or null, "total", "passed", "outcomes"}],
+ * then "<key>_other": the probes beyond its values, when there are any. */
+static void k_groups(fmt *f, const char *key, const char *name,
+                     const wsp__groups *g) {
+  char other[80];
+  f_key(f, key);
+  f_open(f, 0);
+  for (size_t i = 0; i < g->n; i++) {
+    const wsp__group *x = &g->v[i];
+    f_elem(f);
+    f_open(f, 1);
+    k_str(f, name, x->value);
+    k_uint(f, "total", x->total);
+    k_uint(f, "passed", x->passed);
+    k_outcomes(f, "outcomes", x->outcomes, 0);
+    f_close(f, 1);
+  }
+  f_close(f, 0);
+  snprintf(other, sizeof(other), "%s_other", key);
+  if (g->other > 0)
+    k_uint(f, other, g->other);
+}
+
 static void summary_json(fmt *f, const wsp_report *rep) {
   const wsp__summary *s = &rep->sum;
   f_key(f, "summary");
@@ -764,6 +789,7 @@ static void summary_json(fmt *f, const wsp_report *rep) {
   k_tally(f, "close_codes", &s->close_recv);
   k_tally(f, "close_codes_sent", &s->close_sent);
   k_tally(f, "http_statuses", &s->http);
+  k_groups(f, "by_peer", "peer", &rep->peers);
   f_key(f, "tls_handshakes");
   f_open(f, 1);
   k_uint(f, "full", s->tls_full);

@@ -49,6 +49,7 @@ void wsp__rep_free(wsp_report *rep) {
     free(rep->parts[i].source);
   free(rep->parts);
   free(rep->missing);
+  wsp__groups_clear(&rep->peers);
   free(rep);
 }
 
@@ -148,6 +149,7 @@ size_t wsp__rep_point_of(const wsp_report *rep, uint32_t index) {
 
 void wsp__rep_scan_begin(wsp_report *rep) {
   memset(&rep->sum, 0, sizeof(rep->sum));
+  wsp__groups_clear(&rep->peers);
   rep->total = rep->passed = 0;
   rep->last_start_ns = 0;
   for (size_t k = 0; k < rep->npoints; k++) {
@@ -165,6 +167,7 @@ void wsp__rep_scan_row(wsp_report *rep, const wsp__row *row) {
   rep->passed += r->outcome == WSP_OUTCOME_OK;
   s->outcomes[r->outcome]++;
   s->phases[r->outcome][r->phase]++;
+  wsp__groups_add(&rep->peers, wsp_result_peer(r), r->outcome);
   if (r->close_recv.code >= 0)
     wsp__tally_add(&s->close_recv, r->close_recv.code);
   if (r->close_sent.code >= 0)
@@ -253,6 +256,7 @@ int wsp__rep_add(wsp_report *dst, const wsp_report *src) {
   wsp__tally_merge(&d->close_recv, &s->close_recv);
   wsp__tally_merge(&d->close_sent, &s->close_sent);
   wsp__tally_merge(&d->http, &s->http);
+  wsp__groups_merge(&dst->peers, &src->peers);
   /* A report that shows secrets makes the merge one that holds them: its
    * probes are rewritten, redacted, unless secrets are asked for. */
   dst->secrets_shown |= src->secrets_shown;

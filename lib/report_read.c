@@ -642,6 +642,8 @@ static int result_of(const cJSON *p, wsp_result *r, uint64_t *start_ns,
       return WSP_ENOMEM;
     r->body_len = unhex(body, r->body, strlen(body) / 2);
   }
+  if ((body = cJSON_GetStringValue(get(p, "peer"))) != NULL)
+    snprintf(r->peer, sizeof(r->peer), "%s", body);
   r->redact_subprotocol = r->subprotocol != NULL &&
                           strncmp(r->subprotocol, prefix, strlen(prefix)) == 0;
   if (cJSON_IsObject(x = get(p, "tls"))) {

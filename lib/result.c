@@ -146,6 +146,10 @@ const uint8_t *wsp_result_http_body(const wsp_result *r, size_t *len) {
   return r->body;
 }
 
+const char *wsp_result_peer(const wsp_result *r) {
+  return r != NULL && r->peer[0] != '\0' ? r->peer : NULL;
+}
+
 const char *wsp_result_subprotocol(const wsp_result *r) {
   return r->subprotocol;
 }

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "addrs.h"
 #include "ws.h"
 #include "wsprobe.h"
 
@@ -63,6 +64,8 @@ struct wsp_result {
   const char *tls_group;         /* Key exchange group (a static name),
                                     or NULL. */
   int tls_close_notify;          /* The server sent close_notify. */
+  char peer[WSP__PEER_LEN];      /* The address connected to (or tried
+                                    last), "" before any. */
 };
 
 wsp_result *wsp__result_new(void);

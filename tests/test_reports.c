@@ -18,6 +18,7 @@
 #include "campaign.h"
 #include "check.h"
 #include "fixture.h"
+#include "groups.h"
 #include "reports/json_oracle.h"
 
 static const char *raceserver, *python, *checker, *outdir;
@@ -939,6 +940,39 @@ static void test_edges(void) {
   wsp_config_free(cfg);
 }
 
+/* Groupings keep at most WSP__MAX_GROUPS values, whatever servers send;
+ * later values are counted, not lost, and merges add by value. */
+static void test_groups(void) {
+  wsp__groups a = {0}, b = {0};
+  char v[32];
+  for (int i = 0; i < WSP__MAX_GROUPS + 10; i++) {
+    snprintf(v, sizeof(v), "replica-%d", i);
+    wsp__groups_add(&a, v, i % 2 ? WSP_OUTCOME_OK : WSP_OUTCOME_TIMEOUT);
+  }
+  wsp__groups_add(&a, NULL, WSP_OUTCOME_DNS_FAILED);
+  CHECK_INT(a.n, WSP__MAX_GROUPS);
+  CHECK_INT(a.other, 11);
+  CHECK_STR(a.v[1].value, "replica-1");
+  CHECK_INT(a.v[1].passed, 1);
+  CHECK_INT(a.v[0].outcomes[WSP_OUTCOME_TIMEOUT], 1);
+  wsp__groups_add(&b, "replica-1", WSP_OUTCOME_OK);
+  wsp__groups_add(&b, NULL, WSP_OUTCOME_DNS_FAILED);
+  wsp__groups_merge(&b, &a);
+  CHECK_INT(b.n, WSP__MAX_GROUPS);
+  CHECK_STR(b.v[0].value, "replica-1");
+  CHECK_INT(b.v[0].total, 2);
+  CHECK_INT(b.v[0].passed, 2);
+  CHECK(b.v[1].value == NULL);
+  CHECK_INT(b.v[1].total, 1);
+  /* b held 2 values and had room for 62 more: a's replica-1 joined its
+   * own, 62 of a's other 63 values found room, one did not; a's NULL was
+   * already among a's 11 others. */
+  CHECK_INT(b.other, 11 + 1);
+  wsp__groups_clear(&a);
+  wsp__groups_clear(&b);
+  CHECK_INT(a.n, 0);
+}
+
 int main(int argc, char **argv) {
   if (argc < 5) {
     fprintf(stderr, "usage: %s RACESERVER PYTHON CHECK_SCRIPT OUT_DIR\n",
@@ -954,6 +988,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   signal(SIGPIPE, SIG_IGN);
+  test_groups();
   test_edges();
   test_json_bytes();
   test_loops_merged();

@@ -174,6 +174,7 @@ static cJSON *result_json(const wsp_result *r, int show_secrets) {
       str_or_null(r->redact_subprotocol
                       ? wsp__redact_subprotocol(r->subprotocol, show_secrets)
                       : r->subprotocol));
+  cJSON_AddItemToObject(o, "peer", str_or_null(wsp_result_peer(r)));
   if (r->tls_version != NULL) {
     x = cJSON_AddObjectToObject(o, "tls");
     cJSON_AddStringToObject(x, "version", r->tls_version);
@@ -476,6 +477,38 @@ static cJSON *probe_json(const wsp_campaign *c, size_t i, int show_secrets) {
   return pj;
 }
 
+/* Outcomes per peer, in the order peers first appear among the probes
+ * (every report here has fewer than 64 of them). */
+static cJSON *by_peer(const wsp_campaign *c) {
+  cJSON *a = cJSON_CreateArray();
+  for (size_t i = 0; i < c->nresults; i++) {
+    const char *peer = wsp_result_peer(c->results[i]);
+    uint64_t outcomes[WSP_OUTCOME_COUNT] = {0}, total = 0;
+    cJSON *g;
+    int seen = 0;
+    for (size_t j = 0; j < i && !seen; j++) {
+      const char *q = wsp_result_peer(c->results[j]);
+      seen = q == peer || (q && peer && strcmp(q, peer) == 0);
+    }
+    if (seen)
+      continue;
+    for (size_t j = i; j < c->nresults; j++) {
+      const char *q = wsp_result_peer(c->results[j]);
+      if (q == peer || (q && peer && strcmp(q, peer) == 0)) {
+        outcomes[c->results[j]->outcome]++;
+        total++;
+      }
+    }
+    g = cJSON_CreateObject();
+    cJSON_AddItemToObject(g, "peer", str_or_null(peer));
+    cJSON_AddNumberToObject(g, "total", (double)total);
+    cJSON_AddNumberToObject(g, "passed", (double)outcomes[WSP_OUTCOME_OK]);
+    cJSON_AddItemToObject(g, "outcomes", outcomes_json(outcomes, 0));
+    cJSON_AddItemToArray(a, g);
+  }
+  return a;
+}
+
 static cJSON *head_tree(const wsp_campaign *c, int show_secrets) {
   cJSON *root, *sum, *x;
   wsp__summary s;
@@ -510,6 +543,7 @@ static cJSON *head_tree(const wsp_campaign *c, int show_secrets) {
   cJSON_AddItemToObject(sum, "close_codes", tally_json(&s.close_recv));
   cJSON_AddItemToObject(sum, "close_codes_sent", tally_json(&s.close_sent));
   cJSON_AddItemToObject(sum, "http_statuses", tally_json(&s.http));
+  cJSON_AddItemToObject(sum, "by_peer", by_peer(c));
   x = cJSON_AddObjectToObject(sum, "tls_handshakes");
   cJSON_AddNumberToObject(x, "full", (double)s.tls_full);
   cJSON_AddNumberToObject(x, "resumed", (double)s.tls_resumed);

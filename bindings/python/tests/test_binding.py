@@ -71,6 +71,22 @@ class BindingTest(unittest.TestCase):
             wsprobe.probe(s.url(), send="x", expect_key="")
         self.assertIn("event key", str(e.exception))
 
+    def test_resolve_and_peers(self):
+        s = self.server("--on-message", "echo")
+        pin = "pinned.invalid:%d:127.0.0.1" % s.port
+        url = "ws://pinned.invalid:%d/" % s.port
+        r = wsprobe.probe(url, send="hi", resolve=[pin], timeout_ms=3000)
+        self.assertEqual(r.outcome, "ok", r)
+        self.assertEqual(r.peer, "127.0.0.1:%d" % s.port)
+        rep = wsprobe.campaign(url, count=2, send="hi", resolve=[pin],
+                               address_policy="first")
+        self.assertEqual(rep.summary["by_peer"],
+                         [{"peer": "127.0.0.1:%d" % s.port, "total": 2,
+                           "passed": 2, "outcomes": {"ok": 2}}])
+        with self.assertRaises(wsprobe.ConfigError) as e:
+            wsprobe.probe(url, resolve=["pinned.invalid:0:127.0.0.1"])
+        self.assertIn("resolve", str(e.exception))
+
     def test_ok_with_events(self):
         s = self.server()
         r = wsprobe.probe(s.url(), send=RUN,

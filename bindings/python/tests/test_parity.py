@@ -34,6 +34,7 @@ TEXT_SAMPLES = {
     "send": ("hello", "hello"),
     "expect": ("done", ["done"]),
     "expect-key": ("op", "op"),
+    "resolve": ("h.test:80:127.0.0.1", ["h.test:80:127.0.0.1"]),
     "step": ("wait:5", ["wait:5"]),
 }
 

@@ -217,6 +217,9 @@ class Result:
     #: wss://: version, cipher, alpn, verified, close_notify, resumed and
     #: group of the completed TLS handshake; None without one.
     tls: Optional[dict] = None
+    #: The address and port connected to ("127.0.0.1:8080", "[::1]:8080"),
+    #: the last one tried when none answered, None before connecting.
+    peer: Optional[str] = None
     _raw: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -235,7 +238,7 @@ class Result:
             messages=d.get("messages", 0),
             events=[(e["type"], e["t_ms"]) for e in d.get("events", [])],
             error=d.get("error"), index=d.get("index", 0),
-            step=d.get("step"), tls=d.get("tls"),
+            step=d.get("step"), tls=d.get("tls"), peer=d.get("peer"),
             delay_ms=d.get("delay_ms", 0),
             delay_achieved_ms=d.get("delay_achieved_ms"), _raw=d)
 

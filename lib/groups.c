@@ -1,0 +1,65 @@
+/*
+ * Outcomes per value. Values are few (addresses of one name, replicas
+ * behind one balancer), so a linear search over at most WSP__MAX_GROUPS
+ * serves; the bound keeps a report's memory fixed whatever a server sends.
+ * Out of memory, a probe is counted in `other` rather than lost.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "groups.h"
+#include "util.h"
+
+/* The group of a value, made when there is room; NULL when there is not. */
+static wsp__group *find(wsp__groups *g, const char *value) {
+  wsp__group *x;
+  for (size_t i = 0; i < g->n; i++) {
+    const char *v = g->v[i].value;
+    if (v == value || (v != NULL && value != NULL && strcmp(v, value) == 0))
+      return &g->v[i];
+  }
+  if (g->n == WSP__MAX_GROUPS)
+    return NULL;
+  if (g->v == NULL && (g->v = calloc(WSP__MAX_GROUPS, sizeof(*g->v))) == NULL)
+    return NULL;
+  x = &g->v[g->n];
+  memset(x, 0, sizeof(*x));
+  if (value != NULL && (x->value = wsp__strdup(value)) == NULL)
+    return NULL;
+  g->n++;
+  return x;
+}
+
+void wsp__groups_add(wsp__groups *g, const char *value, wsp_outcome outcome) {
+  wsp__group *x = find(g, value);
+  if (x == NULL) {
+    g->other++;
+    return;
+  }
+  x->total++;
+  x->passed += outcome == WSP_OUTCOME_OK;
+  x->outcomes[outcome]++;
+}
+
+void wsp__groups_merge(wsp__groups *dst, const wsp__groups *src) {
+  dst->other += src->other;
+  for (size_t i = 0; i < src->n; i++) {
+    const wsp__group *s = &src->v[i];
+    wsp__group *x = find(dst, s->value);
+    if (x == NULL) {
+      dst->other += s->total;
+      continue;
+    }
+    x->total += s->total;
+    x->passed += s->passed;
+    for (int o = 0; o < WSP_OUTCOME_COUNT; o++)
+      x->outcomes[o] += s->outcomes[o];
+  }
+}
+
+void wsp__groups_clear(wsp__groups *g) {
+  for (size_t i = 0; i < g->n; i++)
+    free(g->v[i].value);
+  free(g->v);
+  memset(g, 0, sizeof(*g));
+}
