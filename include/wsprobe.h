@@ -488,6 +488,17 @@ typedef enum wsp_address_policy {
  */
 WSP_EXTERN int wsp_config_add_resolve(wsp_config *cfg, const char *entry);
 /*
+ * Records the first value of this response header of the upgrade (e.g.
+ * X-Served-By, a replica's or pod's name) in each probe's result, whatever
+ * the status, cut at 511 bytes; reports group outcomes by its value, so
+ * that the replica that fails shows itself. The name is matched without
+ * case and copied. Repeatable, up to 8 headers.
+ *
+ * Errors: WSP_EHEADER (not a header name of 1-63 characters, or given
+ * twice), WSP_ERANGE (more than 8), WSP_EINVAL (cfg is NULL), WSP_ENOMEM.
+ */
+WSP_EXTERN int wsp_config_add_record_header(wsp_config *cfg, const char *name);
+/*
  * Which address each probe connects to when the target has several. A
  * probe whose address refuses or fails moves on to the next one (after the
  * last, the first), as before; its result's peer says where it connected.
@@ -730,6 +741,13 @@ WSP_EXTERN const char *wsp_result_subprotocol(const wsp_result *r);
  * when it never got as far as connecting.
  */
 WSP_EXTERN const char *wsp_result_peer(const wsp_result *r);
+/*
+ * The value the upgrade response gave a header named with
+ * wsp_config_add_record_header() (matched without case), or NULL when the
+ * response had no such header or the name was not recorded.
+ */
+WSP_EXTERN const char *wsp_result_recorded_header(const wsp_result *r,
+                                                  const char *name);
 /*
  * The close frame received from the server: returns the code (1005 for a
  * close frame without a code, 1006 when TCP ended without a close frame),

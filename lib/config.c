@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <cjson/cJSON.h>
 #include <mbedtls/pk.h>
@@ -107,6 +108,7 @@ void wsp_config_free(wsp_config *cfg) {
   wsp__strv_clear(&cfg->subprotocols);
   wsp__strv_clear(&cfg->expect);
   wsp__strv_clear(&cfg->pins);
+  wsp__strv_clear(&cfg->record);
   free(cfg->jwt);
   free(cfg->origin);
   free(cfg->message);
@@ -244,6 +246,7 @@ wsp_config *wsp_config_dup(const wsp_config *src) {
   memset(&cfg->subprotocols, 0, sizeof(cfg->subprotocols));
   memset(&cfg->expect, 0, sizeof(cfg->expect));
   memset(&cfg->pins, 0, sizeof(cfg->pins));
+  memset(&cfg->record, 0, sizeof(cfg->record));
   cfg->jwt = cfg->origin = NULL;
   cfg->message = NULL;
   cfg->ca_file = cfg->cert_file = cfg->key_file = NULL;
@@ -257,6 +260,7 @@ wsp_config *wsp_config_dup(const wsp_config *src) {
       wsp__strv_copy(&cfg->subprotocols, &src->subprotocols) != 0 ||
       wsp__strv_copy(&cfg->expect, &src->expect) != 0 ||
       wsp__strv_copy(&cfg->pins, &src->pins) != 0 ||
+      wsp__strv_copy(&cfg->record, &src->record) != 0 ||
       (src->jwt && !(cfg->jwt = strdup(src->jwt))) ||
       (src->origin && !(cfg->origin = strdup(src->origin))) ||
       (src->ca_file && !(cfg->ca_file = strdup(src->ca_file))) ||
@@ -696,6 +700,25 @@ int wsp_config_add_resolve(wsp_config *cfg, const char *entry) {
   return ok(cfg);
 }
 
+int wsp_config_add_record_header(wsp_config *cfg, const char *name) {
+  if (cfg == NULL)
+    return WSP_EINVAL;
+  if (name == NULL || !wsp__is_token(name) || strlen(name) > 63)
+    return wsp__config_fail(cfg, WSP_EHEADER,
+                            "a header to record must be a header name of "
+                            "1-63 characters");
+  if (cfg->record.n >= WSP__MAX_RECORD)
+    return wsp__config_fail(cfg, WSP_ERANGE, "at most %d headers to record",
+                            WSP__MAX_RECORD);
+  for (size_t i = 0; i < cfg->record.n; i++)
+    if (strcasecmp(cfg->record.v[i], name) == 0)
+      return wsp__config_fail(cfg, WSP_EHEADER, "header '%s' recorded twice",
+                              name);
+  if (wsp__strv_push(&cfg->record, name) != 0)
+    return wsp__config_fail(cfg, WSP_ENOMEM, "out of memory");
+  return ok(cfg);
+}
+
 int wsp_config_set_address_policy(wsp_config *cfg, wsp_address_policy policy) {
   if (cfg == NULL)
     return WSP_EINVAL;
@@ -891,6 +914,9 @@ int wsp_config_to_json(const wsp_config *cfg, int show_secrets, char **out) {
     cJSON_AddItemToArray(a, cJSON_CreateString(cfg->expect.v[i]));
   cJSON_AddBoolToObject(o, "expect_order", cfg->expect_order);
   cJSON_AddStringToObject(o, "expect_key", cfg->expect_key);
+  a = cJSON_AddArrayToObject(o, "record_headers");
+  for (size_t i = 0; a && i < cfg->record.n; i++)
+    cJSON_AddItemToArray(a, cJSON_CreateString(cfg->record.v[i]));
   a = cJSON_AddArrayToObject(o, "resolve");
   for (size_t i = 0; a && i < cfg->pins.n; i++)
     cJSON_AddItemToArray(a, cJSON_CreateString(cfg->pins.v[i]));

@@ -38,6 +38,8 @@
 #define WSP__MAX_LAG_MS 60000
 /* The member of a JSON message that names its event type. */
 #define WSP__DEF_EXPECT_KEY "type"
+/* Response headers a probe records (--record-header). */
+#define WSP__MAX_RECORD 8
 /* --resolve entries of one config. */
 #define WSP__MAX_PINS 32
 /* Shards of one campaign. */

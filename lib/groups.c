@@ -6,6 +6,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "groups.h"
 #include "util.h"
@@ -62,4 +63,30 @@ void wsp__groups_clear(wsp__groups *g) {
     free(g->v[i].value);
   free(g->v);
   memset(g, 0, sizeof(*g));
+}
+
+wsp__groups *wsp__groupings_get(wsp__groupings *gs, const char *name) {
+  for (size_t i = 0; i < gs->n; i++)
+    if (strcasecmp(gs->name[i], name) == 0)
+      return &gs->g[i];
+  if (gs->n == WSP__MAX_RECORD || (gs->name[gs->n] = wsp__strdup(name)) == NULL)
+    return NULL;
+  memset(&gs->g[gs->n], 0, sizeof(gs->g[gs->n]));
+  return &gs->g[gs->n++];
+}
+
+void wsp__groupings_merge(wsp__groupings *dst, const wsp__groupings *src) {
+  for (size_t i = 0; i < src->n; i++) {
+    wsp__groups *g = wsp__groupings_get(dst, src->name[i]);
+    if (g != NULL)
+      wsp__groups_merge(g, &src->g[i]);
+  }
+}
+
+void wsp__groupings_clear(wsp__groupings *gs) {
+  for (size_t i = 0; i < gs->n; i++) {
+    free(gs->name[i]);
+    wsp__groups_clear(&gs->g[i]);
+  }
+  gs->n = 0;
 }

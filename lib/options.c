@@ -154,6 +154,11 @@ const wsp_option wsp__options[] = {
    "connect to these addresses for HOST:PORT without asking the resolver, "
    "keeping the name for SNI, the certificate and the Host header (as "
    "curl's --resolve)", -1, .cfg_str = wsp_config_add_resolve},
+  {"record-header", 0, "record_headers", "NAME", WSP_OPTION_TEXT,
+   PROBE | REPEAT, G_UPGRADE, NULL, 0, 0, 0, 0, NULL,
+   "record this header of the upgrade response (e.g. X-Served-By) per "
+   "probe; the reports group outcomes by its value", -1,
+   .cfg_str = wsp_config_add_record_header},
   {"address-policy", 0, "address_policy", "P", WSP_OPTION_CHOICE, PROBE,
    G_UPGRADE, "round-robin", 0, 0, 0, 0, "round-robin first",
    "with several addresses: round-robin (probe i starts at address i "

@@ -383,6 +383,8 @@ static wsp__upgrade *up_get(wsp_probe *p) {
     return NULL;
   }
   up->extra = p->jwt_proto; /* Offered too: jwt.<token>. */
+  up->record = (const char *const *)p->cfg->record.v;
+  up->nrecord = p->cfg->record.n;
   p->up = up;
   return up;
 }
@@ -588,6 +590,8 @@ static void record_response(wsp_probe *p) {
     return;
   r->http_status = up->status;
   r->http_reason = wsp__strndup(up->reason, up->reason_len);
+  for (size_t i = 0; i < up->nrecord; i++)
+    (void)wsp__result_add_header(r, up->record[i], up->rec[i]);
   if (up->status != 101) {
     r->retry_after = wsp__strdup(up->h[WSP__H_RETRY_AFTER]);
     r->content_type = wsp__strdup(up->h[WSP__H_CONTENT_TYPE]);

@@ -1584,6 +1584,10 @@ int wsp__report_html(const wsp_report *rep, wsp__out *o) {
   wsp__out_puts(o, "</div>\n");
   groups_card(o, sec, "peer", "the address each probe connected to",
               &rep->peers);
+  for (size_t i = 0; i < rep->headers.n; i++)
+    groups_card(o, sec, rep->headers.name[i],
+                "this header of the upgrade response (--record-header)",
+                &rep->headers.g[i]);
   latency_card(o, rep);
   if (rep->mode == WSP__MODE_SWEEP)
     sweep_card(o, rep);

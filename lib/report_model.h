@@ -108,6 +108,7 @@ struct wsp_report {
   wsp__summary sum;                /* Per outcome, phase, code, status. */
   wsp__hist spans[WSP_SPAN_COUNT]; /* Durations, ns. */
   wsp__groups peers;               /* Outcomes per address connected to. */
+  wsp__groupings headers;          /* Outcomes per recorded header value. */
   /* Figures over every probe, gathered when the model is built. */
   uint64_t last_start_ns; /* The latest probe start. */
   double started_unix;    /* Wall-clock start (s), or 0 when unknown. */

@@ -940,6 +940,47 @@ static void test_edges(void) {
   wsp_config_free(cfg);
 }
 
+/* Recorded headers: per probe and grouped, in the JSON writer and its
+ * oracle alike; a server that echoes a secret into one is redacted. */
+static void test_recorded_headers(void) {
+  fixture fx;
+  wsp_config *cfg;
+  wsp_campaign *c;
+  char *json = NULL;
+  start(&fx, "--response-header", "X-Served-By: replica-a", "--response-header",
+        "X-Echo: cookie-value-s3cr3t");
+  if (fx.pid == 0)
+    return;
+  cfg = config(fx.port);
+  CHECK_INT(wsp_config_add_record_header(cfg, "x-served-by"), 0);
+  CHECK_INT(wsp_config_add_record_header(cfg, "X-Echo"), 0);
+  CHECK_INT(wsp_config_add_record_header(cfg, "X-Absent"), 0);
+  CHECK_INT(wsp_config_add_record_header(cfg, "X-ECHO"), WSP_EHEADER);
+  CHECK_INT(wsp_config_add_record_header(cfg, "Bad Name"), WSP_EHEADER);
+  CHECK_INT(wsp_campaign_new(cfg, &c), 0);
+  CHECK_INT(wsp_campaign_set_count(c, 3), 0);
+  CHECK_INT(wsp_campaign_run(c), 0);
+  CHECK_INT(wsp_campaign_result_count(c), 3);
+  for (size_t i = 0; i < wsp_campaign_result_count(c); i++) {
+    const wsp_result *r = wsp_campaign_result(c, i);
+    CHECK_STR(wsp_result_recorded_header(r, "X-Served-By"), "replica-a");
+    CHECK_STR(wsp_result_recorded_header(r, "x-echo"), cookie_secret);
+    CHECK(wsp_result_recorded_header(r, "X-Absent") == NULL);
+    CHECK(wsp_result_recorded_header(r, "X-Other") == NULL);
+  }
+  check_json_bytes(c, "recorded headers");
+  CHECK_INT(wsp_report_json(c, 0, &json), 0);
+  if (json != NULL) {
+    CHECK(strstr(json, cookie_secret) == NULL);
+    CHECK(strstr(json, "\"x-served-by\":\"replica-a\"") != NULL);
+    CHECK(strstr(json, "\"by_header\"") != NULL);
+  }
+  wsp_free(json);
+  wsp_campaign_free(c);
+  wsp_config_free(cfg);
+  fixture_stop(&fx);
+}
+
 /* Groupings keep at most WSP__MAX_GROUPS values, whatever servers send;
  * later values are counted, not lost, and merges add by value. */
 static void test_groups(void) {
@@ -989,6 +1030,7 @@ int main(int argc, char **argv) {
   }
   signal(SIGPIPE, SIG_IGN);
   test_groups();
+  test_recorded_headers();
   test_edges();
   test_json_bytes();
   test_loops_merged();

@@ -1,12 +1,15 @@
 """Which address, which backend: --resolve pins a name to loopback
 addresses, probes spread over them (--address-policy), each probe records
-its peer, and the summaries group outcomes by peer.
+its peer, and the summaries group outcomes by peer; --record-header
+records a response header (X-Served-By) and groups outcomes by its value.
 
 Two raceserver replicas share one port number, one on 127.0.0.1 and one on
 ::1: the first is healthy, the second closes with 1011 on a first message
 (its readiness delay never ends), so the grouping must show which one fails.
+The header replicas listen on 127.0.0.1 and 127.0.0.2 and say who they are.
 """
 import socket
+import tempfile
 import threading
 import unittest
 
@@ -191,6 +194,104 @@ class TestPeers(AddressCase):
                                           "ws://h.test/"])
         self.assertEqual(rc, 2, err)
         self.assertIn("--address-policy", err)
+
+
+class TestRecordHeader(AddressCase):
+
+    def two_replicas(self):
+        """Replicas on 127.0.0.1 and 127.0.0.2, one port: replica-a is
+        healthy, replica-b closes with 1011 on the first message."""
+        last = None
+        for _ in range(10):
+            a = self.race("--ready-delay", "0", "--quiet",
+                          "--response-header", "X-Served-By: replica-a")
+            try:
+                b = self.race("--listen", "127.0.0.2", "--port", str(a.port),
+                              "--quiet", "--ready-delay", "3600000",
+                              "--response-header", "X-Served-By: replica-b")
+                return a.port
+            except RuntimeError as e:
+                last = e
+                harness.stop(a.proc)
+        raise AssertionError("no port free on 127.0.0.1 and 127.0.0.2: %s"
+                             % last)
+
+    def test_outcomes_by_replica(self):
+        port = self.two_replicas()
+        args = ["-n", "6", "-c", "3", "--send", RUN, "--record-header",
+                "x-served-by", "--record-header", "X-Absent", "--resolve",
+                "app.test:%d:127.0.0.1,127.0.0.2" % port,
+                "ws://app.test:%d/agent" % port]
+        rc, rep = harness.run_json(args)
+        self.assertEqual(rc, 1)
+        for p in rep["probes"]:
+            want = "replica-a" if p["index"] % 2 == 0 else "replica-b"
+            self.assertEqual(p["recorded_headers"],
+                             {"x-served-by": want, "X-Absent": None}, p)
+            self.assertEqual(p["outcome"],
+                             "ok" if want == "replica-a"
+                             else "closed_by_server", p)
+        by = rep["summary"]["by_header"]
+        self.assertEqual(set(by), {"x-served-by", "X-Absent"})
+        self.assertEqual(
+            by["x-served-by"],
+            [{"value": "replica-a", "total": 3, "passed": 3,
+              "outcomes": {"ok": 3}},
+             {"value": "replica-b", "total": 3, "passed": 0,
+              "outcomes": {"closed_by_server": 3}}])
+        self.assertEqual(by["X-Absent"],
+                         [{"value": None, "total": 6, "passed": 3,
+                           "outcomes": {"ok": 3, "closed_by_server": 3}}])
+        self.assertEqual(rep["config"]["record_headers"],
+                         ["x-served-by", "X-Absent"])
+
+        with tempfile.TemporaryDirectory() as d:
+            html = d + "/r.html"
+            rc, out, _ = harness.run_wsprobe(args + ["--html", html])
+            self.assertEqual(rc, 1, out)
+            with open(html, encoding="utf-8") as f:
+                page = f.read()
+        lines = out.splitlines()
+        self.assertIn("by x-served-by", " ".join(lines))
+        ra = [l for l in lines if l.strip().startswith("replica-a")]
+        rb = [l for l in lines if l.strip().startswith("replica-b")]
+        self.assertEqual(len(ra), 1, out)
+        self.assertEqual(len(rb), 1, out)
+        self.assertIn("3 of 3", ra[0])
+        self.assertIn("0 of 3", rb[0])
+        self.assertIn("closed_by_server x3", rb[0])
+        # One value only: no grouping of X-Absent in the summary.
+        self.assertNotIn("by X-Absent", out)
+        self.assertIn("Outcomes by x-served-by", page)
+        self.assertIn("replica-b", page)
+
+    def test_rejection_records_too(self):
+        srv = self.race("--reject-first", "1", "--response-header",
+                        "X-Served-By: replica-a")
+        rc, rep = harness.run_json(["-n", "2", "--send", RUN,
+                                    "--record-header", "X-Served-By",
+                                    srv.url()])
+        self.assertEqual(rc, 1)
+        first, second = sorted(rep["probes"], key=lambda p: p["index"])
+        # raceserver's 503 carries no X-Served-By; its 101 does.
+        self.assertEqual(first["http_status"], 503)
+        self.assertEqual(first["recorded_headers"], {"X-Served-By": None})
+        self.assertEqual(second["recorded_headers"],
+                         {"X-Served-By": "replica-a"})
+
+    def test_bad_record_header(self):
+        for bad in ("", "X Served", "X:Y", "a" * 64):
+            with self.subTest(name=bad):
+                rc, out, err = harness.run_wsprobe(["--record-header", bad,
+                                                    "ws://127.0.0.1:1/"])
+                self.assertEqual(rc, 2, err)
+                self.assertEqual(len(err.strip().splitlines()), 1, err)
+        args = []
+        for i in range(9):
+            args += ["--record-header", "X-H%d" % i]
+        rc, _, err = harness.run_wsprobe(args + ["ws://127.0.0.1:1/"])
+        self.assertEqual(rc, 2, err)
+        self.assertIn("at most 8", err)
 
 
 if __name__ == "__main__":

@@ -87,6 +87,22 @@ class BindingTest(unittest.TestCase):
             wsprobe.probe(url, resolve=["pinned.invalid:0:127.0.0.1"])
         self.assertIn("resolve", str(e.exception))
 
+    def test_record_headers(self):
+        s = self.server("--on-message", "echo", "--response-header",
+                        "X-Served-By: replica-a")
+        r = wsprobe.probe(s.url(), send="hi",
+                          record_headers=["X-Served-By", "X-Absent"],
+                          timeout_ms=3000)
+        self.assertEqual(r.outcome, "ok", r)
+        self.assertEqual(r.recorded_headers,
+                         {"X-Served-By": "replica-a", "X-Absent": None})
+        rep = wsprobe.campaign(s.url(), count=2, send="hi",
+                               record_headers=["X-Served-By"])
+        self.assertEqual(rep.summary["by_header"]["X-Served-By"][0]["value"],
+                         "replica-a")
+        self.assertEqual(rep.summary["by_header"]["X-Served-By"][0]["total"],
+                         2)
+
     def test_ok_with_events(self):
         s = self.server()
         r = wsprobe.probe(s.url(), send=RUN,

@@ -35,6 +35,7 @@ TEXT_SAMPLES = {
     "expect": ("done", ["done"]),
     "expect-key": ("op", "op"),
     "resolve": ("h.test:80:127.0.0.1", ["h.test:80:127.0.0.1"]),
+    "record-header": ("X-Served-By", ["X-Served-By"]),
     "step": ("wait:5", ["wait:5"]),
 }
 
