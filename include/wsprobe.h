@@ -457,7 +457,8 @@ WSP_EXTERN int wsp_config_set_delay(wsp_config *cfg, uint32_t delay_ms);
  */
 WSP_EXTERN int wsp_config_set_hold(wsp_config *cfg, uint32_t hold_ms);
 /*
- * Expects a JSON text message whose "type" member equals `type`. Repeatable;
+ * Expects a JSON text message whose "type" member (or the member named by
+ * wsp_config_set_expect_key()) equals `type`. Repeatable;
  * the probe passes only when every expected type arrived.
  *
  * Errors: WSP_EEXPECT (empty, over 256 bytes, given twice, more than 32
@@ -472,6 +473,59 @@ WSP_EXTERN int wsp_config_add_expect(wsp_config *cfg, const char *type);
  * Errors: WSP_EINVAL: cfg is NULL.
  */
 WSP_EXTERN int wsp_config_set_expect_order(wsp_config *cfg, int ordered);
+/*
+ * Names the member of a JSON text message that carries its event type,
+ * for protocols that say "event" or "op": a message is an event when its
+ * whole payload is one JSON object whose member `key` is a string without
+ * NUL, and that string is what the expectations (wsp_config_add_expect(),
+ * expect steps) match and the report records as the event's type. The
+ * default is "type". The key is copied.
+ *
+ * Errors: WSP_EEXPECT (empty or over 64 bytes), WSP_EINVAL (cfg is NULL).
+ */
+WSP_EXTERN int wsp_config_set_expect_key(wsp_config *cfg, const char *key);
+
+/* Which of a name's addresses the probes connect to. */
+typedef enum wsp_address_policy {
+  /* Probe i starts at address i modulo their number, so that a campaign
+   * spreads over every address (the default). */
+  WSP_ADDRESS_ROUND_ROBIN = 0,
+  /* Every probe starts at the first address. */
+  WSP_ADDRESS_FIRST = 1
+} wsp_address_policy;
+/*
+ * Pins a name to addresses without asking the resolver, as curl's
+ * --resolve does: `entry` is "HOST:PORT:ADDR[,ADDR...]" (IPv6 addresses in
+ * brackets or bare; an IPv6 HOST in brackets). A URL whose host (without
+ * case) and port are those of an entry connects to its addresses; the name
+ * stays the URL's for SNI, the certificate check and the Host header.
+ * Repeatable; the first entry naming a host and port wins. The entry is
+ * copied.
+ *
+ * Errors: WSP_EURL (not of that form: the message says why), WSP_ERANGE
+ * (more than 32 entries), WSP_EINVAL (cfg is NULL), WSP_ENOMEM.
+ */
+WSP_EXTERN int wsp_config_add_resolve(wsp_config *cfg, const char *entry);
+/*
+ * Records the first value of this response header of the upgrade (e.g.
+ * X-Served-By, a replica's or pod's name) in each probe's result, whatever
+ * the status, cut at 511 bytes; reports group outcomes by its value, so
+ * that the replica that fails shows itself. The name is matched without
+ * case and copied. Repeatable, up to 8 headers.
+ *
+ * Errors: WSP_EHEADER (not a header name of 1-63 characters, or given
+ * twice), WSP_ERANGE (more than 8), WSP_EINVAL (cfg is NULL), WSP_ENOMEM.
+ */
+WSP_EXTERN int wsp_config_add_record_header(wsp_config *cfg, const char *name);
+/*
+ * Which address each probe connects to when the target has several. A
+ * probe whose address refuses or fails moves on to the next one (after the
+ * last, the first), as before; its result's peer says where it connected.
+ *
+ * Errors: WSP_EINVAL (cfg is NULL, or not a wsp_address_policy).
+ */
+WSP_EXTERN int wsp_config_set_address_policy(wsp_config *cfg,
+                                             wsp_address_policy policy);
 /*
  * Scripted conversations. Steps run in order once the connection is open
  * and replace the first message, its delay, the hold and the expected
@@ -723,6 +777,19 @@ WSP_EXTERN const uint8_t *wsp_result_http_body(const wsp_result *r,
                                                size_t *len);
 /* The subprotocol the server selected, or NULL. */
 WSP_EXTERN const char *wsp_result_subprotocol(const wsp_result *r);
+/*
+ * The address and port the probe connected to, "127.0.0.1:8080" or
+ * "[::1]:8080" (when every address failed, the last one tried), or NULL
+ * when it never got as far as connecting.
+ */
+WSP_EXTERN const char *wsp_result_peer(const wsp_result *r);
+/*
+ * The value the upgrade response gave a header named with
+ * wsp_config_add_record_header() (matched without case), or NULL when the
+ * response had no such header or the name was not recorded.
+ */
+WSP_EXTERN const char *wsp_result_recorded_header(const wsp_result *r,
+                                                  const char *name);
 /*
  * The close frame received from the server: returns the code (1005 for a
  * close frame without a code, 1006 when TCP ended without a close frame),

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "addrs.h"
 #include "campaign.h"
 #include "defaults.h"
 #include "proxy.h"
@@ -999,6 +1000,15 @@ static void begin(wsp_campaign *c) {
 
 static void on_begin(uv_timer_t *t) { begin(t->data); }
 
+/* Whether --resolve pins the host dialled (the server, or the proxy):
+ * then each probe takes the pinned addresses and nothing is resolved. */
+static int pinned(const wsp_config *cfg, const wsp__dial *dial) {
+  struct addrinfo *ai = NULL;
+  int rc = wsp__pin_lookup(&cfg->pins, dial->host, dial->port, &ai);
+  free(ai);
+  return rc != 0;
+}
+
 static void on_resolved(uv_getaddrinfo_t *req, int status,
                         struct addrinfo *ai) {
   wsp_campaign *c = req->data;
@@ -1119,7 +1129,7 @@ int wsp_campaign_start(wsp_campaign *c, wsp_ctx *ctx, wsp_campaign_done_cb done,
   c->handles = 4; /* pace, release, lag_timer, wake */
   c->t_start = uv_hrtime();
   wsp__dial_of(&c->cfg->url, &c->cfg->proxy, c->cfg->noproxy, &dial);
-  if (!dial.ip_literal) {
+  if (!dial.ip_literal && !pinned(c->cfg, &dial)) {
     struct addrinfo hints;
     memset(&hints, 0, sizeof(hints));
     hints.ai_family = AF_UNSPEC;

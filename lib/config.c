@@ -4,11 +4,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <cjson/cJSON.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/x509_crt.h>
 
+#include "addrs.h"
 #include "config.h"
 #include "defaults.h"
 #include "jwt.h"
@@ -90,6 +92,7 @@ wsp_config *wsp_config_new(void) {
   strcpy(cfg->jwt_query, WSP__DEF_JWT_QUERY);
   cfg->require_subprotocol = 1;
   cfg->tls_resume = 1;
+  strcpy(cfg->expect_key, WSP__DEF_EXPECT_KEY);
   return cfg;
 }
 
@@ -105,6 +108,8 @@ void wsp_config_free(wsp_config *cfg) {
   free(cfg->headers);
   wsp__strv_clear(&cfg->subprotocols);
   wsp__strv_clear(&cfg->expect);
+  wsp__strv_clear(&cfg->pins);
+  wsp__strv_clear(&cfg->record);
   free(cfg->jwt);
   free(cfg->origin);
   free(cfg->message);
@@ -243,6 +248,8 @@ wsp_config *wsp_config_dup(const wsp_config *src) {
   cfg->nheaders = 0;
   memset(&cfg->subprotocols, 0, sizeof(cfg->subprotocols));
   memset(&cfg->expect, 0, sizeof(cfg->expect));
+  memset(&cfg->pins, 0, sizeof(cfg->pins));
+  memset(&cfg->record, 0, sizeof(cfg->record));
   cfg->jwt = cfg->origin = NULL;
   cfg->message = NULL;
   cfg->ca_file = cfg->cert_file = cfg->key_file = NULL;
@@ -257,6 +264,8 @@ wsp_config *wsp_config_dup(const wsp_config *src) {
       wsp__url_copy(&cfg->url, &src->url) != 0 ||
       wsp__strv_copy(&cfg->subprotocols, &src->subprotocols) != 0 ||
       wsp__strv_copy(&cfg->expect, &src->expect) != 0 ||
+      wsp__strv_copy(&cfg->pins, &src->pins) != 0 ||
+      wsp__strv_copy(&cfg->record, &src->record) != 0 ||
       (src->jwt && !(cfg->jwt = strdup(src->jwt))) ||
       (src->origin && !(cfg->origin = strdup(src->origin))) ||
       (src->ca_file && !(cfg->ca_file = strdup(src->ca_file))) ||
@@ -673,6 +682,60 @@ int wsp_config_add_expect(wsp_config *cfg, const char *type) {
   return ok(cfg);
 }
 
+int wsp_config_set_expect_key(wsp_config *cfg, const char *key) {
+  if (cfg == NULL)
+    return WSP_EINVAL;
+  if (key == NULL || *key == '\0' || strlen(key) >= sizeof(cfg->expect_key))
+    return wsp__config_fail(cfg, WSP_EEXPECT,
+                            "the event key must be 1-%zu bytes",
+                            sizeof(cfg->expect_key) - 1);
+  strcpy(cfg->expect_key, key);
+  return ok(cfg);
+}
+
+int wsp_config_add_resolve(wsp_config *cfg, const char *entry) {
+  int rc;
+  if (cfg == NULL)
+    return WSP_EINVAL;
+  if ((rc = wsp__pin_check(entry, cfg->error, sizeof(cfg->error))) != 0)
+    return rc;
+  if (cfg->pins.n >= WSP__MAX_PINS)
+    return wsp__config_fail(cfg, WSP_ERANGE, "at most %d --resolve entries",
+                            WSP__MAX_PINS);
+  if (wsp__strv_push(&cfg->pins, entry) != 0)
+    return wsp__config_fail(cfg, WSP_ENOMEM, "out of memory");
+  return ok(cfg);
+}
+
+int wsp_config_add_record_header(wsp_config *cfg, const char *name) {
+  if (cfg == NULL)
+    return WSP_EINVAL;
+  if (name == NULL || !wsp__is_token(name) || strlen(name) > 63)
+    return wsp__config_fail(cfg, WSP_EHEADER,
+                            "a header to record must be a header name of "
+                            "1-63 characters");
+  if (cfg->record.n >= WSP__MAX_RECORD)
+    return wsp__config_fail(cfg, WSP_ERANGE, "at most %d headers to record",
+                            WSP__MAX_RECORD);
+  for (size_t i = 0; i < cfg->record.n; i++)
+    if (strcasecmp(cfg->record.v[i], name) == 0)
+      return wsp__config_fail(cfg, WSP_EHEADER, "header '%s' recorded twice",
+                              name);
+  if (wsp__strv_push(&cfg->record, name) != 0)
+    return wsp__config_fail(cfg, WSP_ENOMEM, "out of memory");
+  return ok(cfg);
+}
+
+int wsp_config_set_address_policy(wsp_config *cfg, wsp_address_policy policy) {
+  if (cfg == NULL)
+    return WSP_EINVAL;
+  if (policy != WSP_ADDRESS_ROUND_ROBIN && policy != WSP_ADDRESS_FIRST)
+    return wsp__config_fail(cfg, WSP_EINVAL, "unknown address policy %d",
+                            (int)policy);
+  cfg->address_policy = (int)policy;
+  return ok(cfg);
+}
+
 int wsp_config_set_timeout(wsp_config *cfg, wsp_phase phase, uint32_t ms) {
   if (cfg == NULL)
     return WSP_EINVAL;
@@ -890,6 +953,16 @@ int wsp_config_to_json(const wsp_config *cfg, int show_secrets, char **out) {
   for (size_t i = 0; a && i < cfg->expect.n; i++)
     cJSON_AddItemToArray(a, cJSON_CreateString(cfg->expect.v[i]));
   cJSON_AddBoolToObject(o, "expect_order", cfg->expect_order);
+  cJSON_AddStringToObject(o, "expect_key", cfg->expect_key);
+  a = cJSON_AddArrayToObject(o, "record_headers");
+  for (size_t i = 0; a && i < cfg->record.n; i++)
+    cJSON_AddItemToArray(a, cJSON_CreateString(cfg->record.v[i]));
+  a = cJSON_AddArrayToObject(o, "resolve");
+  for (size_t i = 0; a && i < cfg->pins.n; i++)
+    cJSON_AddItemToArray(a, cJSON_CreateString(cfg->pins.v[i]));
+  cJSON_AddStringToObject(
+      o, "address_policy",
+      cfg->address_policy == WSP_ADDRESS_FIRST ? "first" : "round-robin");
   if (cfg->nsteps > 0) {
     static const char *const kinds[] = {"send", "expect", "wait", "close"};
     a = cJSON_AddArrayToObject(o, "steps");

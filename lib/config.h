@@ -74,6 +74,10 @@ struct wsp_config {
   uint32_t delay_ms;          /* Open to first message. */
   uint32_t hold_ms;           /* Open to close without a message. */
   wsp__strv expect;           /* Expected event types. */
+  char expect_key[65];        /* The member naming an event's type. */
+  wsp__strv pins;             /* --resolve entries, as given (checked). */
+  wsp__strv record;           /* Response headers to record, as given. */
+  int address_policy;         /* A wsp_address_policy. */
   uint32_t timeout_ms[WSP_PHASE_COUNT]; /* Per-phase timeouts; 0 = none. */
   uint64_t max_message;                 /* Largest accepted server message. */
   char *ca_file;                        /* CA bundle for wss://, or NULL. */

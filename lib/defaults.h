@@ -36,6 +36,12 @@
 /* Loop lag that flags results, ms. */
 #define WSP__DEF_LAG_MS 5
 #define WSP__MAX_LAG_MS 60000
+/* The member of a JSON message that names its event type. */
+#define WSP__DEF_EXPECT_KEY "type"
+/* Response headers a probe records (--record-header). */
+#define WSP__MAX_RECORD 8
+/* --resolve entries of one config. */
+#define WSP__MAX_PINS 32
 /* Shards of one campaign. */
 #define WSP__MAX_SHARDS 1000000
 /* Seeds stay exact in a JSON number: below 2^53. */

@@ -10,9 +10,11 @@
 
 /*
  * Whether a text message is an event: its whole payload one JSON object
- * with a string "type" that holds no NUL. Returns 1 with the type in *type
- * (malloc'd), 0 when it is not an event, WSP_ENOMEM.
+ * with a string member named `key` ("type" by default, --expect-key) that
+ * holds no NUL. Returns 1 with that member's value in *type (malloc'd), 0
+ * when it is not an event, WSP_ENOMEM.
  */
-int wsp__event_type(const uint8_t *msg, size_t len, char **type);
+int wsp__event_type(const uint8_t *msg, size_t len, const char *key,
+                    char **type);
 
 #endif

@@ -68,6 +68,8 @@ static int ap_seed(wsp__build *b, const wsp_option *o, const wsp__optval *v);
 static int ap_shard(wsp__build *b, const wsp_option *o, const wsp__optval *v);
 static int ap_tls_resume(wsp__build *b, const wsp_option *o,
                          const wsp__optval *v);
+static int ap_address_policy(wsp__build *b, const wsp_option *o,
+                             const wsp__optval *v);
 
 /* clang-format off */
 const wsp_option wsp__options[] = {
@@ -148,6 +150,22 @@ const wsp_option wsp__options[] = {
   {"origin", 0, "origin", "ORIGIN", WSP_OPTION_TEXT, PROBE, G_UPGRADE, NULL, 0,
    0, 0, 0, NULL, "send an Origin header", -1,
    .cfg_str = wsp_config_set_origin},
+  {"resolve", 0, "resolve", "HOST:PORT:ADDR[,ADDR...]", WSP_OPTION_TEXT,
+   PROBE | REPEAT, G_UPGRADE, NULL, 0, 0, 0, 0, NULL,
+   "connect to these addresses for HOST:PORT without asking the resolver, "
+   "keeping the name for SNI, the certificate and the Host header (as "
+   "curl's --resolve)", -1, .cfg_str = wsp_config_add_resolve},
+  {"record-header", 0, "record_headers", "NAME", WSP_OPTION_TEXT,
+   PROBE | REPEAT, G_UPGRADE, NULL, 0, 0, 0, 0, NULL,
+   "record this header of the upgrade response (e.g. X-Served-By) per "
+   "probe; the reports group outcomes by its value", -1,
+   .cfg_str = wsp_config_add_record_header},
+  {"address-policy", 0, "address_policy", "P", WSP_OPTION_CHOICE, PROBE,
+   G_UPGRADE, "round-robin", 0, 0, 0, 0, "round-robin first",
+   "with several addresses: round-robin (probe i starts at address i "
+   "modulo their number) or first (every probe starts at the first); a "
+   "probe moves on to the next address when one fails to connect", -1,
+   .apply = ap_address_policy},
 
   /* JSON Web Tokens: applied together in plan.c. */
   {"jwt", 0, "jwt", "TOKEN", WSP_OPTION_TEXT, PROBE | SECRET, G_JWT, NULL, 0,
@@ -208,12 +226,17 @@ const wsp_option wsp__options[] = {
    -1, .cfg_u32 = wsp_config_set_hold},
   {"expect", 'e', "expect", "TYPE", WSP_OPTION_TEXT, PROBE | REPEAT,
    G_MESSAGE, NULL, 0, 0, 0, 0, NULL,
-   "require a JSON text message whose \"type\" is TYPE; without it any "
-   "reply passes", -1, .cfg_str = wsp_config_add_expect},
+   "require a JSON text message whose \"type\" (or --expect-key) is TYPE; "
+   "without it any reply passes", -1, .cfg_str = wsp_config_add_expect},
   {"expect-order", 0, "expect_order", NULL, WSP_OPTION_FLAG, PROBE, G_MESSAGE,
    NULL, 0, 0, 0, 0, NULL,
    "the expected events must arrive in the order given, each exactly once",
    -1, .cfg_int = wsp_config_set_expect_order},
+  {"expect-key", 0, "expect_key", "KEY", WSP_OPTION_TEXT, PROBE, G_MESSAGE,
+   WSP__DEF_EXPECT_KEY, 0, 0, 0, 0, NULL,
+   "the member of a JSON message that names its event type, which --expect "
+   "and expect steps match (for protocols that say event or op)", -1,
+   .cfg_str = wsp_config_set_expect_key},
   {"step", 0, "steps", "STEP", WSP_OPTION_TEXT,
    PROBE | REPEAT | WSP__OPTION_BYTES, G_MESSAGE,
    NULL, 0, 0, 0, 0, NULL,
@@ -666,4 +689,13 @@ static int ap_tls_resume(wsp__build *b, const wsp_option *o,
                          const wsp__optval *v) {
   return wsp__opt_cfg_fail(
       b, o, wsp_config_set_tls_resume(b->cfg, strcmp(v->text, "on") == 0));
+}
+
+static int ap_address_policy(wsp__build *b, const wsp_option *o,
+                             const wsp__optval *v) {
+  return wsp__opt_cfg_fail(
+      b, o,
+      wsp_config_set_address_policy(b->cfg, strcmp(v->text, "first") == 0
+                                                ? WSP_ADDRESS_FIRST
+                                                : WSP_ADDRESS_ROUND_ROBIN));
 }

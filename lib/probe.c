@@ -51,6 +51,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addrs.h"
 #include "config.h"
 #include "conn.h"
 #include "ctx.h"
@@ -100,8 +101,12 @@ struct wsp_probe {
   uv_getaddrinfo_t gai;               /* Resolution request. */
   int gai_pending;                    /* gai callback not yet run. */
   struct addrinfo *ai;                /* Resolved addresses (owned). */
-  struct addrinfo *ai_next;           /* Next address to try. */
-  struct addrinfo *literal_ai;        /* The address of an IP literal. */
+  const struct addrinfo *addrs;       /* The addresses to try from. */
+  const struct addrinfo *ai_next;     /* Next address to try. */
+  size_t naddrs;                      /* Stream addresses in addrs. */
+  size_t addr_first;                  /* The one tried first. */
+  struct addrinfo *literal_ai;        /* Addresses of an IP literal or a
+                                         pin (one block, owned). */
   int last_connect_err;               /* libuv error of the last attempt. */
   unsigned connect_attempts;          /* Addresses tried. */
   wsp__dial dial;                     /* Where it connects: the proxy
@@ -129,6 +134,7 @@ struct wsp_probe {
 };
 
 static void connect_next(wsp_probe *p);
+static void connect_first(wsp_probe *p, const struct addrinfo *ai);
 static void teardown(wsp_probe *p);
 static void timer_cb(uv_timer_t *t);
 
@@ -388,6 +394,8 @@ static wsp__upgrade *up_get(wsp_probe *p) {
     return NULL;
   }
   up->extra = p->jwt_proto; /* Offered too: jwt.<token>. */
+  up->record = (const char *const *)p->cfg->record.v;
+  up->nrecord = p->cfg->record.n;
   p->up = up;
   return up;
 }
@@ -504,28 +512,35 @@ static void on_resolved(uv_getaddrinfo_t *req, int status,
            uv_strerror(status));
     return;
   }
-  mark(p, WSP_MARK_RESOLVED);
   p->ai = ai;
-  p->ai_next = ai;
+  connect_first(p, ai);
+}
+
+/* Starts connecting to a list of addresses: probe i at address i modulo
+ * their number with the round-robin policy, else at the first. */
+static void connect_first(wsp_probe *p, const struct addrinfo *ai) {
+  mark(p, WSP_MARK_RESOLVED);
   enter(p, WSP_PHASE_CONNECT);
+  p->addrs = ai;
+  p->naddrs = wsp__addr_count(ai);
+  if (p->naddrs == 0) {
+    finish(p, WSP_OUTCOME_DNS_FAILED, "'%s' has no stream address",
+           p->dial.host);
+    return;
+  }
+  if (p->cfg->address_policy == WSP_ADDRESS_ROUND_ROBIN)
+    p->addr_first = p->result->index % p->naddrs;
+  p->ai_next = wsp__addr_at(ai, p->addr_first);
   connect_next(p);
 }
 
 static void connect_failed(wsp_probe *p, int err) {
-  char addr[64] = "?";
-  const struct sockaddr *sa = p->ai_next ? p->ai_next->ai_addr : NULL;
   p->last_connect_err = err;
-  if (sa != NULL) {
-    if (sa->sa_family == AF_INET6)
-      uv_ip6_name((const struct sockaddr_in6 *)sa, addr, sizeof(addr));
-    else
-      uv_ip4_name((const struct sockaddr_in *)sa, addr, sizeof(addr));
-  }
-  p->ai_next = p->ai_next ? p->ai_next->ai_next : NULL;
-  while (p->ai_next && p->ai_next->ai_socktype != SOCK_STREAM)
-    p->ai_next = p->ai_next->ai_next;
-  if (p->ai_next != NULL) {
-    /* Another address remains (e.g. localhost's 127.0.0.1 after ::1). */
+  if (p->connect_attempts < p->naddrs) {
+    /* Another address remains (e.g. localhost's 127.0.0.1 after ::1):
+     * the next one, after the last the first. */
+    p->ai_next = wsp__addr_at(p->addrs, (p->addr_first + p->connect_attempts) %
+                                            p->naddrs);
     wsp__conn_close(&p->conn);
     connect_next(p);
     return;
@@ -534,9 +549,8 @@ static void connect_failed(wsp_probe *p, int err) {
          err == UV_ECONNREFUSED ? WSP_OUTCOME_CONNECT_REFUSED
          : err == UV_ETIMEDOUT  ? WSP_OUTCOME_CONNECT_TIMEOUT
                                 : WSP_OUTCOME_CONNECT_FAILED,
-         "cannot connect to %s%s port %u: %s%s",
-         p->dial.proxy ? "the proxy " : "", addr, (unsigned)p->dial.port,
-         uv_strerror(err),
+         "cannot connect to %s%s: %s%s", p->dial.proxy ? "the proxy " : "",
+         p->result->peer, uv_strerror(err),
          p->connect_attempts > 1 ? " (every address failed)" : "");
 }
 
@@ -547,6 +561,10 @@ static void connect_next(wsp_probe *p) {
   memcpy(&ss, p->ai_next->ai_addr, p->ai_next->ai_addrlen);
   ((struct sockaddr_in *)&ss)->sin_port = htons(p->dial.port);
   p->connect_attempts++;
+  /* The address tried last is the peer: the one connected to, or the
+   * last that failed. */
+  wsp__addr_name((const struct sockaddr *)&ss, p->dial.port, p->result->peer,
+                 sizeof(p->result->peer));
   rc = wsp__conn_connect(&p->conn, (struct sockaddr *)&ss,
                          p->ai_next->ai_addrlen);
   if (rc != 0)
@@ -586,6 +604,8 @@ static void record_response(wsp_probe *p) {
     return;
   r->http_status = up->status;
   r->http_reason = wsp__strndup(up->reason, up->reason_len);
+  for (size_t i = 0; i < up->nrecord; i++)
+    (void)wsp__result_add_header(r, up->record[i], up->rec[i]);
   if (up->status != 101) {
     r->retry_after = wsp__strdup(up->h[WSP__H_RETRY_AFTER]);
     r->content_type = wsp__strdup(up->h[WSP__H_CONTENT_TYPE]);
@@ -894,7 +914,7 @@ static void ws_message(void *ud, int binary, const uint8_t *msg, size_t len) {
       r->marks[WSP_MARK_FIRST_RECEIVED] < 0)
     r->marks[WSP_MARK_FIRST_RECEIVED] = now;
   if (!binary) {
-    int rc = wsp__event_type(msg, len, &type);
+    int rc = wsp__event_type(msg, len, p->cfg->expect_key, &type);
     if (rc < 0) {
       finish(p, WSP_OUTCOME_INTERNAL_ERROR, "out of memory");
       return;
@@ -1424,35 +1444,22 @@ int wsp__probe_start(wsp_ctx *ctx, const wsp_config *cfg,
   if (out != NULL)
     *out = p;
 
-  if (opts->ai != NULL) {
+  if ((rc = wsp__pin_lookup(&cfg->pins, p->dial.host, p->dial.port,
+                            &p->literal_ai)) != 0) {
+    /* Pinned (--resolve): no resolver. */
+    if (rc < 0)
+      finish(p, WSP_OUTCOME_INTERNAL_ERROR, "out of memory");
+    else
+      connect_first(p, p->literal_ai);
+  } else if (opts->ai != NULL) {
     /* Resolved once for the whole campaign. */
-    p->ai_next = (struct addrinfo *)opts->ai;
-    mark(p, WSP_MARK_RESOLVED);
-    enter(p, WSP_PHASE_CONNECT);
-    connect_next(p);
+    connect_first(p, opts->ai);
   } else if (p->dial.ip_literal) {
     /* Literals need no resolver (and no thread-pool queueing). */
-    struct addrinfo *ai = calloc(1, sizeof(*ai) + sizeof(struct sockaddr_in6));
-    struct sockaddr *sa = (struct sockaddr *)(ai ? ai + 1 : NULL);
-    if (ai == NULL) {
+    if ((p->literal_ai = wsp__addr_literal(p->dial.host, p->dial.port)) == NULL)
       finish(p, WSP_OUTCOME_INTERNAL_ERROR, "out of memory");
-      return 0;
-    }
-    ai->ai_addr = sa;
-    ai->ai_socktype = SOCK_STREAM;
-    if (p->dial.ip_literal == AF_INET6) {
-      uv_ip6_addr(p->dial.host, p->dial.port, (struct sockaddr_in6 *)sa);
-      ai->ai_addrlen = sizeof(struct sockaddr_in6);
-    } else {
-      uv_ip4_addr(p->dial.host, p->dial.port, (struct sockaddr_in *)sa);
-      ai->ai_addrlen = sizeof(struct sockaddr_in);
-    }
-    ai->ai_family = sa->sa_family;
-    p->literal_ai = ai;
-    p->ai_next = ai;
-    mark(p, WSP_MARK_RESOLVED);
-    enter(p, WSP_PHASE_CONNECT);
-    connect_next(p);
+    else
+      connect_first(p, p->literal_ai);
   } else {
     struct addrinfo hints;
     memset(&hints, 0, sizeof(hints));

@@ -194,6 +194,43 @@ static void missing_text(wsp__out *b, const wsp_report *rep) {
     wsp__out_printf(b, "%s %u", i ? "," : "", rep->missing[i]);
 }
 
+/* Outcomes per value, when there is more than one value: which address
+ * or replica fails shows itself. */
+static void groups_text(wsp__out *b, const wsp__secrets *sec, const char *name,
+                        const wsp__groups *g) {
+  if (g->n + (g->other > 0) < 2)
+    return;
+  wsp__out_printf(b, "\nby %-30.30s %8s  %s\n", name, "passed", "failed");
+  for (size_t i = 0; i < g->n; i++) {
+    const wsp__group *x = &g->v[i];
+    const char *sep = "";
+    char shown[81], *scrubbed = NULL;
+    size_t len, k;
+    /* A header's value is what a server said: secrets redacted, control
+     * characters kept off the terminal. */
+    const char *v = x->value ? x->value : "(none)";
+    if (wsp__secrets_scrub(sec, v, strlen(v), &scrubbed, &len) == 1)
+      v = scrubbed;
+    for (k = 0; v[k] != '\0' && k < sizeof(shown) - 1; k++)
+      shown[k] = (unsigned char)v[k] < 0x20 || v[k] == 0x7f ? '?' : v[k];
+    shown[k] = '\0';
+    free(scrubbed);
+    wsp__out_printf(b, "  %-31s %3llu of %-3llu ", shown,
+                    (unsigned long long)x->passed,
+                    (unsigned long long)x->total);
+    for (int o = 0; o < WSP_OUTCOME_COUNT; o++)
+      if (o != WSP_OUTCOME_OK && x->outcomes[o] > 0) {
+        wsp__out_printf(b, "%s%s x%llu", sep, wsp_outcome_name((wsp_outcome)o),
+                        (unsigned long long)x->outcomes[o]);
+        sep = ", ";
+      }
+    wsp__out_printf(b, "\n");
+  }
+  if (g->other > 0)
+    wsp__out_printf(b, "  (%llu more probes with other values)\n",
+                    (unsigned long long)g->other);
+}
+
 int wsp__report_text(const wsp_report *rep, wsp__out *b) {
   const wsp__summary *s = &rep->sum;
   wsp_verdict v = wsp_report_verdict(rep);
@@ -251,6 +288,9 @@ int wsp__report_text(const wsp_report *rep, wsp__out *b) {
     }
     wsp__out_printf(b, "\n");
   }
+  groups_text(b, NULL, "peer", &rep->peers);
+  for (size_t i = 0; i < rep->headers.n; i++)
+    groups_text(b, &rep->secrets, rep->headers.name[i], &rep->headers.g[i]);
   wsp__out_printf(b, "\n");
   tally_text(b, "http statuses:", &s->http);
   tally_text(b, "close codes received:", &s->close_recv);

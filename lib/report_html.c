@@ -460,6 +460,44 @@ static void tally_rows(wsp__out *o, const char *title, const wsp__tally *t,
                     (unsigned long long)t->other);
 }
 
+/* Outcomes per value of one fact, when there is more than one value: the
+ * address or replica that fails shows itself. */
+static void groups_card(wsp__out *o, const wsp__secrets *sec, const char *name,
+                        const char *what, const wsp__groups *g) {
+  if (g->n + (g->other > 0) < 2)
+    return;
+  wsp__out_puts(o, "<section class=\"card\"><h2>Outcomes by ");
+  wsp__out_escs(o, sec, name, WSP__ESC_TEXT);
+  wsp__out_puts(o, "</h2><p class=\"note\">Grouped by ");
+  wsp__out_escs(o, sec, what, WSP__ESC_TEXT);
+  wsp__out_puts(o, ".</p>\n<table><tr><th>");
+  wsp__out_escs(o, sec, name, WSP__ESC_TEXT);
+  wsp__out_puts(o, "</th><th class=\"n\">probes</th><th class=\"n\">"
+                   "passed</th><th>outcomes</th></tr>\n");
+  for (size_t i = 0; i < g->n; i++) {
+    const wsp__group *x = &g->v[i];
+    wsp__out_puts(o, "<tr><td>");
+    wsp__out_escs(o, sec, x->value ? x->value : "(none)", WSP__ESC_TEXT);
+    wsp__out_printf(o,
+                    "</td><td class=\"n\">%llu</td><td class=\"n\">%llu"
+                    "</td><td>",
+                    (unsigned long long)x->total,
+                    (unsigned long long)x->passed);
+    for (int k = 0; k < WSP_OUTCOME_COUNT; k++)
+      if (x->outcomes[k] > 0) {
+        chip(o, (wsp_outcome)k);
+        wsp__out_printf(o, " %llu ", (unsigned long long)x->outcomes[k]);
+      }
+    wsp__out_puts(o, "</td></tr>\n");
+  }
+  if (g->other > 0)
+    wsp__out_printf(o,
+                    "<tr><td>(other values)</td><td class=\"n\">%llu</td>"
+                    "<td></td><td></td></tr>\n",
+                    (unsigned long long)g->other);
+  wsp__out_puts(o, "</table></section>\n");
+}
+
 static void codes_card(wsp__out *o, const wsp__summary *s) {
   wsp__out_puts(o, "<section class=\"card\"><h2>What the server said</h2>"
                    "<p class=\"note\">The HTTP status of the upgrade "
@@ -1473,7 +1511,8 @@ static void probes_card(wsp__out *o, const wsp__secrets *sec,
                   "</th><th>outcome</th><th>phase</th>"
                   "<th class=\"n\">HTTP</th><th class=\"n\">close recv"
                   "</th><th class=\"n\">close sent</th>"
-                  "<th class=\"n\">total ms</th><th>error</th></tr>\n",
+                  "<th class=\"n\">total ms</th><th>peer</th>"
+                  "<th>error</th></tr>\n",
                   n < rep->total ? "the sampled" : "all", n, n == 1 ? "" : "s");
   for (size_t i = 0; i < n; i++) {
     const wsp_result *r = g->rows[i].r;
@@ -1497,8 +1536,10 @@ static void probes_card(wsp__out *o, const wsp__secrets *sec,
       wsp__out_printf(o, "<td class=\"n\">%d</td>", r->close_sent.code);
     else
       wsp__out_puts(o, "<td class=\"n\">-</td>");
-    wsp__out_printf(o, "<td class=\"n\">%s</td><td class=\"err\">",
+    wsp__out_printf(o, "<td class=\"n\">%s</td><td>",
                     fmt_ms(b, sizeof(b), (double)wsp__end_ns(r) / 1e6));
+    wsp__out_escs(o, sec, r->peer[0] ? r->peer : "-", WSP__ESC_TEXT);
+    wsp__out_puts(o, "</td><td class=\"err\">");
     wsp__out_escs(o, sec, r->error, WSP__ESC_TEXT);
     wsp__out_puts(o, "</td></tr>\n");
   }
@@ -1550,6 +1591,12 @@ int wsp__report_html(const wsp_report *rep, wsp__out *o) {
   outcomes_card(o, rep);
   codes_card(o, &rep->sum);
   wsp__out_puts(o, "</div>\n");
+  groups_card(o, sec, "peer", "the address each probe connected to",
+              &rep->peers);
+  for (size_t i = 0; i < rep->headers.n; i++)
+    groups_card(o, sec, rep->headers.name[i],
+                "this header of the upgrade response (--record-header)",
+                &rep->headers.g[i]);
   latency_card(o, rep);
   if (rep->mode == WSP__MODE_SWEEP)
     sweep_card(o, rep);

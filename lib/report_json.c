@@ -303,6 +303,19 @@ void wsp__probe_json(wsp__out *o, const wsp_result *r, const wsp__secrets *sec,
   put_str(o, r->redact_subprotocol
                  ? wsp__redact_subprotocol(r->subprotocol, show_secrets)
                  : r->subprotocol);
+  PUTS(o, ",\"peer\":");
+  put_str(o, wsp_result_peer(r));
+  if (r->nrec > 0) {
+    PUTS(o, ",\"recorded_headers\":{");
+    for (size_t i = 0; i < r->nrec; i++) {
+      if (i > 0)
+        PUTS(o, ",");
+      put_str(o, r->rec[2 * i]);
+      PUTS(o, ":");
+      put_said(o, sec, r->rec[2 * i + 1]);
+    }
+    PUTS(o, "}");
+  }
   PUTS(o, ",\"tls\":");
   if (r->tls_version != NULL) {
     PUTS(o, "{\"version\":");
@@ -748,7 +761,32 @@ static void campaign_json(fmt *f, const wsp_report *rep) {
   f_close(f, 1);
 }
 
-static void summary_json(fmt *f, const wsp_report *rep) {
+/* A grouping: [{"<name>": value or null, "total", "passed", "outcomes"}],
+ * then "<key>_other": the probes beyond its values, when there are any. */
+static void k_groups(fmt *f, const wsp__secrets *sec, const char *key,
+                     const char *name, const wsp__groups *g) {
+  char other[80];
+  f_key(f, key);
+  f_open(f, 0);
+  for (size_t i = 0; i < g->n; i++) {
+    const wsp__group *x = &g->v[i];
+    f_elem(f);
+    f_open(f, 1);
+    f_key(f, name);
+    put_said(f->o, sec, x->value);
+    k_uint(f, "total", x->total);
+    k_uint(f, "passed", x->passed);
+    k_outcomes(f, "outcomes", x->outcomes, 0);
+    f_close(f, 1);
+  }
+  f_close(f, 0);
+  snprintf(other, sizeof(other), "%s_other", key);
+  if (g->other > 0)
+    k_uint(f, other, g->other);
+}
+
+static void summary_json(fmt *f, const wsp_report *rep,
+                         const wsp__secrets *sec) {
   const wsp__summary *s = &rep->sum;
   f_key(f, "summary");
   f_open(f, 1);
@@ -772,6 +810,13 @@ static void summary_json(fmt *f, const wsp_report *rep) {
   k_tally(f, "close_codes", &s->close_recv);
   k_tally(f, "close_codes_sent", &s->close_sent);
   k_tally(f, "http_statuses", &s->http);
+  k_groups(f, NULL, "by_peer", "peer", &rep->peers);
+  /* Header values are what servers said: redacted like the rest. */
+  f_key(f, "by_header");
+  f_open(f, 1);
+  for (size_t i = 0; i < rep->headers.n; i++)
+    k_groups(f, sec, rep->headers.name[i], "value", &rep->headers.g[i]);
+  f_close(f, 1);
   f_key(f, "tls_handshakes");
   f_open(f, 1);
   k_uint(f, "full", s->tls_full);
@@ -797,7 +842,7 @@ int wsp__report_json(const wsp_report *rep, int show_secrets, wsp__out *o) {
   f_key(&f, "config");
   wsp__out_puts(o, config);
   campaign_json(&f, rep);
-  summary_json(&f, rep);
+  summary_json(&f, rep, show_secrets ? NULL : &rep->secrets);
   f_key(&f, "probes");
   /* The probes last, one a line, each handed to the sink on its own. */
   if ((rc = wsp__rows_begin(rep, 0, &it)) != 0)

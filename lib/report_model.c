@@ -49,6 +49,8 @@ void wsp__rep_free(wsp_report *rep) {
     free(rep->parts[i].source);
   free(rep->parts);
   free(rep->missing);
+  wsp__groups_clear(&rep->peers);
+  wsp__groupings_clear(&rep->headers);
   free(rep);
 }
 
@@ -152,6 +154,8 @@ size_t wsp__rep_point_of(const wsp_report *rep, uint32_t index) {
 
 void wsp__rep_scan_begin(wsp_report *rep) {
   memset(&rep->sum, 0, sizeof(rep->sum));
+  wsp__groups_clear(&rep->peers);
+  wsp__groupings_clear(&rep->headers);
   rep->total = rep->passed = 0;
   rep->last_start_ns = 0;
   for (size_t k = 0; k < rep->npoints; k++) {
@@ -169,6 +173,12 @@ void wsp__rep_scan_row(wsp_report *rep, const wsp__row *row) {
   rep->passed += r->outcome == WSP_OUTCOME_OK;
   s->outcomes[r->outcome]++;
   s->phases[r->outcome][r->phase]++;
+  wsp__groups_add(&rep->peers, wsp_result_peer(r), r->outcome);
+  for (size_t i = 0; i < r->nrec; i++) {
+    wsp__groups *g = wsp__groupings_get(&rep->headers, r->rec[2 * i]);
+    if (g != NULL)
+      wsp__groups_add(g, r->rec[2 * i + 1], r->outcome);
+  }
   if (r->close_recv.code >= 0)
     wsp__tally_add(&s->close_recv, r->close_recv.code);
   if (r->close_sent.code >= 0)
@@ -257,6 +267,8 @@ int wsp__rep_add(wsp_report *dst, const wsp_report *src) {
   wsp__tally_merge(&d->close_recv, &s->close_recv);
   wsp__tally_merge(&d->close_sent, &s->close_sent);
   wsp__tally_merge(&d->http, &s->http);
+  wsp__groups_merge(&dst->peers, &src->peers);
+  wsp__groupings_merge(&dst->headers, &src->headers);
   /* A report that shows secrets makes the merge one that holds them: its
    * probes are rewritten, redacted, unless secrets are asked for. */
   dst->secrets_shown |= src->secrets_shown;

@@ -13,6 +13,7 @@
 #define WSP_REPORT_MODEL_H
 
 #include "campaign.h"
+#include "groups.h"
 #include "report_common.h"
 
 /* A JSON report read back (report_read.c). */
@@ -106,6 +107,8 @@ struct wsp_report {
   uint64_t passed;                 /* Of which ok. */
   wsp__summary sum;                /* Per outcome, phase, code, status. */
   wsp__hist spans[WSP_SPAN_COUNT]; /* Durations, ns. */
+  wsp__groups peers;               /* Outcomes per address connected to. */
+  wsp__groupings headers;          /* Outcomes per recorded header value. */
   /* Figures over every probe, gathered when the model is built. */
   uint64_t last_start_ns; /* The latest probe start. */
   double started_unix;    /* Wall-clock start (s), or 0 when unknown. */

@@ -651,6 +651,16 @@ static int result_of(const cJSON *p, wsp_result *r, uint64_t *start_ns,
       return WSP_ENOMEM;
     r->body_len = unhex(body, r->body, strlen(body) / 2);
   }
+  if ((body = cJSON_GetStringValue(get(p, "peer"))) != NULL)
+    snprintf(r->peer, sizeof(r->peer), "%s", body);
+  /* Only header names, as wsp_config_add_record_header() takes them. */
+  cJSON_ArrayForEach(e, get(p, "recorded_headers")) {
+    if (r->nrec < WSP__MAX_RECORD && e->string != NULL &&
+        strlen(e->string) < 64 && wsp__is_token(e->string) &&
+        (cJSON_IsString(e) || cJSON_IsNull(e)) &&
+        wsp__result_add_header(r, e->string, cJSON_GetStringValue(e)) != 0)
+      return WSP_ENOMEM;
+  }
   r->redact_subprotocol = r->subprotocol != NULL &&
                           strncmp(r->subprotocol, prefix, strlen(prefix)) == 0;
   if (cJSON_IsObject(x = get(p, "tls"))) {

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config.h"
 #include "result.h"
@@ -39,7 +40,35 @@ void wsp_result_free(wsp_result *r) {
   for (size_t i = 0; i < r->nevents; i++)
     free(r->events[i].type);
   free(r->events);
+  for (size_t i = 0; i < 2 * r->nrec; i++)
+    free(r->rec[i]);
+  free(r->rec);
   free(r);
+}
+
+int wsp__result_add_header(wsp_result *r, const char *name, const char *value) {
+  char **rec = realloc(r->rec, 2 * (r->nrec + 1) * sizeof(*rec));
+  if (rec == NULL)
+    return WSP_ENOMEM;
+  r->rec = rec;
+  rec[2 * r->nrec] = wsp__strdup(name);
+  rec[2 * r->nrec + 1] = wsp__strdup(value);
+  if (rec[2 * r->nrec] == NULL || (value && rec[2 * r->nrec + 1] == NULL)) {
+    free(rec[2 * r->nrec]);
+    free(rec[2 * r->nrec + 1]);
+    return WSP_ENOMEM;
+  }
+  r->nrec++;
+  return 0;
+}
+
+const char *wsp_result_recorded_header(const wsp_result *r, const char *name) {
+  if (r == NULL || name == NULL)
+    return NULL;
+  for (size_t i = 0; i < r->nrec; i++)
+    if (strcasecmp(r->rec[2 * i], name) == 0)
+      return r->rec[2 * i + 1];
+  return NULL;
 }
 
 wsp_result *wsp_result_dup(const wsp_result *src) {
@@ -58,6 +87,8 @@ wsp_result *wsp_result_dup(const wsp_result *src) {
   r->body = NULL;
   r->events = NULL;
   r->nevents = r->events_cap = 0;
+  r->rec = NULL;
+  r->nrec = 0;
   if ((src->error && !r->error) || (src->http_reason && !r->http_reason) ||
       (src->retry_after && !r->retry_after) ||
       (src->content_type && !r->content_type) ||
@@ -70,6 +101,9 @@ wsp_result *wsp_result_dup(const wsp_result *src) {
       goto fail;
     memcpy(r->body, src->body, src->body_len);
   }
+  for (size_t i = 0; i < src->nrec; i++)
+    if (wsp__result_add_header(r, src->rec[2 * i], src->rec[2 * i + 1]) != 0)
+      goto fail;
   for (size_t i = 0; i < src->nevents; i++)
     if (wsp__result_add_event(r, src->events[i].type,
                               strlen(src->events[i].type),
@@ -145,6 +179,10 @@ const uint8_t *wsp_result_http_body(const wsp_result *r, size_t *len) {
   if (len != NULL)
     *len = r->body_len;
   return r->body;
+}
+
+const char *wsp_result_peer(const wsp_result *r) {
+  return r != NULL && r->peer[0] != '\0' ? r->peer : NULL;
 }
 
 const char *wsp_result_subprotocol(const wsp_result *r) {

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "addrs.h"
 #include "ws.h"
 #include "wsprobe.h"
 
@@ -65,11 +66,18 @@ struct wsp_result {
   int tls_close_notify;          /* The server sent close_notify. */
   int proxy_status;              /* The proxy's CONNECT status, 0 if
                                     none. */
+  char peer[WSP__PEER_LEN];      /* The address connected to (or tried
+                                    last), "" before any. */
+  char **rec;                    /* Recorded headers: name, value (or
+                                    NULL) pairs; NULL when none. */
+  size_t nrec;                   /* How many pairs. */
 };
 
 wsp_result *wsp__result_new(void);
 int wsp__result_add_event(wsp_result *r, const char *type, size_t len,
                           int64_t t_ns);
+/* Adds a recorded header (value may be NULL); 0 or WSP_ENOMEM. */
+int wsp__result_add_header(wsp_result *r, const char *name, const char *value);
 /* Sets a close record from the wire's code and reason bytes. */
 void wsp__close_set(wsp__close *c, int code, const uint8_t *reason, size_t len);
 /* The achieved first-message delay (sent minus the response's arrival),

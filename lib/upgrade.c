@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <mbedtls/base64.h>
 #include <mbedtls/sha1.h>
@@ -176,12 +177,15 @@ static int on_header_field(llhttp_t *h, const char *at, size_t len) {
 
 static int on_header_field_complete(llhttp_t *h) {
   wsp__upgrade *up = up_of(h);
-  up->field_id = -1;
+  up->field_id = up->rec_id = -1;
   if (up->field_len < sizeof(up->field)) {
     up->field[up->field_len] = '\0';
     for (int i = 0; i < WSP__H_COUNT; i++)
       if (strcmp(up->field, kept_headers[i]) == 0)
         up->field_id = i;
+    for (size_t i = 0; i < up->nrecord && i < WSP__MAX_RECORD; i++)
+      if (strcasecmp(up->field, up->record[i]) == 0)
+        up->rec_id = (int)i;
   }
   up->field_len = 0;
   up->value_len = 0;
@@ -192,7 +196,7 @@ static int on_header_field_complete(llhttp_t *h) {
 static int on_header_value(llhttp_t *h, const char *at, size_t len) {
   wsp__upgrade *up = up_of(h);
   size_t room;
-  if (up->field_id < 0)
+  if (up->field_id < 0 && up->rec_id < 0)
     return 0;
   room = sizeof(up->value) - 1 - up->value_len;
   if (len > room) {
@@ -207,12 +211,19 @@ static int on_header_value(llhttp_t *h, const char *at, size_t len) {
 static int on_header_value_complete(llhttp_t *h) {
   wsp__upgrade *up = up_of(h);
   int id = up->field_id;
-  if (id < 0)
+  if (id < 0 && up->rec_id < 0)
     return 0;
   while (up->value_len > 0 && (up->value[up->value_len - 1] == ' ' ||
                                up->value[up->value_len - 1] == '\t'))
     up->value_len--;
   up->value[up->value_len] = '\0';
+  /* A recorded header keeps its first value (at most 511 bytes), as a
+   * fact for the report; only the kept ones below are checked. */
+  if (up->rec_id >= 0 && up->rec[up->rec_id] == NULL &&
+      (up->rec[up->rec_id] = wsp__strndup(up->value, up->value_len)) == NULL)
+    return -1;
+  if (id < 0)
+    return 0;
   if (up->hcount[id] < 255)
     up->hcount[id]++;
   if (id == WSP__H_CONNECTION && wsp__has_token(up->value, "upgrade"))
@@ -236,7 +247,7 @@ static void forget_response(wsp__upgrade *up) {
   up->status = 0;
   up->reason_len = 0;
   up->reason[0] = '\0';
-  up->field_id = -1;
+  up->field_id = up->rec_id = -1;
   up->field_len = 0;
 }
 
@@ -307,7 +318,7 @@ int wsp__upgrade_init(wsp__upgrade *up, const char *key,
   memset(up, 0, sizeof(*up));
   llhttp_init(&up->parser, HTTP_RESPONSE, &settings);
   up->parser.data = up;
-  up->field_id = -1;
+  up->field_id = up->rec_id = -1;
   up->offered = offered;
   up->noffered = noffered;
   rc = wsp__ws_accept(key, strlen(key), up->accept);
@@ -318,6 +329,10 @@ void wsp__upgrade_clear(wsp__upgrade *up) {
   for (int i = 0; i < WSP__H_COUNT; i++) {
     free(up->h[i]);
     up->h[i] = NULL;
+  }
+  for (int i = 0; i < WSP__MAX_RECORD; i++) {
+    free(up->rec[i]);
+    up->rec[i] = NULL;
   }
 }
 

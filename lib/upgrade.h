@@ -10,6 +10,7 @@
 
 #include <llhttp.h>
 
+#include "defaults.h"
 #include "wsprobe.h"
 
 /* Length of a Sec-WebSocket-Key (base64 of 16 bytes) without NUL. */
@@ -72,12 +73,17 @@ typedef struct wsp__upgrade {
   size_t header_bytes;              /* Bytes fed before the blank line. */
   int headers_done;                 /* The blank line was seen. */
   int field_id;                     /* Header being read, or -1. */
-  char field[32];                   /* Header name so far (lower case). */
-  size_t field_len;                 /* Its length; past 31: not kept. */
+  int rec_id;                       /* Its index in `record`, or -1. */
+  char field[64];                   /* Header name so far (lower case). */
+  size_t field_len;                 /* Its length; past 63: not kept. */
   char value[512];                  /* Header value so far. */
   size_t value_len;                 /* Its length; past 511: truncated. */
   int value_long;                   /* The value did not fit. */
   char *h[WSP__H_COUNT];            /* Kept header values, or NULL. */
+  const char *const *record;        /* Header names to record (borrowed),
+                                       or NULL. */
+  size_t nrecord;                   /* How many (WSP__MAX_RECORD at most). */
+  char *rec[WSP__MAX_RECORD];       /* Their first values, or NULL. */
   uint8_t hcount[WSP__H_COUNT];     /* How often each header appeared. */
   int conn_upgrade;                 /* Connection carried "upgrade". */
   int status;                       /* Status code, 0 before it. */

@@ -23,7 +23,7 @@ RANKS = {
     "util": 0, "error": 0, "histogram": 0,
     # TLS's pieces, each below the next.
     "tls_group": 0.1, "tls_cache": 0.2, "tls_check": 0.3,
-    "url": 1, "rand": 1, "tls": 1, "jwt": 1, "proxy": 1,
+    "url": 1, "rand": 1, "tls": 1, "jwt": 1, "proxy": 1, "addrs": 1,
     "config": 2, "steps": 2.1,
     "conn": 3, "upgrade": 3, "ws": 3, "event": 3,
     "ctx": 4,
@@ -31,7 +31,7 @@ RANKS = {
     "campaign": 6,
     # Reports: the model's figures, reports read back into it, the walk
     # over a model's probes, the writers, then the calls over them all.
-    "report_common": 7, "fingerprint": 7.1, "report_model": 7.2,
+    "report_common": 7, "groups": 7, "fingerprint": 7.1, "report_model": 7.2,
     "report_read": 7.3, "report_walk": 7.4,
     "report_json": 7.5, "report_html": 7.5, "report_junit": 7.5,
     "report": 7.6, "merge": 7.7,

@@ -262,9 +262,10 @@ static void test_one_write(void) {
   }
 }
 
-static void expect_event(const char *text, const char *type) {
+static void expect_event_key(const char *text, const char *key,
+                             const char *type) {
   char *t = NULL;
-  int rc = wsp__event_type((const uint8_t *)text, strlen(text), &t);
+  int rc = wsp__event_type((const uint8_t *)text, strlen(text), key, &t);
   if (type == NULL) {
     CHECK_INT(rc, 0);
     if (rc != 0)
@@ -278,6 +279,10 @@ static void expect_event(const char *text, const char *type) {
   free(t);
 }
 
+static void expect_event(const char *text, const char *type) {
+  expect_event_key(text, "type", type);
+}
+
 static void test_events(void) {
   expect_event("{\"type\":\"agent_started\"}", "agent_started");
   expect_event(" \n{\"seq\":1, \"type\":\"x\"}\t", "x");
@@ -288,7 +293,8 @@ static void test_events(void) {
   {
     const char raw[] = "{\"type\":\"a\0b\"}";
     char *t = NULL;
-    CHECK_INT(wsp__event_type((const uint8_t *)raw, sizeof(raw) - 1, &t), 0);
+    CHECK_INT(
+        wsp__event_type((const uint8_t *)raw, sizeof(raw) - 1, "type", &t), 0);
   }
   /* A NUL escape elsewhere leaves the type alone; an escaped backslash
    * before "u0000" is no NUL at all. */
@@ -303,6 +309,22 @@ static void test_events(void) {
   expect_event("{\"Type\":\"a\"}", NULL);
   expect_event("", NULL);
   expect_event("{\"type\":\"a\"", NULL);
+  /* A key with a NUL is no "type"; the real member after it still is. */
+  expect_event("{\"type\\u0000x\":\"a\"}", NULL);
+  expect_event("{\"type\\u0000x\":\"a\",\"type\":\"b\"}", "b");
+  expect_event("{\"type\\u0000\":1,\"type\":\"b\"}", "b");
+  expect_event("{\"type\":\"b\\u0000\",\"type\\u0000\":\"a\"}", NULL);
+}
+
+/* Another event key: only its member names the event. */
+static void test_event_key(void) {
+  expect_event_key("{\"op\":\"hello\",\"type\":\"x\"}", "op", "hello");
+  expect_event_key("{\"type\":\"x\"}", "op", NULL);
+  expect_event_key("{\"event\":\"tick\"}", "event", "tick");
+  expect_event_key("{\"event\":\"a\\u0000\"}", "event", NULL);
+  expect_event_key("{\"op\\u0000\":\"a\",\"op\":\"b\"}", "op", "b");
+  expect_event_key("{\"Op\":\"a\"}", "op", NULL);
+  expect_event_key("{\"a b\":\"c\"}", "a b", "c");
 }
 
 static void test_utf8_cut(void) {
@@ -359,6 +381,7 @@ int main(void) {
   test_protocol_errors();
   test_one_write();
   test_events();
+  test_event_key();
   test_utf8_cut();
   test_json_bytes();
   wsp__rng_free(&rng);

@@ -18,6 +18,7 @@
 #include "campaign.h"
 #include "check.h"
 #include "fixture.h"
+#include "groups.h"
 #include "reports/json_oracle.h"
 
 static const char *raceserver, *python, *checker, *outdir;
@@ -939,6 +940,80 @@ static void test_edges(void) {
   wsp_config_free(cfg);
 }
 
+/* Recorded headers: per probe and grouped, in the JSON writer and its
+ * oracle alike; a server that echoes a secret into one is redacted. */
+static void test_recorded_headers(void) {
+  fixture fx;
+  wsp_config *cfg;
+  wsp_campaign *c;
+  char *json = NULL;
+  start(&fx, "--response-header", "X-Served-By: replica-a", "--response-header",
+        "X-Echo: cookie-value-s3cr3t");
+  if (fx.pid == 0)
+    return;
+  cfg = config(fx.port);
+  CHECK_INT(wsp_config_add_record_header(cfg, "x-served-by"), 0);
+  CHECK_INT(wsp_config_add_record_header(cfg, "X-Echo"), 0);
+  CHECK_INT(wsp_config_add_record_header(cfg, "X-Absent"), 0);
+  CHECK_INT(wsp_config_add_record_header(cfg, "X-ECHO"), WSP_EHEADER);
+  CHECK_INT(wsp_config_add_record_header(cfg, "Bad Name"), WSP_EHEADER);
+  CHECK_INT(wsp_campaign_new(cfg, &c), 0);
+  CHECK_INT(wsp_campaign_set_count(c, 3), 0);
+  CHECK_INT(wsp_campaign_run(c), 0);
+  CHECK_INT(wsp_campaign_result_count(c), 3);
+  for (size_t i = 0; i < wsp_campaign_result_count(c); i++) {
+    const wsp_result *r = wsp_campaign_result(c, i);
+    CHECK_STR(wsp_result_recorded_header(r, "X-Served-By"), "replica-a");
+    CHECK_STR(wsp_result_recorded_header(r, "x-echo"), cookie_secret);
+    CHECK(wsp_result_recorded_header(r, "X-Absent") == NULL);
+    CHECK(wsp_result_recorded_header(r, "X-Other") == NULL);
+  }
+  check_json_bytes(c, "recorded headers");
+  CHECK_INT(wsp_report_json(c, 0, &json), 0);
+  if (json != NULL) {
+    CHECK(strstr(json, cookie_secret) == NULL);
+    CHECK(strstr(json, "\"x-served-by\":\"replica-a\"") != NULL);
+    CHECK(strstr(json, "\"by_header\"") != NULL);
+  }
+  wsp_free(json);
+  wsp_campaign_free(c);
+  wsp_config_free(cfg);
+  fixture_stop(&fx);
+}
+
+/* Groupings keep at most WSP__MAX_GROUPS values, whatever servers send;
+ * later values are counted, not lost, and merges add by value. */
+static void test_groups(void) {
+  wsp__groups a = {0}, b = {0};
+  char v[32];
+  for (int i = 0; i < WSP__MAX_GROUPS + 10; i++) {
+    snprintf(v, sizeof(v), "replica-%d", i);
+    wsp__groups_add(&a, v, i % 2 ? WSP_OUTCOME_OK : WSP_OUTCOME_TIMEOUT);
+  }
+  wsp__groups_add(&a, NULL, WSP_OUTCOME_DNS_FAILED);
+  CHECK_INT(a.n, WSP__MAX_GROUPS);
+  CHECK_INT(a.other, 11);
+  CHECK_STR(a.v[1].value, "replica-1");
+  CHECK_INT(a.v[1].passed, 1);
+  CHECK_INT(a.v[0].outcomes[WSP_OUTCOME_TIMEOUT], 1);
+  wsp__groups_add(&b, "replica-1", WSP_OUTCOME_OK);
+  wsp__groups_add(&b, NULL, WSP_OUTCOME_DNS_FAILED);
+  wsp__groups_merge(&b, &a);
+  CHECK_INT(b.n, WSP__MAX_GROUPS);
+  CHECK_STR(b.v[0].value, "replica-1");
+  CHECK_INT(b.v[0].total, 2);
+  CHECK_INT(b.v[0].passed, 2);
+  CHECK(b.v[1].value == NULL);
+  CHECK_INT(b.v[1].total, 1);
+  /* b held 2 values and had room for 62 more: a's replica-1 joined its
+   * own, 62 of a's other 63 values found room, one did not; a's NULL was
+   * already among a's 11 others. */
+  CHECK_INT(b.other, 11 + 1);
+  wsp__groups_clear(&a);
+  wsp__groups_clear(&b);
+  CHECK_INT(a.n, 0);
+}
+
 int main(int argc, char **argv) {
   if (argc < 5) {
     fprintf(stderr, "usage: %s RACESERVER PYTHON CHECK_SCRIPT OUT_DIR\n",
@@ -954,6 +1029,8 @@ int main(int argc, char **argv) {
     return 1;
   }
   signal(SIGPIPE, SIG_IGN);
+  test_groups();
+  test_recorded_headers();
   test_edges();
   test_json_bytes();
   test_loops_merged();

@@ -366,7 +366,38 @@ static void test_body_cut(void) {
   wsp__upgrade_clear(&up);
 }
 
+/* Recorded headers: the first value of each, matched without case, at
+ * every split; an interim response's are forgotten; a recorded header
+ * that is also checked (Upgrade) is both. */
+static void test_recorded(void) {
+  const char resp[] =
+      "HTTP/1.1 103 Early Hints\r\nX-Served-By: early\r\n\r\n" OK_HEAD
+      "x-served-by:  replica-a \r\n"
+      "X-Served-By: replica-b\r\n"
+      "X-Long-Name-Of-A-Header-That-Goes-On-And-On-For-Fifty: "
+      "v\r\n\r\n";
+  static const char *const names[] = {
+      "X-Served-By", "Upgrade", "X-Absent",
+      "X-Long-Name-Of-A-Header-That-Goes-On-And-On-For-Fifty"};
+  for (size_t step = 1; step <= sizeof(resp); step++) {
+    wsp__upgrade up;
+    size_t used;
+    CHECK_INT(wsp__upgrade_init(&up, key, NULL, 0), 0);
+    up.record = names;
+    up.nrecord = 4;
+    CHECK_INT(feed(&up, resp, sizeof(resp) - 1, step, &used), WSP__UP_OPEN);
+    CHECK_STR(up.rec[0], "replica-a");
+    CHECK_STR(up.rec[1], "websocket");
+    CHECK_STR(up.h[WSP__H_UPGRADE], "websocket");
+    CHECK(up.rec[2] == NULL);
+    CHECK_STR(up.rec[3], "v");
+    wsp__upgrade_clear(&up);
+    CHECK(up.rec[0] == NULL);
+  }
+}
+
 int main(void) {
+  test_recorded();
   test_accept();
   test_interim();
   test_body_cut();

@@ -81,6 +81,27 @@ class InteropMixin:
         self.assertProbe(p, "expectation_failed", "awaiting_reply", rc)
         self.assertEqual(event_types(p), AGENT_EVENTS)
 
+    def test_expect_key_names_the_event_member(self):
+        # The echo comes back as {"op":"hello","type":"other"}: with
+        # --expect-key op its event is "hello"; by default it is "other".
+        srv = self.start("echo")
+        msg = '{"op":"hello","type":"other"}'
+        rc, p, rep = self.probe(["--send", msg, "--expect-key", "op",
+                                 "--expect", "hello", srv.url()])
+        self.assertProbe(p, "ok", "closing", rc)
+        self.assertEqual(event_types(p), ["hello"])
+        self.assertEqual(rep["config"]["expect_key"], "op")
+        rc, p, rep = self.probe(["--send", msg, "--expect", "hello",
+                                 "--reply-timeout", "400", srv.url()])
+        self.assertProbe(p, "expectation_failed", "awaiting_reply", rc)
+        self.assertEqual(event_types(p), ["other"])
+        self.assertEqual(rep["config"]["expect_key"], "type")
+        rc, p, _ = self.probe(["--send", '{"type":"x"}', "--expect-key", "op",
+                               "--expect", "x", "--reply-timeout", "400",
+                               srv.url()])
+        self.assertProbe(p, "expectation_failed", "awaiting_reply", rc)
+        self.assertEqual(p["events"], [])
+
     def test_close_1011_early(self):
         srv = self.start("close1011-early")
         rc, p, rep = self.probe(["--send", "hi", srv.url()])

@@ -94,6 +94,25 @@ class TestVerification(TlsCase):
             self.assertTlsFailed(p, rc, "hostname mismatch")
             self.assertIn(host, p["error"])
 
+    def test_pinned_name_is_verified(self):
+        # --resolve keeps the name for SNI and the certificate check: the
+        # otherhost certificate is for other.invalid, which no resolver
+        # knows, and passes for it; pinned as localhost it does not.
+        srv = self.tls_race("otherhost")
+        url = "wss://other.invalid:%d/" % srv.port
+        rc, p, _ = self.probe(["--cacert", pem("ca.pem"), "--send", "hi",
+                               "--resolve",
+                               "other.invalid:%d:127.0.0.1" % srv.port, url])
+        self.assertProbe(p, "ok", "closing", rc)
+        self.assertTrue(p["tls"]["verified"])
+        self.assertEqual(p["peer"], "127.0.0.1:%d" % srv.port)
+        rc, p, _ = self.probe(["--cacert", pem("ca.pem"), "--send", "hi",
+                               "--resolve",
+                               "localhost:%d:127.0.0.1" % srv.port,
+                               "wss://localhost:%d/" % srv.port])
+        self.assertTlsFailed(p, rc, "hostname mismatch")
+        self.assertIn("localhost", p["error"])
+
     def test_not_for_tls_servers(self):
         # mbedTLS refuses to serve a certificate meant for clients only;
         # OpenSSL (Python's ssl) serves it, and the client must refuse it.

@@ -174,6 +174,12 @@ static cJSON *result_json(const wsp_result *r, int show_secrets) {
       str_or_null(r->redact_subprotocol
                       ? wsp__redact_subprotocol(r->subprotocol, show_secrets)
                       : r->subprotocol));
+  cJSON_AddItemToObject(o, "peer", str_or_null(wsp_result_peer(r)));
+  if (r->nrec > 0) {
+    x = cJSON_AddObjectToObject(o, "recorded_headers");
+    for (size_t i = 0; i < r->nrec; i++)
+      cJSON_AddItemToObject(x, r->rec[2 * i], said_or_null(r->rec[2 * i + 1]));
+  }
   if (r->tls_version != NULL) {
     x = cJSON_AddObjectToObject(o, "tls");
     cJSON_AddStringToObject(x, "version", r->tls_version);
@@ -482,6 +488,67 @@ static cJSON *probe_json(const wsp_campaign *c, size_t i, int show_secrets) {
   return pj;
 }
 
+/* A probe's value for a grouping: its peer (name NULL) or the recorded
+ * header `name`; *has says whether the probe is counted at all. */
+static const char *value_of(const wsp_result *r, const char *name, int *has) {
+  *has = name == NULL || r->nrec > 0;
+  return name ? wsp_result_recorded_header(r, name) : wsp_result_peer(r);
+}
+
+static int same(const char *a, const char *b) {
+  return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* Outcomes per value, in the order values first appear among the probes
+ * (every report here has fewer than 64 of them). */
+static cJSON *grouped(const wsp_campaign *c, const char *name,
+                      const char *key) {
+  cJSON *a = cJSON_CreateArray();
+  for (size_t i = 0; i < c->nresults; i++) {
+    int has, seen = 0;
+    const char *v = value_of(c->results[i], name, &has);
+    uint64_t outcomes[WSP_OUTCOME_COUNT] = {0}, total = 0;
+    cJSON *g;
+    if (!has)
+      continue;
+    for (size_t j = 0; j < i && !seen; j++) {
+      int h;
+      const char *q = value_of(c->results[j], name, &h);
+      seen = h && same(q, v);
+    }
+    if (seen)
+      continue;
+    for (size_t j = i; j < c->nresults; j++) {
+      int h;
+      const char *q = value_of(c->results[j], name, &h);
+      if (h && same(q, v)) {
+        outcomes[c->results[j]->outcome]++;
+        total++;
+      }
+    }
+    g = cJSON_CreateObject();
+    cJSON_AddItemToObject(g, key, name ? said_or_null(v) : str_or_null(v));
+    cJSON_AddNumberToObject(g, "total", (double)total);
+    cJSON_AddNumberToObject(g, "passed", (double)outcomes[WSP_OUTCOME_OK]);
+    cJSON_AddItemToObject(g, "outcomes", outcomes_json(outcomes, 0));
+    cJSON_AddItemToArray(a, g);
+  }
+  return a;
+}
+
+/* Per recorded header, its grouping, when some probe recorded it. */
+static cJSON *by_header(const wsp_campaign *c) {
+  cJSON *o = cJSON_CreateObject();
+  for (size_t k = 0; k < c->cfg->record.n; k++) {
+    cJSON *g = grouped(c, c->cfg->record.v[k], "value");
+    if (cJSON_GetArraySize(g) > 0)
+      cJSON_AddItemToObject(o, c->cfg->record.v[k], g);
+    else
+      cJSON_Delete(g);
+  }
+  return o;
+}
+
 static cJSON *head_tree(const wsp_campaign *c, int show_secrets) {
   cJSON *root, *sum, *x;
   wsp__summary s;
@@ -516,6 +583,8 @@ static cJSON *head_tree(const wsp_campaign *c, int show_secrets) {
   cJSON_AddItemToObject(sum, "close_codes", tally_json(&s.close_recv));
   cJSON_AddItemToObject(sum, "close_codes_sent", tally_json(&s.close_sent));
   cJSON_AddItemToObject(sum, "http_statuses", tally_json(&s.http));
+  cJSON_AddItemToObject(sum, "by_peer", grouped(c, NULL, "peer"));
+  cJSON_AddItemToObject(sum, "by_header", by_header(c));
   x = cJSON_AddObjectToObject(sum, "tls_handshakes");
   cJSON_AddNumberToObject(x, "full", (double)s.tls_full);
   cJSON_AddNumberToObject(x, "resumed", (double)s.tls_resumed);
@@ -541,10 +610,12 @@ static void add(oracle_buf *b, const char *s) {
 }
 
 int oracle_json(const wsp_campaign *c, int show_secrets, oracle_buf *b) {
-  cJSON *root = head_tree(c, show_secrets);
+  cJSON *root;
   char *head, *line;
   size_t n;
+  /* Before the head: the summary holds what servers said too. */
   wsp__secrets_init(&secrets, show_secrets ? NULL : c->cfg);
+  root = head_tree(c, show_secrets);
   if (root == NULL)
     return -1;
   head = cJSON_Print(root);

@@ -99,6 +99,7 @@ typedef struct {
   const char *select_proto;        /* Subprotocol to select if offered. */
   handshake_mode handshake;        /* Broken handshakes. */
   const char *greeting;            /* Text frame sent with the 101. */
+  char extra[1024];                /* Header lines added to the 101. */
   on_message_mode on_message;      /* Reply behaviour. */
   uint16_t close_code;             /* For ON_CLOSE and events-then-close. */
   const char *close_reason;        /* Its reason. */
@@ -783,7 +784,7 @@ static void handle_upgrade(conn *c, const uint8_t *rest, size_t rest_len) {
   n = snprintf(resp, sizeof(resp),
                "%sHTTP/1.1 101 Switching Protocols\r\n%s"
                "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n"
-               "%s%s%s%s\r\n",
+               "%s%s%s%s%s\r\n",
                /* An interim response first (RFC 9110 15.2, RFC 8297). */
                srv.handshake == HS_EARLY_HINTS
                    ? "HTTP/1.1 103 Early Hints\r\nLink: </app.js>; "
@@ -794,7 +795,8 @@ static void handle_upgrade(conn *c, const uint8_t *rest, size_t rest_len) {
                select ? select : "", select ? "\r\n" : "",
                srv.handshake == HS_EXTENSION
                    ? "Sec-WebSocket-Extensions: permessage-deflate\r\n"
-                   : "");
+                   : "",
+               srv.extra);
   if (srv.greeting != NULL &&
       (size_t)n + 10 + strlen(srv.greeting) < sizeof(resp)) {
     /* A server frame (unmasked) in the same write as the headers. */
@@ -1108,6 +1110,7 @@ static const char usage[] =
     "                           unoffered-subprotocol, extension,\n"
     "                           early-hints (a 103 before the 101)\n"
     "  --greeting TEXT          text frame in the same write as the 101\n"
+    "  --response-header 'N: V' add this header to the 101 (repeatable)\n"
     "  --on-message MODE        events (default), echo, silent,\n"
     "                           close:CODE[:REASON], drop, rst,\n"
     "                           events-then-close:CODE[:REASON]\n"
@@ -1163,6 +1166,7 @@ int main(int argc, char **argv) {
       {"select-subprotocol", 1, NULL, 'x'},
       {"handshake", 1, NULL, 'H'},
       {"greeting", 1, NULL, 'g'},
+      {"response-header", 1, NULL, 'e'},
       {"on-message", 1, NULL, 'm'},
       {"event-interval", 1, NULL, 'i'},
       {"reply-delay", 1, NULL, 'd'},
@@ -1278,6 +1282,16 @@ int main(int argc, char **argv) {
     case 'g':
       srv.greeting = optarg;
       break;
+    case 'e': {
+      size_t have = strlen(srv.extra), len = strlen(optarg);
+      if (strpbrk(optarg, "\r\n") != NULL || strchr(optarg, ':') == NULL)
+        fx_usage_error("--response-header: not 'Name: value' on one line");
+      if (have + len + 3 > sizeof(srv.extra))
+        fx_usage_error("--response-header: too many header bytes");
+      memcpy(srv.extra + have, optarg, len);
+      memcpy(srv.extra + have + len, "\r\n", 3);
+      break;
+    }
     case 'm':
       if (strcmp(optarg, "events") == 0)
         srv.on_message = ON_EVENTS;

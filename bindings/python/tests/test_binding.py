@@ -55,6 +55,54 @@ class BindingTest(unittest.TestCase):
         self.addCleanup(s.stop)
         return s
 
+    def test_expect_key(self):
+        s = self.server("--on-message", "echo")
+        r = wsprobe.probe(s.url(), send='{"event":"tick","type":"run"}',
+                          expect=["tick"], expect_key="event",
+                          timeout_ms=3000)
+        self.assertEqual(r.outcome, "ok", r)
+        self.assertEqual(r.event_types, ["tick"])
+        r = wsprobe.probe(s.url(), send='{"event":"tick","type":"run"}',
+                          expect=["tick"], timeout_ms=3000,
+                          reply_timeout_ms=300)
+        self.assertEqual(r.outcome, "expectation_failed", r)
+        self.assertEqual(r.event_types, ["run"])
+        with self.assertRaises(wsprobe.ConfigError) as e:
+            wsprobe.probe(s.url(), send="x", expect_key="")
+        self.assertIn("event key", str(e.exception))
+
+    def test_resolve_and_peers(self):
+        s = self.server("--on-message", "echo")
+        pin = "pinned.invalid:%d:127.0.0.1" % s.port
+        url = "ws://pinned.invalid:%d/" % s.port
+        r = wsprobe.probe(url, send="hi", resolve=[pin], timeout_ms=3000)
+        self.assertEqual(r.outcome, "ok", r)
+        self.assertEqual(r.peer, "127.0.0.1:%d" % s.port)
+        rep = wsprobe.campaign(url, count=2, send="hi", resolve=[pin],
+                               address_policy="first")
+        self.assertEqual(rep.summary["by_peer"],
+                         [{"peer": "127.0.0.1:%d" % s.port, "total": 2,
+                           "passed": 2, "outcomes": {"ok": 2}}])
+        with self.assertRaises(wsprobe.ConfigError) as e:
+            wsprobe.probe(url, resolve=["pinned.invalid:0:127.0.0.1"])
+        self.assertIn("resolve", str(e.exception))
+
+    def test_record_headers(self):
+        s = self.server("--on-message", "echo", "--response-header",
+                        "X-Served-By: replica-a")
+        r = wsprobe.probe(s.url(), send="hi",
+                          record_headers=["X-Served-By", "X-Absent"],
+                          timeout_ms=3000)
+        self.assertEqual(r.outcome, "ok", r)
+        self.assertEqual(r.recorded_headers,
+                         {"X-Served-By": "replica-a", "X-Absent": None})
+        rep = wsprobe.campaign(s.url(), count=2, send="hi",
+                               record_headers=["X-Served-By"])
+        self.assertEqual(rep.summary["by_header"]["X-Served-By"][0]["value"],
+                         "replica-a")
+        self.assertEqual(rep.summary["by_header"]["X-Served-By"][0]["total"],
+                         2)
+
     def test_ok_with_events(self):
         s = self.server()
         r = wsprobe.probe(s.url(), send=RUN,

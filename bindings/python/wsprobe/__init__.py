@@ -220,6 +220,12 @@ class Result:
     #: Through a proxy: the status it answered CONNECT with (200, 407,
     #: 403, 502...); None without a proxy or before it answered.
     proxy_status: Optional[int] = None
+    #: The address and port connected to ("127.0.0.1:8080", "[::1]:8080"),
+    #: the last one tried when none answered, None before connecting.
+    peer: Optional[str] = None
+    #: The headers named by ``record_headers``, as the upgrade response gave
+    #: them ({name: value or None}); empty when none were asked for.
+    recorded_headers: dict = field(default_factory=dict)
     _raw: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -238,7 +244,8 @@ class Result:
             messages=d.get("messages", 0),
             events=[(e["type"], e["t_ms"]) for e in d.get("events", [])],
             error=d.get("error"), index=d.get("index", 0),
-            step=d.get("step"), tls=d.get("tls"),
+            step=d.get("step"), tls=d.get("tls"), peer=d.get("peer"),
+            recorded_headers=dict(d.get("recorded_headers") or {}),
             delay_ms=d.get("delay_ms", 0),
             delay_achieved_ms=d.get("delay_achieved_ms"),
             proxy_status=(d.get("proxy") or {}).get("status"), _raw=d)
