@@ -968,7 +968,11 @@ WSP_EXTERN int wsp_campaign_set_jitter(wsp_campaign *c, uint32_t ms);
 /*
  * Runs only shard `index` of `count` disjoint shards (probe indexes with
  * index % count == index), so that several machines together run the
- * whole campaign. Not for window or concurrency searches.
+ * whole campaign. Not for window or concurrency searches. Every random
+ * choice of a probe (the sweep's order, the jitter, "{jti}" claims) is a
+ * function of the seed and the probe's index alone, so the shards of one
+ * seed together are the unsharded campaign: a campaign of several shards
+ * needs wsp_campaign_set_seed() (wsp_campaign_start() refuses it without).
  *
  * Errors: WSP_ERANGE (index not below count, count 0 or above 1000000),
  * WSP_ESTATE (started, or several shards of a window search or concurrency
@@ -976,6 +980,50 @@ WSP_EXTERN int wsp_campaign_set_jitter(wsp_campaign *c, uint32_t ms);
  */
 WSP_EXTERN int wsp_campaign_set_shard(wsp_campaign *c, uint32_t index,
                                       uint32_t count);
+/* Where a campaign's shard came from (reports say: campaign.shard.source). */
+typedef enum {
+  WSP_SHARD_NONE,       /* Not split: shard 0 of 1. */
+  WSP_SHARD_OPTION,     /* Given: --shard I/N, wsp_campaign_set_shard(). */
+  WSP_SHARD_ENV,        /* WSPROBE_SHARD=I/N. */
+  WSP_SHARD_KUBERNETES, /* JOB_COMPLETION_INDEX, WSPROBE_SHARD_COUNT. */
+  WSP_SHARD_SLURM       /* SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN. */
+} wsp_shard_source;
+/* "none", "option", "WSPROBE_SHARD", "kubernetes", "slurm"; NULL for a
+ * value that is no source. */
+WSP_EXTERN const char *wsp_shard_source_name(wsp_shard_source s);
+/*
+ * The shard a scheduler gave this process, from the environment `envp`
+ * ("NAME=VALUE" strings, NULL-terminated, as environ; NULL is empty), in
+ * this order: WSPROBE_SHARD=I/N; JOB_COMPLETION_INDEX (a Kubernetes
+ * Indexed Job's pod) with WSPROBE_SHARD_COUNT; SLURM_ARRAY_TASK_ID minus
+ * SLURM_ARRAY_TASK_MIN of SLURM_ARRAY_TASK_COUNT tasks (a Slurm job
+ * array's task). WSPROBE_SHARD_COUNT, when set, overrides Slurm's count.
+ * With none of them set: shard 0 of 1 from WSP_SHARD_NONE. An empty
+ * variable counts as unset.
+ *
+ * A refusal comes with a one-line reason in err.
+ *
+ * Errors: WSP_EINVAL (a value that is not a number, an index without a
+ * count, a Slurm array with a step other than 1 or with gaps, an output
+ * pointer NULL), WSP_ERANGE (the index not below the count, or more than
+ * 1000000 shards).
+ */
+WSP_EXTERN int wsp_shard_from_environment(const char *const *envp,
+                                          uint32_t *index, uint32_t *count,
+                                          wsp_shard_source *source, char *err,
+                                          size_t errlen);
+/*
+ * wsp_campaign_set_shard(), recording where the shard came from (reports
+ * carry it). wsp_campaign_set_shard() records WSP_SHARD_OPTION, or
+ * WSP_SHARD_NONE for a count of 1.
+ *
+ * Errors: WSP_ERANGE (index not below count, count 0 or above 1000000),
+ * WSP_ESTATE (started, or several shards of a window search or concurrency
+ * sweep), WSP_EINVAL (c is NULL, or source is no wsp_shard_source).
+ */
+WSP_EXTERN int wsp_campaign_set_shard_from(wsp_campaign *c, uint32_t index,
+                                           uint32_t count,
+                                           wsp_shard_source source);
 /*
  * The event-loop lag above which results are flagged (default 5 ms): a
  * prober that is late itself must not pass its delay off as the server's.
@@ -1457,6 +1505,16 @@ WSP_EXTERN int wsp_plan_use_keywords(wsp_plan *p, int keywords);
  * is NULL), WSP_ENOMEM.
  */
 WSP_EXTERN int wsp_plan_set_url(wsp_plan *p, const char *url);
+/*
+ * The environment the plan takes a scheduler's shard from when the shard
+ * option is not given ("NAME=VALUE" strings, NULL-terminated, as environ;
+ * see wsp_shard_from_environment()). Only its shard variables are copied.
+ * Without this call a plan reads no environment. The plan refuses a
+ * campaign of several shards without the seed option.
+ *
+ * Errors: WSP_EINVAL (p is NULL), WSP_ESTATE (built), WSP_ENOMEM.
+ */
+WSP_EXTERN int wsp_plan_set_environment(wsp_plan *p, const char *const *envp);
 /*
  * Gives the option called `name` (long name or keyword) the text `value`
  * (NULL for a flag, or an optional value left out). The value is parsed

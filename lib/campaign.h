@@ -31,7 +31,8 @@ enum {
   WSP__GIVEN_COUNT = 1 << 0,       /* wsp_campaign_set_count() */
   WSP__GIVEN_CONCURRENCY = 1 << 1, /* wsp_campaign_set_concurrency() */
   WSP__GIVEN_DURATION = 1 << 2,    /* wsp_campaign_set_duration() */
-  WSP__GIVEN_SHARD = 1 << 3        /* wsp_campaign_set_shard(), count > 1 */
+  WSP__GIVEN_SHARD = 1 << 3,       /* wsp_campaign_set_shard(), count > 1 */
+  WSP__GIVEN_SEED = 1 << 4         /* wsp_campaign_set_seed() */
 };
 
 /* The state of the wakeup handle that wsp_campaign_interrupt() signals. */
@@ -112,6 +113,7 @@ struct wsp_campaign {
   uint32_t jitter_ms;           /* Random extra delay, 0..jitter. */
   uint32_t shard;               /* This shard's number. */
   uint32_t shards;              /* Shards in all. */
+  wsp_shard_source shard_from;  /* Where the shard came from. */
   uint32_t lag_threshold_ms;    /* Loop lag that flags results. */
   uint32_t *delays;             /* Sweep delays. */
   size_t ndelays;               /* How many. */
@@ -128,8 +130,8 @@ struct wsp_campaign {
   int interrupted;          /* Interrupted or cancelled while running. */
   /* Execution. */
   wsp_ctx *ctx;                   /* Where it runs. */
-  uint64_t rng;                   /* PRNG state, from seed. */
-  uint32_t *order;                /* Sweep: shuffled local order. */
+  uint32_t *order;                /* Sweep: local positions in the
+                                     order they run. */
   uint32_t planned;               /* Probes of a fixed schedule. */
   uint32_t next_local;            /* Next position in the schedule. */
   uint32_t started;               /* Probes started in all. */

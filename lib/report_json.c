@@ -690,6 +690,9 @@ static void campaign_json(fmt *f, const wsp_report *rep) {
     f_open(f, 1);
     k_uint(f, "index", rep->merged ? 0 : rep->shard);
     k_uint(f, "count", rep->merged ? 1 : rep->shards);
+    k_str(
+        f, "source",
+        wsp_shard_source_name(rep->merged ? WSP_SHARD_NONE : rep->shard_from));
     f_close(f, 1);
   }
   k_str(f, "fingerprint", rep->fingerprint);

@@ -984,6 +984,13 @@ static int campaign_of(wsp_report *rep, const cJSON *c) {
   rep->shards = (uint32_t)uint_of(get(get(c, "shard"), "count"), 1);
   if (rep->shards < 1 || rep->shards > MAX_SHARDS || rep->shard >= rep->shards)
     return WSP_EJSON;
+  /* A source this reader does not know (or none, from an older wsprobe)
+   * reads as none. */
+  x = get(get(c, "shard"), "source");
+  for (int s = WSP_SHARD_NONE; cJSON_IsString(x) && wsp_shard_source_name(s);
+       s++)
+    if (strcmp(wsp_shard_source_name(s), x->valuestring) == 0)
+      rep->shard_from = (wsp_shard_source)s;
   x = get(c, "duration_ms");
   rep->duration_ms = cJSON_IsNumber(x) ? x->valuedouble : -1;
   rep->timed_ms = (uint32_t)uint_of(get(c, "duration_limit_ms"), 0);

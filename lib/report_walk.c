@@ -51,6 +51,7 @@ static int from_campaign(const wsp_campaign *c, wsp_report **out) {
   rep->jitter_ms = c->jitter_ms;
   rep->shard = c->shard;
   rep->shards = c->shards;
+  rep->shard_from = c->shard_from;
   rep->duration_ms = c->t_end ? (double)(c->t_end - c->t_start) / 1e6 : -1;
   rep->timed_ms = c->duration_ms;
   /* The one resolution of a host name (an IP literal needs none). */

@@ -349,6 +349,8 @@ static cJSON *campaign_json(const wsp_campaign *c) {
   cJSON_AddNumberToObject(a, "index", c->shard);
   cJSON_AddNumberToObject(a, "count", c->shards);
   /* Changed: added. */
+  cJSON_AddStringToObject(a, "source", wsp_shard_source_name(c->shard_from));
+  /* Changed: added. */
   if (wsp_campaign_fingerprint(c, fp, sizeof(fp)) != 0)
     fp[0] = '\0';
   cJSON_AddStringToObject(x, "fingerprint", fp);

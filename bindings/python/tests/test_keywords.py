@@ -7,6 +7,8 @@ import inspect
 import json
 import xml.etree.ElementTree as ET
 
+import os
+
 import pytest
 
 import wsprobe
@@ -166,11 +168,33 @@ def test_shards_cover_the_campaign(raceserver):
     for i in range(3):
         rep = wsprobe.campaign(s.url("/"), count=7, shard=(i, 3), send="x",
                                seed=5)
-        assert rep.campaign["shard"] == {"index": i, "count": 3}
+        assert rep.campaign["shard"] == {"index": i, "count": 3,
+                                         "source": "option"}
         got += [p.index for p in rep.probes]
     assert sorted(got) == list(range(7))
-    assert wsprobe.dry_run(s.url(), shard="1/2")["campaign"]["shard"] == \
-        {"index": 1, "count": 2}
+    assert wsprobe.dry_run(s.url(), shard="1/2", seed=1)["campaign"][
+        "shard"] == {"index": 1, "count": 2, "source": "option"}
+
+
+def test_shard_from_the_environment(monkeypatch):
+    """The scheduler's variables, read by the library as the CLI reads
+    them; the shard keyword first; several shards need the seed."""
+    url = "ws://127.0.0.1:9/"
+    for k in list(os.environ):
+        if k.startswith(("WSPROBE_SHARD", "JOB_COMPLETION", "SLURM_ARRAY")):
+            monkeypatch.delenv(k)
+    assert wsprobe.dry_run(url)["campaign"]["shard"] == \
+        {"index": 0, "count": 1, "source": "none"}
+    monkeypatch.setenv("JOB_COMPLETION_INDEX", "2")
+    with pytest.raises(wsprobe.ConfigError, match="without WSPROBE_SHARD_COUNT"):
+        wsprobe.dry_run(url, seed=1)
+    monkeypatch.setenv("WSPROBE_SHARD_COUNT", "4")
+    assert wsprobe.dry_run(url, seed=1)["campaign"]["shard"] == \
+        {"index": 2, "count": 4, "source": "kubernetes"}
+    with pytest.raises(wsprobe.ConfigError, match="needs seed"):
+        wsprobe.dry_run(url)
+    assert wsprobe.dry_run(url, shard=(1, 3), seed=1)["campaign"]["shard"] \
+        == {"index": 1, "count": 3, "source": "option"}
 
 
 def test_minted_jwts(raceserver):

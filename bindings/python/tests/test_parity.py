@@ -57,7 +57,8 @@ NEEDS = {
 }
 
 # Options that only go together: each is tested with the others.
-TOGETHER = {"cert": [("key", "@key")], "key": [("cert", "@cert")]}
+TOGETHER = {"cert": [("key", "@key")], "key": [("cert", "@cert")],
+            "shard": [("seed", "7")]}
 
 # Options whose sample cannot show in the settings: the default choice.
 INVISIBLE = {"jwt-alg"}
