@@ -177,13 +177,15 @@ def _stop_all():
         stop(proc)
 
 
-def run_wsprobe(args, timeout=30):
-    """Runs wsprobe with args; returns (exit_code, stdout, stderr) as text."""
+def run_wsprobe(args, timeout=30, env=None):
+    """Runs wsprobe with args (and `env` added to the environment);
+    returns (exit_code, stdout, stderr) as text."""
     if WSPROBE_BIN is None:
         raise unittest.SkipTest(WSPROBE_MISSING)
     p = subprocess.run([WSPROBE_BIN] + list(args), stdin=subprocess.DEVNULL,
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       timeout=timeout)
+                       timeout=timeout,
+                       env=None if env is None else {**os.environ, **env})
     return (p.returncode, p.stdout.decode("utf-8", "replace"),
             p.stderr.decode("utf-8", "replace"))
 
