@@ -22,7 +22,8 @@
 #define EXIT_PASS 0
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
-/* A report cannot be written: refused before the run, or after it. */
+/* Could not run: a report cannot be written (refused before the run, or
+ * after it), or the start time was missed beyond its tolerance. */
 #define EXIT_CANNOT_WRITE 3
 /* wsprobe merge: the merge was refused. */
 #define EXIT_MERGE 4
@@ -136,7 +137,8 @@ static void help(FILE *out) {
         "SLURM_ARRAY_TASK_ID/_MIN/_COUNT; several shards need --seed.\n"
         "\nExit status: 0 every probe passed, 1 a probe failed, 2 usage or "
         "configuration\nerror (do not retry), 3 could not run (a report "
-        "cannot be written), 4 merge\nrefused or partial, 130/143 "
+        "cannot be written, --start-at missed), 4 merge\nrefused or partial, "
+        "130/143 "
         "interrupted by SIGINT/SIGTERM (reports written).\n",
         out);
 }
@@ -442,11 +444,12 @@ int main(int argc, char **argv) {
     refuse(plan, rc);
   if ((rc = run(c, wsp_plan_given(plan, "quiet") > 0)) != 0) {
     fprintf(stderr, "wsprobe: cannot start: %s\n",
-            rc == WSP_ESTATE || rc == WSP_EINVAL ? wsp_campaign_last_error(c)
-                                                 : wsp_strerror(rc));
+            rc == WSP_ESTATE || rc == WSP_EINVAL || rc == WSP_ELATE
+                ? wsp_campaign_last_error(c)
+                : wsp_strerror(rc));
     wsp_campaign_close(c);
     wsp_plan_free(plan);
-    return EXIT_FAIL;
+    return rc == WSP_ELATE ? EXIT_CANNOT_WRITE : EXIT_FAIL;
   }
   if ((rc = wsp_report_new(c, &rep)) != 0) {
     fprintf(stderr, "wsprobe: cannot report: %s\n", wsp_strerror(rc));

@@ -75,7 +75,8 @@ WSP_EXTERN const char *wsp_version_string(void);
   XX(EIO, -30016, "input/output error")                                        \
   XX(EEXPIRED, -30017, "token expired")                                        \
   XX(ENOTYET, -30018, "token not yet valid")                                   \
-  XX(EMERGE, -30019, "reports cannot be merged")
+  XX(EMERGE, -30019, "reports cannot be merged")                               \
+  XX(ELATE, -30020, "the start time was missed")
 
 /* clang-format off */
 typedef enum {
@@ -1025,6 +1026,37 @@ WSP_EXTERN int wsp_campaign_set_shard_from(wsp_campaign *c, uint32_t index,
                                            uint32_t count,
                                            wsp_shard_source source);
 /*
+ * Opens the campaign at a wall-clock instant, `unix_us` microseconds since
+ * the Unix epoch (CLOCK_REALTIME), so that shards on several machines
+ * begin together. wsp_campaign_start() converts it once to the monotonic
+ * clock; the first probe starts at that instant (a timer, then a short
+ * blocking wait of at most a few milliseconds on the loop). Reports record
+ * the start as it happened (campaign.started_at), how late it was and what
+ * the kernel says of the clock's synchronisation.
+ *
+ * Errors: WSP_ERANGE (before 1970 or after 9999), WSP_ESTATE (started),
+ * WSP_EINVAL (c is NULL).
+ */
+WSP_EXTERN int wsp_campaign_set_start_at(wsp_campaign *c, int64_t unix_us);
+/*
+ * How late wsp_campaign_start() may be for the instant of
+ * wsp_campaign_set_start_at() and still start (at once, the lateness
+ * recorded): default 1000 ms. Later than that, wsp_campaign_start()
+ * refuses with WSP_ELATE.
+ *
+ * Errors: WSP_ERANGE (above 3600000), WSP_ESTATE (started), WSP_EINVAL (c is
+ * NULL).
+ */
+WSP_EXTERN int wsp_campaign_set_start_tolerance(wsp_campaign *c, uint32_t ms);
+/*
+ * Parses a wall-clock instant, as --start-at takes it: RFC 3339
+ * ("2026-11-28T22:30:00.250Z", "...+01:00"; fractions to the microsecond)
+ * or Unix seconds ("1795904171.25"), into microseconds since the epoch.
+ *
+ * Errors: WSP_EINVAL (not such an instant, or text or unix_us NULL).
+ */
+WSP_EXTERN int wsp_time_parse(const char *text, int64_t *unix_us);
+/*
  * The event-loop lag above which results are flagged (default 5 ms): a
  * prober that is late itself must not pass its delay off as the server's.
  *
@@ -1060,7 +1092,9 @@ WSP_EXTERN int wsp_campaign_set_probe_cb(wsp_campaign *c,
  * Starts the campaign on `ctx`'s loop; `done` runs when it has ended.
  *
  * Errors: WSP_EINVAL (a NULL argument), WSP_ESTATE (it was started before),
- * WSP_ENOMEM, and libuv's codes when a handle cannot be made.
+ * WSP_ELATE (the instant of wsp_campaign_set_start_at() passed longer ago
+ * than the start tolerance), WSP_ENOMEM, and libuv's codes when a handle
+ * cannot be made.
  */
 WSP_EXTERN int wsp_campaign_start(wsp_campaign *c, wsp_ctx *ctx,
                                   wsp_campaign_done_cb done, void *user_data);

@@ -57,6 +57,9 @@ int wsp_campaign_new(const wsp_config *cfg, wsp_campaign **out) {
   c->slice_ms = WSP__DEF_SLICE_MS;
   c->shards = 1;
   c->lag_threshold_ms = WSP__DEF_LAG_MS;
+  c->start_at_us = -1;
+  c->start_tol_ms = WSP__DEF_START_TOLERANCE_MS;
+  c->late_ns = -1;
   c->per_delay = 1;
   c->win_res = WSP__DEF_RESOLUTION_MS;
   c->win_trials = WSP__DEF_TRIALS;
@@ -302,6 +305,27 @@ int wsp_campaign_set_shard_from(wsp_campaign *c, uint32_t index, uint32_t count,
 int wsp_campaign_set_shard(wsp_campaign *c, uint32_t index, uint32_t count) {
   return wsp_campaign_set_shard_from(
       c, index, count, count > 1 ? WSP_SHARD_OPTION : WSP_SHARD_NONE);
+}
+
+int wsp_campaign_set_start_at(wsp_campaign *c, int64_t unix_us) {
+  SETTER_GUARD(c);
+  if (unix_us < 0 || unix_us > WSP__MAX_START_US)
+    return fail(c, WSP_ERANGE, "start time out of range (1970-9999)");
+  c->start_at_us = unix_us;
+  return ok(c);
+}
+
+int wsp_campaign_set_start_tolerance(wsp_campaign *c, uint32_t ms) {
+  SETTER_GUARD(c);
+  if (ms > WSP__MAX_MS)
+    return fail(c, WSP_ERANGE, "start tolerance %u ms out of range (0-%u)", ms,
+                WSP__MAX_MS);
+  c->start_tol_ms = ms;
+  return ok(c);
+}
+
+int wsp_time_parse(const char *text, int64_t *unix_us) {
+  return wsp__parse_time(text, unix_us);
 }
 
 int wsp_campaign_set_lag_threshold(wsp_campaign *c, uint32_t ms) {
@@ -1029,8 +1053,33 @@ static void drain(wsp_campaign *c) {
   uv_close((uv_handle_t *)&c->wake, on_own_closed);
 }
 
+static void begin(wsp_campaign *c);
+static void on_begin(uv_timer_t *t) { begin(t->data); }
+
+/*
+ * A start at a wall-clock instant: a timer until a few milliseconds before
+ * it (loop timers have a millisecond's grain and fire late under load),
+ * then a wait on the monotonic clock itself. Returns 1 while the timer
+ * runs.
+ */
+#define FINAL_WAIT_NS 3000000u
+static int wait_for_start(wsp_campaign *c) {
+  uint64_t now = uv_hrtime();
+  if (now + FINAL_WAIT_NS < c->start_deadline) {
+    uv_timer_start(&c->pace, on_begin,
+                   (c->start_deadline - FINAL_WAIT_NS - now) / 1000000, 0);
+    return 1;
+  }
+  wsp__wait_until(c->start_deadline);
+  return 0;
+}
+
 static void begin(wsp_campaign *c) {
+  if (c->start_deadline != 0 && wait_for_start(c))
+    return;
   c->t_start = uv_hrtime();
+  if (c->start_deadline != 0)
+    c->late_ns = (int64_t)(c->t_start - c->start_deadline);
   c->lag_expected = c->t_start + LAG_TICK_MS * 1000000ull;
   uv_timer_start(&c->lag_timer, on_lag_tick, LAG_TICK_MS, LAG_TICK_MS);
   uv_unref((uv_handle_t *)&c->lag_timer);
@@ -1039,8 +1088,6 @@ static void begin(wsp_campaign *c) {
   else
     drain(c);
 }
-
-static void on_begin(uv_timer_t *t) { begin(t->data); }
 
 static void on_resolved(uv_getaddrinfo_t *req, int status,
                         struct addrinfo *ai) {
@@ -1094,6 +1141,22 @@ int wsp_campaign_start(wsp_campaign *c, wsp_ctx *ctx, wsp_campaign_done_cb done,
     return fail(c, WSP_ESTATE, "the campaign has already been started");
   if (wsp_campaign_validate(c, c->error, sizeof(c->error)) != 0)
     return WSP_EINVAL;
+  /* The one conversion of the wall clock to the monotonic one. */
+  wsp__clock_pair_now(&c->clocks);
+  wsp__clock_state_now(&c->clock);
+  if (c->start_at_us >= 0) {
+    uint64_t at = wsp__clock_to_mono(&c->clocks, c->start_at_us);
+    if (c->clocks.mono_ns > at &&
+        c->clocks.mono_ns - at > (uint64_t)c->start_tol_ms * 1000000) {
+      char when[40];
+      wsp__format_time(c->start_at_us, when, sizeof(when));
+      return fail(c, WSP_ELATE,
+                  "the start at %s was missed by %.3f s (tolerance %.3f s)",
+                  when, (double)(c->clocks.mono_ns - at) / 1e9,
+                  c->start_tol_ms / 1e3);
+    }
+    c->start_deadline = at;
+  }
   switch (c->mode) {
   case WSP__MODE_PLAIN:
     c->planned = shard_size(c, plain_count(c));

@@ -13,6 +13,7 @@
 #include "hist.h"
 #include "probe.h"
 #include "result.h"
+#include "start.h"
 
 /* What the campaign measures. */
 typedef enum {
@@ -115,6 +116,8 @@ struct wsp_campaign {
   uint32_t shards;              /* Shards in all. */
   wsp_shard_source shard_from;  /* Where the shard came from. */
   uint32_t lag_threshold_ms;    /* Loop lag that flags results. */
+  int64_t start_at_us;          /* Wall-clock start asked for, or -1. */
+  uint32_t start_tol_ms;        /* How late it may start. */
   uint32_t *delays;             /* Sweep delays. */
   size_t ndelays;               /* How many. */
   uint32_t per_delay;           /* Probes per delay. */
@@ -161,6 +164,10 @@ struct wsp_campaign {
   wsp_campaign_probe_cb probe_cb; /* Called per result. */
   void *probe_ud;                 /* Its user data. */
   uint64_t t_start;               /* uv_hrtime() at start. */
+  wsp__clock_pair clocks;         /* Both clocks, read at start. */
+  wsp__clock_state clock;         /* The real-time clock's state then. */
+  uint64_t start_deadline;        /* uv_hrtime() of start_at_us, or 0. */
+  int64_t late_ns;                /* t_start - start_deadline, or -1. */
   uint64_t t_end;                 /* uv_hrtime() at the end. */
   /* Aggregates. */
   wsp__hist spans[WSP_SPAN_COUNT]; /* Durations, ns. */

@@ -341,6 +341,9 @@ static int check(wsp_plan *p) {
                             "runs one of them",
                             ref(p, modes[0]), ref(p, modes[1]),
                             ref(p, modes[2]));
+  if (GIVEN("start-tolerance") && !GIVEN("start-at"))
+    return wsp__plan_fail(p, WSP_EINVAL, "%s applies only to %s",
+                          ref(p, "start-tolerance"), ref(p, "start-at"));
   if ((a = any_given(p, window_only)) != NULL && !GIVEN("find-window"))
     return wsp__plan_fail(p, WSP_EINVAL, "%s applies only to %s", ref(p, a),
                           ref(p, "find-window"));
@@ -663,6 +666,15 @@ static cJSON *settings_json(const wsp_plan *p, const wsp_campaign *c) {
   cJSON_AddNumberToObject(a, "count", c->shards);
   cJSON_AddStringToObject(a, "source", wsp_shard_source_name(c->shard_from));
   cJSON_AddNumberToObject(x, "lag_threshold_ms", c->lag_threshold_ms);
+  if (c->start_at_us >= 0) {
+    char when[40];
+    wsp__format_time(c->start_at_us, when, sizeof(when));
+    a = cJSON_AddObjectToObject(x, "start");
+    cJSON_AddStringToObject(a, "at", when);
+    cJSON_AddNumberToObject(a, "tolerance_ms", c->start_tol_ms);
+  } else {
+    cJSON_AddNullToObject(x, "start");
+  }
   if (c->mode == WSP__MODE_SWEEP) {
     a = cJSON_AddArrayToObject(x, "delays_ms");
     for (size_t i = 0; i < c->ndelays; i++)

@@ -110,6 +110,15 @@ struct wsp_report {
   /* Figures over every probe, gathered when the model is built. */
   uint64_t last_start_ns; /* The latest probe start. */
   double started_unix;    /* Wall-clock start (s), or 0 when unknown. */
+  /* The start (campaign.started_at, .start, .clock). */
+  int64_t started_us;      /* Wall-clock start, µs, or -1; merged: the
+                              earliest shard's. */
+  int64_t started_last_us; /* Merged: the latest shard's start, or -1. */
+  int64_t start_at_us;     /* The start asked for, or -1. */
+  uint32_t start_tol_ms;   /* How late it could be. */
+  int64_t late_ns;         /* How late it was (the latest shard), or -1. */
+  wsp__clock_state clock;  /* The real-time clock's state (merged: every
+                              shard synchronised, the largest errors). */
 };
 
 /* One probe as the writers see it. */

@@ -926,6 +926,31 @@ static int slices_of(wsp_report *rep, const cJSON *c) {
   return 0;
 }
 
+/* campaign.started_at, .start and .clock, where a report has them. */
+static void read_start(const cJSON *c, wsp_report *rep) {
+  const cJSON *x = get(c, "started_at"), *s = get(c, "start"),
+              *k = get(c, "clock");
+  if (!cJSON_IsString(x) || wsp__parse_time(x->valuestring, &rep->started_us))
+    rep->started_us = -1;
+  else
+    rep->started_unix = (double)rep->started_us / 1e6;
+  x = get(s, "at");
+  if (!cJSON_IsString(x) || wsp__parse_time(x->valuestring, &rep->start_at_us))
+    rep->start_at_us = -1;
+  rep->start_tol_ms = (uint32_t)uint_of(get(s, "tolerance_ms"), 0);
+  x = get(s, "skew_ms");
+  if (cJSON_IsNumber(x) && rep->started_us >= 0)
+    rep->started_last_us = rep->started_us + llround(x->valuedouble * 1e3);
+  x = get(s, "late_ms");
+  rep->late_ns = cJSON_IsNumber(x) && x->valuedouble >= 0
+                     ? (int64_t)llround(x->valuedouble * 1e6)
+                     : -1;
+  rep->clock.known = cJSON_IsObject(k);
+  rep->clock.synchronized = cJSON_IsTrue(get(k, "synchronized"));
+  rep->clock.max_err_us = (int64_t)uint_of(get(k, "max_error_us"), 0);
+  rep->clock.est_err_us = (int64_t)uint_of(get(k, "est_error_us"), 0);
+}
+
 /* A merged report's shards and what it lacks. */
 static int parts_of(wsp_report *rep, const cJSON *c) {
   const cJSON *it;
@@ -993,6 +1018,7 @@ static int campaign_of(wsp_report *rep, const cJSON *c) {
       rep->shard_from = (wsp_shard_source)s;
   x = get(c, "duration_ms");
   rep->duration_ms = cJSON_IsNumber(x) ? x->valuedouble : -1;
+  read_start(c, rep);
   rep->timed_ms = (uint32_t)uint_of(get(c, "duration_limit_ms"), 0);
   x = get(c, "dns_ms");
   rep->dns_ms = cJSON_IsNumber(x) ? x->valuedouble : -1;

@@ -20,7 +20,7 @@ import sys
 # Lower ranks are the layers below. The I/O stack: conn (socket) ->
 # tls -> upgrade -> ws (session) -> probe, which decides.
 RANKS = {
-    "util": 0, "error": 0, "histogram": 0, "shard": 0.05,
+    "util": 0, "error": 0, "histogram": 0, "shard": 0.05, "start": 0.05,
     # TLS's pieces, each below the next.
     "tls_group": 0.1, "tls_cache": 0.2, "tls_check": 0.3,
     "rand": 0.5, "url": 1, "tls": 1, "jwt": 1,

@@ -8,6 +8,7 @@ import json
 import xml.etree.ElementTree as ET
 
 import os
+import time
 
 import pytest
 
@@ -174,6 +175,24 @@ def test_shards_cover_the_campaign(raceserver):
     assert sorted(got) == list(range(7))
     assert wsprobe.dry_run(s.url(), shard="1/2", seed=1)["campaign"][
         "shard"] == {"index": 1, "count": 2, "source": "option"}
+
+
+def test_start_at(raceserver):
+    """start_at opens the campaign at a wall-clock instant; missed by more
+    than start_tolerance_ms it does not run (exit status 3)."""
+    s = raceserver("--on-message", "echo")
+    at = "%.6f" % (time.time() + 0.3)
+    rep = wsprobe.campaign(s.url("/"), send="x", start_at=at,
+                           start_tolerance_ms=500)
+    start = rep.campaign["start"]
+    assert start["tolerance_ms"] == 500 and start["late_ms"] >= 0
+    assert rep.campaign["started_at"].endswith("Z")
+    with pytest.raises(wsprobe.Error, match="was missed by") as e:
+        wsprobe.campaign(s.url("/"), send="x", start_at="%.3f" % (
+            time.time() - 5))
+    assert e.value.exit_code == 3 and e.value.name == "WSP_ELATE"
+    with pytest.raises(wsprobe.ConfigError, match="start_at: 'soon'"):
+        wsprobe.campaign(s.url("/"), send="x", start_at="soon")
 
 
 def test_shard_from_the_environment(monkeypatch):
