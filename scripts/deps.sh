@@ -11,6 +11,7 @@ packages=(
   python3-venv python3-pip
   chromium fonts-dejavu-core libxml2-utils valgrind
   clang libclang-rt-14-dev clang-format
+  slurm-wlm munge parallel python3-yaml
 )
 
 missing=()
