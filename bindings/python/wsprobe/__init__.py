@@ -523,7 +523,11 @@ def campaign(url: str, **options: Any) -> Report:
     ``delay_ms`` after the last connection opened (a ``jitter_ms`` or
     ``delays`` with it is a ``ConfigError``);
     ``duration_ms`` keeps probing that long; ``shard=(i, n)`` runs one
-    shard. ``json``, ``html`` and ``junit`` write the reports to files,
+    shard (without it, the shard of a Kubernetes Indexed Job or a Slurm
+    array task is read from the environment, as the CLI reads it; several
+    shards need ``seed``); ``start_at`` (RFC 3339 or Unix seconds, a str)
+    opens the campaign at that instant, ``start_tolerance_ms`` how late it
+    may be (``Report.campaign["start"]``). ``json``, ``html`` and ``junit`` write the reports to files,
     from the same report model as the CLI's (paths checked before the run;
     a file appears whole or not at all). Every keyword of probe() applies
     to each probe. Delays, windows and bursts need ``send``.
