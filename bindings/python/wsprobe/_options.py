@@ -168,7 +168,8 @@ class Plan:
         if url is not None:
             self._check(_c.wsp_plan_set_url(p, self._bytes(
                 "url", _str("url", url))))
-            self._environment()
+            if func != "probe":  # One probe is no shard of anything.
+                self._environment()
 
     def _environment(self) -> None:
         """The scheduler's shard, as the CLI takes it: the library reads
