@@ -22,10 +22,16 @@
 #define EXIT_PASS 0
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
-/* A report cannot be written: refused before the run, or after it. */
+/* Could not run: a report cannot be written (refused before the run, or
+ * after it), or the start time was missed beyond its tolerance. */
 #define EXIT_CANNOT_WRITE 3
 /* wsprobe merge: the merge was refused. */
 #define EXIT_MERGE 4
+/* Interrupted by signal N: 128 + N (130 SIGINT, 143 SIGTERM), as shells
+ * and schedulers report a process a signal ended. */
+#define EXIT_SIGNAL 128
+
+extern char **environ;
 
 /* The help text's columns: options, then their help from HELP_COL on. */
 #define HELP_COL 27
@@ -125,9 +131,15 @@ static void help(FILE *out) {
   for (size_t i = 0; i < wsp_option_count(); i++)
     if (wsp_option_flags(wsp_option_at(i)) & WSP_OPTION_MERGE)
       help_entry(out, wsp_option_at(i));
-  fputs("\nExit status: 0 every probe passed, 1 a probe failed (or the run "
-        "was\ninterrupted), 2 usage error, 3 a report cannot be written, "
-        "4 merge\nrefused or partial.\n",
+  fputs("\nThe shard may also come from the environment: WSPROBE_SHARD=I/N, "
+        "a Kubernetes\nIndexed Job's JOB_COMPLETION_INDEX with "
+        "WSPROBE_SHARD_COUNT, or a Slurm job\narray's "
+        "SLURM_ARRAY_TASK_ID/_MIN/_COUNT; several shards need --seed.\n"
+        "\nExit status: 0 every probe passed, 1 a probe failed, 2 usage or "
+        "configuration\nerror (do not retry), 3 could not run (a report "
+        "cannot be written, --start-at missed), 4 merge\nrefused or partial, "
+        "130/143 "
+        "interrupted by SIGINT/SIGTERM (reports written).\n",
         out);
 }
 
@@ -229,6 +241,8 @@ static int parse(wsp_plan *plan, int argc, char **argv, int first) {
 
 /* The campaign being run, for the signal handler. */
 static wsp_campaign *volatile running;
+/* The signal that interrupted it, or 0. */
+static volatile sig_atomic_t caught;
 
 /*
  * SIGINT and SIGTERM interrupt the campaign: probes in flight are
@@ -236,6 +250,8 @@ static wsp_campaign *volatile running;
  * ends the process at once (the handler is reset).
  */
 static void on_signal(int signum) {
+  if (caught == 0)
+    caught = signum;
   wsp_campaign_interrupt(running);
   signal(signum, SIG_DFL);
 }
@@ -331,15 +347,16 @@ static int fwrite_cb(const char *data, size_t len, void *ud) {
 /*
  * Writes the reports the plan asks for and, unless quiet, the summary:
  * on stdout, or on stderr when a report goes to stdout. Returns the exit
- * status: the verdict's, 1 for an interrupted run that would have passed,
- * or 3 when a report could not be written.
+ * status: the verdict's; for an interrupted run 128 + the signal (130,
+ * 143), or 1 when no signal interrupted it; 3 when a report could not be
+ * written.
  */
 static int output(wsp_plan *plan, const wsp_report *rep, int interrupted) {
   static const char *const reports[] = {"json", "html", "junit"};
   int status = wsp_verdict_exit_code(wsp_report_verdict(rep));
   FILE *out = stdout;
-  if (interrupted && status == EXIT_PASS)
-    status = EXIT_FAIL;
+  if (interrupted)
+    status = caught ? EXIT_SIGNAL + caught : EXIT_FAIL;
   /* Reports are written after an interrupt too: partial, but true. */
   if (wsp_plan_save_reports(plan, rep) != 0) {
     fprintf(stderr, "wsprobe: %s\n", wsp_plan_last_error(plan));
@@ -412,7 +429,8 @@ int main(int argc, char **argv) {
     usage_error("missing URL");
   if (n > 1)
     usage_error("unexpected argument '%s' after the URL", argv[1]);
-  if (wsp_plan_set_url(plan, argv[0]) != 0)
+  if (wsp_plan_set_url(plan, argv[0]) != 0 ||
+      wsp_plan_set_environment(plan, (const char *const *)environ) != 0)
     usage_error("%s", wsp_plan_last_error(plan));
   if (wsp_plan_given(plan, "dry-run") > 0) {
     if ((rc = wsp_plan_to_json(plan, &text)) != 0)
@@ -426,11 +444,12 @@ int main(int argc, char **argv) {
     refuse(plan, rc);
   if ((rc = run(c, wsp_plan_given(plan, "quiet") > 0)) != 0) {
     fprintf(stderr, "wsprobe: cannot start: %s\n",
-            rc == WSP_ESTATE || rc == WSP_EINVAL ? wsp_campaign_last_error(c)
-                                                 : wsp_strerror(rc));
+            rc == WSP_ESTATE || rc == WSP_EINVAL || rc == WSP_ELATE
+                ? wsp_campaign_last_error(c)
+                : wsp_strerror(rc));
     wsp_campaign_close(c);
     wsp_plan_free(plan);
-    return EXIT_FAIL;
+    return rc == WSP_ELATE ? EXIT_CANNOT_WRITE : EXIT_FAIL;
   }
   if ((rc = wsp_report_new(c, &rep)) != 0) {
     fprintf(stderr, "wsprobe: cannot report: %s\n", wsp_strerror(rc));

@@ -75,7 +75,8 @@ WSP_EXTERN const char *wsp_version_string(void);
   XX(EIO, -30016, "input/output error")                                        \
   XX(EEXPIRED, -30017, "token expired")                                        \
   XX(ENOTYET, -30018, "token not yet valid")                                   \
-  XX(EMERGE, -30019, "reports cannot be merged")
+  XX(EMERGE, -30019, "reports cannot be merged")                               \
+  XX(ELATE, -30020, "the start time was missed")
 
 /* clang-format off */
 typedef enum {
@@ -1084,7 +1085,11 @@ WSP_EXTERN int wsp_campaign_set_jitter(wsp_campaign *c, uint32_t ms);
 /*
  * Runs only shard `index` of `count` disjoint shards (probe indexes with
  * index % count == index), so that several machines together run the
- * whole campaign. Not for window or concurrency searches.
+ * whole campaign. Not for window or concurrency searches. Every random
+ * choice of a probe (the sweep's order, the jitter, "{jti}" claims) is a
+ * function of the seed and the probe's index alone, so the shards of one
+ * seed together are the unsharded campaign: a campaign of several shards
+ * needs wsp_campaign_set_seed() (wsp_campaign_start() refuses it without).
  *
  * Errors: WSP_ERANGE (index not below count, count 0 or above 1000000),
  * WSP_ESTATE (started, or several shards of a window search or concurrency
@@ -1092,6 +1097,81 @@ WSP_EXTERN int wsp_campaign_set_jitter(wsp_campaign *c, uint32_t ms);
  */
 WSP_EXTERN int wsp_campaign_set_shard(wsp_campaign *c, uint32_t index,
                                       uint32_t count);
+/* Where a campaign's shard came from (reports say: campaign.shard.source). */
+typedef enum {
+  WSP_SHARD_NONE,       /* Not split: shard 0 of 1. */
+  WSP_SHARD_OPTION,     /* Given: --shard I/N, wsp_campaign_set_shard(). */
+  WSP_SHARD_ENV,        /* WSPROBE_SHARD=I/N. */
+  WSP_SHARD_KUBERNETES, /* JOB_COMPLETION_INDEX, WSPROBE_SHARD_COUNT. */
+  WSP_SHARD_SLURM       /* SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN. */
+} wsp_shard_source;
+/* "none", "option", "WSPROBE_SHARD", "kubernetes", "slurm"; NULL for a
+ * value that is no source. */
+WSP_EXTERN const char *wsp_shard_source_name(wsp_shard_source s);
+/*
+ * The shard a scheduler gave this process, from the environment `envp`
+ * ("NAME=VALUE" strings, NULL-terminated, as environ; NULL is empty), in
+ * this order: WSPROBE_SHARD=I/N; JOB_COMPLETION_INDEX (a Kubernetes
+ * Indexed Job's pod) with WSPROBE_SHARD_COUNT; SLURM_ARRAY_TASK_ID minus
+ * SLURM_ARRAY_TASK_MIN of SLURM_ARRAY_TASK_COUNT tasks (a Slurm job
+ * array's task). WSPROBE_SHARD_COUNT, when set, overrides Slurm's count.
+ * With none of them set: shard 0 of 1 from WSP_SHARD_NONE. An empty
+ * variable counts as unset.
+ *
+ * A refusal comes with a one-line reason in err.
+ *
+ * Errors: WSP_EINVAL (a value that is not a number, an index without a
+ * count, a Slurm array with a step other than 1 or with gaps, an output
+ * pointer NULL), WSP_ERANGE (the index not below the count, or more than
+ * 1000000 shards).
+ */
+WSP_EXTERN int wsp_shard_from_environment(const char *const *envp,
+                                          uint32_t *index, uint32_t *count,
+                                          wsp_shard_source *source, char *err,
+                                          size_t errlen);
+/*
+ * wsp_campaign_set_shard(), recording where the shard came from (reports
+ * carry it). wsp_campaign_set_shard() records WSP_SHARD_OPTION, or
+ * WSP_SHARD_NONE for a count of 1.
+ *
+ * Errors: WSP_ERANGE (index not below count, count 0 or above 1000000),
+ * WSP_ESTATE (started, or several shards of a window search or concurrency
+ * sweep), WSP_EINVAL (c is NULL, or source is no wsp_shard_source).
+ */
+WSP_EXTERN int wsp_campaign_set_shard_from(wsp_campaign *c, uint32_t index,
+                                           uint32_t count,
+                                           wsp_shard_source source);
+/*
+ * Opens the campaign at a wall-clock instant, `unix_us` microseconds since
+ * the Unix epoch (CLOCK_REALTIME), so that shards on several machines
+ * begin together. wsp_campaign_start() converts it once to the monotonic
+ * clock; the first probe starts at that instant (a timer, then a short
+ * blocking wait of at most a few milliseconds on the loop). Reports record
+ * the start as it happened (campaign.started_at), how late it was and what
+ * the kernel says of the clock's synchronisation.
+ *
+ * Errors: WSP_ERANGE (before 1970 or after 9999), WSP_ESTATE (started),
+ * WSP_EINVAL (c is NULL).
+ */
+WSP_EXTERN int wsp_campaign_set_start_at(wsp_campaign *c, int64_t unix_us);
+/*
+ * How late wsp_campaign_start() may be for the instant of
+ * wsp_campaign_set_start_at() and still start (at once, the lateness
+ * recorded): default 1000 ms. Later than that, wsp_campaign_start()
+ * refuses with WSP_ELATE.
+ *
+ * Errors: WSP_ERANGE (above 3600000), WSP_ESTATE (started), WSP_EINVAL (c is
+ * NULL).
+ */
+WSP_EXTERN int wsp_campaign_set_start_tolerance(wsp_campaign *c, uint32_t ms);
+/*
+ * Parses a wall-clock instant, as --start-at takes it: RFC 3339
+ * ("2026-11-28T22:30:00.250Z", "...+01:00"; fractions to the microsecond)
+ * or Unix seconds ("1795904171.25"), into microseconds since the epoch.
+ *
+ * Errors: WSP_EINVAL (not such an instant, or text or unix_us NULL).
+ */
+WSP_EXTERN int wsp_time_parse(const char *text, int64_t *unix_us);
 /*
  * The event-loop lag above which results are flagged (default 5 ms): a
  * prober that is late itself must not pass its delay off as the server's.
@@ -1128,7 +1208,9 @@ WSP_EXTERN int wsp_campaign_set_probe_cb(wsp_campaign *c,
  * Starts the campaign on `ctx`'s loop; `done` runs when it has ended.
  *
  * Errors: WSP_EINVAL (a NULL argument), WSP_ESTATE (it was started before),
- * WSP_ENOMEM, and libuv's codes when a handle cannot be made.
+ * WSP_ELATE (the instant of wsp_campaign_set_start_at() passed longer ago
+ * than the start tolerance), WSP_ENOMEM, and libuv's codes when a handle
+ * cannot be made.
  */
 WSP_EXTERN int wsp_campaign_start(wsp_campaign *c, wsp_ctx *ctx,
                                   wsp_campaign_done_cb done, void *user_data);
@@ -1573,6 +1655,16 @@ WSP_EXTERN int wsp_plan_use_keywords(wsp_plan *p, int keywords);
  * is NULL), WSP_ENOMEM.
  */
 WSP_EXTERN int wsp_plan_set_url(wsp_plan *p, const char *url);
+/*
+ * The environment the plan takes a scheduler's shard from when the shard
+ * option is not given ("NAME=VALUE" strings, NULL-terminated, as environ;
+ * see wsp_shard_from_environment()). Only its shard variables are copied.
+ * Without this call a plan reads no environment. The plan refuses a
+ * campaign of several shards without the seed option.
+ *
+ * Errors: WSP_EINVAL (p is NULL), WSP_ESTATE (built), WSP_ENOMEM.
+ */
+WSP_EXTERN int wsp_plan_set_environment(wsp_plan *p, const char *const *envp);
 /*
  * Gives the option called `name` (long name or keyword) the text `value`
  * (NULL for a flag, or an optional value left out). The value is parsed

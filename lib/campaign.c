@@ -26,6 +26,7 @@
 #include "campaign.h"
 #include "defaults.h"
 #include "proxy.h"
+#include "rand.h"
 
 #define LAG_TICK_MS 10
 #define LAG_RING 65536
@@ -39,14 +40,6 @@
  * would block the loop for hundreds of milliseconds and skew the timings
  * of the probes already running. */
 #define LAUNCH_BATCH 512
-
-/* splitmix64: small, fast, and the same sequence for the same seed. */
-static uint64_t next_rand(wsp_campaign *c) {
-  uint64_t z = (c->rng += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
 
 int wsp_campaign_new(const wsp_config *cfg, wsp_campaign **out) {
   wsp_campaign *c;
@@ -66,6 +59,9 @@ int wsp_campaign_new(const wsp_config *cfg, wsp_campaign **out) {
   c->slice_ms = WSP__DEF_SLICE_MS;
   c->shards = 1;
   c->lag_threshold_ms = WSP__DEF_LAG_MS;
+  c->start_at_us = -1;
+  c->start_tol_ms = WSP__DEF_START_TOLERANCE_MS;
+  c->late_ns = -1;
   c->per_delay = 1;
   c->win_res = WSP__DEF_RESOLUTION_MS;
   c->win_trials = WSP__DEF_TRIALS;
@@ -273,6 +269,7 @@ int wsp_campaign_set_seed(wsp_campaign *c, uint64_t seed) {
   if (seed > WSP__MAX_SEED)
     return fail(c, WSP_ERANGE, "seed out of range (0-2^53-1)");
   c->seed = seed;
+  c->given |= WSP__GIVEN_SEED;
   return ok(c);
 }
 
@@ -287,8 +284,11 @@ int wsp_campaign_set_jitter(wsp_campaign *c, uint32_t ms) {
   return ok(c);
 }
 
-int wsp_campaign_set_shard(wsp_campaign *c, uint32_t index, uint32_t count) {
+int wsp_campaign_set_shard_from(wsp_campaign *c, uint32_t index, uint32_t count,
+                                wsp_shard_source source) {
   SETTER_GUARD(c);
+  if (wsp_shard_source_name(source) == NULL)
+    return fail(c, WSP_EINVAL, "no such shard source: %d", (int)source);
   if (count < 1 || count > WSP__MAX_SHARDS || index >= count)
     return fail(c, WSP_ERANGE,
                 "shard %u of %u: the index must be below the count "
@@ -300,7 +300,34 @@ int wsp_campaign_set_shard(wsp_campaign *c, uint32_t index, uint32_t count) {
     c->given &= ~(unsigned)WSP__GIVEN_SHARD;
   c->shard = index;
   c->shards = count;
+  c->shard_from = source;
   return ok(c);
+}
+
+int wsp_campaign_set_shard(wsp_campaign *c, uint32_t index, uint32_t count) {
+  return wsp_campaign_set_shard_from(
+      c, index, count, count > 1 ? WSP_SHARD_OPTION : WSP_SHARD_NONE);
+}
+
+int wsp_campaign_set_start_at(wsp_campaign *c, int64_t unix_us) {
+  SETTER_GUARD(c);
+  if (unix_us < 0 || unix_us > WSP__MAX_START_US)
+    return fail(c, WSP_ERANGE, "start time out of range (1970-9999)");
+  c->start_at_us = unix_us;
+  return ok(c);
+}
+
+int wsp_campaign_set_start_tolerance(wsp_campaign *c, uint32_t ms) {
+  SETTER_GUARD(c);
+  if (ms > WSP__MAX_MS)
+    return fail(c, WSP_ERANGE, "start tolerance %u ms out of range (0-%u)", ms,
+                WSP__MAX_MS);
+  c->start_tol_ms = ms;
+  return ok(c);
+}
+
+int wsp_time_parse(const char *text, int64_t *unix_us) {
+  return wsp__parse_time(text, unix_us);
 }
 
 int wsp_campaign_set_lag_threshold(wsp_campaign *c, uint32_t ms) {
@@ -418,13 +445,53 @@ static uint32_t delay_of(wsp_campaign *c, uint32_t index) {
   else
     d = c->cfg->delay_ms;
   if (c->jitter_ms > 0)
-    d += (uint32_t)(next_rand(c) % ((uint64_t)c->jitter_ms + 1));
+    d += (uint32_t)(wsp__rand_at(c->seed, WSP__STREAM_JITTER, index) %
+                    ((uint64_t)c->jitter_ms + 1));
   return d;
 }
 
 /* How many probes of the fixed schedule (plain, sweep) this shard runs. */
 static uint32_t shard_size(const wsp_campaign *c, uint64_t total) {
   return (uint32_t)(total / c->shards + (c->shard < total % c->shards));
+}
+
+/* A probe of the sweep and its place in the order. */
+typedef struct {
+  uint64_t key; /* Its seeded sort key. */
+  uint32_t k;   /* Its local position. */
+} keyed;
+
+static int cmp_keyed(const void *a, const void *b) {
+  const keyed *x = a, *y = b;
+  if (x->key != y->key)
+    return x->key < y->key ? -1 : 1;
+  return x->k < y->k ? -1 : x->k > y->k;
+}
+
+/*
+ * A sweep's seeded order: delays interleave, so that a drift of the server
+ * over time is not mistaken for an effect of the delay. Each index has a
+ * sort key drawn from the seed and the index alone, and the probes run in
+ * the order of their keys: a shard runs its indexes in the order the
+ * unsharded campaign runs them, whatever the number of shards.
+ */
+static int shuffle(wsp_campaign *c) {
+  keyed *v = malloc((c->planned ? c->planned : 1) * sizeof(*v));
+  if (v == NULL || (c->order = malloc((c->planned ? c->planned : 1) *
+                                      sizeof(*c->order))) == NULL) {
+    free(v);
+    return fail(c, WSP_ENOMEM, "out of memory");
+  }
+  for (uint32_t k = 0; k < c->planned; k++) {
+    v[k].k = k;
+    v[k].key = wsp__rand_at(c->seed, WSP__STREAM_ORDER,
+                            (uint64_t)k * c->shards + c->shard);
+  }
+  qsort(v, c->planned, sizeof(*v), cmp_keyed);
+  for (uint32_t k = 0; k < c->planned; k++)
+    c->order[k] = v[k].k;
+  free(v);
+  return 0;
 }
 
 static void start_round(wsp_campaign *c, uint32_t n, uint32_t conc, int gated,
@@ -857,6 +924,7 @@ static void launch(wsp_campaign *c) {
     else
       opts.index = c->started;
     opts.delay_ms = delay_of(c, opts.index);
+    opts.seed = &c->seed;
     opts.borrow_cfg = 1;
     opts.ai = c->ai;
     if (r->gated) {
@@ -987,8 +1055,33 @@ static void drain(wsp_campaign *c) {
   uv_close((uv_handle_t *)&c->wake, on_own_closed);
 }
 
+static void begin(wsp_campaign *c);
+static void on_begin(uv_timer_t *t) { begin(t->data); }
+
+/*
+ * A start at a wall-clock instant: a timer until a few milliseconds before
+ * it (loop timers have a millisecond's grain and fire late under load),
+ * then a wait on the monotonic clock itself. Returns 1 while the timer
+ * runs.
+ */
+#define FINAL_WAIT_NS 3000000u
+static int wait_for_start(wsp_campaign *c) {
+  uint64_t now = uv_hrtime();
+  if (now + FINAL_WAIT_NS < c->start_deadline) {
+    uv_timer_start(&c->pace, on_begin,
+                   (c->start_deadline - FINAL_WAIT_NS - now) / 1000000, 0);
+    return 1;
+  }
+  wsp__wait_until(c->start_deadline);
+  return 0;
+}
+
 static void begin(wsp_campaign *c) {
+  if (c->start_deadline != 0 && wait_for_start(c))
+    return;
   c->t_start = uv_hrtime();
+  if (c->start_deadline != 0)
+    c->late_ns = (int64_t)(c->t_start - c->start_deadline);
   c->lag_expected = c->t_start + LAG_TICK_MS * 1000000ull;
   uv_timer_start(&c->lag_timer, on_lag_tick, LAG_TICK_MS, LAG_TICK_MS);
   uv_unref((uv_handle_t *)&c->lag_timer);
@@ -997,8 +1090,6 @@ static void begin(wsp_campaign *c) {
   else
     drain(c);
 }
-
-static void on_begin(uv_timer_t *t) { begin(t->data); }
 
 /* Whether --resolve pins the host dialled (the server, or the proxy):
  * then each probe takes the pinned addresses and nothing is resolved. */
@@ -1031,6 +1122,13 @@ int wsp_campaign_validate(const wsp_campaign *c, char *err, size_t errlen) {
     return wsp__errorf(err, errlen, WSP_EINVAL,
                        "shards split fixed schedules, not window or "
                        "concurrency searches (they adapt as they go)");
+  /* Shards drawn from seeds of their own would not add up to one
+   * campaign: every random choice comes from the seed and the index. */
+  if (c->shards > 1 && !(c->given & WSP__GIVEN_SEED))
+    return wsp__errorf(err, errlen, WSP_EINVAL,
+                       "shard %u of %u needs the campaign's seed, the same "
+                       "for every shard (wsp_campaign_set_seed(), --seed)",
+                       c->shard, c->shards);
   /* A report never records a delay that was not applied: a burst
    * releases its probes together, after one delay. */
   if (gated && c->jitter_ms > 0)
@@ -1055,7 +1153,22 @@ int wsp_campaign_start(wsp_campaign *c, wsp_ctx *ctx, wsp_campaign_done_cb done,
     return fail(c, WSP_ESTATE, "the campaign has already been started");
   if (wsp_campaign_validate(c, c->error, sizeof(c->error)) != 0)
     return WSP_EINVAL;
-  c->rng = c->seed;
+  /* The one conversion of the wall clock to the monotonic one. */
+  wsp__clock_pair_now(&c->clocks);
+  wsp__clock_state_now(&c->clock);
+  if (c->start_at_us >= 0) {
+    uint64_t at = wsp__clock_to_mono(&c->clocks, c->start_at_us);
+    if (c->clocks.mono_ns > at &&
+        c->clocks.mono_ns - at > (uint64_t)c->start_tol_ms * 1000000) {
+      char when[40];
+      wsp__format_time(c->start_at_us, when, sizeof(when));
+      return fail(c, WSP_ELATE,
+                  "the start at %s was missed by %.3f s (tolerance %.3f s)",
+                  when, (double)(c->clocks.mono_ns - at) / 1e9,
+                  c->start_tol_ms / 1e3);
+    }
+    c->start_deadline = at;
+  }
   switch (c->mode) {
   case WSP__MODE_PLAIN:
     c->planned = shard_size(c, plain_count(c));
@@ -1064,17 +1177,8 @@ int wsp_campaign_start(wsp_campaign *c, wsp_ctx *ctx, wsp_campaign_done_cb done,
   case WSP__MODE_SWEEP:
     c->planned = shard_size(c, (uint64_t)c->ndelays * c->per_delay);
     nslots = c->concurrency;
-    if ((c->order = malloc(c->planned * sizeof(*c->order))) == NULL)
-      return fail(c, WSP_ENOMEM, "out of memory");
-    /* A seeded shuffle: delays interleave, so that a drift of the server
-     * over time is not mistaken for an effect of the delay. */
-    for (uint32_t i = 0; i < c->planned; i++)
-      c->order[i] = i;
-    for (uint32_t i = c->planned; i > 1; i--) {
-      uint32_t j = (uint32_t)(next_rand(c) % i), t = c->order[i - 1];
-      c->order[i - 1] = c->order[j];
-      c->order[j] = t;
-    }
+    if ((rc = shuffle(c)) != 0)
+      return rc;
     break;
   case WSP__MODE_WINDOW:
     nslots = c->win_trials > c->concurrency ? c->win_trials : c->concurrency;

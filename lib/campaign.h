@@ -13,6 +13,7 @@
 #include "hist.h"
 #include "probe.h"
 #include "result.h"
+#include "start.h"
 
 /* What the campaign measures. */
 typedef enum {
@@ -31,7 +32,8 @@ enum {
   WSP__GIVEN_COUNT = 1 << 0,       /* wsp_campaign_set_count() */
   WSP__GIVEN_CONCURRENCY = 1 << 1, /* wsp_campaign_set_concurrency() */
   WSP__GIVEN_DURATION = 1 << 2,    /* wsp_campaign_set_duration() */
-  WSP__GIVEN_SHARD = 1 << 3        /* wsp_campaign_set_shard(), count > 1 */
+  WSP__GIVEN_SHARD = 1 << 3,       /* wsp_campaign_set_shard(), count > 1 */
+  WSP__GIVEN_SEED = 1 << 4         /* wsp_campaign_set_seed() */
 };
 
 /* The state of the wakeup handle that wsp_campaign_interrupt() signals. */
@@ -112,7 +114,10 @@ struct wsp_campaign {
   uint32_t jitter_ms;           /* Random extra delay, 0..jitter. */
   uint32_t shard;               /* This shard's number. */
   uint32_t shards;              /* Shards in all. */
+  wsp_shard_source shard_from;  /* Where the shard came from. */
   uint32_t lag_threshold_ms;    /* Loop lag that flags results. */
+  int64_t start_at_us;          /* Wall-clock start asked for, or -1. */
+  uint32_t start_tol_ms;        /* How late it may start. */
   uint32_t *delays;             /* Sweep delays. */
   size_t ndelays;               /* How many. */
   uint32_t per_delay;           /* Probes per delay. */
@@ -128,8 +133,8 @@ struct wsp_campaign {
   int interrupted;          /* Interrupted or cancelled while running. */
   /* Execution. */
   wsp_ctx *ctx;                   /* Where it runs. */
-  uint64_t rng;                   /* PRNG state, from seed. */
-  uint32_t *order;                /* Sweep: shuffled local order. */
+  uint32_t *order;                /* Sweep: local positions in the
+                                     order they run. */
   uint32_t planned;               /* Probes of a fixed schedule. */
   uint32_t next_local;            /* Next position in the schedule. */
   uint32_t started;               /* Probes started in all. */
@@ -159,6 +164,10 @@ struct wsp_campaign {
   wsp_campaign_probe_cb probe_cb; /* Called per result. */
   void *probe_ud;                 /* Its user data. */
   uint64_t t_start;               /* uv_hrtime() at start. */
+  wsp__clock_pair clocks;         /* Both clocks, read at start. */
+  wsp__clock_state clock;         /* The real-time clock's state then. */
+  uint64_t start_deadline;        /* uv_hrtime() of start_at_us, or 0. */
+  int64_t late_ns;                /* t_start - start_deadline, or -1. */
   uint64_t t_end;                 /* uv_hrtime() at the end. */
   /* Aggregates. */
   wsp__hist spans[WSP_SPAN_COUNT]; /* Durations, ns. */

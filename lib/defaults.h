@@ -59,6 +59,11 @@
 #define WSP__DEF_JWT_PREFIX "jwt."
 #define WSP__DEF_JWT_QUERY "access_token"
 
+/* --start-at: how late a start may be (ms), the last instant (µs, the end
+ * of 9999). */
+#define WSP__DEF_START_TOLERANCE_MS 1000
+#define WSP__MAX_START_US 253402300799999999ll
+
 /* File descriptors a campaign needs beside its connections: the loop,
  * the epoll set, the wakeup handle, stdio, report files. */
 #define WSP__SPARE_FILES 64

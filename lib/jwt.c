@@ -256,26 +256,46 @@ int wsp__jws_sign(wsp_jwt_alg alg, const uint8_t *secret, size_t secret_len,
   return 0;
 }
 
-/* Replaces every "{index}" in string values of `o`, recursively. */
-static int template(cJSON *o, uint32_t index) {
+/* The values "{index}" and "{jti}" in claims stand for. */
+typedef struct {
+  const char *name[2]; /* The placeholders. */
+  char value[2][40];   /* What replaces them. */
+} subst;
+
+/* `s` with every placeholder of `t` replaced, or NULL without memory. */
+static char *replace_all(const char *s, const subst *t) {
+  size_t n = strlen(s) + 1;
+  char *out, *w;
+  for (int i = 0; i < 2; i++)
+    for (const char *h = s; (h = strstr(h, t->name[i])) != NULL;
+         h += strlen(t->name[i]))
+      n += strlen(t->value[i]);
+  if ((w = out = malloc(n)) == NULL)
+    return NULL;
+  while (*s) {
+    int i = 0;
+    while (i < 2 && strncmp(s, t->name[i], strlen(t->name[i])) != 0)
+      i++;
+    if (i == 2) {
+      *w++ = *s++;
+      continue;
+    }
+    w += sprintf(w, "%s", t->value[i]);
+    s += strlen(t->name[i]);
+  }
+  *w = '\0';
+  return out;
+}
+
+/* Replaces the placeholders of `t` in string values of `o`, recursively. */
+static int template(cJSON *o, const subst *t) {
   cJSON *it;
   cJSON_ArrayForEach(it, o) {
-    if (cJSON_IsString(it) && strstr(it->valuestring, "{index}") != NULL) {
-      char num[16], *out, *w;
-      const char *r = it->valuestring, *hit;
-      size_t n = 0;
-      int nlen = snprintf(num, sizeof(num), "%u", index);
-      for (hit = r; (hit = strstr(hit, "{index}")) != NULL; hit += 7)
-        n++;
-      if ((out = malloc(strlen(r) + n * (size_t)nlen + 1)) == NULL)
+    if (cJSON_IsString(it) && (strstr(it->valuestring, t->name[0]) != NULL ||
+                               strstr(it->valuestring, t->name[1]) != NULL)) {
+      char *out = replace_all(it->valuestring, t);
+      if (out == NULL)
         return WSP_ENOMEM;
-      for (w = out; (hit = strstr(r, "{index}")) != NULL; r = hit + 7) {
-        memcpy(w, r, (size_t)(hit - r));
-        w += hit - r;
-        memcpy(w, num, (size_t)nlen);
-        w += nlen;
-      }
-      strcpy(w, r);
       if (!cJSON_SetValuestring(it, out)) {
         /* Older cJSON refuses a longer string: replace the item. */
         cJSON *repl = cJSON_CreateString(out);
@@ -288,11 +308,35 @@ static int template(cJSON *o, uint32_t index) {
       }
       free(out);
     } else if (cJSON_IsObject(it) || cJSON_IsArray(it)) {
-      int rc = template(it, index);
+      int rc = template(it, t);
       if (rc != 0)
         return rc;
     }
   }
+  return 0;
+}
+
+/*
+ * The placeholders of probe `index`: "{jti}" is 128 bits as 32 hex
+ * digits, from the campaign's seed and the index when there is a seed (a
+ * shard mints what the unsharded campaign mints; the same seed repeats
+ * them), else from the DRBG.
+ */
+static int substitutions(subst *t, uint32_t index, const uint64_t *seed,
+                         int (*rng)(void *, unsigned char *, size_t),
+                         void *rng_ctx) {
+  uint64_t jti[2];
+  t->name[0] = "{index}";
+  t->name[1] = "{jti}";
+  snprintf(t->value[0], sizeof(t->value[0]), "%u", index);
+  if (seed != NULL) {
+    jti[0] = wsp__rand_at(*seed, WSP__STREAM_JTI_HI, index);
+    jti[1] = wsp__rand_at(*seed, WSP__STREAM_JTI_LO, index);
+  } else if (rng(rng_ctx, (unsigned char *)jti, sizeof(jti)) != 0) {
+    return WSP_ECRYPTO;
+  }
+  snprintf(t->value[1], sizeof(t->value[1]), "%016llx%016llx",
+           (unsigned long long)jti[0], (unsigned long long)jti[1]);
   return 0;
 }
 
@@ -306,19 +350,22 @@ static void set_number(cJSON *o, const char *name, double v) {
 
 /* Builds the token for probe `index` at `now` (Unix seconds). */
 static int mint(const wsp_jwt_spec *spec, wsp__jwt_key *k, uint32_t index,
-                int64_t now, int (*rng)(void *, unsigned char *, size_t),
-                void *rng_ctx, char **out) {
+                const uint64_t *seed, int64_t now,
+                int (*rng)(void *, unsigned char *, size_t), void *rng_ctx,
+                char **out) {
   char header[64], *claims_text = NULL, *h64 = NULL, *c64 = NULL, *s64 = NULL;
   uint8_t sig[MBEDTLS_PK_SIGNATURE_MAX_SIZE];
   size_t hlen, clen, slen, sig_len = 0;
   cJSON *claims;
   char *input = NULL;
+  subst t;
   int rc = WSP_ENOMEM;
 
   claims = spec->claims ? cJSON_Parse(spec->claims) : cJSON_CreateObject();
   if (claims == NULL)
     return WSP_ENOMEM;
-  if ((rc = template(claims, index)) != 0)
+  if ((rc = substitutions(&t, index, seed, rng, rng_ctx)) != 0 ||
+      (rc = template(claims, &t)) != 0)
     goto done;
   rc = WSP_ENOMEM;
   set_number(claims, "iat", (double)now);
@@ -363,13 +410,14 @@ done:
 }
 
 int wsp__jwt_mint(wsp__jwt_key **keys, wsp__rng *rng, const wsp_jwt_spec *spec,
-                  uint32_t index, int64_t now, char **out, char *err,
-                  size_t errlen) {
+                  uint32_t index, const uint64_t *seed, int64_t now, char **out,
+                  char *err, size_t errlen) {
   wsp__jwt_key *k =
       key_get(keys, spec->alg, spec->key, spec->key_len, err, errlen);
   if (k == NULL)
     return WSP_EINVAL;
-  return mint(spec, k, index, now, mbedtls_ctr_drbg_random, &rng->drbg, out);
+  return mint(spec, k, index, seed, now, mbedtls_ctr_drbg_random, &rng->drbg,
+              out);
 }
 
 int wsp_jwt_sign(wsp_jwt_alg alg, const void *key, size_t key_len,
@@ -408,7 +456,7 @@ int wsp_jwt_sign(wsp_jwt_alg alg, const void *key, size_t key_len,
     rc = WSP_ECRYPTO;
     goto done;
   }
-  rc = mint(&spec, &k, 0, now, mbedtls_ctr_drbg_random, &drbg, out);
+  rc = mint(&spec, &k, 0, NULL, now, mbedtls_ctr_drbg_random, &drbg, out);
 done:
   mbedtls_pk_free(&k.pk);
   mbedtls_ctr_drbg_free(&drbg);

@@ -27,11 +27,13 @@ int wsp__jws_sign(wsp_jwt_alg alg, const uint8_t *secret, size_t secret_len,
                   uint8_t *sig, size_t *sig_len);
 /*
  * Mints the token of probe `index` at `now` (Unix seconds) into *out (to
- * free), with the key cached in *keys. 0, or an error with a reason in err.
+ * free), with the key cached in *keys; "{jti}" in the claims comes from
+ * *seed and the index, or from rng when seed is NULL. 0, or an error with
+ * a reason in err.
  */
 int wsp__jwt_mint(wsp__jwt_key **keys, wsp__rng *rng, const wsp_jwt_spec *spec,
-                  uint32_t index, int64_t now, char **out, char *err,
-                  size_t errlen);
+                  uint32_t index, const uint64_t *seed, int64_t now, char **out,
+                  char *err, size_t errlen);
 /* Frees a key cache. */
 void wsp__jwt_keys_free(wsp__jwt_key **keys);
 

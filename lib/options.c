@@ -66,6 +66,8 @@ static int ap_timeout(wsp__build *b, const wsp_option *o, const wsp__optval *v);
 static int ap_rate(wsp__build *b, const wsp_option *o, const wsp__optval *v);
 static int ap_seed(wsp__build *b, const wsp_option *o, const wsp__optval *v);
 static int ap_shard(wsp__build *b, const wsp_option *o, const wsp__optval *v);
+static int ap_start_at(wsp__build *b, const wsp_option *o,
+                       const wsp__optval *v);
 static int ap_tls_resume(wsp__build *b, const wsp_option *o,
                          const wsp__optval *v);
 static int ap_address_policy(wsp__build *b, const wsp_option *o,
@@ -134,6 +136,16 @@ const wsp_option wsp__options[] = {
    WSP__MAX_SHARDS, 0, '/', NULL,
    "run only shard I (0-based) of N: the probes whose index modulo N is I; "
    "wsprobe merge joins the shards' reports", -1, .apply = ap_shard},
+  {"start-at", 0, "start_at", "TIME", WSP_OPTION_TEXT, CAMPAIGN, G_CAMPAIGN,
+   NULL, 0, 0, 0, 0, NULL,
+   "open the campaign at this wall-clock instant, RFC 3339 "
+   "(2026-11-28T22:30:00.250Z) or Unix seconds: shards given one instant "
+   "begin together", -1, .apply = ap_start_at},
+  {"start-tolerance", 0, "start_tolerance_ms", "SECONDS", WSP_OPTION_SECONDS,
+   CAMPAIGN, G_CAMPAIGN, "1", 0, WSP__MAX_MS, 0, 0, NULL,
+   "with --start-at: up to this late, start at once and record the "
+   "lateness; later, refuse (exit status 3)", -1,
+   .camp_u32 = wsp_campaign_set_start_tolerance},
   {"lag-threshold", 0, "lag_threshold_ms", "MS", WSP_OPTION_UINT, CAMPAIGN,
    G_CAMPAIGN, WSP__STR(WSP__DEF_LAG_MS), 1, WSP__MAX_LAG_MS, 0, 0, NULL,
    "flag probes that ran while the prober's own loop was this late", -1,
@@ -683,6 +695,18 @@ static int ap_shard(wsp__build *b, const wsp_option *o, const wsp__optval *v) {
                           wsp__opt_ref(b->p, o, ref, sizeof(ref)), v->text);
   return wsp__opt_camp_fail(
       b, o, wsp_campaign_set_shard(b->c, (uint32_t)v->u, (uint32_t)v->u2));
+}
+
+static int ap_start_at(wsp__build *b, const wsp_option *o,
+                       const wsp__optval *v) {
+  char ref[48];
+  int64_t us;
+  if (wsp_time_parse(v->text, &us) != 0)
+    return wsp__plan_fail(b->p, WSP_EINVAL,
+                          "%s: '%.60s' is not an RFC 3339 time "
+                          "(2026-11-28T22:30:00.250Z) or Unix seconds",
+                          wsp__opt_ref(b->p, o, ref, sizeof(ref)), v->text);
+  return wsp__opt_camp_fail(b, o, wsp_campaign_set_start_at(b->c, us));
 }
 
 static int ap_tls_resume(wsp__build *b, const wsp_option *o,

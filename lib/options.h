@@ -72,6 +72,8 @@ struct wsp_plan {
   wsp__optvals *vals; /* Per option of the table, by index. */
   int merge;          /* Merges reports rather than running probes. */
   int built;          /* Built (or merged) once: it takes no more. */
+  char **env;         /* The shard variables of the environment given
+                         (NULL-terminated), or NULL. */
   char error[512];    /* Last error, one line. */
 };
 

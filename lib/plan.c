@@ -61,7 +61,49 @@ void wsp_plan_free(wsp_plan *p) {
   }
   free(p->vals);
   free(p->url);
+  for (size_t i = 0; p->env != NULL && p->env[i] != NULL; i++)
+    free(p->env[i]);
+  free(p->env);
   free(p);
+}
+
+/* The variables wsp_shard_from_environment() reads. */
+static int shard_variable(const char *entry) {
+  static const char *const names[] = {
+      "WSPROBE_SHARD=",          "WSPROBE_SHARD_COUNT=",
+      "JOB_COMPLETION_INDEX=",   "SLURM_ARRAY_TASK_ID=",
+      "SLURM_ARRAY_TASK_MIN=",   "SLURM_ARRAY_TASK_MAX=",
+      "SLURM_ARRAY_TASK_COUNT=", "SLURM_ARRAY_TASK_STEP="};
+  for (size_t i = 0; i < WSP__ARRAY_SIZE(names); i++)
+    if (strncmp(entry, names[i], strlen(names[i])) == 0)
+      return 1;
+  return 0;
+}
+
+int wsp_plan_set_environment(wsp_plan *p, const char *const *envp) {
+  char **env;
+  size_t n = 0, k = 0;
+  if (p == NULL)
+    return WSP_EINVAL;
+  if (p->built)
+    return wsp__plan_fail(p, WSP_ESTATE, "the plan was already built");
+  for (size_t i = 0; envp != NULL && envp[i] != NULL; i++)
+    n += shard_variable(envp[i]);
+  if ((env = calloc(n + 1, sizeof(*env))) == NULL)
+    return wsp__plan_fail(p, WSP_ENOMEM, "out of memory");
+  for (size_t i = 0; envp != NULL && envp[i] != NULL; i++)
+    if (shard_variable(envp[i]) && (env[k++] = strdup(envp[i])) == NULL) {
+      for (size_t j = 0; j < k; j++)
+        free(env[j]);
+      free(env);
+      return wsp__plan_fail(p, WSP_ENOMEM, "out of memory");
+    }
+  for (size_t i = 0; p->env != NULL && p->env[i] != NULL; i++)
+    free(p->env[i]);
+  free(p->env);
+  p->env = env;
+  p->error[0] = '\0';
+  return 0;
 }
 
 const char *wsp_plan_last_error(const wsp_plan *p) {
@@ -300,6 +342,9 @@ static int check(wsp_plan *p) {
                             "runs one of them",
                             ref(p, modes[0]), ref(p, modes[1]),
                             ref(p, modes[2]));
+  if (GIVEN("start-tolerance") && !GIVEN("start-at"))
+    return wsp__plan_fail(p, WSP_EINVAL, "%s applies only to %s",
+                          ref(p, "start-tolerance"), ref(p, "start-at"));
   if ((a = any_given(p, window_only)) != NULL && !GIVEN("find-window"))
     return wsp__plan_fail(p, WSP_EINVAL, "%s applies only to %s", ref(p, a),
                           ref(p, "find-window"));
@@ -475,6 +520,43 @@ static int camp_fail(wsp__build *b, const char *opt, int rc) {
   return wsp__opt_camp_fail(b, wsp__opt_get(opt), rc);
 }
 
+/*
+ * The shard: the option's, else the scheduler's from the environment
+ * given. Shards only add up to the campaign when every one of them makes
+ * the same random choices: several need the seed, given.
+ */
+static int apply_shard(wsp__build *b) {
+  wsp_plan *p = b->p;
+  uint32_t i = 0, n = 1;
+  wsp_shard_source from = WSP_SHARD_NONE;
+  char err[200], what[64] = "";
+  int rc;
+  if (GIVEN("shard")) {
+    from = b->c->shard_from;
+    n = b->c->shards;
+    snprintf(what, sizeof(what), "%s", ref(p, "shard"));
+  } else if (p->env != NULL) {
+    if ((rc = wsp_shard_from_environment((const char *const *)p->env, &i, &n,
+                                         &from, err, sizeof(err))) != 0)
+      return wsp__plan_fail(p, rc, "%s", err);
+    if (from != WSP_SHARD_NONE &&
+        (rc = wsp_campaign_set_shard_from(b->c, i, n, from)) != 0)
+      return wsp__plan_fail(p, rc, "shard %u of %u from %s: %s", i, n,
+                            wsp_shard_source_name(from),
+                            wsp_campaign_last_error(b->c));
+    snprintf(what, sizeof(what), "the environment (%s)",
+             from == WSP_SHARD_ENV          ? "WSPROBE_SHARD"
+             : from == WSP_SHARD_KUBERNETES ? "JOB_COMPLETION_INDEX"
+                                            : "SLURM_ARRAY_TASK_ID");
+  }
+  if (n > 1 && !GIVEN("seed"))
+    return wsp__plan_fail(p, WSP_EINVAL,
+                          "%s: shard %u of %u needs %s, the same for every "
+                          "shard, so that the shards add up to one campaign",
+                          what, b->c->shard, n, ref(p, "seed"));
+  return 0;
+}
+
 /* The campaign: its mode first, so that a setting the mode would ignore
  * is refused by name; then every campaign option in table order. */
 static int build_campaign(wsp__build *b) {
@@ -512,6 +594,8 @@ static int build_campaign(wsp__build *b) {
     if ((rc = wsp__opt_apply(b, o, &p->vals[i].v[p->vals[i].n - 1])) != 0)
       return rc;
   }
+  if ((rc = apply_shard(b)) != 0)
+    return rc;
   /* Settings that only conflict together (a jitter with a burst...). */
   char why[200];
   if ((rc = wsp_campaign_validate(b->c, why, sizeof(why))) != 0)
@@ -602,7 +686,17 @@ static cJSON *settings_json(const wsp_plan *p, const wsp_campaign *c) {
   a = cJSON_AddObjectToObject(x, "shard");
   cJSON_AddNumberToObject(a, "index", c->shard);
   cJSON_AddNumberToObject(a, "count", c->shards);
+  cJSON_AddStringToObject(a, "source", wsp_shard_source_name(c->shard_from));
   cJSON_AddNumberToObject(x, "lag_threshold_ms", c->lag_threshold_ms);
+  if (c->start_at_us >= 0) {
+    char when[40];
+    wsp__format_time(c->start_at_us, when, sizeof(when));
+    a = cJSON_AddObjectToObject(x, "start");
+    cJSON_AddStringToObject(a, "at", when);
+    cJSON_AddNumberToObject(a, "tolerance_ms", c->start_tol_ms);
+  } else {
+    cJSON_AddNullToObject(x, "start");
+  }
   if (c->mode == WSP__MODE_SWEEP) {
     a = cJSON_AddArrayToObject(x, "delays_ms");
     for (size_t i = 0; i < c->ndelays; i++)

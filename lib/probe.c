@@ -1378,7 +1378,7 @@ int wsp_probe_start(wsp_ctx *ctx, const wsp_config *cfg, wsp_probe_cb cb,
 }
 
 /* The probe's token: the configured one, or one minted for it now. */
-static int take_token(wsp_probe *p, uint32_t index) {
+static int take_token(wsp_probe *p, uint32_t index, const uint64_t *seed) {
   const wsp_config *cfg = p->cfg;
   const char *prefix = cfg->jwt_prefix;
   char err[200];
@@ -1387,7 +1387,7 @@ static int take_token(wsp_probe *p, uint32_t index) {
     uv_timeval64_t tv;
     uv_gettimeofday(&tv);
     if (wsp__jwt_mint(&p->ctx->jwt_keys, &p->ctx->rng, &cfg->jwt_spec, index,
-                      tv.tv_sec, &p->token, err, sizeof(err)) != 0)
+                      seed, tv.tv_sec, &p->token, err, sizeof(err)) != 0)
       return WSP_ETOKEN;
   } else if (cfg->jwt != NULL && (p->token = strdup(cfg->jwt)) == NULL) {
     return WSP_ENOMEM;
@@ -1431,7 +1431,7 @@ int wsp__probe_start(wsp_ctx *ctx, const wsp_config *cfg,
   p->delay_ms = opts->delay_ms;
   p->ready = opts->ready;
   p->ready_ud = opts->ready_ud;
-  if ((rc = take_token(p, index)) != 0 ||
+  if ((rc = take_token(p, index, opts->seed)) != 0 ||
       (rc = uv_timer_init(ctx->loop, &p->timer)) != 0)
     goto fail;
   p->timer.data = p;

@@ -14,6 +14,7 @@ struct addrinfo;
 typedef struct wsp__probe_opts {
   uint32_t index;            /* Index within the campaign. */
   uint32_t delay_ms;         /* First-message delay of this probe. */
+  const uint64_t *seed;      /* The campaign's seed, or NULL. */
   int borrow_cfg;            /* cfg outlives the probe: no copy. */
   const struct addrinfo *ai; /* Addresses resolved once, or NULL. */
   void (*ready)(wsp_probe *p, void *ud); /* Gate: called at open instead

@@ -1,6 +1,7 @@
 /*
  * Random bytes for one loop: one CTR-DRBG seeded once from the system's
- * entropy, drawn through a pool.
+ * entropy, drawn through a pool. And the seeded numbers of a campaign's
+ * choices, counter-based.
  */
 #include <string.h>
 
@@ -48,4 +49,26 @@ int wsp__random(wsp__rng *r, void *buf, size_t len) {
   memset(r->pool + sizeof(r->pool) - r->pool_left, 0, len);
   r->pool_left -= len;
   return 0;
+}
+
+/* splitmix64's finalizer: a bijection of 64 bits that mixes every input
+ * bit into every output bit. */
+static uint64_t mix(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+/*
+ * A keyed counter-mode generator (the construction of splitmix64 and of
+ * counter-based generators such as Philox): the key is the seed mixed with
+ * the stream, the counter is the index, and the output is the mix of their
+ * sum on a Weyl sequence. Nothing is drawn one after another, so a shard
+ * that runs indexes 2, 5, 8 draws for them exactly what the unsharded run
+ * draws. These numbers are for choices that must repeat with the seed, never
+ * for secrets: keys, masks and signatures come from the DRBG above.
+ */
+uint64_t wsp__rand_at(uint64_t seed, wsp__stream stream, uint64_t index) {
+  uint64_t key = mix(seed ^ mix(0x5753505253454544ull + (uint64_t)stream));
+  return mix(mix(key + 0x9e3779b97f4a7c15ull * (index + 1)) ^ key);
 }

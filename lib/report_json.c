@@ -566,6 +566,45 @@ static void k_tally(fmt *f, const char *k, const wsp__tally *t) {
   f_close(f, 1);
 }
 
+/* When the campaign began, how that compares with --start-at, and how far
+ * the clock that says so can be trusted. */
+static void start_json(fmt *f, const wsp_report *rep) {
+  char when[40];
+  if (rep->started_us >= 0) {
+    wsp__format_time(rep->started_us, when, sizeof(when));
+    k_str(f, "started_at", when);
+  } else {
+    k_null(f, "started_at");
+  }
+  if (rep->start_at_us < 0) {
+    k_null(f, "start");
+  } else {
+    f_key(f, "start");
+    f_open(f, 1);
+    wsp__format_time(rep->start_at_us, when, sizeof(when));
+    k_str(f, "at", when);
+    k_uint(f, "tolerance_ms", rep->start_tol_ms);
+    if (rep->late_ns < 0)
+      k_null(f, "late_ms");
+    else
+      k_num(f, "late_ms", (double)rep->late_ns / 1e6);
+    if (rep->merged && rep->started_us >= 0)
+      k_num(f, "skew_ms",
+            (double)(rep->started_last_us - rep->started_us) / 1e3);
+    f_close(f, 1);
+  }
+  if (!rep->clock.known) {
+    k_null(f, "clock");
+    return;
+  }
+  f_key(f, "clock");
+  f_open(f, 1);
+  k_bool(f, "synchronized", rep->clock.synchronized);
+  k_uint(f, "max_error_us", (uint64_t)rep->clock.max_err_us);
+  k_uint(f, "est_error_us", (uint64_t)rep->clock.est_err_us);
+  f_close(f, 1);
+}
+
 static void sweep_json(fmt *f, const wsp_report *rep) {
   k_uint(f, "per_delay", rep->per_delay);
   f_key(f, "sweep");
@@ -711,6 +750,9 @@ static void campaign_json(fmt *f, const wsp_report *rep) {
     f_open(f, 1);
     k_uint(f, "index", rep->merged ? 0 : rep->shard);
     k_uint(f, "count", rep->merged ? 1 : rep->shards);
+    k_str(
+        f, "source",
+        wsp_shard_source_name(rep->merged ? WSP_SHARD_NONE : rep->shard_from));
     f_close(f, 1);
   }
   k_str(f, "fingerprint", rep->fingerprint);
@@ -726,6 +768,7 @@ static void campaign_json(fmt *f, const wsp_report *rep) {
     k_null(f, "dns_ms");
   else
     k_num(f, "dns_ms", rep->dns_ms);
+  start_json(f, rep);
   if (rep->has_bursts) {
     f_key(f, "bursts");
     f_open(f, 1);

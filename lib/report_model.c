@@ -21,6 +21,8 @@ wsp_report *wsp__rep_alloc(void) {
   wsp__hist_init(&rep->spread);
   rep->duration_ms = -1;
   rep->dns_ms = -1;
+  rep->started_us = rep->started_last_us = rep->start_at_us = -1;
+  rep->late_ns = -1;
   rep->shards = 1;
   rep->planned = -1;
   rep->window.from = rep->window.to = -1;
@@ -290,6 +292,23 @@ int wsp__rep_add(wsp_report *dst, const wsp_report *src) {
   if (dst->started_unix == 0 ||
       (src->started_unix > 0 && src->started_unix < dst->started_unix))
     dst->started_unix = src->started_unix;
+  /* Shards that began together: the first and last start, the latest. */
+  if (src->started_us >= 0 &&
+      (dst->started_us < 0 || src->started_us < dst->started_us))
+    dst->started_us = src->started_us;
+  if (src->started_us > dst->started_last_us)
+    dst->started_last_us = src->started_us;
+  if (src->late_ns > dst->late_ns)
+    dst->late_ns = src->late_ns;
+  if (src->clock.known && !dst->clock.known) {
+    dst->clock = src->clock;
+  } else if (src->clock.known) {
+    dst->clock.synchronized &= src->clock.synchronized;
+    if (src->clock.max_err_us > dst->clock.max_err_us)
+      dst->clock.max_err_us = src->clock.max_err_us;
+    if (src->clock.est_err_us > dst->clock.est_err_us)
+      dst->clock.est_err_us = src->clock.est_err_us;
+  }
   /* Sweep rows by delay, in the order of the first report. */
   for (size_t j = 0; j < src->npoints; j++) {
     size_t k = 0;
@@ -350,6 +369,8 @@ int wsp__rep_like(const wsp_report *src, wsp_report **out) {
   rep->shards = src->shards;
   rep->timed_ms = src->timed_ms;
   rep->lag_threshold_ms = src->lag_threshold_ms;
+  rep->start_at_us = src->start_at_us;
+  rep->start_tol_ms = src->start_tol_ms;
   rep->per_delay = src->per_delay;
   rep->max_level = src->max_level;
   rep->slice_ms = src->slice_ms;

@@ -64,38 +64,39 @@ struct wsp_report {
   char *secret_copy[WSP__MAX_SECRETS]; /* Owned texts of `secrets`. */
   char jwt_prefix[33];                 /* Subprotocol prefix of a token. */
   /* The campaign (campaign.* of the JSON report). */
-  char fingerprint[65];      /* What makes two reports one campaign, in hex. */
-  wsp__mode mode;            /* What ran. */
-  uint64_t count;            /* Results reported. */
-  int64_t planned;           /* Probes of a fixed schedule, or -1. */
-  int interrupted;           /* Cancelled before it ended. */
-  uint64_t concurrency;      /* Most in flight at once. */
-  int burst;                 /* Synchronised bursts. */
-  double rate;               /* Probes a second, 0 unlimited. */
-  uint64_t seed;             /* The seed of every random choice. */
-  uint32_t jitter_ms;        /* Random extra delay. */
-  uint32_t shard;            /* This report's shard index... */
-  uint32_t shards;           /* ...of this many. */
-  double duration_ms;        /* Wall time, or -1 when not run. */
-  uint32_t timed_ms;         /* --duration, or 0. */
-  double dns_ms;             /* The one resolution, or -1. */
-  int has_bursts;            /* bursts is reported. */
-  uint64_t bursts;           /* Bursts released. */
-  wsp__hist spread;          /* Burst send spread, ns. */
-  wsp__hist lag;             /* Loop lag samples, ns. */
-  uint32_t lag_threshold_ms; /* Above it, probes are flagged. */
-  uint64_t flagged;          /* Probes flagged. */
-  uint32_t per_delay;        /* Sweep: probes per delay. */
-  wsp__point *points;        /* Sweep delays, window points or levels, with what
-                                their probes did. */
-  size_t npoints;            /* How many. */
-  wsp__window window;        /* Window search. */
-  wsp__level *levels;        /* Concurrency sweep levels. */
-  size_t nlevels;            /* How many. */
-  uint32_t max_level;        /* Its limit. */
-  uint32_t slice_ms;         /* Width of a time slice. */
-  wsp__slice *slices;        /* Outcomes per time slice. */
-  size_t nslices;            /* How many. */
+  char fingerprint[65]; /* What makes two reports one campaign, in hex. */
+  wsp__mode mode;       /* What ran. */
+  uint64_t count;       /* Results reported. */
+  int64_t planned;      /* Probes of a fixed schedule, or -1. */
+  int interrupted;      /* Cancelled before it ended. */
+  uint64_t concurrency; /* Most in flight at once. */
+  int burst;            /* Synchronised bursts. */
+  double rate;          /* Probes a second, 0 unlimited. */
+  uint64_t seed;        /* The seed of every random choice. */
+  uint32_t jitter_ms;   /* Random extra delay. */
+  uint32_t shard;       /* This report's shard index... */
+  uint32_t shards;      /* ...of this many. */
+  wsp_shard_source shard_from; /* Where the shard came from. */
+  double duration_ms;          /* Wall time, or -1 when not run. */
+  uint32_t timed_ms;           /* --duration, or 0. */
+  double dns_ms;               /* The one resolution, or -1. */
+  int has_bursts;              /* bursts is reported. */
+  uint64_t bursts;             /* Bursts released. */
+  wsp__hist spread;            /* Burst send spread, ns. */
+  wsp__hist lag;               /* Loop lag samples, ns. */
+  uint32_t lag_threshold_ms;   /* Above it, probes are flagged. */
+  uint64_t flagged;            /* Probes flagged. */
+  uint32_t per_delay;          /* Sweep: probes per delay. */
+  wsp__point *points; /* Sweep delays, window points or levels, with what
+                         their probes did. */
+  size_t npoints;     /* How many. */
+  wsp__window window; /* Window search. */
+  wsp__level *levels; /* Concurrency sweep levels. */
+  size_t nlevels;     /* How many. */
+  uint32_t max_level; /* Its limit. */
+  uint32_t slice_ms;  /* Width of a time slice. */
+  wsp__slice *slices; /* Outcomes per time slice. */
+  size_t nslices;     /* How many. */
   /* A merge of shards. */
   int merged;        /* A merge of shards' reports. */
   wsp__part *parts;  /* Those shards, in the order given. */
@@ -112,6 +113,15 @@ struct wsp_report {
   /* Figures over every probe, gathered when the model is built. */
   uint64_t last_start_ns; /* The latest probe start. */
   double started_unix;    /* Wall-clock start (s), or 0 when unknown. */
+  /* The start (campaign.started_at, .start, .clock). */
+  int64_t started_us;      /* Wall-clock start, µs, or -1; merged: the
+                              earliest shard's. */
+  int64_t started_last_us; /* Merged: the latest shard's start, or -1. */
+  int64_t start_at_us;     /* The start asked for, or -1. */
+  uint32_t start_tol_ms;   /* How late it could be. */
+  int64_t late_ns;         /* How late it was (the latest shard), or -1. */
+  wsp__clock_state clock;  /* The real-time clock's state (merged: every
+                              shard synchronised, the largest errors). */
 };
 
 /* One probe as the writers see it. */

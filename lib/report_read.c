@@ -946,6 +946,31 @@ static int slices_of(wsp_report *rep, const cJSON *c) {
   return 0;
 }
 
+/* campaign.started_at, .start and .clock, where a report has them. */
+static void read_start(const cJSON *c, wsp_report *rep) {
+  const cJSON *x = get(c, "started_at"), *s = get(c, "start"),
+              *k = get(c, "clock");
+  if (!cJSON_IsString(x) || wsp__parse_time(x->valuestring, &rep->started_us))
+    rep->started_us = -1;
+  else
+    rep->started_unix = (double)rep->started_us / 1e6;
+  x = get(s, "at");
+  if (!cJSON_IsString(x) || wsp__parse_time(x->valuestring, &rep->start_at_us))
+    rep->start_at_us = -1;
+  rep->start_tol_ms = (uint32_t)uint_of(get(s, "tolerance_ms"), 0);
+  x = get(s, "skew_ms");
+  if (cJSON_IsNumber(x) && rep->started_us >= 0)
+    rep->started_last_us = rep->started_us + llround(x->valuedouble * 1e3);
+  x = get(s, "late_ms");
+  rep->late_ns = cJSON_IsNumber(x) && x->valuedouble >= 0
+                     ? (int64_t)llround(x->valuedouble * 1e6)
+                     : -1;
+  rep->clock.known = cJSON_IsObject(k);
+  rep->clock.synchronized = cJSON_IsTrue(get(k, "synchronized"));
+  rep->clock.max_err_us = (int64_t)uint_of(get(k, "max_error_us"), 0);
+  rep->clock.est_err_us = (int64_t)uint_of(get(k, "est_error_us"), 0);
+}
+
 /* A merged report's shards and what it lacks. */
 static int parts_of(wsp_report *rep, const cJSON *c) {
   const cJSON *it;
@@ -1004,8 +1029,16 @@ static int campaign_of(wsp_report *rep, const cJSON *c) {
   rep->shards = (uint32_t)uint_of(get(get(c, "shard"), "count"), 1);
   if (rep->shards < 1 || rep->shards > MAX_SHARDS || rep->shard >= rep->shards)
     return WSP_EJSON;
+  /* A source this reader does not know (or none, from an older wsprobe)
+   * reads as none. */
+  x = get(get(c, "shard"), "source");
+  for (int s = WSP_SHARD_NONE; cJSON_IsString(x) && wsp_shard_source_name(s);
+       s++)
+    if (strcmp(wsp_shard_source_name(s), x->valuestring) == 0)
+      rep->shard_from = (wsp_shard_source)s;
   x = get(c, "duration_ms");
   rep->duration_ms = cJSON_IsNumber(x) ? x->valuedouble : -1;
+  read_start(c, rep);
   rep->timed_ms = (uint32_t)uint_of(get(c, "duration_limit_ms"), 0);
   x = get(c, "dns_ms");
   rep->dns_ms = cJSON_IsNumber(x) ? x->valuedouble : -1;

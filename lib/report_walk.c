@@ -51,6 +51,7 @@ static int from_campaign(const wsp_campaign *c, wsp_report **out) {
   rep->jitter_ms = c->jitter_ms;
   rep->shard = c->shard;
   rep->shards = c->shards;
+  rep->shard_from = c->shard_from;
   rep->duration_ms = c->t_end ? (double)(c->t_end - c->t_start) / 1e6 : -1;
   rep->timed_ms = c->duration_ms;
   /* The one resolution of a host name (an IP literal needs none). */
@@ -64,10 +65,15 @@ static int from_campaign(const wsp_campaign *c, wsp_report **out) {
   rep->flagged = c->flagged;
   memcpy(rep->spans, c->spans, sizeof(rep->spans));
   rep->slice_ms = c->slice_ms;
-  if (c->t_start != 0)
-    /* The wall-clock start: now, less the monotonic time since then. */
-    rep->started_unix =
-        (double)time(NULL) - (double)((uv_hrtime() - c->t_start) / 1000000000u);
+  if (c->t_start != 0) {
+    /* The wall-clock start, by the clocks read together at start. */
+    rep->started_us = wsp__clock_to_real_us(&c->clocks, c->t_start);
+    rep->started_unix = (double)rep->started_us / 1e6;
+  }
+  rep->start_at_us = c->start_at_us;
+  rep->start_tol_ms = c->start_tol_ms;
+  rep->late_ns = c->late_ns;
+  rep->clock = c->clock;
   if (c->nslices > 0) {
     if ((rep->slices = malloc(c->nslices * sizeof(*rep->slices))) == NULL)
       return WSP_ENOMEM;

@@ -11,7 +11,7 @@ packages=(
   python3-venv python3-pip
   chromium fonts-dejavu-core libxml2-utils valgrind
   clang libclang-rt-14-dev clang-format
-  tinyproxy
+  tinyproxy slurm-wlm munge parallel python3-yaml
 )
 
 missing=()

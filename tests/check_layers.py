@@ -20,10 +20,10 @@ import sys
 # Lower ranks are the layers below. The I/O stack: conn (socket) ->
 # tls -> upgrade -> ws (session) -> probe, which decides.
 RANKS = {
-    "util": 0, "error": 0, "histogram": 0,
+    "util": 0, "error": 0, "histogram": 0, "shard": 0.05, "start": 0.05,
     # TLS's pieces, each below the next.
     "tls_group": 0.1, "tls_cache": 0.2, "tls_check": 0.3,
-    "url": 1, "rand": 1, "tls": 1, "jwt": 1, "proxy": 1, "addrs": 1,
+    "rand": 0.5, "url": 1, "tls": 1, "jwt": 1, "proxy": 1, "addrs": 1,
     "config": 2, "steps": 2.1,
     "conn": 3, "upgrade": 3, "ws": 3, "event": 3,
     "ctx": 4,

@@ -375,6 +375,15 @@ static void test_shard_rate_lag(void) {
   CHECK_INT(wsp_campaign_new(cfg, &c), 0);
   CHECK_INT(wsp_campaign_set_count(c, 10), 0);
   CHECK_INT(wsp_campaign_set_shard(c, 1, 3), 0);
+  CHECK_INT(wsp_campaign_start(c, NULL, NULL, NULL), WSP_EINVAL);
+  CHECK_INT(wsp_campaign_run(c), WSP_EINVAL); /* Shards need the seed. */
+  CHECK(strstr(wsp_campaign_last_error(c), "needs the campaign's seed") !=
+        NULL);
+  wsp_campaign_free(c);
+  CHECK_INT(wsp_campaign_new(cfg, &c), 0);
+  CHECK_INT(wsp_campaign_set_count(c, 10), 0);
+  CHECK_INT(wsp_campaign_set_shard(c, 1, 3), 0);
+  CHECK_INT(wsp_campaign_set_seed(c, 3), 0);
   CHECK_INT(wsp_campaign_set_rate(c, 40), 0);
   CHECK_INT(wsp_campaign_planned(c), 3);
   CHECK_INT(wsp_campaign_run(c), 0);

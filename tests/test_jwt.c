@@ -247,8 +247,8 @@ static void test_refusals(void) {
       wsp__jwt_key *keys = NULL;
       wsp__rng rng;
       CHECK_INT(wsp__rng_init(&rng), 0);
-      CHECK_INT(wsp__jwt_mint(&keys, &rng, &cfg->jwt_spec, 42, 1000, &t, err,
-                              sizeof(err)),
+      CHECK_INT(wsp__jwt_mint(&keys, &rng, &cfg->jwt_spec, 42, NULL, 1000, &t,
+                              err, sizeof(err)),
                 0);
       CHECK_INT(
           wsp_jwt_verify(t, WSP_JWT_HS256, "k", 1, 1000, 0, NULL, NULL, 0),
@@ -267,7 +267,59 @@ static void test_refusals(void) {
   }
 }
 
+/* The claims minted for probe i: from a seed, "{jti}" is a function of
+ * the seed and the index alone; without one, it is new every time. */
+static char *claims_of(const wsp_config *cfg, wsp__rng *rng, uint32_t index,
+                       const uint64_t *seed) {
+  wsp__jwt_key *keys = NULL;
+  char *t = NULL, *claims = NULL, err[200];
+  CHECK_INT(wsp__jwt_mint(&keys, rng, &cfg->jwt_spec, index, seed, 1000, &t,
+                          err, sizeof(err)),
+            0);
+  CHECK_INT(wsp_jwt_verify(t, WSP_JWT_HS256, "k", 1, 1000, 0, &claims, NULL, 0),
+            0);
+  free(t);
+  wsp__jwt_keys_free(&keys);
+  return claims;
+}
+
+static void test_jti(void) {
+  wsp_config *cfg = wsp_config_new();
+  wsp__rng rng;
+  uint64_t seed = 7, other = 8;
+  char *a, *b, *c, *d, want[80];
+  CHECK_INT(wsp__rng_init(&rng), 0);
+  CHECK_INT(wsp_config_set_jwt_signing(cfg, WSP_JWT_HS256, "k", 1), 0);
+  CHECK_INT(wsp_config_set_jwt_claims(
+                cfg, "{\"jti\":\"{jti}\",\"sub\":[\"{index}/{jti}\"]}"),
+            0);
+  a = claims_of(cfg, &rng, 5, &seed);
+  b = claims_of(cfg, &rng, 5, &seed);
+  c = claims_of(cfg, &rng, 6, &seed);
+  d = claims_of(cfg, &rng, 5, &other);
+  snprintf(want, sizeof(want), "\"jti\":\"%016llx%016llx\"",
+           (unsigned long long)wsp__rand_at(7, WSP__STREAM_JTI_HI, 5),
+           (unsigned long long)wsp__rand_at(7, WSP__STREAM_JTI_LO, 5));
+  CHECK(a && strstr(a, want) != NULL);
+  CHECK(a && strstr(a, "\"5/") != NULL);
+  CHECK_STR(a, b);
+  CHECK(strcmp(a, c) != 0 && strcmp(a, d) != 0);
+  wsp_free(a);
+  wsp_free(b);
+  a = claims_of(cfg, &rng, 5, NULL);
+  b = claims_of(cfg, &rng, 5, NULL);
+  CHECK(a && b && strcmp(a, b) != 0 && strlen(a) == strlen(b));
+  CHECK(a && strstr(a, "{jti}") == NULL);
+  wsp_free(a);
+  wsp_free(b);
+  wsp_free(c);
+  wsp_free(d);
+  wsp__rng_free(&rng);
+  wsp_config_free(cfg);
+}
+
 int main(void) {
+  test_jti();
   test_rfc7515_a1();
   test_b64url();
   test_algorithms();

@@ -207,6 +207,7 @@ static const char *const needs[][5] = {
     {"jwt-placement", "jwt", "a.b.c"},
     {"jwt-prefix", "jwt", "a.b.c"},
     {"jwt-query-param", "jwt", "a.b.c", "jwt-placement", "query"},
+    {"start-tolerance", "start-at", "2026-11-28T22:30:00Z"},
 };
 
 /* Giving an option its documented default changes nothing: the table's

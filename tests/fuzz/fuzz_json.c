@@ -129,7 +129,7 @@ static void claims_mode(const char *text, wsp_jwt_alg alg) {
   wsp_free(token);
   token = NULL;
 
-  FUZZ_CHECK(wsp__jwt_mint(&keys, &rng, &cfg->jwt_spec, 4294967295u, NOW,
+  FUZZ_CHECK(wsp__jwt_mint(&keys, &rng, &cfg->jwt_spec, 4294967295u, NULL, NOW,
                            &token, err, sizeof(err)) == 0);
   check_token(token, alg, vkey, vkey_len, cfg->jwt_spec.ttl, claims);
   free(token);

@@ -196,7 +196,7 @@ def run_wsprobe(args, timeout=30, env=None):
     p = subprocess.run([WSPROBE_BIN] + list(args), stdin=subprocess.DEVNULL,
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        timeout=timeout,
-                       env=dict(os.environ, **env) if env else None)
+                       env=None if env is None else {**os.environ, **env})
     return (p.returncode, p.stdout.decode("utf-8", "replace"),
             p.stderr.decode("utf-8", "replace"))
 

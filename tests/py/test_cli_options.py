@@ -214,7 +214,8 @@ class TestRuns(Case):
 
     def interrupt(self, sig):
         """SIGINT or SIGTERM 0.5 s into an 8 s campaign: it ends soon, with
-        its partial reports written and the reason said."""
+        its partial reports written, marked interrupted, the reason said,
+        and the exit status a scheduler reads as that signal (128 + N)."""
         srv = self.race()
         with tempfile.TemporaryDirectory() as d:
             paths = {k: os.path.join(d, "r." + k) for k in
@@ -235,7 +236,8 @@ class TestRuns(Case):
                 self.assertGreater(os.path.getsize(paths[k]), 100)
         out = out.decode()
         self.assertLess(took, 3.5)
-        self.assertEqual(proc.returncode, 1, err)
+        self.assertEqual(proc.returncode, 128 + sig, err)
+        self.assertIs(rep["campaign"]["interrupted"], True)
         self.assertIn("interrupted: probes still in flight were cancelled",
                       out)
         self.assertGreater(len(rep["probes"]), 0)

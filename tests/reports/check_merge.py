@@ -108,7 +108,8 @@ class Merge(unittest.TestCase):
         self.assertEqual(m["campaign"]["sweep"], full["campaign"]["sweep"])
         self.assertEqual(m["campaign"]["fingerprint"],
                          full["campaign"]["fingerprint"])
-        self.assertEqual(m["campaign"]["shard"], {"index": 0, "count": 1})
+        self.assertEqual(m["campaign"]["shard"],
+                         {"index": 0, "count": 1, "source": "none"})
         self.assertEqual(m["campaign"]["merged_from"], 3)
         self.assertFalse(m["campaign"]["partial"])
         self.assertEqual(m["campaign"]["missing_shards"], [])

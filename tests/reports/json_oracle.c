@@ -16,7 +16,9 @@
  * what a server sent has the config's secrets redacted unless they are
  * shown, each probe says "delay_achieved_ms" beside its "delay_ms", the
  * campaign "planned" and "interrupted", and the window search the delays
- * its points achieved.
+ * its points achieved. The shard says where it came from, and the
+ * campaign when it started, how late for --start-at, and how far the
+ * clock can be trusted.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -361,6 +363,8 @@ static cJSON *campaign_json(const wsp_campaign *c) {
   cJSON_AddNumberToObject(a, "index", c->shard);
   cJSON_AddNumberToObject(a, "count", c->shards);
   /* Changed: added. */
+  cJSON_AddStringToObject(a, "source", wsp_shard_source_name(c->shard_from));
+  /* Changed: added. */
   if (wsp_campaign_fingerprint(c, fp, sizeof(fp)) != 0)
     fp[0] = '\0';
   cJSON_AddStringToObject(x, "fingerprint", fp);
@@ -378,6 +382,35 @@ static cJSON *campaign_json(const wsp_campaign *c) {
                         !c->cfg->url.ip_literal && c->dns_ns > 0
                             ? cJSON_CreateNumber((double)c->dns_ns / 1e6)
                             : cJSON_CreateNull());
+  /* Changed: added, the start as it happened and the clock's state. */
+  {
+    char when[40];
+    cJSON *s;
+    if (c->t_start != 0) {
+      wsp__format_time(wsp__clock_to_real_us(&c->clocks, c->t_start), when,
+                       sizeof(when));
+      cJSON_AddStringToObject(x, "started_at", when);
+    } else {
+      cJSON_AddNullToObject(x, "started_at");
+    }
+    if (c->start_at_us < 0) {
+      cJSON_AddNullToObject(x, "start");
+    } else {
+      s = cJSON_AddObjectToObject(x, "start");
+      wsp__format_time(c->start_at_us, when, sizeof(when));
+      cJSON_AddStringToObject(s, "at", when);
+      cJSON_AddNumberToObject(s, "tolerance_ms", c->start_tol_ms);
+      cJSON_AddItemToObject(s, "late_ms", ms_or_null(c->late_ns));
+    }
+    if (!c->clock.known) {
+      cJSON_AddNullToObject(x, "clock");
+    } else {
+      s = cJSON_AddObjectToObject(x, "clock");
+      cJSON_AddBoolToObject(s, "synchronized", c->clock.synchronized);
+      cJSON_AddNumberToObject(s, "max_error_us", (double)c->clock.max_err_us);
+      cJSON_AddNumberToObject(s, "est_error_us", (double)c->clock.est_err_us);
+    }
+  }
   if (c->burst || c->mode == WSP__MODE_CONCURRENCY) {
     a = cJSON_AddObjectToObject(x, "bursts");
     cJSON_AddNumberToObject(a, "released", c->bursts);

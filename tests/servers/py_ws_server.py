@@ -26,6 +26,10 @@ Modes:
                    Then echo.
   silent           accept, read every message, never reply
 
+--request-log FILE appends one line per upgrade request, "TIME_NS PATH", the
+wall-clock time (time.time_ns()) at which the server handles it: between the
+client's sending it and its receiving the answer, whatever the load.
+
 SIGTERM and SIGINT end it cleanly (exit 0); so does --lifetime (a safety net
 against leaked servers, exit 0 as well).
 """
@@ -35,6 +39,7 @@ import http
 import json
 import signal
 import sys
+import time
 
 import websockets
 from websockets import frames
@@ -105,6 +110,7 @@ async def main():
     ap.add_argument("--mode", default="echo")
     ap.add_argument("--tls-cert", help="serve wss:// with this certificate")
     ap.add_argument("--tls-key", help="... and this key")
+    ap.add_argument("--request-log", help="log each request's time here")
     args = ap.parse_args()
     try:
         mode, code, reason = parse_mode(args.mode)
@@ -119,6 +125,14 @@ async def main():
         kwargs["ssl"] = ctx
     if mode == "reject503":
         kwargs["process_request"] = reject503
+    elif args.request_log:
+        log = open(args.request_log, "a", buffering=1)
+
+        async def log_request(path, request_headers):
+            log.write("%d %s\n" % (time.time_ns(), path))
+            return None
+
+        kwargs["process_request"] = log_request
     if mode == "subprotocol-jwt":
         # select_subprotocol is only consulted when the server lists some
         # subprotocols; the placeholder is never chosen by select_jwt.

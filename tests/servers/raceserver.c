@@ -143,6 +143,7 @@ static server srv;
 typedef struct conn {
   uv_tcp_t tcp;               /* The socket. */
   uv_timer_t timer;           /* Events, reply delay, close linger. */
+  uint64_t reply_due;         /* --reply-delay: uv_hrtime() to reply at. */
   int handles;                /* Handles not yet closed. */
   int closing;                /* uv_close requested. */
   llhttp_t *http;             /* Request parser; NULL once upgraded. */
@@ -529,7 +530,22 @@ static void reply(conn *c) {
   ws_flush(c);
 }
 
-static void on_reply_timer(uv_timer_t *t) { reply(t->data); }
+/*
+ * A loop timer counts from the loop's cached millisecond time, which can
+ * lag the message's arrival and fire a reply early by that much: the
+ * delay is measured from the arrival itself, the timer set again for what
+ * remains.
+ */
+static void on_reply_timer(uv_timer_t *t) {
+  conn *c = t->data;
+  uint64_t now = uv_hrtime();
+  if (now < c->reply_due) {
+    uv_update_time(t->loop);
+    uv_timer_start(t, on_reply_timer, (c->reply_due - now) / 1000000 + 1, 0);
+    return;
+  }
+  reply(c);
+}
 
 static void on_ws_msg(wslay_event_context_ptr ws,
                       const struct wslay_event_on_msg_recv_arg *a, void *ud) {
@@ -553,10 +569,13 @@ static void on_ws_msg(wslay_event_context_ptr ws,
     c->pending_len = a->msg_length;
     c->pending_op = a->opcode;
   }
-  if (srv.reply_delay > 0)
+  if (srv.reply_delay > 0) {
+    c->reply_due = (c->rx_ns ? c->rx_ns : uv_hrtime()) +
+                   (uint64_t)srv.reply_delay * 1000000;
     uv_timer_start(&c->timer, on_reply_timer, srv.reply_delay, 0);
-  else
+  } else {
     reply(c);
+  }
 }
 
 static const struct wslay_event_callbacks ws_callbacks = {

@@ -9,6 +9,9 @@ import os
 import subprocess
 import xml.etree.ElementTree as ET
 
+import os
+import time
+
 import pytest
 
 import wsprobe
@@ -168,11 +171,51 @@ def test_shards_cover_the_campaign(raceserver):
     for i in range(3):
         rep = wsprobe.campaign(s.url("/"), count=7, shard=(i, 3), send="x",
                                seed=5)
-        assert rep.campaign["shard"] == {"index": i, "count": 3}
+        assert rep.campaign["shard"] == {"index": i, "count": 3,
+                                         "source": "option"}
         got += [p.index for p in rep.probes]
     assert sorted(got) == list(range(7))
-    assert wsprobe.dry_run(s.url(), shard="1/2")["campaign"]["shard"] == \
-        {"index": 1, "count": 2}
+    assert wsprobe.dry_run(s.url(), shard="1/2", seed=1)["campaign"][
+        "shard"] == {"index": 1, "count": 2, "source": "option"}
+
+
+def test_start_at(raceserver):
+    """start_at opens the campaign at a wall-clock instant; missed by more
+    than start_tolerance_ms it does not run (exit status 3)."""
+    s = raceserver("--on-message", "echo")
+    at = "%.6f" % (time.time() + 0.3)
+    rep = wsprobe.campaign(s.url("/"), send="x", start_at=at,
+                           start_tolerance_ms=500)
+    start = rep.campaign["start"]
+    assert start["tolerance_ms"] == 500 and start["late_ms"] >= 0
+    assert rep.campaign["started_at"].endswith("Z")
+    with pytest.raises(wsprobe.Error, match="was missed by") as e:
+        wsprobe.campaign(s.url("/"), send="x", start_at="%.3f" % (
+            time.time() - 5))
+    assert e.value.exit_code == 3 and e.value.name == "WSP_ELATE"
+    with pytest.raises(wsprobe.ConfigError, match="start_at: 'soon'"):
+        wsprobe.campaign(s.url("/"), send="x", start_at="soon")
+
+
+def test_shard_from_the_environment(monkeypatch):
+    """The scheduler's variables, read by the library as the CLI reads
+    them; the shard keyword first; several shards need the seed."""
+    url = "ws://127.0.0.1:9/"
+    for k in list(os.environ):
+        if k.startswith(("WSPROBE_SHARD", "JOB_COMPLETION", "SLURM_ARRAY")):
+            monkeypatch.delenv(k)
+    assert wsprobe.dry_run(url)["campaign"]["shard"] == \
+        {"index": 0, "count": 1, "source": "none"}
+    monkeypatch.setenv("JOB_COMPLETION_INDEX", "2")
+    with pytest.raises(wsprobe.ConfigError, match="without WSPROBE_SHARD_COUNT"):
+        wsprobe.dry_run(url, seed=1)
+    monkeypatch.setenv("WSPROBE_SHARD_COUNT", "4")
+    assert wsprobe.dry_run(url, seed=1)["campaign"]["shard"] == \
+        {"index": 2, "count": 4, "source": "kubernetes"}
+    with pytest.raises(wsprobe.ConfigError, match="needs seed"):
+        wsprobe.dry_run(url)
+    assert wsprobe.dry_run(url, shard=(1, 3), seed=1)["campaign"]["shard"] \
+        == {"index": 1, "count": 3, "source": "option"}
 
 
 def test_minted_jwts(raceserver):

@@ -23,6 +23,7 @@ WSS = "wss://127.0.0.1:9/"  # For the TLS options, which need it.
 
 # Sample values of text options: (CLI text, Python value).
 TEXT_SAMPLES = {
+    "start-at": ("2030-01-01T00:00:00.5Z", "2030-01-01T00:00:00.5Z"),
     "header": ("X-A: b", {"X-A": "b"}),
     "subprotocol": ("chat", ["chat"]),
     "origin": ("http://example.test", "http://example.test"),
@@ -56,6 +57,7 @@ NEEDS = {
     "jwt-claims": [("jwt-secret", "s")],
     "jwt-ttl": [("jwt-secret", "s")],
     "jwt-placement": [("jwt", "a.b.c")],
+    "start-tolerance": [("start-at", "2030-01-01T00:00:00Z")],
     "jwt-prefix": [("jwt", "a.b.c")],
     "jwt-query-param": [("jwt", "a.b.c"), ("jwt-placement", "query")],
     "no-require-subprotocol": [("jwt", "a.b.c")],
@@ -63,7 +65,8 @@ NEEDS = {
 }
 
 # Options that only go together: each is tested with the others.
-TOGETHER = {"cert": [("key", "@key")], "key": [("cert", "@cert")]}
+TOGETHER = {"cert": [("key", "@key")], "key": [("cert", "@cert")],
+            "shard": [("seed", "7")]}
 
 # Options whose sample cannot show in the settings: the default choice.
 INVISIBLE = {"jwt-alg"}

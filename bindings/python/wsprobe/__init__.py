@@ -55,6 +55,7 @@ __all__ = ["probe", "campaign", "dry_run", "merge", "sign_jwt", "Result",
 _c = _lib.lib
 _EINVAL = -30001  # WSP_EINVAL: a bad argument.
 _EIO = -30016  # WSP_EIO: a report file could not be written.
+_ELATE = -30020  # WSP_ELATE: start_at passed longer ago than its tolerance.
 # wsp_report_format of wsprobe.h, and its flag that shows secrets.
 _REPORT_TEXT, _REPORT_JSON = 0, 1
 _REPORT_SHOW_SECRETS = 1
@@ -110,8 +111,9 @@ class Error(Exception):
     code (0 when the binding refused the input itself), ``name`` its name
     ("WSP_EURL", "ENOMEM", ...) and ``exit_code`` the exit status the CLI
     ends with for the same failure: 3 for a report that cannot be written
-    (``code`` WSP_EIO), 1 for anything else that is not a ConfigError (2)
-    or a MergeError (4)."""
+    (``code`` WSP_EIO) or a ``start_at`` missed beyond its tolerance
+    (WSP_ELATE), 1 for anything else that is not a ConfigError (2) or a
+    MergeError (4)."""
 
     #: The CLI's exit status for this failure.
     exit_code: int = EXIT_FAIL
@@ -120,7 +122,7 @@ class Error(Exception):
         super().__init__(message)
         self.code = code
         self.name = _c.wsp_err_name(code).decode("ascii") if code else None
-        if code == _EIO and type(self) is Error:
+        if code in (_EIO, _ELATE) and type(self) is Error:
             self.exit_code = EXIT_CANNOT_WRITE
         #: What ran, when the error came after running (a report that
         #: could not be written): a Report, else None.
@@ -393,7 +395,11 @@ class _Job:
         def work() -> None:
             try:
                 rc = _c.wsp_campaign_run(self.c)
-                if rc != 0:
+                if rc == _ELATE:
+                    self.error = Error("%s: %s" % (
+                        self.func, _c.wsp_campaign_last_error(self.c).decode(
+                            "utf-8", "replace")), rc)
+                elif rc != 0:
                     self.error = Error("%s: cannot run: %s" % (
                         self.func, _strerror(rc)), rc)
                 else:
@@ -528,7 +534,11 @@ def campaign(url: str, **options: Any) -> Report:
     ``delay_ms`` after the last connection opened (a ``jitter_ms`` or
     ``delays`` with it is a ``ConfigError``);
     ``duration_ms`` keeps probing that long; ``shard=(i, n)`` runs one
-    shard. ``json``, ``html`` and ``junit`` write the reports to files,
+    shard (without it, the shard of a Kubernetes Indexed Job or a Slurm
+    array task is read from the environment, as the CLI reads it; several
+    shards need ``seed``); ``start_at`` (RFC 3339 or Unix seconds, a str)
+    opens the campaign at that instant, ``start_tolerance_ms`` how late it
+    may be (``Report.campaign["start"]``). ``json``, ``html`` and ``junit`` write the reports to files,
     from the same report model as the CLI's (paths checked before the run;
     a file appears whole or not at all). Every keyword of probe() applies
     to each probe. Delays, windows and bursts need ``send``.

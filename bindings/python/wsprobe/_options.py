@@ -168,6 +168,18 @@ class Plan:
         if url is not None:
             self._check(_c.wsp_plan_set_url(p, self._bytes(
                 "url", _str("url", url))))
+            if func != "probe":  # One probe is no shard of anything.
+                self._environment()
+
+    def _environment(self) -> None:
+        """The scheduler's shard, as the CLI takes it: the library reads
+        WSPROBE_SHARD, JOB_COMPLETION_INDEX, SLURM_ARRAY_TASK_* and
+        WSPROBE_SHARD_COUNT (the ``shard`` keyword comes first)."""
+        env = [k + b"=" + v for k, v in os.environb.items()
+               if k.startswith((b"WSPROBE_SHARD", b"JOB_COMPLETION_INDEX",
+                                b"SLURM_ARRAY_TASK_"))]
+        arr = (ctypes.c_char_p * (len(env) + 1))(*env, None)
+        self._check(_c.wsp_plan_set_environment(self.ptr, arr))
 
     def close(self) -> None:
         if self.ptr:
