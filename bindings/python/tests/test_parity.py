@@ -34,6 +34,7 @@ TEXT_SAMPLES = {
     "send": ("hello", "hello"),
     "expect": ("done", ["done"]),
     "step": ("wait:5", ["wait:5"]),
+    "threads": ("2", 2),
 }
 
 # What an option needs beside it (the plan refuses it alone): option
@@ -47,6 +48,7 @@ NEEDS = {
     "trials": [("find-window", "0:50"), ("send", "x")],
     "concurrency-sweep": [("send", "x")],
     "burst": [("send", "x")],
+    "threads": [("concurrency", "2")],
     "jwt-alg": [("jwt-key", "@key")],
     "jwt-claims": [("jwt-secret", "s")],
     "jwt-ttl": [("jwt-secret", "s")],
