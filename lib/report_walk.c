@@ -260,6 +260,10 @@ static int from_loops(const wsp_campaign *c, wsp_report **out) {
     f->release_lag = l->release_lag;
     f->lag = l->lag;
   }
+  /* Totals as they were set: the loops' shares of a rate need not add
+   * up to it exactly in floating point. */
+  rep->concurrency = c->concurrency;
+  rep->rate = c->rate;
   rep->bursts = c->bursts;
   rep->spread = c->spread;
   rep->release_lag = c->release_lag;
