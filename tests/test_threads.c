@@ -187,6 +187,7 @@ static void compare(const spec *s, int fail_delay, int bursts) {
 static void refusals(int port) {
   spec s = {.port = port, .count = 4, .conc = 2};
   wsp_campaign *c = make(&s, 3);
+  wsp_config *cfg;
   char why[256];
   uv_loop_t loop;
   wsp_ctx *ctx;
@@ -206,7 +207,8 @@ static void refusals(int port) {
   CHECK_INT(wsp_campaign_set_threads(c, 1025), WSP_ERANGE);
   CHECK_INT(wsp_campaign_close(c), 0);
 
-  CHECK_INT(wsp_campaign_new(fixture_agent_config(port), &c), 0);
+  cfg = fixture_agent_config(port);
+  CHECK_INT(wsp_campaign_new(cfg, &c), 0);
   CHECK_INT(wsp_campaign_set_window_search(c, 0, 100, 10, 2), 0);
   CHECK_INT(wsp_campaign_set_threads(c, 2), 0);
   CHECK_INT(wsp_campaign_validate(c, why, sizeof(why)), WSP_EINVAL);
@@ -216,12 +218,13 @@ static void refusals(int port) {
   CHECK_INT(wsp_campaign_threads(c), 1);
   CHECK_INT(wsp_campaign_close(c), 0);
 
-  CHECK_INT(wsp_campaign_new(fixture_agent_config(port), &c), 0);
+  CHECK_INT(wsp_campaign_new(cfg, &c), 0);
   CHECK_INT(wsp_campaign_set_concurrency_sweep(c, 4), 0);
   CHECK_INT(wsp_campaign_set_threads(c, 2), 0);
   CHECK_INT(wsp_campaign_validate(c, why, sizeof(why)), WSP_EINVAL);
   CHECK(strstr(why, "a concurrency sweep runs on one thread") != NULL);
   CHECK_INT(wsp_campaign_close(c), 0);
+  wsp_config_free(cfg);
 }
 
 int main(int argc, char **argv) {
