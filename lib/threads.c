@@ -144,8 +144,9 @@ static int collect(wsp_campaign *c, team *t) {
   c->results_cap = total;
   for (uint32_t i = 0; i < t->n; i++) {
     wsp_campaign *l = c->sub[i];
-    memcpy(c->results + c->nresults, l->results,
-           l->nresults * sizeof(*l->results));
+    if (l->nresults > 0)
+      memcpy(c->results + c->nresults, l->results,
+             l->nresults * sizeof(*l->results));
     c->nresults += l->nresults;
     c->passed += l->passed;
     c->started += l->started;
