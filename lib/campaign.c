@@ -1108,7 +1108,7 @@ static void drain(wsp_campaign *c) {
   c->t_end = uv_hrtime();
   retire_wake(c);
   if (c->gate != NULL) {
-    /* A round it was released in but never released (cancelled). */
+    /* A round the gate opened for it that it never released: cancelled. */
     if (c->gate_owed)
       wsp__gate_sent(c->gate, UINT64_MAX, 0);
     c->gate_owed = 0;
