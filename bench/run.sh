@@ -38,15 +38,22 @@
 #  7. merge: three shards of MERGE_N probes in all (about 800 bytes each:
 #     100 MB of reports), merged into JSON, HTML and JUnit; the merge's peak
 #     RSS (/usr/bin/time %M) and wall time.
+#  8. threads: the workload of 1. with --json for wsprobe --threads 1 and
+#     --threads 2 against the raw C client (one thread, one epoll),
+#     THREADS_RUNS interleaved runs at each C of CONCS, medians; and the
+#     burst of 4. (BURST_N first messages) on 1 and 2 threads against the
+#     raw client's single-thread tight loop, THREADS_RUNS interleaved runs,
+#     medians of the spread.
 #
 # Usage: bench/run.sh [BUILD_DIR]   (default build-bench/ in the tree; configured
 #        with --buildtype=release if it does not exist yet)
 # Knobs (environment): N=20000 RUNS=3 CONCS="100 1000" HELD=10000
 #        HOLD_MS=5000 TLS_HELD=10000 TLS_HOLD_MS=60000 D=50 ACC_N=1000
 #        BURST_N=1000 TLS_N=2000 TLS_C=50 TLS_RUNS=5 WSPROBE_BASE=PATH
-#        REPORT_N=20000 REPORT_RUNS=5 MERGE_N=126000
+#        REPORT_N=20000 REPORT_RUNS=5 MERGE_N=126000 THREADS_RUNS=5
 #        SKIP="throughput memory python node tls accuracy burst report
-#        merge" (any of them; tls covers 5. and the wss:// memory row)
+#        merge threads" (any of them; tls covers 5. and the wss:// memory
+#        row)
 #        PIN=1 (server on CPU 0, clients on CPU 1), RACESERVER=PATH
 #        (another build's).
 set -euo pipefail
@@ -70,6 +77,7 @@ export BURST_N=${BURST_N:-1000}
 REPORT_N=${REPORT_N:-20000}
 REPORT_RUNS=${REPORT_RUNS:-5}
 MERGE_N=${MERGE_N:-126000}
+THREADS_RUNS=${THREADS_RUNS:-5}
 SKIP=${SKIP:-}
 TOKEN=bench.token.x
 PY=/usr/bin/python3
@@ -96,7 +104,8 @@ ninja -C "$build" cli/wsprobe tests/servers/raceserver >"$work/build.log" 2>&1 |
   { cat "$work/build.log"; exit 1; }
 cc -O2 -o "$work/raw_client" bench/raw_client.c
 cc -O2 -o "$work/stamp_server" bench/stamp_server.c
-cc -O2 -I include -o "$work/report_bench" bench/report_bench.c \
+cc -O2 -I include -I "$build/include" -o "$work/report_bench" \
+  bench/report_bench.c \
   -L "$build/lib" -lwsprobe -luv -Wl,-rpath,"$build/lib"
 wsprobe=$build/cli/wsprobe
 raceserver=${RACESERVER:-$build/tests/servers/raceserver}
@@ -149,9 +158,10 @@ run_client() { # CLIENT N C
     raw) line=$("${cli_pin[@]}" "$work/raw_client" "$url" "$n" "$c" 0 "$TOKEN" || true) ;;
     python) line=$("${cli_pin[@]}" $PY bench/py_client.py "$url" "$n" "$c" 0 "$TOKEN" || true) ;;
     node) line=$("${cli_pin[@]}" node bench/node_client.js "$url" "$n" "$c" 0 "$TOKEN" || true) ;;
-    wsprobe)
+    wsprobe | wsprobe-t*)
       "${cli_pin[@]}" /usr/bin/time -f '%U %S %M' -o "$work/time" "$wsprobe" \
         -q -n "$n" -c "$c" --jwt "$TOKEN" --send hi --json "$work/r.json" \
+        --threads "$([ "$client" = wsprobe ] && echo 1 || echo "${client#wsprobe-t}")" \
         "$url" || true
       line=$($PY - "$work/r.json" "$work/time" "$n" "$c" <<'PY'
 import json, math, sys
@@ -474,6 +484,31 @@ if ! skip merge; then
   rm -f "$work"/shard-{0,1,2}.json "$work"/merged.*
 fi
 
+# ---- 8. threads ----
+if ! skip threads; then
+  say "threads: N=$N, C in {$CONCS}, wsprobe --json on 1 and 2 threads and raw C, $THREADS_RUNS runs each; bursts of $BURST_N"
+  for c in $CONCS; do
+    for r in $(seq "$THREADS_RUNS"); do
+      for client in raw wsprobe-t1 wsprobe-t2; do
+        run_client "$client" "$N" "$c" >>"$work/threads.jsonl"
+      done
+    done
+  done
+  for r in $(seq "$THREADS_RUNS"); do
+    for t in 1 2; do
+      "${cli_pin[@]}" "$wsprobe" -q --burst -n "$BURST_N" -c "$BURST_N" \
+        --threads "$t" --jwt "$TOKEN" --send hi --json "$work/burst.json" \
+        "$url" || true
+      $PY -c 'import json,sys; d=json.load(open(sys.argv[1])); c=d["campaign"]; b=c["bursts"]; t=c.get("threads"); print(json.dumps({"client": "t" + sys.argv[2], "spread_ms": b["send_spread_ms"]["max"], "failed": d["summary"]["failed"], "lag_ms": [l["release_lag_ms"]["max"] for l in t["loops"]] if t else None, "own_ms": [l["send_spread_ms"]["max"] for l in t["loops"]] if t else None}))' \
+        "$work/burst.json" "$t" >>"$work/tburst.jsonl"
+    done
+    RAW_BURST=1 "${cli_pin[@]}" "$work/raw_client" "$url" "$BURST_N" \
+      "$BURST_N" 200 "$TOKEN" |
+      $PY -c 'import json,sys; ls=[json.loads(l) for l in sys.stdin]; b=[l for l in ls if "burst_spread_ms" in l][0]; e=[l for l in ls if "client" in l][0]; print(json.dumps({"client": "raw", "spread_ms": b["burst_spread_ms"], "failed": e["failed"]}))' \
+      >>"$work/tburst.jsonl" || true
+  done
+fi
+
 # ---- report ----
 $PY - "$work" "$RUNS" "$D" "$ACC_N" "$TLS_N" "$TLS_C" "$TLS_RUNS" <<'PY'
 import json, os, statistics, sys
@@ -646,6 +681,51 @@ if merge:
               m["shard_bytes"] / 1e6, m["peak_rss_kb"] / 1024, float(m["wall_s"]),
               m["merged_bytes"] / 1e6, m["html_bytes"] / 1e6,
               m["junit_bytes"] / 1e6))
+thr = load("threads.jsonl")
+if thr:
+    print()
+    print("threads, N=%d with --json (probes/s, medians of %d interleaved "
+          "runs; ratio to raw C's median):" % (
+              thr[0]["n"], len([t for t in thr if t["client"] == "raw"]) //
+              len({t["c"] for t in thr})))
+    lab = {"raw": "raw C epoll", "wsprobe-t1": "wsprobe --threads 1",
+           "wsprobe-t2": "wsprobe --threads 2"}
+    for c in sorted({t["c"] for t in thr}):
+        med = {}
+        for client in ("raw", "wsprobe-t1", "wsprobe-t2"):
+            v = sorted(t["probes_per_s"] for t in thr
+                       if t["c"] == c and t["client"] == client)
+            if v:
+                med[client] = (v[len(v) // 2], v)
+        base = med.get("raw", (0,))[0]
+        for client, (m, v) in med.items():
+            print("  C=%-5d %-20s %8.0f  %5.2fx  (runs: %s)" % (
+                c, lab[client], m, m / base if base else 0,
+                ", ".join("%.0f" % x for x in v)))
+tb = load("tburst.jsonl")
+if tb:
+    print()
+    print("burst of %s first messages on threads, send spread (ms; medians of "
+          "interleaved runs; ratio to the raw single-thread floor):" %
+          os.environ.get("BURST_N", "1000"))
+    raw = sorted(b["spread_ms"] for b in tb if b["client"] == "raw")
+    floor = raw[len(raw) // 2] if raw else None
+    for client, label in (("raw", "raw C tight loop"), ("t1", "wsprobe, 1 thread"),
+                          ("t2", "wsprobe, 2 threads")):
+        v = sorted(b["spread_ms"] for b in tb if b["client"] == client)
+        if not v:
+            continue
+        m = v[len(v) // 2]
+        f = sum(b["failed"] for b in tb if b["client"] == client)
+        print("  %-20s %7.3f  %5.2fx  (runs: %s)%s" % (
+            label, m, m / floor if floor else 0, ", ".join("%.3f" % x for x in v),
+            "  (%d probes failed)" % f if f else ""))
+    for b in tb:
+        if b["client"] == "t2" and b.get("lag_ms"):
+            print("    2 threads: each thread's own spread %s ms, release lag "
+                  "behind the deadline %s ms" % (
+                      " / ".join("%.3f" % x for x in b["own_ms"]),
+                      " / ".join("%.3f" % x for x in b["lag_ms"])))
 acc = load("accuracy.jsonl")
 if acc:
     print()

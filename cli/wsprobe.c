@@ -10,6 +10,7 @@
  */
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -257,31 +258,33 @@ static void on_signal(int signum) {
 }
 
 typedef struct {
-  uv_timer_t progress; /* Redraws the progress line. */
-  int show_progress;   /* stderr is a terminal and not --quiet. */
-  uint64_t done;       /* Probes ended. */
-  uint64_t failed;     /* Of which did not pass. */
-  uint64_t total;      /* Planned, 0 when open-ended. */
-  uint64_t t0;         /* uv_hrtime() at start. */
+  uv_timer_t progress;         /* Redraws the progress line. */
+  int show_progress;           /* stderr is a terminal and not --quiet. */
+  atomic_uint_fast64_t done;   /* Probes ended (counted on any thread). */
+  atomic_uint_fast64_t failed; /* Of which did not pass. */
+  uint64_t total;              /* Planned, 0 when open-ended. */
+  uint64_t t0;                 /* uv_hrtime() at start. */
 } app;
 
 static void on_probe_done(wsp_campaign *c, const wsp_result *r, void *ud) {
   app *a = ud;
   (void)c;
-  a->done++;
-  a->failed += !wsp_result_passed(r);
+  atomic_fetch_add_explicit(&a->done, 1, memory_order_relaxed);
+  if (!wsp_result_passed(r))
+    atomic_fetch_add_explicit(&a->failed, 1, memory_order_relaxed);
 }
 
 static void draw_progress(app *a, int final) {
   double secs = (double)(uv_hrtime() - a->t0) / 1e9;
-  double rate = secs > 0 ? (double)a->done / secs : 0;
-  if (a->total > 0 && rate > 0 && a->done < a->total)
+  uint64_t done = atomic_load(&a->done), failed = atomic_load(&a->failed);
+  double rate = secs > 0 ? (double)done / secs : 0;
+  if (a->total > 0 && rate > 0 && done < a->total)
     fprintf(stderr, "\r%llu/%llu probes, %.0f/s, %llu failed, ETA %.0fs   ",
-            (unsigned long long)a->done, (unsigned long long)a->total, rate,
-            (unsigned long long)a->failed, (double)(a->total - a->done) / rate);
+            (unsigned long long)done, (unsigned long long)a->total, rate,
+            (unsigned long long)failed, (double)(a->total - done) / rate);
   else
     fprintf(stderr, "\r%llu probes, %.0f/s, %llu failed            ",
-            (unsigned long long)a->done, rate, (unsigned long long)a->failed);
+            (unsigned long long)done, rate, (unsigned long long)failed);
   if (final)
     fputs("\r\033[K", stderr);
 }
@@ -295,6 +298,27 @@ static void on_done(wsp_campaign *c, void *ud) {
     draw_progress(a, 1);
     uv_close((uv_handle_t *)&a->progress, NULL);
   }
+}
+
+/* A campaign on several threads, run from one more. */
+typedef struct {
+  wsp_campaign *c;    /* The campaign. */
+  app *a;             /* The progress it feeds. */
+  uv_thread_t thread; /* Runs wsp_campaign_run(). */
+  uv_async_t done;    /* Tells this loop it returned. */
+  int rc;             /* What it returned. */
+} threaded;
+
+static void threads_main(void *arg) {
+  threaded *t = arg;
+  t->rc = wsp_campaign_run(t->c);
+  uv_async_send(&t->done);
+}
+
+static void on_threads_done(uv_async_t *h) {
+  threaded *t = h->data;
+  uv_close((uv_handle_t *)h, NULL);
+  on_done(t->c, t->a);
 }
 
 /* Runs the campaign on a loop of its own; 0 or the error. */
@@ -328,9 +352,26 @@ static int run(wsp_campaign *c, int quiet) {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
-  if ((rc = wsp_campaign_start(c, ctx, on_done, &a)) != 0 && a.show_progress)
-    uv_close((uv_handle_t *)&a.progress, NULL);
-  uv_run(&loop, UV_RUN_DEFAULT);
+  if (wsp_campaign_threads(c) > 1) {
+    /* Loops of its own, one a thread, run from another thread while
+     * this loop draws the progress. */
+    threaded t = {.c = c, .a = &a};
+    uv_async_init(&loop, &t.done, on_threads_done);
+    t.done.data = &t;
+    if ((rc = uv_thread_create(&t.thread, threads_main, &t)) != 0) {
+      uv_close((uv_handle_t *)&t.done, NULL);
+      on_done(c, &a);
+    }
+    uv_run(&loop, UV_RUN_DEFAULT);
+    if (rc == 0) {
+      uv_thread_join(&t.thread);
+      rc = t.rc;
+    }
+  } else {
+    if ((rc = wsp_campaign_start(c, ctx, on_done, &a)) != 0 && a.show_progress)
+      uv_close((uv_handle_t *)&a.progress, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+  }
   signal(SIGINT, SIG_DFL);
   signal(SIGTERM, SIG_DFL);
   running = NULL;

@@ -1180,6 +1180,32 @@ WSP_EXTERN int wsp_time_parse(const char *text, int64_t *unix_us);
  * is NULL).
  */
 WSP_EXTERN int wsp_campaign_set_lag_threshold(wsp_campaign *c, uint32_t ms);
+/*
+ * Runs the campaign on `n` loops, one a thread (0: one per online CPU, at
+ * most one per connection of the concurrency; default 1), when it is run
+ * with wsp_campaign_run(); wsp_campaign_start() runs one loop only and
+ * refuses more. Each loop has its own context (DRBG, TLS configuration
+ * and session cache, parsed keys) and a share of the probe indexes, of
+ * the concurrency and of the rate: the count, concurrency and rate stay
+ * totals. Every index runs once, with the delay, jitter and token claims
+ * it would have on one loop with the same seed; the results and the
+ * report are one campaign's (wsp_report_new() merges the loops' figures
+ * as wsp_report_new_merged() does). Bursts are released on every loop at
+ * one shared deadline; the report gives the send spread over all loops
+ * and each loop's own spread and lateness. The probe callback
+ * (wsp_campaign_set_probe_cb()) is then called from the loops' threads,
+ * one call at a time. Window searches and concurrency sweeps adapt as
+ * they go and run on one loop: wsp_campaign_validate() refuses them with
+ * more threads, as it refuses more threads than connections.
+ *
+ * Errors: WSP_ERANGE (above 1024), WSP_ESTATE (started), WSP_EINVAL (c is
+ * NULL).
+ */
+WSP_EXTERN int wsp_campaign_set_threads(wsp_campaign *c, uint32_t n);
+/* The loops the campaign runs on: as set, or for 0 the number of online
+ * CPUs, at most the concurrency (1 for window and concurrency searches).
+ * After a run, the number it ran on. */
+WSP_EXTERN uint32_t wsp_campaign_threads(const wsp_campaign *c);
 /* Probes a fixed schedule will run (0 for adaptive or timed campaigns). */
 WSP_EXTERN uint32_t wsp_campaign_planned(const wsp_campaign *c);
 /*
@@ -1260,9 +1286,13 @@ WSP_EXTERN int wsp_campaign_check_limits(wsp_campaign *c);
 WSP_EXTERN int wsp_campaign_validate(const wsp_campaign *c, char *err,
                                      size_t errlen);
 /*
- * Runs the campaign to completion on a private loop.
+ * Runs the campaign to completion on a private loop, or on one private
+ * loop per thread when wsp_campaign_set_threads() asked for more than one
+ * (it returns when every thread has ended). An interrupt
+ * (wsp_campaign_interrupt()) reaches every loop.
  *
- * Errors: WSP_EINVAL (c is NULL), WSP_EBUSY (the private loop did not close),
+ * Errors: WSP_EINVAL (c is NULL, or settings that conflict, as
+ * wsp_campaign_validate() says), WSP_EBUSY (a private loop did not close),
  * and those of wsp_ctx_new() and wsp_campaign_start(): WSP_ESTATE,
  * WSP_ECRYPTO, WSP_ENOMEM, libuv's codes.
  */

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "addrs.h"
 #include "campaign.h"
@@ -40,6 +41,15 @@
  * would block the loop for hundreds of milliseconds and skew the timings
  * of the probes already running. */
 #define LAUNCH_BATCH 512
+/*
+ * A burst shared by several loops: each loop spins from the moment it
+ * learns the deadline (at most the lead, or the last millisecond of a
+ * longer delay) rather than sleeping until it. A thread that sleeps must
+ * be woken and scheduled again, which on a busy machine took 5-8 ms in
+ * about half the bursts measured with a 300 us spin; one that spins is
+ * already running when the deadline comes.
+ */
+#define GATE_SPIN_NS (WSP__GATE_LEAD_NS + 1000000u)
 
 int wsp_campaign_new(const wsp_config *cfg, wsp_campaign **out) {
   wsp_campaign *c;
@@ -58,6 +68,8 @@ int wsp_campaign_new(const wsp_config *cfg, wsp_campaign **out) {
   c->concurrency = WSP__DEF_CONCURRENCY;
   c->slice_ms = WSP__DEF_SLICE_MS;
   c->shards = 1;
+  c->threads = 1;
+  c->lanes = 1;
   c->lag_threshold_ms = WSP__DEF_LAG_MS;
   c->start_at_us = -1;
   c->start_tol_ms = WSP__DEF_START_TOLERANCE_MS;
@@ -75,6 +87,7 @@ int wsp_campaign_new(const wsp_config *cfg, wsp_campaign **out) {
     wsp__hist_init(&c->spans[s]);
   wsp__hist_init(&c->lag);
   wsp__hist_init(&c->spread);
+  wsp__hist_init(&c->release_lag);
   *out = c;
   return 0;
 }
@@ -85,8 +98,12 @@ int wsp_campaign_close(wsp_campaign *c) {
   if (c->running)
     return wsp__fail(c->error, sizeof(c->error), WSP_EBUSY,
                      "the campaign is running (wait for its done callback)");
-  for (size_t i = 0; i < c->nresults; i++)
+  /* Run on several loops, the results are theirs (borrowed here). */
+  for (size_t i = 0; c->sub == NULL && i < c->nresults; i++)
     wsp_result_free(c->results[i]);
+  for (uint32_t i = 0; c->sub != NULL && i < c->threads; i++)
+    wsp_campaign_close(c->sub[i]);
+  free(c->sub);
   free(c->results);
   free(c->slots);
   free(c->free_slots);
@@ -330,6 +347,33 @@ int wsp_time_parse(const char *text, int64_t *unix_us) {
   return wsp__parse_time(text, unix_us);
 }
 
+int wsp_campaign_set_threads(wsp_campaign *c, uint32_t n) {
+  SETTER_GUARD(c);
+  if (n > WSP__MAX_THREADS)
+    return fail(c, WSP_ERANGE, "threads %u out of range (0 for auto, 1-%u)", n,
+                WSP__MAX_THREADS);
+  c->threads = n;
+  return ok(c);
+}
+
+uint32_t wsp_campaign_threads(const wsp_campaign *c) {
+  long cpus;
+  uint32_t n;
+  if (c == NULL)
+    return 0;
+  if (c->threads > 0)
+    return c->threads;
+  /* Auto: one loop per online CPU, but never more than the connections
+   * to share out. */
+  cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  n = cpus < 1                  ? 1
+      : cpus > WSP__MAX_THREADS ? WSP__MAX_THREADS
+                                : (uint32_t)cpus;
+  if (c->mode == WSP__MODE_WINDOW || c->mode == WSP__MODE_CONCURRENCY)
+    return 1;
+  return n < c->concurrency ? n : c->concurrency;
+}
+
 int wsp_campaign_set_lag_threshold(wsp_campaign *c, uint32_t ms) {
   SETTER_GUARD(c);
   if (ms < 1 || ms > WSP__MAX_LAG_MS)
@@ -428,8 +472,24 @@ int wsp_campaign_set_probe_cb(wsp_campaign *c, wsp_campaign_probe_cb cb,
 
 /* ---- the schedule ---- */
 
-/* Global probe index of the local position `k` of a fixed schedule. */
+/* How many of the first `x` positions fall to lane `t` of `n`. */
+static uint32_t lane_share(uint64_t x, uint32_t t, uint32_t n) {
+  return (uint32_t)(x / n + (t < x % n));
+}
+
+/*
+ * Global probe index of the local position `k` of a fixed schedule. On
+ * several loops (lanes), the shard's schedule is dealt out: position p
+ * goes to lane p mod lanes; with bursts, position j of each burst goes to
+ * lane j mod lanes, so that every loop holds its share of each burst.
+ */
 static uint32_t index_of(const wsp_campaign *c, uint32_t k) {
+  if (c->lanes > 1 && c->burst) {
+    uint32_t per = c->concurrency; /* This lane's share of a burst. */
+    k = k / per * c->team_conc + c->lane + k % per * c->lanes;
+  } else if (c->lanes > 1) {
+    k = k * c->lanes + c->lane;
+  }
   if (c->order != NULL)
     k = c->order[k];
   return k * c->shards + c->shard;
@@ -452,7 +512,18 @@ static uint32_t delay_of(wsp_campaign *c, uint32_t index) {
 
 /* How many probes of the fixed schedule (plain, sweep) this shard runs. */
 static uint32_t shard_size(const wsp_campaign *c, uint64_t total) {
-  return (uint32_t)(total / c->shards + (c->shard < total % c->shards));
+  return lane_share(total, c->shard, c->shards);
+}
+
+/* How many of them this loop runs (index_of() deals them out). */
+static uint32_t lane_size(const wsp_campaign *c, uint64_t total) {
+  uint32_t s = shard_size(c, total);
+  if (c->lanes <= 1)
+    return s;
+  if (!c->burst)
+    return lane_share(s, c->lane, c->lanes);
+  return s / c->team_conc * c->concurrency +
+         lane_share(s % c->team_conc, c->lane, c->lanes);
 }
 
 /* A probe of the sweep and its place in the order. */
@@ -473,22 +544,24 @@ static int cmp_keyed(const void *a, const void *b) {
  * over time is not mistaken for an effect of the delay. Each index has a
  * sort key drawn from the seed and the index alone, and the probes run in
  * the order of their keys: a shard runs its indexes in the order the
- * unsharded campaign runs them, whatever the number of shards.
+ * unsharded campaign runs them, whatever the number of shards. The whole
+ * shard's schedule is ordered, the same on every loop; index_of() deals
+ * it out to the loops.
  */
-static int shuffle(wsp_campaign *c) {
-  keyed *v = malloc((c->planned ? c->planned : 1) * sizeof(*v));
-  if (v == NULL || (c->order = malloc((c->planned ? c->planned : 1) *
-                                      sizeof(*c->order))) == NULL) {
+static int shuffle(wsp_campaign *c, uint32_t all) {
+  keyed *v = malloc((all ? all : 1) * sizeof(*v));
+  if (v == NULL ||
+      (c->order = malloc((all ? all : 1) * sizeof(*c->order))) == NULL) {
     free(v);
     return fail(c, WSP_ENOMEM, "out of memory");
   }
-  for (uint32_t k = 0; k < c->planned; k++) {
+  for (uint32_t k = 0; k < all; k++) {
     v[k].k = k;
     v[k].key = wsp__rand_at(c->seed, WSP__STREAM_ORDER,
                             (uint64_t)k * c->shards + c->shard);
   }
-  qsort(v, c->planned, sizeof(*v), cmp_keyed);
-  for (uint32_t k = 0; k < c->planned; k++)
+  qsort(v, all, sizeof(*v), cmp_keyed);
+  for (uint32_t k = 0; k < all; k++)
     c->order[k] = v[k].k;
   free(v);
   return 0;
@@ -808,6 +881,9 @@ static void record(wsp_campaign *c, wsp_result *r) {
  * iteration, and measures the spread of their send times. */
 static void release_all(wsp_campaign *c) {
   uint64_t lo = UINT64_MAX, hi = 0;
+  if (c->gate != NULL)
+    /* How late this loop began, against the deadline all loops share. */
+    wsp__hist_add(&c->release_lag, uv_hrtime() - c->round.release_at);
   for (uint32_t i = 0; i < c->nslots; i++) {
     wsp__slot *s = &c->slots[i];
     if (s->probe != NULL && s->ready)
@@ -829,6 +905,10 @@ static void release_all(wsp_campaign *c) {
     wsp__hist_add(&c->spread, hi - lo);
     c->bursts++;
   }
+  if (c->gate_owed) {
+    c->gate_owed = 0;
+    wsp__gate_sent(c->gate, lo, hi);
+  }
   c->round.gated = 0; /* Released; late arrivals go at once. */
 }
 
@@ -837,6 +917,14 @@ static void on_release(uv_timer_t *t) {
   uint64_t now = uv_hrtime();
   if (!c->round.gated)
     return;
+  if (c->gate != NULL && now < c->round.release_at &&
+      c->round.release_at - now <= GATE_SPIN_NS) {
+    /* Other loops release at this very instant: no loop iteration in
+     * between, whose I/O could make this one late. */
+    while (uv_hrtime() < c->round.release_at)
+      ;
+    now = c->round.release_at;
+  }
   if (now < c->round.release_at) {
     /* Set a little early (see arm_due() in probe.c): the last fraction
      * of a millisecond is waited out one loop iteration at a time. */
@@ -848,12 +936,34 @@ static void on_release(uv_timer_t *t) {
   release_all(c);
 }
 
+/* Several loops: the deadline of the round awaited, once the gate has
+ * one, is this loop's too. */
+static void gate_check(wsp_campaign *c) {
+  uint64_t at;
+  if (c->gate_round == 0 ||
+      (at = wsp__gate_deadline(c->gate, c->gate_round)) == 0)
+    return;
+  c->gate_round = 0;
+  c->gate_owed = 1;
+  c->round.release_at = at;
+  on_release(&c->release);
+}
+
+static void on_gate(uv_async_t *a) { gate_check(a->data); }
+
 /* Burst: once every probe of the round opened or ended, release them all
- * in one loop iteration, the round's delay after that moment. */
+ * in one loop iteration, the round's delay after that moment; on several
+ * loops, at the deadline the gate sets once every loop is ready. */
 static void maybe_release(wsp_campaign *c) {
   if (!c->round.gated || c->round.ready < c->round.n ||
-      c->round.release_at != 0)
+      c->round.release_at != 0 || c->gate_round != 0)
     return;
+  if (c->gate != NULL) {
+    c->gate_round = wsp__gate_arrive(c->gate, c->lane,
+                                     (uint64_t)c->round.delay_ms * 1000000);
+    gate_check(c);
+    return;
+  }
   if (c->round.delay_ms == 0) {
     release_all(c);
     return;
@@ -1035,6 +1145,13 @@ void wsp_campaign_interrupt(wsp_campaign *c) {
     uv_async_send(&c->wake);
     atomic_store(&c->wake_state, WSP__WAKE_LIVE);
   }
+  /* Run on several loops: each one's campaign, once they exist (a loop
+   * made later sees interrupt_req before it starts). */
+  {
+    wsp_campaign **sub = atomic_load(&c->sub_live);
+    for (uint32_t i = 0; sub != NULL && i < c->threads; i++)
+      wsp_campaign_interrupt(sub[i]);
+  }
 }
 
 int wsp_campaign_interrupted(const wsp_campaign *c) {
@@ -1049,6 +1166,15 @@ static void drain(wsp_campaign *c) {
   c->draining = 1;
   c->t_end = uv_hrtime();
   retire_wake(c);
+  if (c->gate != NULL) {
+    /* A round the gate opened for it that it never released: cancelled. */
+    if (c->gate_owed)
+      wsp__gate_sent(c->gate, UINT64_MAX, 0);
+    c->gate_owed = 0;
+    c->gate_round = 0;
+    wsp__gate_leave(c->gate, c->lane);
+    uv_close((uv_handle_t *)&c->gate_wake, on_own_closed);
+  }
   uv_close((uv_handle_t *)&c->pace, on_own_closed);
   uv_close((uv_handle_t *)&c->release, on_own_closed);
   uv_close((uv_handle_t *)&c->lag_timer, on_own_closed);
@@ -1079,9 +1205,11 @@ static int wait_for_start(wsp_campaign *c) {
 static void begin(wsp_campaign *c) {
   if (c->start_deadline != 0 && wait_for_start(c))
     return;
-  c->t_start = uv_hrtime();
+  /* Several loops count from one instant: their time slices, rates and
+   * probe starts line up. */
+  c->t_start = c->epoch ? c->epoch : uv_hrtime();
   if (c->start_deadline != 0)
-    c->late_ns = (int64_t)(c->t_start - c->start_deadline);
+    c->late_ns = (int64_t)(uv_hrtime() - c->start_deadline);
   c->lag_expected = c->t_start + LAG_TICK_MS * 1000000ull;
   uv_timer_start(&c->lag_timer, on_lag_tick, LAG_TICK_MS, LAG_TICK_MS);
   uv_unref((uv_handle_t *)&c->lag_timer);
@@ -1139,20 +1267,23 @@ int wsp_campaign_validate(const wsp_campaign *c, char *err, size_t errlen) {
     return wsp__errorf(err, errlen, WSP_EINVAL,
                        "a delay sweep gives its probes different delays: "
                        "they cannot be released together as a burst");
+  if (wsp_campaign_threads(c) > 1 && c->mode == WSP__MODE_WINDOW)
+    return wsp__errorf(err, errlen, WSP_EINVAL,
+                       "a window search runs on one thread: each point "
+                       "depends on the last one's results (--threads 1)");
+  if (wsp_campaign_threads(c) > 1 && c->mode == WSP__MODE_CONCURRENCY)
+    return wsp__errorf(err, errlen, WSP_EINVAL,
+                       "a concurrency sweep runs on one thread: each level "
+                       "is one burst chosen after the last (--threads 1)");
+  if (c->threads > c->concurrency)
+    return wsp__errorf(err, errlen, WSP_EINVAL,
+                       "%u threads for a concurrency of %u: each thread "
+                       "needs a connection of its own",
+                       c->threads, c->concurrency);
   return 0;
 }
 
-int wsp_campaign_start(wsp_campaign *c, wsp_ctx *ctx, wsp_campaign_done_cb done,
-                       void *user_data) {
-  wsp__dial dial;
-  uint32_t nslots;
-  int rc;
-  if (c == NULL || ctx == NULL)
-    return WSP_EINVAL;
-  if (c->running || c->ran)
-    return fail(c, WSP_ESTATE, "the campaign has already been started");
-  if (wsp_campaign_validate(c, c->error, sizeof(c->error)) != 0)
-    return WSP_EINVAL;
+int wsp__campaign_plan_start(wsp_campaign *c) {
   /* The one conversion of the wall clock to the monotonic one. */
   wsp__clock_pair_now(&c->clocks);
   wsp__clock_state_now(&c->clock);
@@ -1169,17 +1300,40 @@ int wsp_campaign_start(wsp_campaign *c, wsp_ctx *ctx, wsp_campaign_done_cb done,
     }
     c->start_deadline = at;
   }
+  return 0;
+}
+
+int wsp_campaign_start(wsp_campaign *c, wsp_ctx *ctx, wsp_campaign_done_cb done,
+                       void *user_data) {
+  wsp__dial dial;
+  uint32_t nslots;
+  int rc;
+  if (c == NULL || ctx == NULL)
+    return WSP_EINVAL;
+  if (c->running || c->ran)
+    return fail(c, WSP_ESTATE, "the campaign has already been started");
+  if (wsp_campaign_validate(c, c->error, sizeof(c->error)) != 0)
+    return WSP_EINVAL;
+  if (wsp_campaign_threads(c) > 1)
+    return fail(c, WSP_ESTATE,
+                "a campaign on several threads runs on loops of its own: "
+                "wsp_campaign_run()");
+  if ((rc = wsp__campaign_plan_start(c)) != 0)
+    return rc;
   switch (c->mode) {
   case WSP__MODE_PLAIN:
-    c->planned = shard_size(c, plain_count(c));
+    c->planned = lane_size(c, plain_count(c));
     nslots = c->concurrency;
     break;
-  case WSP__MODE_SWEEP:
-    c->planned = shard_size(c, (uint64_t)c->ndelays * c->per_delay);
+  case WSP__MODE_SWEEP: {
+    /* The shard's whole schedule is shuffled, the same on every loop. */
+    uint32_t all = shard_size(c, (uint64_t)c->ndelays * c->per_delay);
+    c->planned = lane_size(c, (uint64_t)c->ndelays * c->per_delay);
     nslots = c->concurrency;
-    if ((rc = shuffle(c)) != 0)
+    if ((rc = shuffle(c, all)) != 0)
       return rc;
     break;
+  }
   case WSP__MODE_WINDOW:
     nslots = c->win_trials > c->concurrency ? c->win_trials : c->concurrency;
     break;
@@ -1231,6 +1385,13 @@ int wsp_campaign_start(wsp_campaign *c, wsp_ctx *ctx, wsp_campaign_done_cb done,
   uv_timer_init(wsp_ctx_loop(ctx), &c->lag_timer);
   c->pace.data = c->release.data = c->lag_timer.data = c;
   c->handles = 4; /* pace, release, lag_timer, wake */
+  if (c->gate != NULL) {
+    uv_async_init(wsp_ctx_loop(ctx), &c->gate_wake, on_gate);
+    c->gate_wake.data = c;
+    uv_unref((uv_handle_t *)&c->gate_wake);
+    wsp__gate_join(c->gate, c->lane, &c->gate_wake);
+    c->handles++;
+  }
   c->t_start = uv_hrtime();
   wsp__dial_of(&c->cfg->url, &c->cfg->proxy, c->cfg->noproxy, &dial);
   if (!dial.ip_literal && !pinned(c->cfg, &dial)) {
@@ -1268,28 +1429,6 @@ void wsp_campaign_cancel(wsp_campaign *c) {
     drain(c);
 }
 
-static void run_done(wsp_campaign *c, void *ud) {
-  (void)c;
-  (void)ud;
-}
-
-int wsp_campaign_run(wsp_campaign *c) {
-  uv_loop_t loop;
-  wsp_ctx *ctx = NULL;
-  int rc;
-  if (c == NULL)
-    return WSP_EINVAL;
-  if ((rc = uv_loop_init(&loop)) != 0)
-    return rc;
-  if ((rc = wsp_ctx_new(&loop, &ctx)) == 0 &&
-      (rc = wsp_campaign_start(c, ctx, run_done, NULL)) == 0)
-    uv_run(&loop, UV_RUN_DEFAULT);
-  wsp_ctx_close(ctx);
-  if (uv_loop_close(&loop) != 0 && rc == 0)
-    rc = WSP_EBUSY;
-  return rc;
-}
-
 size_t wsp_campaign_result_count(const wsp_campaign *c) {
   return c ? c->nresults : 0;
 }
@@ -1306,9 +1445,9 @@ uint32_t wsp_campaign_planned(const wsp_campaign *c) {
   if (c == NULL)
     return 0;
   if (c->mode == WSP__MODE_SWEEP)
-    return shard_size(c, (uint64_t)c->ndelays * c->per_delay);
+    return lane_size(c, (uint64_t)c->ndelays * c->per_delay);
   if (c->mode == WSP__MODE_PLAIN && c->duration_ms == 0)
-    return shard_size(c, plain_count(c));
+    return lane_size(c, plain_count(c));
   return 0;
 }
 

@@ -10,6 +10,7 @@
 #include <uv.h>
 
 #include "config.h"
+#include "gate.h"
 #include "hist.h"
 #include "probe.h"
 #include "result.h"
@@ -124,6 +125,7 @@ struct wsp_campaign {
   uint32_t win_lo, win_hi;      /* Window search bounds, ms. */
   uint32_t win_res, win_trials; /* Resolution, probes per point. */
   uint32_t max_level;           /* Concurrency sweep limit. */
+  uint32_t threads;             /* Loops (threads) to run on; 0: auto. */
   unsigned given;               /* WSP__GIVEN_* bits. */
   char error[256];              /* Last setter error, one line. */
   /* Interruption, from any thread or a signal handler. */
@@ -169,6 +171,17 @@ struct wsp_campaign {
   uint64_t start_deadline;        /* uv_hrtime() of start_at_us, or 0. */
   int64_t late_ns;                /* t_start - start_deadline, or -1. */
   uint64_t t_end;                 /* uv_hrtime() at the end. */
+  /* One of several loops running one campaign (threads.c). */
+  uint32_t lane, lanes;      /* This loop's number, of how many (0 of 1). */
+  uint32_t team_conc;        /* The whole campaign's concurrency. */
+  uint64_t epoch;            /* uv_hrtime() all loops count from, or 0. */
+  wsp__gate *gate;           /* Bursts: the loops' shared deadline. */
+  uint64_t gate_round;       /* The gate's round awaited, or 0. */
+  int gate_owed;             /* Its sends are still to be told. */
+  uv_async_t gate_wake;      /* Wakes the loop when a deadline is set. */
+  wsp__hist release_lag;     /* First send minus the deadline, ns. */
+  struct wsp_campaign **sub; /* Several loops: their campaigns, or NULL. */
+  _Atomic(struct wsp_campaign **) sub_live; /* The same, for interrupts. */
   /* Aggregates. */
   wsp__hist spans[WSP_SPAN_COUNT]; /* Durations, ns. */
   wsp__hist lag;                   /* Loop lag samples, ns. */
@@ -193,5 +206,12 @@ struct wsp_campaign {
   wsp__level *levels;              /* Concurrency sweep levels. */
   size_t nlevels;                  /* Levels run. */
 };
+
+/*
+ * Reads both clocks once and, for --start-at, converts the start to the
+ * monotonic clock (start_deadline). 0, or WSP_ELATE when the start was
+ * missed by more than the tolerance.
+ */
+int wsp__campaign_plan_start(wsp_campaign *c);
 
 #endif

@@ -44,6 +44,8 @@
 #define WSP__MAX_PINS 32
 /* Shards of one campaign. */
 #define WSP__MAX_SHARDS 1000000
+/* Threads (loops) of one campaign. */
+#define WSP__MAX_THREADS 1024
 /* Seeds stay exact in a JSON number: below 2^53. */
 #define WSP__MAX_SEED 0x1fffffffffffffull
 

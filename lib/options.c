@@ -68,6 +68,7 @@ static int ap_seed(wsp__build *b, const wsp_option *o, const wsp__optval *v);
 static int ap_shard(wsp__build *b, const wsp_option *o, const wsp__optval *v);
 static int ap_start_at(wsp__build *b, const wsp_option *o,
                        const wsp__optval *v);
+static int ap_threads(wsp__build *b, const wsp_option *o, const wsp__optval *v);
 static int ap_tls_resume(wsp__build *b, const wsp_option *o,
                          const wsp__optval *v);
 static int ap_address_policy(wsp__build *b, const wsp_option *o,
@@ -85,6 +86,14 @@ const wsp_option wsp__options[] = {
    G_CAMPAIGN, WSP__STR(WSP__DEF_CONCURRENCY), 1, WSP__MAX_CONCURRENCY, 0, 0,
    NULL, "probes in flight at once", -1,
    .camp_u32 = wsp_campaign_set_concurrency},
+  {"threads", 0, "threads", "N|auto", WSP_OPTION_TEXT, CAMPAIGN, G_CAMPAIGN,
+   "1", 0, 0, 0, 0, NULL,
+   "run on N event loops, one a thread (auto: one per online CPU, at most "
+   "one per connection, 1-" WSP__STR(WSP__MAX_THREADS) "); --count, "
+   "--concurrency and --rate stay totals, each index runs once as on one "
+   "loop, and bursts are released on every loop at one shared deadline. "
+   "Not for --find-window or --concurrency-sweep, which adapt as they go",
+   -1, .apply = ap_threads},
   {"rate", 0, "rate", "R", WSP_OPTION_NUMBER, CAMPAIGN, G_CAMPAIGN, NULL, 0,
    WSP__MAX_RATE, 0, 0, NULL, "start at most R probes a second", -1,
    .apply = ap_rate},
@@ -707,6 +716,24 @@ static int ap_start_at(wsp__build *b, const wsp_option *o,
                           "(2026-11-28T22:30:00.250Z) or Unix seconds",
                           wsp__opt_ref(b->p, o, ref, sizeof(ref)), v->text);
   return wsp__opt_camp_fail(b, o, wsp_campaign_set_start_at(b->c, us));
+}
+
+static int ap_threads(wsp__build *b, const wsp_option *o,
+                      const wsp__optval *v) {
+  char ref[48], *end;
+  unsigned long n;
+  if (strcmp(v->text, "auto") == 0)
+    return wsp__opt_camp_fail(b, o, wsp_campaign_set_threads(b->c, 0));
+  errno = 0;
+  n = strtoul(v->text, &end, 10);
+  if (v->text[0] < '0' || v->text[0] > '9' || *end != '\0' || errno != 0 ||
+      n < 1 || n > WSP__MAX_THREADS)
+    return wsp__plan_fail(b->p, WSP_ERANGE,
+                          "%s: '%.60s' is neither a number of threads "
+                          "(1-%d) nor auto",
+                          wsp__opt_ref(b->p, o, ref, sizeof(ref)), v->text,
+                          WSP__MAX_THREADS);
+  return wsp__opt_camp_fail(b, o, wsp_campaign_set_threads(b->c, (uint32_t)n));
 }
 
 static int ap_tls_resume(wsp__build *b, const wsp_option *o,

@@ -672,6 +672,8 @@ static cJSON *settings_json(const wsp_plan *p, const wsp_campaign *c) {
   cJSON_AddStringToObject(x, "mode", wsp__mode_names[c->mode]);
   cJSON_AddNumberToObject(x, "planned", wsp_campaign_planned(c));
   cJSON_AddNumberToObject(x, "concurrency", c->concurrency);
+  /* Auto says how many it would be on this machine. */
+  cJSON_AddNumberToObject(x, "threads", wsp_campaign_threads(c));
   cJSON_AddItemToObject(x, "rate",
                         c->rate > 0 ? cJSON_CreateNumber(c->rate)
                                     : cJSON_CreateNull());

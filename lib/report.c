@@ -173,6 +173,30 @@ static void campaign_text(wsp__out *b, const wsp_report *rep) {
         b, "\nbursts: %llu released, send spread p50 %.3f ms, max %.3f ms\n",
         (unsigned long long)rep->bursts, quantile_ms(&rep->spread, 0.5),
         rep->spread.count ? ms(rep->spread.max) : 0);
+  if (rep->nthreads > 1) {
+    wsp__out_printf(b, "threads: %u loops", rep->nthreads);
+    if (rep->has_bursts && rep->release_lag.count > 0)
+      wsp__out_printf(b, ", release lag p50 %.3f ms, max %.3f ms",
+                      quantile_ms(&rep->release_lag, 0.5),
+                      ms(rep->release_lag.max));
+    wsp__out_printf(b, "\n");
+    for (uint32_t i = 0; rep->loops != NULL && i < rep->nthreads; i++) {
+      const wsp__loop_fig *l = &rep->loops[i];
+      wsp__out_printf(b, "  thread %u: %llu probes", i,
+                      (unsigned long long)l->probes);
+      if (rep->has_bursts && l->spread.count > 0)
+        wsp__out_printf(b,
+                        ", send spread p50 %.3f ms, release lag p50 %.3f ms, "
+                        "max %.3f ms",
+                        quantile_ms(&l->spread, 0.5),
+                        quantile_ms(&l->release_lag, 0.5),
+                        ms(l->release_lag.max));
+      if (l->lag.count > 0)
+        wsp__out_printf(b, ", loop lag p99 %.3f ms",
+                        quantile_ms(&l->lag, 0.99));
+      wsp__out_printf(b, "\n");
+    }
+  }
   if (rep->lag.count > 0) {
     wsp__out_printf(b, "loop lag: p99 %.3f ms, max %.3f ms%s\n",
                     quantile_ms(&rep->lag, 0.99), ms(rep->lag.max),

@@ -376,6 +376,23 @@ static void outcomes_card(wsp__out *o, const wsp_report *rep) {
                     rep->bursts == 1 ? "" : "s",
                     (double)wsp__hist_quantile(&rep->spread, 0.5) / 1e6,
                     rep->spread.count ? (double)rep->spread.max / 1e6 : 0);
+  if (rep->nthreads > 1 && rep->has_bursts && rep->release_lag.count > 0)
+    wsp__out_printf(o,
+                    "<li>run on <b>%u</b> threads, each burst released on "
+                    "every one at one deadline: a thread's first send came "
+                    "%.3f ms after it (p50), %.3f ms at most</li>",
+                    rep->nthreads,
+                    (double)wsp__hist_quantile(&rep->release_lag, 0.5) / 1e6,
+                    (double)rep->release_lag.max / 1e6);
+  else if (rep->nthreads > 1)
+    wsp__out_printf(o, "<li>run on <b>%u</b> threads</li>", rep->nthreads);
+  for (uint32_t i = 0;
+       rep->nthreads > 1 && rep->loops != NULL && i < rep->nthreads; i++)
+    wsp__out_printf(o,
+                    "<li>thread %u: %llu probes, its loop's lag p99 %.3f ms"
+                    "</li>",
+                    i, (unsigned long long)rep->loops[i].probes,
+                    (double)wsp__hist_quantile(&rep->loops[i].lag, 0.99) / 1e6);
   if (rep->lag.count > 0)
     wsp__out_printf(o,
                     "<li>the prober's own loop lag: p99 <b>%.3f ms</b>, "

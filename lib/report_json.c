@@ -719,6 +719,35 @@ static void merge_json(fmt *f, const wsp_report *rep) {
   f_close(f, 0);
 }
 
+/* A campaign run on several loops: each one's share and timing (written
+ * only then, so that one loop's report stays as it was). */
+static void threads_json(fmt *f, const wsp_report *rep) {
+  f_key(f, "threads");
+  f_open(f, 1);
+  k_uint(f, "count", rep->nthreads);
+  if (rep->has_bursts)
+    k_hist(f, "release_lag_ms", &rep->release_lag);
+  f_key(f, "loops");
+  f_open(f, 0);
+  for (uint32_t i = 0; rep->loops != NULL && i < rep->nthreads; i++) {
+    const wsp__loop_fig *l = &rep->loops[i];
+    f_elem(f);
+    f_open(f, 1);
+    k_uint(f, "thread", i);
+    k_uint(f, "probes", l->probes);
+    k_uint(f, "concurrency", l->concurrency);
+    if (rep->has_bursts) {
+      k_uint(f, "bursts", l->bursts);
+      k_hist(f, "send_spread_ms", &l->spread);
+      k_hist(f, "release_lag_ms", &l->release_lag);
+    }
+    k_hist(f, "loop_lag_ms", &l->lag);
+    f_close(f, 1);
+  }
+  f_close(f, 0);
+  f_close(f, 1);
+}
+
 static void campaign_json(fmt *f, const wsp_report *rep) {
   f_key(f, "campaign");
   f_open(f, 1);
@@ -782,6 +811,8 @@ static void campaign_json(fmt *f, const wsp_report *rep) {
   k_uint(f, "threshold", rep->lag_threshold_ms);
   k_uint(f, "flagged_probes", rep->flagged);
   f_close(f, 1);
+  if (rep->nthreads > 1)
+    threads_json(f, rep);
   if (rep->mode == WSP__MODE_SWEEP)
     sweep_json(f, rep);
   if (rep->mode == WSP__MODE_WINDOW)

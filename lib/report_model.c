@@ -19,6 +19,7 @@ wsp_report *wsp__rep_alloc(void) {
     wsp__hist_init(&rep->spans[s]);
   wsp__hist_init(&rep->lag);
   wsp__hist_init(&rep->spread);
+  wsp__hist_init(&rep->release_lag);
   rep->duration_ms = -1;
   rep->dns_ms = -1;
   rep->started_us = rep->started_last_us = rep->start_at_us = -1;
@@ -46,6 +47,7 @@ void wsp__rep_free(wsp_report *rep) {
   free(rep->points);
   free(rep->window.evidence);
   free(rep->levels);
+  free(rep->loops);
   free(rep->slices);
   for (size_t i = 0; i < rep->nparts; i++)
     free(rep->parts[i].source);

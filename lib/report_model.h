@@ -41,6 +41,16 @@ typedef struct wsp__window {
   uint64_t spent;          /* Probes they cost. */
 } wsp__window;
 
+/* One loop (thread) of a campaign run on several. */
+typedef struct wsp__loop_fig {
+  uint64_t probes;       /* Probes it ran. */
+  uint64_t concurrency;  /* Its share of the concurrency. */
+  uint64_t bursts;       /* Bursts it released. */
+  wsp__hist spread;      /* Its own sends' spread per burst, ns. */
+  wsp__hist release_lag; /* Its first send minus the shared deadline. */
+  wsp__hist lag;         /* Its loop's lag samples, ns. */
+} wsp__loop_fig;
+
 /* The number of secrets a model keeps to scrub from HTML and JUnit. */
 #define WSP__MAX_SECRETS 16
 
@@ -85,6 +95,10 @@ struct wsp_report {
   wsp__hist spread;            /* Burst send spread, ns. */
   wsp__hist lag;               /* Loop lag samples, ns. */
   uint32_t lag_threshold_ms;   /* Above it, probes are flagged. */
+  uint32_t nthreads;           /* Loops (threads) it ran on, 0 unknown. */
+  wsp__loop_fig *loops;        /* Several: each one's figures, or NULL. */
+  wsp__hist release_lag;       /* Several, bursts: every loop's lateness
+                                  against the shared deadline, ns. */
   uint64_t flagged;            /* Probes flagged. */
   uint32_t per_delay;          /* Sweep: probes per delay. */
   wsp__point *points; /* Sweep delays, window points or levels, with what

@@ -18,6 +18,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "defaults.h"
 #include "report_model.h"
 
 /* The longest line a report may have: a probe with 256 events of 256
@@ -1005,6 +1006,33 @@ static int parts_of(wsp_report *rep, const cJSON *c) {
   return 0;
 }
 
+/* A campaign run on several threads: each one's figures. */
+static int threads_of(wsp_report *rep, const cJSON *t) {
+  const cJSON *loops = get(t, "loops"), *l;
+  uint32_t n = (uint32_t)uint_of(get(t, "count"), 0), i = 0;
+  if (n < 2 || n > WSP__MAX_THREADS || !cJSON_IsArray(loops) ||
+      cJSON_GetArraySize(loops) != (int)n)
+    return WSP_EJSON;
+  if ((rep->loops = calloc(n, sizeof(*rep->loops))) == NULL)
+    return WSP_ENOMEM;
+  rep->nthreads = n;
+  if (rep->has_bursts && hist_of(get(t, "release_lag_ms"), &rep->release_lag))
+    return WSP_EJSON;
+  cJSON_ArrayForEach(l, loops) {
+    wsp__loop_fig *f = &rep->loops[i++];
+    f->probes = uint_of(get(l, "probes"), 0);
+    f->concurrency = uint_of(get(l, "concurrency"), 0);
+    if (rep->has_bursts &&
+        (hist_of(get(l, "send_spread_ms"), &f->spread) != 0 ||
+         hist_of(get(l, "release_lag_ms"), &f->release_lag) != 0))
+      return WSP_EJSON;
+    f->bursts = uint_of(get(l, "bursts"), 0);
+    if (hist_of(get(l, "loop_lag_ms"), &f->lag) != 0)
+      return WSP_EJSON;
+  }
+  return 0;
+}
+
 static int campaign_of(wsp_report *rep, const cJSON *c) {
   const char *fp = cJSON_GetStringValue(get(c, "fingerprint"));
   const cJSON *x;
@@ -1062,6 +1090,8 @@ static int campaign_of(wsp_report *rep, const cJSON *c) {
       (rc = levels_of(rep, get(c, "concurrency_sweep"))) != 0)
     return rc;
   if ((rc = slices_of(rep, c)) != 0)
+    return rc;
+  if ((x = get(c, "threads")) != NULL && (rc = threads_of(rep, x)) != 0)
     return rc;
   if (cJSON_IsNumber(get(c, "merged_from")) && (rc = parts_of(rep, c)) != 0)
     return rc;

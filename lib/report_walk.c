@@ -62,6 +62,7 @@ static int from_campaign(const wsp_campaign *c, wsp_report **out) {
   rep->spread = c->spread;
   rep->lag = c->lag;
   rep->lag_threshold_ms = c->lag_threshold_ms;
+  rep->nthreads = 1;
   rep->flagged = c->flagged;
   memcpy(rep->spans, c->spans, sizeof(rep->spans));
   rep->slice_ms = c->slice_ms;
@@ -240,12 +241,55 @@ int wsp__rep_scan(wsp_report *rep, char *err, size_t errlen) {
 
 /* ---- the public calls ---- */
 
+/*
+ * The report of a campaign run on several loops: the merge of the loops'
+ * campaigns, with what only the whole run knows: a burst's spread from
+ * the first send on any loop to the last on any, and each loop's figures.
+ */
+static int from_loops(const wsp_campaign *c, wsp_report **out) {
+  wsp_report *rep = NULL;
+  int rc = wsp_report_new_merged((const wsp_campaign *const *)c->sub,
+                                 c->threads, &rep, NULL, 0);
+  *out = rep;
+  if (rc != 0)
+    return rc;
+  rep->nthreads = c->threads;
+  if ((rep->loops = calloc(c->threads, sizeof(*rep->loops))) == NULL)
+    return WSP_ENOMEM;
+  for (uint32_t i = 0; i < c->threads; i++) {
+    const wsp_campaign *l = c->sub[i];
+    wsp__loop_fig *f = &rep->loops[i];
+    f->probes = l->nresults;
+    f->concurrency = l->concurrency;
+    f->bursts = l->bursts;
+    f->spread = l->spread;
+    f->release_lag = l->release_lag;
+    f->lag = l->lag;
+  }
+  /* Totals as they were set: the loops' shares of a rate need not add
+   * up to it exactly in floating point. */
+  rep->concurrency = c->concurrency;
+  rep->rate = c->rate;
+  rep->bursts = c->bursts;
+  rep->spread = c->spread;
+  rep->release_lag = c->release_lag;
+  return 0;
+}
+
 int wsp_report_new(const wsp_campaign *c, wsp_report **out) {
   wsp_report *rep = NULL;
   int rc;
   if (c == NULL || out == NULL)
     return WSP_EINVAL;
   *out = NULL;
+  if (c->sub != NULL && !c->running) {
+    if ((rc = from_loops(c, &rep)) != 0) {
+      wsp_report_free(rep);
+      return rc;
+    }
+    *out = rep;
+    return 0;
+  }
   if ((rc = from_campaign(c, &rep)) != 0 ||
       (rc = wsp__rep_scan(rep, NULL, 0)) != 0) {
     wsp_report_free(rep);

@@ -28,7 +28,11 @@ RANKS = {
     "conn": 3, "upgrade": 3, "ws": 3, "event": 3,
     "ctx": 4,
     "probe": 5, "result": 5,
+    # The deadline several loops' bursts share, below the campaign.
+    "gate": 5.5,
     "campaign": 6,
+    # A campaign on several loops, one a thread.
+    "threads": 6.5,
     # Reports: the model's figures, reports read back into it, the walk
     # over a model's probes, the writers, then the calls over them all.
     "report_common": 7, "groups": 7, "fingerprint": 7.1, "report_model": 7.2,

@@ -22,8 +22,9 @@ static wsp_campaign *volatile target;
 
 static double now_s(void) { return (double)uv_hrtime() / 1e9; }
 
-/* A campaign that would run for `ms` if nothing stopped it. */
-static wsp_campaign *long_campaign(int port, uint32_t ms) {
+/* A campaign that would run for `ms` if nothing stopped it, on `threads`
+ * loops. */
+static wsp_campaign *long_campaign_on(int port, uint32_t ms, uint32_t threads) {
   wsp_config *cfg = fixture_agent_config(port);
   wsp_campaign *c = NULL;
   CHECK(cfg != NULL);
@@ -31,8 +32,13 @@ static wsp_campaign *long_campaign(int port, uint32_t ms) {
   CHECK_INT(wsp_campaign_new(cfg, &c), 0);
   CHECK_INT(wsp_campaign_set_duration(c, ms), 0);
   CHECK_INT(wsp_campaign_set_concurrency(c, 4), 0);
+  CHECK_INT(wsp_campaign_set_threads(c, threads), 0);
   wsp_config_free(cfg);
   return c;
+}
+
+static wsp_campaign *long_campaign(int port, uint32_t ms) {
+  return long_campaign_on(port, ms, 1);
 }
 
 /* The campaign's report holds what ran: probes, and a summary of them. */
@@ -74,21 +80,22 @@ static void on_usr1(int sig) {
   wsp_campaign_interrupt(target);
 }
 
-/* 8 s of probing, interrupted 0.5 s in: over well before it would be. */
-static void interrupted_run(int port, int by_signal) {
+/* 8 s of probing, interrupted 0.5 s in: over well before it would be, on
+ * every loop. */
+static void interrupted_run(int port, int by_signal, uint32_t threads) {
   interrupter in = {by_signal ? pthread_self() : 0, 500};
   pthread_t t;
   double t0, took;
   size_t n, cancelled = 0;
-  wsp_campaign *c = long_campaign(port, 8000);
+  wsp_campaign *c = long_campaign_on(port, 8000, threads);
   target = c;
   t0 = now_s();
   CHECK_INT(pthread_create(&t, NULL, interrupt_later, &in), 0);
   CHECK_INT(wsp_campaign_run(c), 0);
   took = now_s() - t0;
   pthread_join(t, NULL);
-  fprintf(stderr, "interrupted %s after 0.5 s: over in %.2f s\n",
-          by_signal ? "by a signal" : "from a thread", took);
+  fprintf(stderr, "interrupted %s after 0.5 s on %u loop(s): over in %.2f s\n",
+          by_signal ? "by a signal" : "from a thread", threads, took);
   CHECK(took < 4.0);
   CHECK(wsp_campaign_interrupted(c));
   n = wsp_campaign_result_count(c);
@@ -97,8 +104,24 @@ static void interrupted_run(int port, int by_signal) {
     cancelled +=
         wsp_result_outcome(wsp_campaign_result(c, i)) == WSP_OUTCOME_CANCELLED;
   /* The probes in flight were cancelled; those that ended before stand. */
-  CHECK(cancelled >= 1);
+  CHECK(cancelled >= threads);
   CHECK(cancelled < n);
+  if (threads > 1) {
+    /* Every loop ran probes and had some cancelled: each one heard. */
+    char *text = NULL;
+    cJSON *j, *l;
+    CHECK_INT(wsp_report_json(c, 0, &text), 0);
+    j = cJSON_Parse(text);
+    wsp_free(text);
+    l = cJSON_GetObjectItem(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(j, "campaign"), "threads"),
+        "loops");
+    CHECK_INT(cJSON_GetArraySize(l), threads);
+    for (int i = 0; i < cJSON_GetArraySize(l); i++)
+      CHECK(cJSON_GetNumberValue(
+                cJSON_GetObjectItem(cJSON_GetArrayItem(l, i), "probes")) > 0);
+    cJSON_Delete(j);
+  }
   check_partial_report(c);
   /* After the end an interrupt does nothing. */
   wsp_campaign_interrupt(c);
@@ -144,18 +167,23 @@ static void test_interrupts(void) {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGUSR1, &sa, NULL);
   test_ctx_close(f.port);
-  interrupted_run(f.port, 0);
-  interrupted_run(f.port, 1);
+  interrupted_run(f.port, 0, 1);
+  interrupted_run(f.port, 1, 1);
+  interrupted_run(f.port, 0, 2);
+  interrupted_run(f.port, 1, 2);
 
-  /* Interrupted before it started: it ends at once, having run nothing. */
-  c = long_campaign(f.port, 8000);
-  wsp_campaign_interrupt(c);
-  t0 = now_s();
-  CHECK_INT(wsp_campaign_run(c), 0);
-  CHECK(now_s() - t0 < 1.0);
-  CHECK(wsp_campaign_interrupted(c));
-  CHECK_INT(wsp_campaign_result_count(c), 0);
-  CHECK_INT(wsp_campaign_close(c), 0);
+  /* Interrupted before it started: it ends at once, having run nothing,
+   * on one loop or on two. */
+  for (uint32_t threads = 1; threads <= 2; threads++) {
+    c = long_campaign_on(f.port, 8000, threads);
+    wsp_campaign_interrupt(c);
+    t0 = now_s();
+    CHECK_INT(wsp_campaign_run(c), 0);
+    CHECK(now_s() - t0 < 1.0);
+    CHECK(wsp_campaign_interrupted(c));
+    CHECK_INT(wsp_campaign_result_count(c), 0);
+    CHECK_INT(wsp_campaign_close(c), 0);
+  }
 
   /* A campaign that ends by itself was not interrupted. */
   c = long_campaign(f.port, 100);

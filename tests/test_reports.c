@@ -895,6 +895,53 @@ static void test_read_back(void) {
   wsp_campaign_free(c);
 }
 
+/*
+ * Campaigns run on two threads: the direct writer against the oracle,
+ * which reads the caller's campaign (its figures added up from the loops)
+ * where the writer merges the loops' models; and the report read back
+ * and written again is the same report, threads and all.
+ */
+static void test_threads_json(void) {
+  fixture fx;
+  start(&fx, "--ready-delay", "20", NULL, NULL);
+  if (fx.pid == 0)
+    return;
+  for (int burst = 0; burst < 2; burst++) {
+    wsp_config *cfg = config(fx.port);
+    wsp_campaign *c;
+    wsp_report *back = NULL;
+    char *json = NULL, *again = NULL, err[256];
+    CHECK_INT(wsp_config_set_delay(cfg, 10), 0);
+    CHECK_INT(wsp_campaign_new(cfg, &c), 0);
+    CHECK_INT(wsp_campaign_set_count(c, 21), 0);
+    CHECK_INT(wsp_campaign_set_concurrency(c, 5), 0);
+    CHECK_INT(wsp_campaign_set_burst(c, burst), 0);
+    CHECK_INT(wsp_campaign_set_jitter(c, burst ? 0 : 30), 0);
+    CHECK_INT(wsp_campaign_set_rate(c, burst ? 0 : 1000.0 / 3), 0);
+    CHECK_INT(wsp_campaign_set_threads(c, 2), 0);
+    CHECK_INT(wsp_campaign_run(c), 0);
+    CHECK_INT(wsp_campaign_result_count(c), 21);
+    check_json_bytes(c, burst ? "threads, bursts" : "threads");
+    CHECK_INT(wsp_report_json(c, 1, &json), 0);
+    CHECK(json != NULL && strstr(json, "\"threads\":\t{") != NULL);
+    CHECK_INT(wsp_report_merge_texts((const char *const *)&json, 1, 0, &back,
+                                     err, sizeof(err)),
+              0);
+    if (back != NULL) {
+      CHECK_INT(wsp_report_string(back, WSP_REPORT_JSON,
+                                  WSP_REPORT_SHOW_SECRETS, &again),
+                0);
+      CHECK(same_text("threads, read back", again, json));
+    }
+    wsp_report_free(back);
+    wsp_free(json);
+    wsp_free(again);
+    wsp_campaign_free(c);
+    wsp_config_free(cfg);
+  }
+  fixture_stop(&fx);
+}
+
 /* 100,000 probes: the page stays small and quick to write. */
 static void test_large(void) {
   wsp_campaign *c = made_up(100000, 60000);
@@ -1037,6 +1084,7 @@ int main(int argc, char **argv) {
   test_hostile();
   test_echoed_secrets();
   test_read_back();
+  test_threads_json();
   test_large();
   test_plain_mixed();
   test_sweep();

@@ -18,7 +18,8 @@
  * campaign "planned" and "interrupted", and the window search the delays
  * its points achieved. The shard says where it came from, and the
  * campaign when it started, how late for --start-at, and how far the
- * clock can be trusted.
+ * clock can be trusted. A campaign run on several threads has
+ * "threads", its loops' figures.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -420,6 +421,28 @@ static cJSON *campaign_json(const wsp_campaign *c) {
   cJSON_AddItemToObject(a, "samples", hist_json(&c->lag));
   cJSON_AddNumberToObject(a, "threshold", c->lag_threshold_ms);
   cJSON_AddNumberToObject(a, "flagged_probes", (double)c->flagged);
+  /* Changed: added, for campaigns run on several threads. */
+  if (c->sub != NULL) {
+    cJSON *t = cJSON_AddObjectToObject(x, "threads"), *loops;
+    cJSON_AddNumberToObject(t, "count", c->threads);
+    if (c->burst)
+      cJSON_AddItemToObject(t, "release_lag_ms", hist_json(&c->release_lag));
+    loops = cJSON_AddArrayToObject(t, "loops");
+    for (uint32_t i = 0; i < c->threads; i++) {
+      const wsp_campaign *l = c->sub[i];
+      cJSON *o = cJSON_CreateObject();
+      cJSON_AddNumberToObject(o, "thread", i);
+      cJSON_AddNumberToObject(o, "probes", (double)l->nresults);
+      cJSON_AddNumberToObject(o, "concurrency", l->concurrency);
+      if (c->burst) {
+        cJSON_AddNumberToObject(o, "bursts", l->bursts);
+        cJSON_AddItemToObject(o, "send_spread_ms", hist_json(&l->spread));
+        cJSON_AddItemToObject(o, "release_lag_ms", hist_json(&l->release_lag));
+      }
+      cJSON_AddItemToObject(o, "loop_lag_ms", hist_json(&l->lag));
+      cJSON_AddItemToArray(loops, o);
+    }
+  }
   if (c->mode == WSP__MODE_SWEEP) {
     size_t n;
     wsp__point *rows = sweep_points(c, &n);

@@ -248,6 +248,32 @@ def test_duration_and_bursts(raceserver):
         "duration_ms"] == 1500
 
 
+def test_threads(raceserver):
+    # Two loops run the campaign one loop runs: the same probes, delays
+    # and outcomes, and a burst released on both at one deadline.
+    s = raceserver("--on-message", "echo")
+    one = wsprobe.campaign(s.url("/"), count=30, concurrency=6, jitter_ms=9,
+                           seed=5, send="x")
+    two = wsprobe.campaign(s.url("/"), count=30, concurrency=6, jitter_ms=9,
+                           seed=5, send="x", threads=2)
+    assert "threads" not in one.campaign
+    assert two.campaign["threads"]["count"] == 2
+    assert [(p.index, p.delay_ms, p.outcome) for p in two.probes] == \
+        [(p.index, p.delay_ms, p.outcome) for p in one.probes]
+    assert two.summary["total"] == 30 and two.passed
+    assert sum(t["probes"] for t in two.campaign["threads"]["loops"]) == 30
+    rep = wsprobe.campaign(s.url("/"), burst=True, concurrency=6, send="x",
+                           threads="auto")
+    assert rep.campaign["bursts"]["released"] == 1
+    assert wsprobe.dry_run(s.url(), threads="auto", concurrency=1)[
+        "campaign"]["threads"] == 1
+    with pytest.raises(wsprobe.ConfigError, match="threads: 'many' is"):
+        wsprobe.campaign(s.url("/"), threads="many")
+    with pytest.raises(wsprobe.ConfigError, match="concurrency sweep runs"):
+        wsprobe.campaign(s.url("/"), concurrency_sweep=4, threads=2,
+                         send="x")
+
+
 def test_steps_in_every_form(raceserver):
     s = raceserver()
     r = wsprobe.probe(s.url(), steps=["send:" + RUN, ("expect",

@@ -40,6 +40,7 @@ TEXT_SAMPLES = {
     "step": ("wait:5", ["wait:5"]),
     "proxy": ("http://127.0.0.1:3128", "http://127.0.0.1:3128"),
     "noproxy": ("example.test", "example.test"),
+    "threads": ("2", 2),
 }
 
 # What an option needs beside it (the plan refuses it alone): option
@@ -53,6 +54,7 @@ NEEDS = {
     "trials": [("find-window", "0:50"), ("send", "x")],
     "concurrency-sweep": [("send", "x")],
     "burst": [("send", "x")],
+    "threads": [("concurrency", "2")],
     "jwt-alg": [("jwt-key", "@key")],
     "jwt-claims": [("jwt-secret", "s")],
     "jwt-ttl": [("jwt-secret", "s")],

@@ -281,6 +281,13 @@ class Plan:
 
     # Python forms of a few values: each returns True when it gave them.
 
+    def _kw_threads(self, o: Option, v: Any) -> bool:
+        # A number of threads, or "auto" (a text option for that word).
+        if isinstance(v, int) and not isinstance(v, bool):
+            self.set(o.keyword, str(v))
+            return True
+        return False
+
     def _kw_send(self, o: Option, v: Any) -> bool:
         if isinstance(v, str):
             # Lone surrogates pass, and the library refuses the result as
