@@ -90,6 +90,24 @@ class TestStartAt(Case):
         self.assertLessEqual(seen[0], answered + ROUNDING_US,
                              (seen[0], answered))
 
+    def test_threads_wait_for_the_start_together(self):
+        with tempfile.TemporaryDirectory() as d:
+            log = os.path.join(d, "requests")
+            srv = self.logged_server(log)
+            at_us = (time.time_ns() // 1000) + 700000
+            rep = self.run_report(["--start-at", rfc3339(at_us),
+                                   "--threads", "2", "-n", "6", "-c", "2",
+                                   "--send", "x", srv.url("/p")])
+            with open(log) as f:
+                seen = sorted(int(line.split()[0]) // 1000 for line in f)
+        camp = rep["campaign"]
+        self.assertEqual(camp["threads"]["count"], 2, camp)
+        self.assertConsistent(camp)
+        self.assertEqual(rep["summary"]["total"], 6)
+        self.assertEqual(len(seen), 6)
+        # Neither loop sent anything before the instant asked for.
+        self.assertGreaterEqual(seen[0], at_us)
+
     def test_late_within_tolerance_starts_and_says_how_late(self):
         srv = self.server([harness.RACESERVER_BIN, "--port", "0",
                            "--lifetime", "60", "--quiet", "--on-message",
