@@ -290,6 +290,14 @@ int wsp__report_text(const wsp_report *rep, wsp__out *b) {
     wsp__out_printf(b, "\ninterrupted: %llu probes ran",
                     (unsigned long long)rep->total);
   wsp__out_printf(b, "\n");
+  {
+    char words[256];
+    if (rep->shards > 1 && !rep->merged)
+      wsp__out_printf(b, "shard: %u of %u (from %s)\n", rep->shard, rep->shards,
+                      wsp_shard_source_name(rep->shard_from));
+    if (wsp__rep_start_words(rep, words, sizeof(words)))
+      wsp__out_printf(b, "start: %s\n", words);
+  }
   /* An unverified run must not read like a verified one. */
   if (rep->insecure)
     wsp__out_printf(b, "WARNING: certificates were not verified "

@@ -294,8 +294,16 @@ static void header(wsp__out *o, const wsp__secrets *sec,
   if (rep->jitter_ms)
     wsp__out_printf(o, "<span>jitter <b>0..%u ms</b></span>", rep->jitter_ms);
   if (rep->shards > 1 && !rep->merged)
-    wsp__out_printf(o, "<span>shard <b>%u/%u</b></span>", rep->shard,
-                    rep->shards);
+    wsp__out_printf(o, "<span>shard <b>%u/%u</b> (from %s)</span>", rep->shard,
+                    rep->shards, wsp_shard_source_name(rep->shard_from));
+  {
+    char words[256];
+    if (wsp__rep_start_words(rep, words, sizeof(words))) {
+      wsp__out_puts(o, "<span>start <b>");
+      wsp__out_escs(o, NULL, words, WSP__ESC_TEXT);
+      wsp__out_puts(o, "</b></span>");
+    }
+  }
   wsp__out_printf(o, "<span>seed <b>%llu</b></span>",
                   (unsigned long long)rep->seed);
   if (rep->insecure)

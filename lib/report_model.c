@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 
 #include "report_model.h"
+#include "start.h"
 
 wsp_report *wsp__rep_alloc(void) {
   wsp_report *rep = calloc(1, sizeof(*rep));
@@ -446,4 +447,28 @@ size_t wsp_report_missing_shards(const wsp_report *rep, uint32_t *out,
   for (size_t i = 0; out != NULL && i < rep->nmissing && i < cap; i++)
     out[i] = rep->missing[i];
   return rep->nmissing;
+}
+
+int wsp__rep_start_words(const wsp_report *rep, char *buf, size_t len) {
+  char at[40];
+  size_t n;
+  buf[0] = '\0';
+  if (rep->start_at_us < 0 || len == 0)
+    return 0;
+  wsp__format_time(rep->start_at_us, at, sizeof(at));
+  n = (size_t)snprintf(buf, len, "at %s", at);
+  if (n < len && rep->late_ns >= 0)
+    n += (size_t)snprintf(buf + n, len - n, ", %.3f ms late%s",
+                          (double)rep->late_ns / 1e6,
+                          rep->merged ? " (the latest shard)" : "");
+  if (n < len && rep->merged && rep->started_us >= 0 &&
+      rep->started_last_us >= rep->started_us)
+    n += (size_t)snprintf(buf + n, len - n, "; shards began within %.3f ms",
+                          (double)(rep->started_last_us - rep->started_us) /
+                              1e3);
+  if (n < len && rep->clock.known)
+    snprintf(buf + n, len - n, "; clock %s (max error %.3f ms)",
+             rep->clock.synchronized ? "synchronized" : "NOT synchronized",
+             (double)rep->clock.max_err_us / 1e3);
+  return 1;
 }

@@ -186,6 +186,14 @@ int wsp__rep_like(const wsp_report *src, wsp_report **out);
 /* report_walk.c: collects what is counted over every probe (the summary,
  * the last start, the points' figures) in one walk. */
 int wsp__rep_scan(wsp_report *rep, char *err, size_t errlen);
+
+/*
+ * The start in words, for the text and HTML reports: "at
+ * 2026-11-28T22:30:00.250000Z, 0.412 ms late; clock synchronized, max
+ * error 16 us" (a merge: the latest shard's lateness, and the shards'
+ * spread). Writes "" and returns 0 when no start was asked for, else 1.
+ */
+int wsp__rep_start_words(const wsp_report *rep, char *buf, size_t len);
 /* The same, a row at a time, for a walk of one's own. */
 void wsp__rep_scan_begin(wsp_report *rep);
 void wsp__rep_scan_row(wsp_report *rep, const wsp__row *row);

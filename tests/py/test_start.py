@@ -9,6 +9,7 @@ skew between three shards started 0.3 s apart is printed.
 import datetime
 import json
 import os
+import re
 import subprocess
 import tempfile
 import time
@@ -185,6 +186,24 @@ class TestStartAt(Case):
             self.assertEqual(rc, 0, err)
             with open(merged) as f:
                 m = json.load(f)["campaign"]
+            # The text and HTML reports say it too.
+            page = os.path.join(d, "merged.html")
+            rc, out, err = harness.run_wsprobe(["merge", "--html", page] +
+                                               paths)
+            self.assertEqual(rc, 0, err)
+            self.assertRegex(out, r"\nstart: at %s, \d+\.\d{3} ms late "
+                             r"\(the latest shard\); shards began within "
+                             r"\d+\.\d{3} ms; clock " % re.escape(
+                                 rfc3339(at_us)))
+            with open(page) as f:
+                self.assertIn("<span>start <b>at %s, " % rfc3339(at_us),
+                              f.read())
+            rc, out, err = harness.run_wsprobe(
+                ["--seed", "1", "--shard", "2/3", "-n", "3", "--send", "x",
+                 srv.url()], env=CLEAN)
+            self.assertEqual(rc, 0, err)
+            self.assertIn("\nshard: 2 of 3 (from option)\n", out)
+            self.assertNotIn("\nstart:", out)
         skew_us = max(starts) - min(starts)
         self.assertEqual(unix_us(m["started_at"]), min(starts))
         self.assertAlmostEqual(m["start"]["skew_ms"] * 1000, skew_us,
