@@ -410,9 +410,8 @@ static int output(wsp_plan *plan, const wsp_report *rep, int interrupted) {
     if (v != NULL && strcmp(v, "-") == 0)
       out = stderr;
   }
+  /* The report itself says whether it was interrupted. */
   wsp_report_write(rep, WSP_REPORT_TEXT, 0, fwrite_cb, out);
-  if (interrupted)
-    fputs("interrupted: probes still in flight were cancelled\n", out);
   fflush(out);
   return status;
 }

@@ -1284,9 +1284,12 @@ int wsp_campaign_validate(const wsp_campaign *c, char *err, size_t errlen) {
 }
 
 int wsp__campaign_plan_start(wsp_campaign *c) {
-  /* The one conversion of the wall clock to the monotonic one. */
-  wsp__clock_pair_now(&c->clocks);
-  wsp__clock_state_now(&c->clock);
+  /* The one conversion of the wall clock to the monotonic one (a loop of
+   * a threaded campaign has its team's already). */
+  if (c->clocks.mono_ns == 0) {
+    wsp__clock_pair_now(&c->clocks);
+    wsp__clock_state_now(&c->clock);
+  }
   if (c->start_at_us >= 0) {
     uint64_t at = wsp__clock_to_mono(&c->clocks, c->start_at_us);
     if (c->clocks.mono_ns > at &&

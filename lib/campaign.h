@@ -208,7 +208,8 @@ struct wsp_campaign {
 };
 
 /*
- * Reads both clocks once and, for --start-at, converts the start to the
+ * Reads both clocks once (unless they were: a threaded campaign's loops
+ * take their team's reading) and, for --start-at, converts the start to the
  * monotonic clock (start_deadline). 0, or WSP_ELATE when the start was
  * missed by more than the tolerance.
  */

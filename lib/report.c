@@ -283,11 +283,17 @@ int wsp__report_text(const wsp_report *rep, wsp__out *b) {
     missing_text(b, rep);
     wsp__out_printf(b, " of %u missing", rep->shards);
   }
+  /* An interrupt cancels the probes in flight: they are in the count, as
+   * "cancelled". */
   if (rep->interrupted && rep->planned >= 0)
-    wsp__out_printf(b, "\ninterrupted: %llu of %lld planned probes ran",
+    wsp__out_printf(b,
+                    "\ninterrupted: %llu of %lld planned probes ran; those "
+                    "in flight were cancelled",
                     (unsigned long long)rep->total, (long long)rep->planned);
   else if (rep->interrupted)
-    wsp__out_printf(b, "\ninterrupted: %llu probes ran",
+    wsp__out_printf(b,
+                    "\ninterrupted: %llu probes ran; those in flight were "
+                    "cancelled",
                     (unsigned long long)rep->total);
   wsp__out_printf(b, "\n");
   {

@@ -105,6 +105,8 @@ static int lane_new(wsp_campaign *c, team *t, uint32_t i, uint32_t n,
   l->shard = c->shard;
   l->shards = c->shards;
   l->lag_threshold_ms = c->lag_threshold_ms;
+  l->clocks = c->clocks; /* One reading of the clocks for every loop. */
+  l->clock = c->clock;
   l->start_at_us = c->start_at_us;
   l->start_tol_ms = c->start_tol_ms;
   l->per_delay = c->per_delay;
@@ -202,22 +204,21 @@ static int run_threads(wsp_campaign *c, uint32_t n) {
   }
   pthread_mutex_init(&t.mu, NULL);
   c->threads = n; /* What ran, however it was asked for. */
-  epoch = uv_hrtime();
-  /* A start at a wall-clock instant: refused here when missed; each loop
-   * waits for it and they all count from it. */
-  if (c->start_at_us >= 0) {
-    if ((rc = wsp__campaign_plan_start(c)) != 0) {
-      pthread_mutex_destroy(&t.mu);
-      if (c->burst)
-        wsp__gate_free(&t.gate);
-      free(t.lanes);
-      free(c->sub);
-      c->sub = NULL;
-      return rc;
-    }
-    if (c->start_deadline > epoch)
-      epoch = c->start_deadline;
+  /* The clocks are read once for every loop. A start at a wall-clock
+   * instant is refused here when missed; each loop waits for it and they
+   * all count from it. */
+  if ((rc = wsp__campaign_plan_start(c)) != 0) {
+    pthread_mutex_destroy(&t.mu);
+    if (c->burst)
+      wsp__gate_free(&t.gate);
+    free(t.lanes);
+    free(c->sub);
+    c->sub = NULL;
+    return rc;
   }
+  epoch = uv_hrtime();
+  if (c->start_deadline > epoch)
+    epoch = c->start_deadline;
   for (uint32_t i = 0; rc == 0 && i < n; i++) {
     t.lanes[i].team = &t;
     rc = lane_new(c, &t, i, n, epoch, &c->sub[i]);
