@@ -1203,13 +1203,13 @@ static int wait_for_start(wsp_campaign *c) {
 }
 
 static void begin(wsp_campaign *c) {
-  if (c->start_deadline != 0 && wait_for_start(c))
+  /* Several loops count from one instant, their team's (which waited for
+   * any --start-at): their time slices, rates and probe starts line up. */
+  if (c->epoch == 0 && c->start_deadline != 0 && wait_for_start(c))
     return;
-  /* Several loops count from one instant: their time slices, rates and
-   * probe starts line up. */
   c->t_start = c->epoch ? c->epoch : uv_hrtime();
   if (c->start_deadline != 0)
-    c->late_ns = (int64_t)(uv_hrtime() - c->start_deadline);
+    c->late_ns = (int64_t)(c->t_start - c->start_deadline);
   c->lag_expected = c->t_start + LAG_TICK_MS * 1000000ull;
   uv_timer_start(&c->lag_timer, on_lag_tick, LAG_TICK_MS, LAG_TICK_MS);
   uv_unref((uv_handle_t *)&c->lag_timer);

@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "campaign.h"
 
@@ -77,6 +78,8 @@ static void *lane_main(void *arg) {
   }
   return NULL;
 }
+
+#define START_STEP_NS 20000000u /* 20 ms */
 
 /* Loop `i` of `n`'s campaign: the caller's settings, its share. */
 static int lane_new(wsp_campaign *c, team *t, uint32_t i, uint32_t n,
@@ -216,9 +219,19 @@ static int run_threads(wsp_campaign *c, uint32_t n) {
     c->sub = NULL;
     return rc;
   }
+  if (c->start_deadline != 0) {
+    /* The team waits here, so that every loop counts from the instant the
+     * wait ended (its lateness is then true for all). In steps, so that an
+     * interrupt is not held up by a start far ahead. */
+    while (!atomic_load(&c->interrupt_req) &&
+           uv_hrtime() + START_STEP_NS < c->start_deadline) {
+      struct timespec ts = {0, START_STEP_NS / 2};
+      nanosleep(&ts, NULL);
+    }
+    if (!atomic_load(&c->interrupt_req))
+      wsp__wait_until(c->start_deadline);
+  }
   epoch = uv_hrtime();
-  if (c->start_deadline > epoch)
-    epoch = c->start_deadline;
   for (uint32_t i = 0; rc == 0 && i < n; i++) {
     t.lanes[i].team = &t;
     rc = lane_new(c, &t, i, n, epoch, &c->sub[i]);
