@@ -628,10 +628,15 @@ static void lag_check(wsp_campaign *c) {
   }
 }
 
+/* How many of the last results the round just ran. */
+static size_t round_size(const wsp_campaign *c) {
+  return c->round.finished < c->nresults ? c->round.finished : c->nresults;
+}
+
 /* The window point the round just ran, from its results (the last ones
  * recorded: rounds do not overlap). Returns whether the prober lagged. */
 static int round_point(wsp_campaign *c, wsp__evidence *e) {
-  size_t n = c->round.finished < c->nresults ? c->round.finished : c->nresults;
+  size_t n = round_size(c);
   int lagged = 0;
   memset(e, 0, sizeof(*e));
   e->delay_ms = c->round.delay_ms;
@@ -733,7 +738,10 @@ static int window_next(wsp_campaign *c, uint32_t *ms) {
   wsp__evidence e;
   int lagged = round_point(c, &e);
   if (lagged && c->win_reruns < MAX_RERUNS) {
-    /* The prober's own lateness makes the point's delays suspect. */
+    /* The prober's own lateness makes the point's delays suspect: its
+     * probes stay in the report, marked, but not in the evidence. */
+    for (size_t i = c->nresults - round_size(c); i < c->nresults; i++)
+      c->results[i]->discarded = 1;
     c->win_reruns++;
     *ms = c->round.delay_ms;
     return 1;

@@ -401,6 +401,8 @@ void wsp__probe_json(wsp__out *o, const wsp_result *r, const wsp__secrets *sec,
   put_ms_or_null(o, r->lag_ns);
   PUTS(o, ",\"lag_flagged\":");
   put_bool(o, r->lag_ns > 0);
+  PUTS(o, ",\"discarded\":");
+  put_bool(o, r->discarded);
   PUTS(o, "}");
 }
 

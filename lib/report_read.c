@@ -698,6 +698,7 @@ static int result_of(const cJSON *p, wsp_result *r, uint64_t *start_ns,
       (uint64_t)(ns_of(get(p, "start_ms")) > 0 ? ns_of(get(p, "start_ms")) : 0);
   r->delay_ms = (uint32_t)uint_of(get(p, "delay_ms"), 0);
   r->lag_ns = ns_of(get(p, "loop_lag_ms"));
+  r->discarded = cJSON_IsTrue(get(p, "discarded"));
   return 0;
 }
 

@@ -35,6 +35,9 @@ struct wsp_result {
   uint32_t delay_ms;             /* The first-message delay asked for. */
   int64_t lag_ns;                /* Worst loop lag in its lifetime, or
                                     -1 when not measured. */
+  int discarded;                 /* A window point's run left out of the
+                                    estimate: the prober lagged, and the
+                                    point was run again. */
   int step;                      /* Scripted: the step it ended in, or
                                     -1 without steps. */
   wsp_outcome outcome;           /* The one outcome. */

@@ -504,6 +504,22 @@ static void on_done(wsp_campaign *c, void *ud) {
   uv_close(ud, NULL);
 }
 
+/* The probes marked discarded: with `first`, checks that they are the
+ * first two runs of the first point (the ones run again), the rest not. */
+static int discarded_probes(cJSON *j, int first) {
+  cJSON *p;
+  int n = 0;
+  cJSON_ArrayForEach(p, cJSON_GetObjectItem(j, "probes")) {
+    cJSON *d = cJSON_GetObjectItem(p, "discarded");
+    int i = (int)cJSON_GetNumberValue(cJSON_GetObjectItem(p, "index"));
+    CHECK(cJSON_IsBool(d));
+    if (first)
+      CHECK(cJSON_IsTrue(d) == (i < 6));
+    n += cJSON_IsTrue(d);
+  }
+  return n;
+}
+
 static void test_window_reruns(void) {
   fixture f;
   wsp_config *cfg;
@@ -544,6 +560,24 @@ static void test_window_reruns(void) {
   cJSON_ArrayForEach(e, ev) spent +=
       cJSON_GetNumberValue(cJSON_GetObjectItem(e, "trials"));
   CHECK_INT(wsp_campaign_result_count(c), spent + 6);
+  CHECK_INT(discarded_probes(j, 1), 6);
+  {
+    /* Read back (as a conversion does), the marks are kept. */
+    char *text = NULL, *again = NULL, err[200] = "";
+    const char *texts[1];
+    wsp_report *rep = NULL;
+    cJSON *k;
+    CHECK_INT(wsp_report_json(c, 0, &text), 0);
+    texts[0] = text;
+    CHECK_INT(wsp_report_merge_texts(texts, 1, 0, &rep, err, sizeof(err)), 0);
+    CHECK_INT(wsp_report_string(rep, WSP_REPORT_JSON, 0, &again), 0);
+    k = cJSON_Parse(again);
+    CHECK_INT(discarded_probes(k, 0), 6);
+    cJSON_Delete(k);
+    wsp_report_free(rep);
+    wsp_free(again);
+    wsp_free(text);
+  }
   {
     /* One JUnit case per point, its kept run's probes only. */
     char *junit = NULL, *at;

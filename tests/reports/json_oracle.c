@@ -541,6 +541,7 @@ static cJSON *probe_json(const wsp_campaign *c, size_t i, int show_secrets) {
                             ? cJSON_CreateNull()
                             : cJSON_CreateNumber((double)r->lag_ns / 1e6));
   cJSON_AddBoolToObject(pj, "lag_flagged", r->lag_ns > 0);
+  cJSON_AddBoolToObject(pj, "discarded", r->discarded);
   return pj;
 }
 

@@ -258,6 +258,12 @@ class BindingTest(unittest.TestCase):
             # What was asked for, and what was achieved from the 101.
             self.assertEqual(p.delay_ms, raw["delay_ms"])
             self.assertGreaterEqual(p.delay_achieved_ms, p.delay_ms)
+            # Only a window search discards runs (test_campaign.c makes
+            # one lag); the mark is read from the report either way.
+            self.assertIs(raw["discarded"], False)
+            self.assertIs(p.discarded, False)
+            self.assertIs(wsprobe.Result.from_dict(
+                dict(raw, discarded=True)).discarded, True)
         self.assertIn("3 of 6 passed", rep.text)
         self.assertFalse(rep.interrupted)
         self.assertEqual(rep.planned, 6)

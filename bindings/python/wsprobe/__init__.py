@@ -216,6 +216,10 @@ class Result:
     #: receive stamp) to the first message's send, ms; None when nothing
     #: was sent.
     delay_achieved_ms: Optional[float] = None
+    #: Window searches: True when the prober lagged while this probe's
+    #: point ran, so the point was run again and this run is left out of
+    #: the evidence and the estimate (it is still listed).
+    discarded: bool = False
     #: wss://: version, cipher, alpn, verified, close_notify, resumed and
     #: group of the completed TLS handshake; None without one.
     tls: Optional[dict] = None
@@ -250,6 +254,7 @@ class Result:
             recorded_headers=dict(d.get("recorded_headers") or {}),
             delay_ms=d.get("delay_ms", 0),
             delay_achieved_ms=d.get("delay_achieved_ms"),
+            discarded=bool(d.get("discarded", False)),
             proxy_status=(d.get("proxy") or {}).get("status"), _raw=d)
 
     def to_dict(self) -> dict:
