@@ -71,6 +71,7 @@ class TestCloseThenReset(RaceCase):
         srv = self.race("--ready-delay", "100000", "--rst-after-close")
         rc, rep = run_paused(["-n", "2000", "-c", "50", "--send",
                               '{"type":"run"}', srv.url()])
+        self.assertNotIn("unacknowledged", "".join(srv.err))
         self.assertEqual(tally(rep), {("closed_by_server", 1011): 2000})
         self.assertEqual(rc, 1)
         for p in rep["probes"]:
@@ -84,6 +85,10 @@ class TestCloseThenReset(RaceCase):
         rc, rep = run_paused(["-n", "2000", "-c", "50", "--send",
                               '{"type":"run"}', "-e", "agent_started", "-e",
                               "agent_completed", srv.url()])
+        # The fixture resets once the client's kernel has ACKed its close
+        # frame; had it given up waiting, a probe that never got the frame
+        # would rightly be abnormal_closure.
+        self.assertNotIn("unacknowledged", "".join(srv.err))
         self.assertEqual(tally(rep), {("ok", 1000): 2000})
         self.assertEqual(rc, 0)
 
