@@ -234,6 +234,23 @@ class TestUpgradeAndEvents(RaceCase):
         self.assertProbe(p, "ok", "closing", rc)
 
 
+def upgrade_key(conn):
+    """Reads an upgrade request from `conn`; returns the
+    Sec-WebSocket-Accept value for it, None if the client left."""
+    import base64
+    import hashlib
+    req = b""
+    while b"\r\n\r\n" not in req:
+        chunk = conn.recv(4096)
+        if not chunk:
+            return None
+        req += chunk
+    key = [l.split(b":", 1)[1].strip() for l in req.split(b"\r\n")
+           if l.lower().startswith(b"sec-websocket-key:")][0]
+    return base64.b64encode(hashlib.sha1(
+        key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
+
+
 class RawServer:
     """A one-shot TCP server on 127.0.0.1 that answers the upgrade request
     with `reply(key)` bytes, then keeps the connection until the client
@@ -249,24 +266,15 @@ class RawServer:
         self.thread.start()
 
     def serve(self):
-        import base64
-        import hashlib
         try:
             conn, _ = self.sock.accept()
         except OSError:
             return
         with conn:
             conn.settimeout(10)
-            req = b""
-            while b"\r\n\r\n" not in req:
-                chunk = conn.recv(4096)
-                if not chunk:
-                    return
-                req += chunk
-            key = [l.split(b":", 1)[1].strip() for l in req.split(b"\r\n")
-                   if l.lower().startswith(b"sec-websocket-key:")][0]
-            accept = base64.b64encode(hashlib.sha1(
-                key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
+            accept = upgrade_key(conn)
+            if accept is None:
+                return
             conn.sendall(self.reply(accept))
             try:
                 while conn.recv(4096):
@@ -286,6 +294,89 @@ def switching(accept, frames=b""):
     return (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
             b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept +
             b"\r\n\r\n" + frames)
+
+
+def text_frame(text):
+    """An unmasked text frame (server to client), payload < 126 bytes."""
+    data = text.encode()
+    return bytes([0x81, len(data)]) + data
+
+
+class TestResetAlreadyThere(unittest.TestCase):
+    """The ordering a slow prober meets, scripted: the prober is stopped
+    after it sent its message; the server sends the events and its close
+    frame, waits until the prober's kernel has ACKed them (so they are in
+    its receive queue), resets, and only then lets the prober run. It
+    reads the events, its own close meets the reset (close.sent stays
+    null; on a loaded machine the reset may be handled a little later),
+    and the close frame decides."""
+
+    def run_case(self, code, expect):
+        import fcntl
+        import struct
+        ls = socket.socket()
+        self.addCleanup(ls.close)
+        ls.bind(("127.0.0.1", 0))
+        ls.listen(1)
+        pid_known = threading.Event()
+        box = {}
+
+        def serve():
+            conn, _ = ls.accept()
+            conn.settimeout(10)
+            accept = upgrade_key(conn)
+            conn.sendall(switching(accept))
+            conn.recv(4096)  # The prober's message.
+            pid_known.wait(10)
+            os.kill(box["pid"], signal.SIGSTOP)
+            try:
+                events = b"".join(text_frame('{"type":"%s"}' % t)
+                                  for t in ("agent_started",
+                                            "agent_completed"))
+                conn.sendall(events + b"\x88\x02" + struct.pack("!H", code))
+                unacked = bytearray(4)
+                for _ in range(5000):
+                    fcntl.ioctl(conn.fileno(), 0x5411, unacked)  # SIOCOUTQ
+                    if struct.unpack("i", unacked)[0] == 0:
+                        break
+                    time.sleep(0.001)
+                box["unacked"] = struct.unpack("i", unacked)[0]
+                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                struct.pack("ii", 1, 0))
+                conn.close()
+            finally:
+                os.kill(box["pid"], signal.SIGCONT)
+
+        t = threading.Thread(target=serve, daemon=True)
+        t.start()
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "r.json")
+            proc = subprocess.Popen(
+                [harness.WSPROBE_BIN, "--json", path, "-q", "--send",
+                 '{"type":"run"}', "-e", "agent_started", "-e",
+                 "agent_completed", "ws://127.0.0.1:%d/" % ls.getsockname()[1]],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+            box["pid"] = proc.pid
+            pid_known.set()
+            try:
+                rc = proc.wait(timeout=60)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+            t.join(10)
+            with open(path) as f:
+                p = json.load(f)["probes"][0]
+        self.assertEqual(box.get("unacked"), 0)
+        self.assertEqual((p["outcome"], p["close"]["received"]["code"]),
+                         expect, p["error"])
+        self.assertEqual(rc, 0 if expect[0] == "ok" else 1)
+
+    def test_events_close_1000_then_reset(self):
+        self.run_case(1000, ("ok", 1000))
+
+    def test_events_close_1011_then_reset(self):
+        self.run_case(1011, ("closed_by_server", 1011))
 
 
 class TestBytesKept(ProbeTestCase):
