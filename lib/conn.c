@@ -350,8 +350,11 @@ static void do_read(wsp__conn *c) {
     if (n <= 0) {
       int err = n == 0 ? UV_EOF : -errno;
       c->reading = 0;
-      watch(c);
       c->cbs->ended(c->ud, err);
+      /* The owner usually closes the socket on its end, and close(2)
+       * takes it out of the set: only a socket it keeps open needs an
+       * epoll_ctl here, which was one in three per probe. */
+      watch(c);
       return;
     }
     c->cbs->data(c->ud, c->net->rbuf, (size_t)n, rx_stamp(&mh));
