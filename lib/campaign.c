@@ -751,14 +751,18 @@ static int window_next(wsp_campaign *c, uint32_t *ms) {
   add_evidence(c, &e);
   window_conclude(c);
   if (c->win_stage == 0) { /* Tested hi. */
-    if (e.failures > 0)
+    if (e.failures > 0) {
+      c->win_stopped = "range";
       return 0;
+    }
     c->win_stage = 1;
     *ms = c->win_lo;
     return 1;
   }
-  if (c->win_stage == 1 && e.failures == 0)
-    return 0; /* Tested lo: no failures even there. */
+  if (c->win_stage == 1 && e.failures == 0) {
+    c->win_stopped = "range"; /* Tested lo: no failures even there. */
+    return 0;
+  }
   /* Rounds that did not narrow the bracket: the server's fuzz or the
    * prober's timing leave nothing more to learn. */
   if (c->win_stage != 2 || c->win_to - c->win_from < c->win_width) {
@@ -768,9 +772,13 @@ static int window_next(wsp_campaign *c, uint32_t *ms) {
     c->win_stale++;
   }
   c->win_stage = 2;
-  if (strcmp(c->win_conclusion, "bounded") != 0 ||
-      c->win_to - c->win_from <= (int64_t)c->win_res * 1000000 ||
-      c->nevidence >= MAX_POINTS || c->win_stale >= MAX_STALE)
+  c->win_stopped = strcmp(c->win_conclusion, "bounded") != 0 ? "conclusion"
+                   : c->win_to - c->win_from <= (int64_t)c->win_res * 1000000
+                       ? "resolution"
+                   : c->nevidence >= MAX_POINTS ? "point_limit"
+                   : c->win_stale >= MAX_STALE  ? "no_narrowing"
+                                                : NULL;
+  if (c->win_stopped != NULL)
     return 0;
   *ms = next_point(c);
   return 1;

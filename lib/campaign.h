@@ -197,6 +197,8 @@ struct wsp_campaign {
   int win_stage;                   /* 0 hi, 1 lo, 2 bisect, 3 done. */
   uint32_t win_reruns;             /* Reruns of the current point. */
   const char *win_conclusion;      /* "bounded", "overlapping", ... */
+  const char *win_stopped;         /* Why the search ended ("resolution",
+                                      "no_narrowing", ...), or NULL. */
   int64_t win_from, win_to;        /* The estimate from the achieved
                                       delays, ns, or -1. */
   int64_t win_width;               /* Narrowest bracket so far, ns. */

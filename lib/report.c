@@ -142,8 +142,15 @@ static void campaign_text(wsp__out *b, const wsp_report *rep) {
     else if (strcmp(w->conclusion, "bounded") == 0)
       wsp__out_printf(b,
                       "  failures stop between %.3f and %.3f ms (%llu "
-                      "probes)\n",
-                      ms(w->from), ms(w->to), (unsigned long long)w->spent);
+                      "probes)%s\n",
+                      ms(w->from), ms(w->to), (unsigned long long)w->spent,
+                      strcmp(w->stopped, "no_narrowing") == 0
+                          ? "; wider than the resolution: three rounds did "
+                            "not narrow it"
+                      : strcmp(w->stopped, "point_limit") == 0
+                          ? "; wider than the resolution: the point limit "
+                            "was reached"
+                          : "");
     else if (strcmp(w->conclusion, "overlapping") == 0)
       wsp__out_printf(b,
                       "  failures and passes overlap between %.3f and %.3f "

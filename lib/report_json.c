@@ -634,6 +634,10 @@ static void window_json(fmt *f, const wsp__window *w) {
   k_uint(f, "resolution_ms", w->res);
   k_uint(f, "trials", w->trials);
   k_str(f, "conclusion", w->conclusion);
+  if (w->stopped[0] != '\0')
+    k_str(f, "stopped", w->stopped);
+  else
+    k_null(f, "stopped");
   k_str(f, "measured", "achieved_delay");
   if (w->from >= 0) {
     f_key(f, "estimate");

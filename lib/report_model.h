@@ -34,6 +34,7 @@ typedef struct wsp__window {
   uint32_t res;            /* Resolution, ms. */
   uint32_t trials;         /* Probes per point. */
   char conclusion[24];     /* "bounded", "overlapping", ... */
+  char stopped[16];        /* Why the search ended, or "" (not said). */
   int64_t from, to;        /* The estimate in achieved delays, ns, when
                               bounded or overlapping; else -1. */
   wsp__evidence *evidence; /* The points tried, in order. */

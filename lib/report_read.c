@@ -885,6 +885,9 @@ static int window_of(wsp_report *rep, const cJSON *w) {
   rep->window.res = (uint32_t)uint_of(get(w, "resolution_ms"), 0);
   rep->window.trials = (uint32_t)uint_of(get(w, "trials"), 0);
   snprintf(rep->window.conclusion, sizeof(rep->window.conclusion), "%s", concl);
+  if (cJSON_IsString(get(w, "stopped")))
+    snprintf(rep->window.stopped, sizeof(rep->window.stopped), "%s",
+             cJSON_GetStringValue(get(w, "stopped")));
   rep->window.from = ns_of(get(get(w, "estimate"), "from_ms"));
   rep->window.to = ns_of(get(get(w, "estimate"), "to_ms"));
   if (rep->window.from < 0 || rep->window.to < 0)

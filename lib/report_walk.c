@@ -95,6 +95,8 @@ static int from_campaign(const wsp_campaign *c, wsp_report **out) {
     w->spent = c->nresults;
     snprintf(w->conclusion, sizeof(w->conclusion), "%s",
              c->win_conclusion ? c->win_conclusion : "not_run");
+    snprintf(w->stopped, sizeof(w->stopped), "%s",
+             c->win_stopped ? c->win_stopped : "");
     if (c->nevidence > 0) {
       if ((w->evidence = malloc(c->nevidence * sizeof(*w->evidence))) == NULL)
         return WSP_ENOMEM;

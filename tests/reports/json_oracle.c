@@ -473,6 +473,10 @@ static cJSON *campaign_json(const wsp_campaign *c) {
     cJSON_AddNumberToObject(w, "resolution_ms", c->win_res);
     cJSON_AddNumberToObject(w, "trials", c->win_trials);
     cJSON_AddStringToObject(w, "conclusion", conclusion);
+    if (c->win_stopped != NULL)
+      cJSON_AddStringToObject(w, "stopped", c->win_stopped);
+    else
+      cJSON_AddNullToObject(w, "stopped");
     cJSON_AddStringToObject(w, "measured", "achieved_delay");
     if (c->win_from >= 0) {
       cJSON *e = cJSON_AddObjectToObject(w, "estimate");
