@@ -229,9 +229,12 @@ class CompressionInterop(ProbeTestCase):
         return p
 
     def echo_ok(self, srv):
+        return self.echo_ok_at(srv.url())
+
+    def echo_ok_at(self, url):
         rc, p, _ = self.probe(["--compress", "--send", self.LONG,
                                "--expect-key", "type", "--expect", "hello",
-                               srv.url()])
+                               url])
         self.assertProbe(p, "ok", "closing", rc)
         self.assertEqual(event_types(p), ["hello"])
         return p
@@ -262,6 +265,18 @@ class CompressionInterop(ProbeTestCase):
         self.assertIn("server_no_context_takeover", p["extensions"])
         self.assertIn("client_no_context_takeover", p["extensions"])
         self.echo_ok(self.node_server("echo", "no-takeover"))
+
+    def test_fastapi_uvicorn(self):
+        # uvicorn (Debian's 0.17) agrees to permessage-deflate by default.
+        srv = self.server([harness.PYTHON, os.path.join(
+            harness.SERVERS_DIR, "fastapi_echo_server.py"), "--port", "0",
+            "--lifetime", "60"], timeout=30)
+        url = srv.url("/ws")
+        p = self.echo_ok_at(url)
+        self.assertTrue(p["extensions"].startswith("permessage-deflate"), p)
+        rc, p, _ = self.probe(["--send", "hi", url])
+        self.assertProbe(p, "ok", "closing", rc)
+        self.assertNotIn("extensions", p)
 
     def test_node_ws_off(self):
         # Offered but declined: the session goes on uncompressed.
