@@ -142,7 +142,7 @@ int wsp__deflate_msg(wsp__deflate *d, const uint8_t *in, size_t len,
   int rc;
   if (!d->out_ready || len > UINT32_MAX / 2)
     return 1;
-  cap = deflateBound(z, len) + 16;
+  cap = deflateBound(z, len) + 64;
   if ((buf = malloc(cap)) == NULL)
     return WSP_ENOMEM;
   z->next_in = (Bytef *)in;

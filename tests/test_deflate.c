@@ -164,6 +164,12 @@ static void test_session(void) {
   n = frame(b, 0x41, hello_frame + 2, 3);
   n += frame(b + n, 0x80, hello_frame + 5, 4);
   expect_facts("fragmented", b, n, 1024, &p, "msg t 5 Hello|");
+  /* RSV1 on a control frame or a continuation breaks the protocol. */
+  n = frame(b, 0xc9, "p", 1);
+  expect_facts("RSV1 ping", b, n, 1024, &p, "sent 1002 |error 1002|");
+  n = frame(b, 0x41, hello_frame + 2, 3);
+  n += frame(b + n, 0xc0, hello_frame + 5, 4);
+  expect_facts("RSV1 continuation", b, n, 1024, &p, "sent 1002 |error 1002|");
   /* Uncompressed messages still pass, and wslay still checks their UTF-8. */
   n = frame(b, 0x81, "hi", 2);
   expect_facts("plain", b, n, 1024, &p, "msg t 2 hi|");
