@@ -64,6 +64,11 @@ typedef struct {
   size_t len; /* Used. */
 } sbuf;
 
+/* The one extension offered with --compress (RFC 7692 7.1.2.2: the
+ * server may then bound our window). */
+static const char deflate_offer[] =
+    "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n";
+
 static void put(sbuf *b, const char *s) {
   size_t n = strlen(s);
   memcpy(b->p + b->len, s, n);
@@ -82,6 +87,8 @@ int wsp__upgrade_request(const wsp_config *cfg, const char *token,
     need += 3 * strlen(token) + 200;
   if (cfg->origin)
     need += strlen(cfg->origin) + 16;
+  if (cfg->compress)
+    need += sizeof(deflate_offer);
   for (size_t i = 0; i < cfg->nheaders; i++)
     need += strlen(cfg->headers[i].name) + strlen(cfg->headers[i].value) + 4;
   if ((b.p = malloc(need)) == NULL)
@@ -131,8 +138,7 @@ int wsp__upgrade_request(const wsp_config *cfg, const char *token,
     put(&b, "\r\n");
   }
   if (cfg->compress)
-    put(&b, "Sec-WebSocket-Extensions: permessage-deflate; "
-            "client_max_window_bits\r\n");
+    put(&b, deflate_offer);
   put(&b, "User-Agent: wsprobe/" WSP_VERSION_STRING "\r\n");
   for (size_t i = 0; i < cfg->nheaders; i++) {
     put(&b, cfg->headers[i].name);
