@@ -790,6 +790,9 @@ WSP_EXTERN const uint8_t *wsp_result_http_body(const wsp_result *r,
                                                size_t *len);
 /* The subprotocol the server selected, or NULL. */
 WSP_EXTERN const char *wsp_result_subprotocol(const wsp_result *r);
+/* With wsp_config_set_compress(): the Sec-WebSocket-Extensions the server
+ * agreed to, as it gave it; NULL when it agreed to none. */
+WSP_EXTERN const char *wsp_result_extensions(const wsp_result *r);
 /*
  * The address and port the probe connected to, "127.0.0.1:8080" or
  * "[::1]:8080" (when every address failed, the last one tried), or NULL

@@ -192,6 +192,8 @@ const char *wsp_result_subprotocol(const wsp_result *r) {
   return r->subprotocol;
 }
 
+const char *wsp_result_extensions(const wsp_result *r) { return r->extensions; }
+
 int wsp_result_close_received(const wsp_result *r, const char **reason) {
   if (reason != NULL)
     *reason = r->close_recv.code >= 0 ? r->close_recv.reason : NULL;

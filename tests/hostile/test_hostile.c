@@ -235,6 +235,11 @@ static void check_result(const hcase *c, const wsp_result *r, double ms) {
     CHECK_INT(wsp_result_close_sent(r, NULL), c->sent);
   CHECK(c->outcome == WSP_OUTCOME_OK ? wsp_result_error(r) == NULL
                                      : wsp_result_error(r) != NULL);
+  /* The agreed extension is recorded once the upgrade opened. */
+  if ((c->flags & F_COMPRESS) && c->phase != WSP_PHASE_UPGRADE)
+    CHECK_STR(wsp_result_extensions(r), "permessage-deflate");
+  else
+    CHECK(wsp_result_extensions(r) == NULL);
   if (strcmp(c->scenario, "close-reason-control") == 0) {
     /* The report keeps the reason exactly as sent. */
     const char *reason = NULL;
