@@ -243,8 +243,18 @@ class CompressionInterop(ProbeTestCase):
         srv = self.py_server("events")
         p = self.events_ok(srv)
         self.assertTrue(p["extensions"].startswith("permessage-deflate"), p)
-        p = self.echo_ok(self.py_server("echo"))
+        srv = self.py_server("echo")
+        p = self.echo_ok(srv)
         self.assertTrue(p["extensions"].startswith("permessage-deflate"), p)
+        # A burst sends frames deflated ahead, within the window the
+        # server set (client_max_window_bits=12 by default).
+        rc, rep = harness.run_json(["-n", "4", "-c", "4", "--burst",
+                                    "--compress", "--send", self.LONG,
+                                    srv.url()])
+        self.assertEqual(rc, 0, rep["summary"])
+        self.assertEqual(rep["summary"]["passed"], 4)
+        for p in rep["probes"]:
+            self.assertIn("client_max_window_bits=", p["extensions"])
 
     def test_python_websockets_without_compress(self):
         # The server would compress, but nothing was offered: no extension.
