@@ -610,6 +610,18 @@ WSP_EXTERN int wsp_config_set_timeouts(wsp_config *cfg, uint32_t ms);
  */
 WSP_EXTERN int wsp_config_set_max_message(wsp_config *cfg, uint64_t bytes);
 /*
+ * Non-zero offers permessage-deflate (RFC 7692) with client_max_window_bits
+ * in the upgrade; zero (the default) offers no extension. A server that
+ * accepts it has its messages inflated (each bounded by the max message
+ * size, else 1009 and protocol_error; text that is not UTF-8 after
+ * inflating is 1007) and ours deflated, uncompressed when it asks for an
+ * 8-bit window. An answer with unknown, repeated or invalid parameters is
+ * handshake_invalid. The agreed extension is the result's extensions.
+ *
+ * Errors: WSP_EINVAL: cfg is NULL.
+ */
+WSP_EXTERN int wsp_config_set_compress(wsp_config *cfg, int on);
+/*
  * wss:// verification is on by default, against the system CA bundle
  * (/etc/ssl/certs/ca-certificates.crt), checking the URL's host name or IP
  * address against the certificate. This replaces the bundle with the PEM
@@ -778,6 +790,9 @@ WSP_EXTERN const uint8_t *wsp_result_http_body(const wsp_result *r,
                                                size_t *len);
 /* The subprotocol the server selected, or NULL. */
 WSP_EXTERN const char *wsp_result_subprotocol(const wsp_result *r);
+/* With wsp_config_set_compress(): the Sec-WebSocket-Extensions the server
+ * agreed to, as it gave it; NULL when it agreed to none. */
+WSP_EXTERN const char *wsp_result_extensions(const wsp_result *r);
 /*
  * The address and port the probe connected to, "127.0.0.1:8080" or
  * "[::1]:8080" (when every address failed, the last one tried), or NULL

@@ -761,6 +761,13 @@ int wsp_config_set_timeouts(wsp_config *cfg, uint32_t ms) {
   return ok(cfg);
 }
 
+int wsp_config_set_compress(wsp_config *cfg, int on) {
+  if (cfg == NULL)
+    return WSP_EINVAL;
+  cfg->compress = on != 0;
+  return ok(cfg);
+}
+
 int wsp_config_set_max_message(wsp_config *cfg, uint64_t bytes) {
   if (cfg == NULL)
     return WSP_EINVAL;
@@ -993,6 +1000,9 @@ int wsp_config_to_json(const wsp_config *cfg, int show_secrets, char **out) {
       cJSON_AddNumberToObject(t, wsp_phase_name((wsp_phase)i),
                               cfg->timeout_ms[i]);
   cJSON_AddNumberToObject(o, "max_message", (double)cfg->max_message);
+  /* Only when asked: a run without it reports what it always did. */
+  if (cfg->compress)
+    cJSON_AddBoolToObject(o, "compress", 1);
   /* Only through a proxy: a direct run's settings stay as they were. */
   if (cfg->proxy.host != NULL) {
     cJSON_AddStringToObject(o, "proxy",

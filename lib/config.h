@@ -80,6 +80,7 @@ struct wsp_config {
   int address_policy;         /* A wsp_address_policy. */
   uint32_t timeout_ms[WSP_PHASE_COUNT]; /* Per-phase timeouts; 0 = none. */
   uint64_t max_message;                 /* Largest accepted server message. */
+  int compress;                         /* Offer permessage-deflate. */
   char *ca_file;                        /* CA bundle for wss://, or NULL. */
   int tls_insecure;                     /* Skip certificate verification. */
   char *cert_file;                      /* Client certificate, or NULL. */

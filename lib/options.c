@@ -301,6 +301,10 @@ const wsp_option wsp__options[] = {
    G_TIMEOUTS, WSP__STR(WSP__DEF_CLOSE_TIMEOUT_MS), 1, WSP__MAX_MS, 0, 0,
    NULL, "the timeout of the closing handshake", WSP_PHASE_CLOSING,
    .apply = ap_timeout},
+  {"compress", 0, "compress", NULL, WSP_OPTION_FLAG, PROBE, G_MESSAGE, NULL,
+   0, 0, 0, 0, NULL,
+   "offer permessage-deflate and inflate/deflate messages when the server "
+   "accepts it", -1, .cfg_int = wsp_config_set_compress},
   {"max-message", 0, "max_message", "BYTES", WSP_OPTION_UINT, PROBE,
    G_TIMEOUTS, WSP__STR(WSP__DEF_MAX_MESSAGE), 1, WSP__MAX_MAX_MESSAGE, 0, 0,
    NULL,

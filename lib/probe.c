@@ -394,6 +394,7 @@ static wsp__upgrade *up_get(wsp_probe *p) {
     return NULL;
   }
   up->extra = p->jwt_proto; /* Offered too: jwt.<token>. */
+  up->offer_deflate = p->cfg->compress;
   up->record = (const char *const *)p->cfg->record.v;
   up->nrecord = p->cfg->record.n;
   p->up = up;
@@ -665,6 +666,7 @@ static void start_open(wsp_probe *p) {
 static void opened(wsp_probe *p, const uint8_t *rest, size_t rest_len) {
   wsp_result *r = p->result;
   const char *proto = p->up->h[WSP__H_PROTOCOL];
+  wsp__pmd pmd;
   record_response(p);
   if (proto != NULL) {
     r->subprotocol = wsp__strdup(proto);
@@ -678,8 +680,15 @@ static void opened(wsp_probe *p, const uint8_t *rest, size_t rest_len) {
            p->cfg->jwt_prefix);
     return;
   }
+  if (p->up->pmd.on &&
+      (r->extensions = wsp__strdup(p->up->h[WSP__H_EXTENSIONS])) == NULL) {
+    finish(p, WSP_OUTCOME_INTERNAL_ERROR, "out of memory");
+    return;
+  }
+  pmd = p->up->pmd;
   up_release(p);
-  if (wsp__ws_open(&p->ws, p->cfg->max_message) != 0) {
+  if (wsp__ws_open(&p->ws, p->cfg->max_message) != 0 ||
+      (pmd.on && wsp__ws_set_deflate(&p->ws, &pmd) != 0)) {
     finish(p, WSP_OUTCOME_INTERNAL_ERROR, "out of memory");
     return;
   }

@@ -303,6 +303,11 @@ void wsp__probe_json(wsp__out *o, const wsp_result *r, const wsp__secrets *sec,
   put_str(o, r->redact_subprotocol
                  ? wsp__redact_subprotocol(r->subprotocol, show_secrets)
                  : r->subprotocol);
+  /* Only what was agreed: a run without --compress has no such member. */
+  if (r->extensions != NULL) {
+    PUTS(o, ",\"extensions\":");
+    put_str(o, r->extensions);
+  }
   PUTS(o, ",\"peer\":");
   put_str(o, wsp_result_peer(r));
   if (r->nrec > 0) {

@@ -638,6 +638,7 @@ static int result_of(const cJSON *p, wsp_result *r, uint64_t *start_ns,
       !str_of(get(x, "retry-after"), &r->retry_after) ||
       !str_of(get(x, "content-type"), &r->content_type) ||
       !str_of(get(p, "subprotocol"), &r->subprotocol) ||
+      !str_of(get(p, "extensions"), &r->extensions) ||
       !str_of(get(p, "error"), &r->error))
     return WSP_ENOMEM;
   if ((body = cJSON_GetStringValue(get(p, "http_body"))) != NULL &&

@@ -34,6 +34,7 @@ void wsp_result_free(wsp_result *r) {
   free(r->content_type);
   free(r->body);
   free(r->subprotocol);
+  free(r->extensions);
   free(r->tls_version);
   free(r->tls_cipher);
   free(r->tls_alpn);
@@ -81,6 +82,7 @@ wsp_result *wsp_result_dup(const wsp_result *src) {
   r->retry_after = wsp__strdup(src->retry_after);
   r->content_type = wsp__strdup(src->content_type);
   r->subprotocol = wsp__strdup(src->subprotocol);
+  r->extensions = wsp__strdup(src->extensions);
   r->tls_version = wsp__strdup(src->tls_version);
   r->tls_cipher = wsp__strdup(src->tls_cipher);
   r->tls_alpn = wsp__strdup(src->tls_alpn);
@@ -93,6 +95,7 @@ wsp_result *wsp_result_dup(const wsp_result *src) {
       (src->retry_after && !r->retry_after) ||
       (src->content_type && !r->content_type) ||
       (src->subprotocol && !r->subprotocol) ||
+      (src->extensions && !r->extensions) ||
       (src->tls_version && !r->tls_version) ||
       (src->tls_cipher && !r->tls_cipher) || (src->tls_alpn && !r->tls_alpn))
     goto fail;
@@ -188,6 +191,8 @@ const char *wsp_result_peer(const wsp_result *r) {
 const char *wsp_result_subprotocol(const wsp_result *r) {
   return r->subprotocol;
 }
+
+const char *wsp_result_extensions(const wsp_result *r) { return r->extensions; }
 
 int wsp_result_close_received(const wsp_result *r, const char **reason) {
   if (reason != NULL)

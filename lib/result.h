@@ -50,6 +50,8 @@ struct wsp_result {
   uint8_t *body;                 /* First bytes of a rejection's body. */
   size_t body_len;               /* How many. */
   char *subprotocol;             /* Selected subprotocol, or NULL. */
+  char *extensions;              /* Agreed Sec-WebSocket-Extensions, or
+                                    NULL. */
   wsp__close close_recv;         /* What the server sent. */
   wsp__close close_sent;         /* What we sent. */
   int64_t marks[WSP_MARK_COUNT]; /* Timeline, -1 when not reached. */

@@ -64,6 +64,11 @@ typedef struct {
   size_t len; /* Used. */
 } sbuf;
 
+/* The one extension offered with --compress (RFC 7692 7.1.2.2: the
+ * server may then bound our window). */
+static const char deflate_offer[] =
+    "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n";
+
 static void put(sbuf *b, const char *s) {
   size_t n = strlen(s);
   memcpy(b->p + b->len, s, n);
@@ -82,6 +87,8 @@ int wsp__upgrade_request(const wsp_config *cfg, const char *token,
     need += 3 * strlen(token) + 200;
   if (cfg->origin)
     need += strlen(cfg->origin) + 16;
+  if (cfg->compress)
+    need += sizeof(deflate_offer);
   for (size_t i = 0; i < cfg->nheaders; i++)
     need += strlen(cfg->headers[i].name) + strlen(cfg->headers[i].value) + 4;
   if ((b.p = malloc(need)) == NULL)
@@ -130,6 +137,8 @@ int wsp__upgrade_request(const wsp_config *cfg, const char *token,
     put(&b, cfg->origin);
     put(&b, "\r\n");
   }
+  if (cfg->compress)
+    put(&b, deflate_offer);
   put(&b, "User-Agent: wsprobe/" WSP_VERSION_STRING "\r\n");
   for (size_t i = 0; i < cfg->nheaders; i++) {
     put(&b, cfg->headers[i].name);
@@ -233,7 +242,8 @@ static int on_header_value_complete(llhttp_t *h) {
     if (up->h[id] == NULL)
       return -1;
   }
-  if (up->value_long && (id == WSP__H_ACCEPT || id == WSP__H_PROTOCOL))
+  if (up->value_long &&
+      (id == WSP__H_ACCEPT || id == WSP__H_PROTOCOL || id == WSP__H_EXTENSIONS))
     up->hcount[id] = 255; /* Far too long to be valid. */
   return 0;
 }
@@ -347,6 +357,133 @@ static wsp__up_state invalid(wsp__upgrade *up, const char *fmt, ...) {
   return up->state = WSP__UP_INVALID;
 }
 
+/* Skips spaces and tabs (HTTP's optional white space). */
+static const char *ows(const char *p) {
+  while (*p == ' ' || *p == '\t')
+    p++;
+  return p;
+}
+
+/* Reads an RFC 7230 token at p into out (NUL-terminated, cut at `cap`);
+ * returns the end, p itself when there is none. */
+static const char *token_at(const char *p, char *out, size_t cap) {
+  static const char delims[] = "()<>@,;:\\\"/[]?={} \t";
+  size_t n = 0;
+  while ((unsigned char)*p > 0x20 && (unsigned char)*p < 0x7f &&
+         strchr(delims, *p) == NULL) {
+    if (n + 1 < cap)
+      out[n++] = *p;
+    p++;
+  }
+  out[n] = '\0';
+  return p;
+}
+
+/* A window size in bits (RFC 7692 7.1.2): 8 to 15, no leading zero. */
+static int window_bits(const char *v) {
+  if (v[0] < '1' || v[0] > '9')
+    return -1;
+  if (v[1] == '\0')
+    return v[0] >= '8' ? v[0] - '0' : -1;
+  if (v[0] == '1' && v[1] >= '0' && v[1] <= '5' && v[2] == '\0')
+    return 10 + (v[1] - '0');
+  return -1;
+}
+
+/*
+ * One extension parameter of permessage-deflate's answer: a name and a
+ * value (a token, or a quoted string that holds one; "" when absent).
+ * Each may appear once; only the four of RFC 7692 7.1 are known.
+ */
+static int pmd_param(wsp__upgrade *up, const char *name, const char *val,
+                     int has_val, unsigned *seen) {
+  static const char *const names[] = {
+      "server_no_context_takeover", "client_no_context_takeover",
+      "server_max_window_bits", "client_max_window_bits"};
+  unsigned i;
+  for (i = 0; i < 4; i++)
+    if (strcmp(name, names[i]) == 0)
+      break;
+  if (i == 4) {
+    invalid(up, "unknown permessage-deflate parameter '%.40s'", name);
+    return -1;
+  }
+  if (*seen & (1u << i)) {
+    invalid(up, "permessage-deflate parameter %s given twice", name);
+    return -1;
+  }
+  *seen |= 1u << i;
+  if (i < 2 && has_val) {
+    invalid(up, "permessage-deflate parameter %s takes no value", name);
+    return -1;
+  }
+  if (i < 2) {
+    *(i == 0 ? &up->pmd.server_no_takeover : &up->pmd.client_no_takeover) = 1;
+    return 0;
+  }
+  if (window_bits(val) < 0) {
+    invalid(up, "permessage-deflate parameter %s='%.20s' is not 8 to 15", name,
+            val);
+    return -1;
+  }
+  *(i == 2 ? &up->pmd.server_bits : &up->pmd.client_bits) = window_bits(val);
+  return 0;
+}
+
+/*
+ * RFC 7692 section 7.1: the server's answer to our one offer,
+ * permessage-deflate with client_max_window_bits. Anything else (another
+ * extension, a second one, an unknown or malformed parameter) fails the
+ * upgrade.
+ */
+static int check_extensions(wsp__upgrade *up) {
+  const char *p = ows(up->h[WSP__H_EXTENSIONS]);
+  char name[40], val[40];
+  unsigned seen = 0;
+  if (up->hcount[WSP__H_EXTENSIONS] != 1) {
+    invalid(up, "server selected more than one extension");
+    return -1;
+  }
+  p = token_at(p, name, sizeof(name));
+  if (!wsp__strcaseeq(name, "permessage-deflate")) {
+    invalid(up, "server selected extension '%.40s' that was not offered",
+            up->h[WSP__H_EXTENSIONS]);
+    return -1;
+  }
+  up->pmd.server_bits = up->pmd.client_bits = WSP__PMD_MAX_BITS;
+  for (p = ows(p); *p == ';'; p = ows(p)) {
+    int has_val = 0;
+    const char *q = ows(p + 1);
+    p = token_at(q, name, sizeof(name));
+    val[0] = '\0';
+    if (p == q)
+      goto malformed;
+    p = ows(p);
+    if (*p == '=') {
+      const char *v = ows(p + 1);
+      int quoted = *v == '"';
+      has_val = 1;
+      p = token_at(v + quoted, val, sizeof(val));
+      if (p == v + quoted || (quoted && *p++ != '"'))
+        goto malformed;
+    }
+    if (pmd_param(up, name, val, has_val, &seen) != 0)
+      return -1;
+  }
+  if (*p == ',') {
+    invalid(up, "server selected more than one extension");
+    return -1;
+  }
+  if (*p == '\0') {
+    up->pmd.on = 1;
+    return 0;
+  }
+malformed:
+  invalid(up, "malformed Sec-WebSocket-Extensions '%.60s'",
+          up->h[WSP__H_EXTENSIONS]);
+  return -1;
+}
+
 /* RFC 6455 section 4.1, the client's checks of a 101 response. */
 static wsp__up_state check_101(wsp__upgrade *up) {
   const char *proto = up->h[WSP__H_PROTOCOL];
@@ -366,11 +503,13 @@ static wsp__up_state check_101(wsp__upgrade *up) {
       strcmp(up->h[WSP__H_ACCEPT], up->accept) != 0)
     return invalid(up, "wrong Sec-WebSocket-Accept '%.40s' (expected %s)",
                    up->h[WSP__H_ACCEPT], up->accept);
-  if (up->h[WSP__H_EXTENSIONS] != NULL)
+  if (up->h[WSP__H_EXTENSIONS] != NULL && !up->offer_deflate)
     return invalid(up,
                    "server selected extension '%.40s' that was not "
                    "offered",
                    up->h[WSP__H_EXTENSIONS]);
+  if (up->h[WSP__H_EXTENSIONS] != NULL && check_extensions(up) != 0)
+    return up->state;
   if (proto != NULL) {
     size_t i;
     if (up->hcount[WSP__H_PROTOCOL] != 1 || strchr(proto, ',') != NULL)

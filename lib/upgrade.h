@@ -11,6 +11,7 @@
 #include <llhttp.h>
 
 #include "defaults.h"
+#include "deflate.h"
 #include "wsprobe.h"
 
 /* Length of a Sec-WebSocket-Key (base64 of 16 bytes) without NUL. */
@@ -96,6 +97,8 @@ typedef struct wsp__upgrade {
   int body_cut;                     /* The body went on past them. */
   unsigned interim;                 /* Interim (1xx) responses skipped. */
   char err[192];                    /* Why the response is invalid. */
+  int offer_deflate;                /* permessage-deflate was offered. */
+  wsp__pmd pmd;                     /* What the server agreed to. */
 } wsp__upgrade;
 
 /*

@@ -161,15 +161,47 @@ static void on_frame_end(wslay_event_context_ptr ctx, void *ud) {
     (void)queue_close(ws, answer, NULL, 0);
 }
 
+/*
+ * Fails the connection from inside wslay's message callback: our close
+ * goes out with `code`, and wslay reads nothing more, so wsp__ws_feed()
+ * reports the broken protocol.
+ */
+static void fail_msg(wsp__ws *ws, uint16_t code) {
+  if (!ws->close_queued)
+    (void)queue_close(ws, code, NULL, 0);
+  wslay_event_shutdown_read(ws->ctx);
+}
+
+/*
+ * A compressed message (RSV1) is inflated here. wslay bounds only its
+ * compressed size and skips its UTF-8 check on such text frames, so both
+ * are checked on what it inflates to: too long is 1009, invalid data or
+ * text that is not UTF-8 is 1007.
+ */
 static void on_msg(wslay_event_context_ptr ctx,
                    const struct wslay_event_on_msg_recv_arg *a, void *ud) {
   wsp__ws *ws = ud;
+  uint8_t *plain = NULL;
+  size_t n;
+  int rc, binary = a->opcode == WSLAY_BINARY_FRAME;
   (void)ctx;
-  /* An inflate step (permessage-deflate) would take the message here,
-   * before it is reported. */
-  if (a->opcode == WSLAY_TEXT_FRAME || a->opcode == WSLAY_BINARY_FRAME)
-    ws->cbs->message(ws->ud, a->opcode == WSLAY_BINARY_FRAME, a->msg,
-                     a->msg_length);
+  if (a->opcode != WSLAY_TEXT_FRAME && !binary)
+    return;
+  if (!wslay_get_rsv1(a->rsv)) {
+    ws->cbs->message(ws->ud, binary, a->msg, a->msg_length);
+    return;
+  }
+  if (!wslay_event_get_read_enabled(ws->ctx))
+    return; /* The connection already failed in this read. */
+  rc = wsp__inflate_msg(&ws->dfl, a->msg, a->msg_length, ws->max_message,
+                        &plain, &n);
+  if (rc == WSP__INFLATE_BIG || rc == WSP_ENOMEM)
+    fail_msg(ws, 1009);
+  else if (rc != 0 || (!binary && !wsp__utf8_valid(plain, n)))
+    fail_msg(ws, 1007);
+  else
+    ws->cbs->message(ws->ud, binary, plain, n);
+  free(plain);
 }
 
 static const struct wslay_event_callbacks callbacks = {
@@ -191,12 +223,33 @@ int wsp__ws_open(wsp__ws *ws, uint64_t max_message) {
   if (wslay_event_context_client_init(&ws->ctx, &callbacks, ws) != 0)
     return WSP_ENOMEM;
   wslay_event_config_set_max_recv_msg_length(ws->ctx, max_message);
+  ws->max_message = max_message;
+  return 0;
+}
+
+int wsp__ws_set_deflate(wsp__ws *ws, const wsp__pmd *pmd) {
+  if (wsp__deflate_init(&ws->dfl, pmd) != 0)
+    return WSP_ENOMEM;
+  ws->compress = 1;
+  wslay_event_config_set_allowed_rsv_bits(ws->ctx, WSLAY_RSV1_BIT);
   return 0;
 }
 
 void wsp__ws_free(wsp__ws *ws) {
   wslay_event_context_free(ws->ctx);
   ws->ctx = NULL;
+  if (ws->compress)
+    wsp__deflate_free(&ws->dfl);
+  ws->compress = 0;
+}
+
+/* Deflates a message when permessage-deflate was agreed: 0 with *out
+ * malloc'd (RSV1 goes with it), 1 to send it as it is, or WSP_ENOMEM. */
+static int squeeze(wsp__ws *ws, const uint8_t *data, size_t len, uint8_t **out,
+                   size_t *out_len) {
+  if (!ws->compress)
+    return 1;
+  return wsp__deflate_msg(&ws->dfl, data, len, out, out_len);
 }
 
 /* Nothing more can go out: wslay is told to stop writing too. */
@@ -289,13 +342,20 @@ int wsp__ws_close_code(const wsp__ws *ws) {
 
 int wsp__ws_send(wsp__ws *ws, const uint8_t *data, size_t len, int binary) {
   struct wslay_event_msg m;
-  int rc;
+  uint8_t *z = NULL;
+  size_t zlen;
+  int rc, sq;
   if (ws->ctx == NULL || ws->broken)
     return WSP_EIO;
+  if ((sq = squeeze(ws, data, len, &z, &zlen)) < 0)
+    return sq;
   m.opcode = binary ? WSLAY_BINARY_FRAME : WSLAY_TEXT_FRAME;
-  m.msg = data;
-  m.msg_length = len;
-  if ((rc = wslay_event_queue_msg(ws->ctx, &m)) != 0)
+  m.msg = sq == 0 ? z : data;
+  m.msg_length = sq == 0 ? zlen : len;
+  /* wslay copies the message when it queues it. */
+  rc = wslay_event_queue_msg_ex(ws->ctx, &m, sq == 0 ? WSLAY_RSV1_BIT : 0);
+  free(z);
+  if (rc != 0)
     return rc == WSLAY_ERR_NOMEM ? WSP_ENOMEM : WSP_EIO;
   return flush(ws);
 }
@@ -307,13 +367,22 @@ int wsp__ws_send(wsp__ws *ws, const uint8_t *data, size_t len, int binary) {
 int wsp__ws_frame(wsp__ws *ws, const uint8_t *data, size_t len, int binary,
                   uint8_t **out, size_t *out_len) {
   size_t hl = 2;
-  uint8_t *f, mask[4];
+  uint8_t *f, mask[4], *z = NULL;
+  int sq;
   if (wsp__random(ws->rng, mask, sizeof(mask)) != 0)
     return WSP_ECRYPTO;
+  if ((sq = squeeze(ws, data, len, &z, &len)) < 0)
+    return sq;
+  if (sq == 0)
+    data = z;
   hl += len < 126 ? 0 : len <= 0xffff ? 2 : 8;
-  if ((f = malloc(hl + 4 + len)) == NULL)
+  if ((f = malloc(hl + 4 + len)) == NULL) {
+    free(z);
     return WSP_ENOMEM;
-  f[0] = 0x80 | (binary ? WSLAY_BINARY_FRAME : WSLAY_TEXT_FRAME);
+  }
+  /* FIN, RSV1 for a compressed message (RFC 7692 6), the opcode. */
+  f[0] = 0x80 | (sq == 0 ? 0x40 : 0) |
+         (binary ? WSLAY_BINARY_FRAME : WSLAY_TEXT_FRAME);
   if (len < 126) {
     f[1] = 0x80 | (uint8_t)len;
   } else if (len <= 0xffff) {
@@ -328,6 +397,7 @@ int wsp__ws_frame(wsp__ws *ws, const uint8_t *data, size_t len, int binary,
   memcpy(f + hl, mask, 4);
   for (size_t i = 0; i < len; i++)
     f[hl + 4 + i] = data[i] ^ mask[i & 3];
+  free(z);
   *out = f;
   *out_len = hl + 4 + len;
   return 0;

@@ -6,9 +6,9 @@
  * code and reason exactly as on the wire), our close frame sent, a broken
  * protocol and the close code answered to it.
  *
- * An inflate step (permessage-deflate) belongs inside this session, between
- * wslay's message callback and the message fact, with the RSV1 bit allowed
- * through wslay_event_config_set_allowed_rsv_bits().
+ * With permessage-deflate agreed (wsp__ws_set_deflate()), the RSV1 bit is
+ * allowed through wslay_event_config_set_allowed_rsv_bits() and messages
+ * are inflated between wslay's message callback and the message fact.
  */
 #ifndef WSP_WS_H
 #define WSP_WS_H
@@ -18,6 +18,7 @@
 
 #include <wslay/wslay.h>
 
+#include "deflate.h"
 #include "rand.h"
 
 /* Longest close reason on the wire (125 - 2 bytes of code). */
@@ -84,12 +85,18 @@ typedef struct wsp__ws {
   uint64_t skip;             /* Its payload bytes still to pass. */
   uint8_t hold[2 + 4 + 125]; /* A close frame held until whole. */
   uint8_t hold_len;          /* Its bytes so far. */
+  uint64_t max_message;      /* Largest message, inflated or not. */
+  int compress;              /* permessage-deflate was agreed. */
+  wsp__deflate dfl;          /* Its state, when compress. */
 } wsp__ws;
 
 void wsp__ws_init(wsp__ws *ws, wsp__ws_loop *lp, wsp__rng *rng,
                   const wsp__ws_cbs *cbs, void *ud);
 /* Opens the session (the upgrade succeeded): 0 or WSP_ENOMEM. */
 int wsp__ws_open(wsp__ws *ws, uint64_t max_message);
+/* Agrees permessage-deflate as `pmd` says, after wsp__ws_open(): 0 or
+ * WSP_ENOMEM. */
+int wsp__ws_set_deflate(wsp__ws *ws, const wsp__pmd *pmd);
 /* Bytes from the server; facts follow, and anything due is flushed. */
 void wsp__ws_feed(wsp__ws *ws, const uint8_t *data, size_t len);
 /* Sends a message as one frame: 0, WSP_ENOMEM, or WSP_EIO when nothing

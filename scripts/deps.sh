@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   gcc libc6-dev meson ninja-build pkg-config cmake
   libuv1-dev libwslay-dev libmbedtls-dev libcjson-dev node-llhttp
+  zlib1g-dev python3-fastapi python3-uvicorn
   python3 python3-websockets python3-aiohttp nodejs node-ws
   openssl ca-certificates nginx-light libcmocka-dev python3-pytest
   python3-venv python3-pip

@@ -25,6 +25,8 @@ RANKS = {
     "tls_group": 0.1, "tls_cache": 0.2, "tls_check": 0.3,
     "rand": 0.5, "url": 1, "tls": 1, "jwt": 1, "proxy": 1, "addrs": 1,
     "config": 2, "steps": 2.1,
+    # permessage-deflate, below the session that uses it.
+    "deflate": 2.5,
     "conn": 3, "upgrade": 3, "ws": 3, "event": 3,
     "ctx": 4,
     "probe": 5, "result": 5,

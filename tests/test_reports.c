@@ -553,6 +553,8 @@ static void odd_results(wsp_campaign *c) {
       break;
     case 5:
       r->subprotocol = strdup("chat\x02");
+      r->extensions =
+          strdup("permessage-deflate; client_max_window_bits=\"9\"");
       r->step = (int)(i % 3);
       r->lag_ns = i % 4 ? 7000001 : -1;
       break;

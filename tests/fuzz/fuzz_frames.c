@@ -12,6 +12,9 @@
  * Input: a control byte, two bytes of split point, then the bytes.
  *   bits 0-1  max message: 64, 1024, 65536 or 1 MiB bytes
  *   bit 2     the send callback fails (the connection is gone)
+ *   bit 3     permessage-deflate was agreed (RSV1 messages are inflated)
+ *   bit 4     with server_no_context_takeover
+ *   bit 5     with client_max_window_bits=8 (we send uncompressed)
  * The rest of the control byte is ignored (it chose probe settings when
  * this target ran a real probe over loopback; seeds still carry it).
  */
@@ -50,12 +53,16 @@ static void check_shape(const facts *f) {
 }
 
 static void run(facts *f, const uint8_t *data, size_t size, size_t cut,
-                uint64_t max, int fail) {
+                uint64_t max, uint8_t ctl) {
   wsp__ws ws;
   uint8_t op[64];
   size_t plen[64];
-  int before, after;
+  int before, after, fail = (ctl & 4) != 0;
   FUZZ_CHECK(facts_session(&ws, f, &lp, &rng, max) == 0);
+  if (ctl & 8) {
+    wsp__pmd pmd = {1, (ctl & 16) != 0, 0, 15, ctl & 32 ? 8 : 15};
+    FUZZ_CHECK(wsp__ws_set_deflate(&ws, &pmd) == 0);
+  }
   f->fail_sends = fail;
   if (cut > 0 && cut < size)
     feed_cuts(&ws, data, size, &cut, 1);
@@ -97,8 +104,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   data += 3;
   size -= 3;
   cut %= size + 1;
-  run(&whole, data, size, 0, max_message[ctl & 3], (ctl & 4) != 0);
-  run(&split, data, size, cut, max_message[ctl & 3], (ctl & 4) != 0);
+  run(&whole, data, size, 0, max_message[ctl & 3], ctl);
+  run(&split, data, size, cut, max_message[ctl & 3], ctl);
   if (strcmp(whole.log, split.log) != 0) {
     fprintf(stderr, "whole: %s\nsplit at %zu: %s\n", whole.log, cut, split.log);
     FUZZ_CHECK(strcmp(whole.log, split.log) == 0);

@@ -5,7 +5,8 @@
  * response. The response is fed in two parts at the split point, the
  * second in pieces of 1-16 bytes when the control byte says so (as TCP
  * may deliver it), then the end of the stream when the parser still wants
- * more. The key is the RFC 6455 sample, so a seed with
+ * more. Bit 2 of the control byte offers permessage-deflate. The key is
+ * the RFC 6455 sample, so a seed with
  * "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" opens.
  */
 #include <string.h>
@@ -34,6 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   FUZZ_CHECK(
       wsp__upgrade_init(up, "dGhlIHNhbXBsZSBub25jZQ==", offered, ctl & 3) == 0);
   FUZZ_CHECK(strcmp(up->accept, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=") == 0);
+  up->offer_deflate = (ctl & 4) != 0;
   while (st == WSP__UP_MORE && off < size) {
     size_t n = off < split ? split - off : size - off;
     if (off >= split && (ctl & 0x80))
@@ -58,7 +60,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     FUZZ_CHECK(up->status == 101 && up->headers_done);
     FUZZ_CHECK(up->h[WSP__H_ACCEPT] != NULL &&
                strcmp(up->h[WSP__H_ACCEPT], up->accept) == 0);
-    FUZZ_CHECK(up->h[WSP__H_EXTENSIONS] == NULL);
+    /* An extension only when offered, and then agreed within RFC 7692. */
+    FUZZ_CHECK(up->h[WSP__H_EXTENSIONS] == NULL ||
+               (up->offer_deflate && up->pmd.on));
+    FUZZ_CHECK(!up->pmd.on || (up->pmd.server_bits >= WSP__PMD_MIN_BITS &&
+                               up->pmd.server_bits <= WSP__PMD_MAX_BITS &&
+                               up->pmd.client_bits >= WSP__PMD_MIN_BITS &&
+                               up->pmd.client_bits <= WSP__PMD_MAX_BITS));
     /* The header limit holds however the bytes arrived. */
     FUZZ_CHECK(total <= WSP__MAX_HEADER_BYTES);
     if (up->h[WSP__H_PROTOCOL] != NULL) {

@@ -8,6 +8,7 @@ control bytes its target reads first (see the comment atop each fuzz_*.c).
 import hashlib
 import os
 import struct
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ACCEPT = b"s3pPLMBiTxaQ9kYGzzhZRbK+xOo="  # RFC 6455's sample key's accept.
@@ -19,6 +20,12 @@ TOKENS = [
     b"eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1MiIsInNjb3BlIjpbImEiLCJiIl0sImlhdCI6MTcwMDAwMDAwMCwiZXhwIjoxNzAwMDAwMzAwfQ.-Y8dUb864f47UCJmI3SbO_1l-ZS5kRjgEwHIVURTY3eFZGH2wuKprSUgwOzpokTgHH6jsHc9v932lrAEgb8eEg",
     b"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1MyIsIm4iOnsiZGVlcCI6WzEsMix7IngiOm51bGx9XX0sImlhdCI6MTcwMDAwMDAwMCwiZXhwIjoxNzAwMDAwMzAwfQ.bVuJu4G8swv_79RFy719j-Ce7tvwwO1sSez1hzjZeDI",
 ]
+
+
+def deflated(data):
+    """data as one permessage-deflate payload (RFC 7692 7.2.1)."""
+    z = zlib.compressobj(9, zlib.DEFLATED, -15)
+    return (z.compress(data) + z.flush(zlib.Z_SYNC_FLUSH))[:-4]
 
 
 def frame(opcode, payload=b"", fin=True, rsv=0, mask=None, length=None):
@@ -91,6 +98,10 @@ SEEDS = {
         b"\x00\x00\x00HTTP/1.1 101 OK\r\nUpgrade: websocket\r\nConnection: "
         b"Upgrade\r\nSec-WebSocket-Accept: " + ACCEPT +
         b"\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n",
+        b"\x04\x00\x00HTTP/1.1 101 OK\r\nUpgrade: websocket\r\nConnection: "
+        b"Upgrade\r\nSec-WebSocket-Accept: " + ACCEPT +
+        b"\r\nSec-WebSocket-Extensions: permessage-deflate; "
+        b"server_no_context_takeover; client_max_window_bits=\"10\"\r\n\r\n",
         b"\x00\x00\x05HTTP/1.0 101 OK\r\nUpgrade: websocket\r\nConnection: "
         b"Upgrade\r\nSec-WebSocket-Accept: " + ACCEPT + b"\r\n\r\n",
         b"\x00\x00\x00HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\n"
@@ -135,6 +146,17 @@ SEEDS = {
         b"\x01\x00\x00" + text(b"\xc3\x28"),
         b"\x01\x00\x00" + text(b"hi", mask=b"\x01\x02\x03\x04"),
         b"\x01\x00\x00" + text(b"hi", rsv=4),
+        # permessage-deflate (control bit 3): RFC 7692's "Hello" twice, the
+        # second sharing the first's window; without takeover (bit 4); a
+        # bomb; invalid UTF-8 once inflated.
+        b"\x09\x00\x05" + frame(1, bytes.fromhex("f248cdc9c90700"), rsv=4) +
+        frame(1, bytes.fromhex("f200110000"), rsv=4) + close(1000),
+        b"\x19\x00\x03" + frame(1, bytes.fromhex("f248cdc9c90700"), rsv=4) +
+        frame(1, bytes.fromhex("f200110000"), rsv=4),
+        b"\x29\x00\x00" + frame(1, bytes.fromhex("f248cd"), fin=False, rsv=4) +
+        frame(0, bytes.fromhex("c9c90700")),
+        b"\x0a\x00\x00" + frame(2, deflated(bytes(1 << 20)), rsv=4),
+        b"\x0b\x00\x00" + frame(1, deflated(b"\xc3\x28"), rsv=4),
         b"\x01\x00\x00" + frame(3, b"x"),
         b"\x01\x00\x00" + frame(9, b"", fin=False),
         b"\x01\x00\x00" + frame(9, b"p" * 126),

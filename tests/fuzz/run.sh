@@ -41,7 +41,7 @@ san=(-fsanitize=address,undefined -fno-sanitize-recover=all
 cflags=(-g -O1 -std=gnu11 -Wall -Wextra -DWSP_BUILDING
         -I"$root/lib" -I"$root/include" -I"$out/include" -I"$root/tests"
         -I"$llhttp_inc")
-libs=(-luv -lwslay -lmbedtls -lmbedx509 -lmbedcrypto -lcjson -lm)
+libs=(-luv -lwslay -lz -lmbedtls -lmbedx509 -lmbedcrypto -lcjson -lm)
 
 # The library's sources, as lib/meson.build lists them.
 mapfile -t srcs < <(sed -n "/wsp_sources = files(/,/)/p" "$root/lib/meson.build" |

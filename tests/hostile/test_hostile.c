@@ -43,6 +43,7 @@ enum {
   F_SUBPROTO = 1 << 3, /* Offer a subprotocol ("chat"). */
   F_PATIENT = 1 << 4,  /* 10 s timeouts: lots of work before the reply
                           (under valgrind, 100,000 pings take seconds). */
+  F_COMPRESS = 1 << 5, /* Offer permessage-deflate (--compress). */
 };
 
 typedef struct {
@@ -81,6 +82,17 @@ static const hcase cases[] = {
     {"reject-stalled-body", O(HANDSHAKE_REJECTED), P(UPGRADE), 503, -1, -1,
      F_TIMEOUT},
     {"garbage-after-101", O(PROTOCOL_ERROR), P(OPEN), 101, -1, 1002, 0},
+    /* Before the cases that send 32 MiB: the bomb's peak RSS counts. */
+    {"deflate-bomb", O(PROTOCOL_ERROR), P(AWAITING_REPLY), 101, -1, 1009,
+     F_COMPRESS | F_MEM},
+    {"deflate-bad-utf8", O(PROTOCOL_ERROR), P(AWAITING_REPLY), 101, -1, 1007,
+     F_COMPRESS},
+    {"deflate-bad-param", O(HANDSHAKE_INVALID), P(UPGRADE), 101, -1, -1,
+     F_COMPRESS},
+    {"deflate-unknown-param", O(HANDSHAKE_INVALID), P(UPGRADE), 101, -1, -1,
+     F_COMPRESS},
+    {"deflate-twice", O(HANDSHAKE_INVALID), P(UPGRADE), 101, -1, -1,
+     F_COMPRESS},
     {"ping-flood", O(OK), P(CLOSING), 101, 1000, 1000, F_MEM | F_PATIENT},
     {"ping-flood-forever", O(TIMEOUT), P(AWAITING_REPLY), 101, -1, 1000,
      F_MEM | F_TIMEOUT},
@@ -157,6 +169,8 @@ static wsp_config *config(const hcase *c, int port) {
   CHECK_INT(wsp_config_set_max_message(cfg, 1024), 0);
   if (c->flags & F_SUBPROTO)
     CHECK_INT(wsp_config_add_subprotocol(cfg, "chat"), 0);
+  if (c->flags & F_COMPRESS)
+    CHECK_INT(wsp_config_set_compress(cfg, 1), 0);
   if (c->flags & F_BIG) {
     /* More than the kernel buffers of both ends take. */
     size_t len = 32 * 1024 * 1024;
@@ -221,6 +235,11 @@ static void check_result(const hcase *c, const wsp_result *r, double ms) {
     CHECK_INT(wsp_result_close_sent(r, NULL), c->sent);
   CHECK(c->outcome == WSP_OUTCOME_OK ? wsp_result_error(r) == NULL
                                      : wsp_result_error(r) != NULL);
+  /* The agreed extension is recorded once the upgrade opened. */
+  if ((c->flags & F_COMPRESS) && c->phase != WSP_PHASE_UPGRADE)
+    CHECK_STR(wsp_result_extensions(r), "permessage-deflate");
+  else
+    CHECK(wsp_result_extensions(r) == NULL);
   if (strcmp(c->scenario, "close-reason-control") == 0) {
     /* The report keeps the reason exactly as sent. */
     const char *reason = NULL;

@@ -198,6 +198,104 @@ class NodeWsInterop(InteropMixin, ProbeTestCase):
         return [harness.NODE, harness.NODE_WS_SERVER]
 
 
+class CompressionInterop(ProbeTestCase):
+    """--compress against servers whose permessage-deflate nobody here
+    wrote: python3-websockets (compression on by default) and node-ws with
+    perMessageDeflate, its context kept and dropped."""
+
+    # Long and repetitive, so that compressing it matters.
+    LONG = '{"type":"hello","pad":"%s"}' % ("abcdefgh" * 300)
+
+    def py_server(self, mode):
+        return self.server([harness.PYTHON, harness.PY_WS_SERVER, "--port",
+                            "0", "--mode", mode, "--lifetime", "60"])
+
+    def node_server(self, mode, deflate):
+        if harness.NODE is None:
+            self.fail("node not found")
+        return self.server([harness.NODE, harness.NODE_WS_SERVER, "--port",
+                            "0", "--mode", mode, "--deflate", deflate,
+                            "--lifetime", "60"])
+
+    def events_ok(self, srv):
+        args = ["--compress", "--send", self.LONG]
+        for t in AGENT_EVENTS:
+            args += ["--expect", t]
+        rc, p, rep = self.probe(args + ["--expect-order", srv.url()])
+        self.assertProbe(p, "ok", "closing", rc)
+        self.assertEqual(event_types(p), AGENT_EVENTS)
+        self.assertClose(p["close"]["received"], 1000)
+        self.assertIs(rep["config"]["compress"], True)
+        return p
+
+    def echo_ok(self, srv):
+        return self.echo_ok_at(srv.url())
+
+    def echo_ok_at(self, url):
+        rc, p, _ = self.probe(["--compress", "--send", self.LONG,
+                               "--expect-key", "type", "--expect", "hello",
+                               url])
+        self.assertProbe(p, "ok", "closing", rc)
+        self.assertEqual(event_types(p), ["hello"])
+        return p
+
+    def test_python_websockets(self):
+        srv = self.py_server("events")
+        p = self.events_ok(srv)
+        self.assertTrue(p["extensions"].startswith("permessage-deflate"), p)
+        srv = self.py_server("echo")
+        p = self.echo_ok(srv)
+        self.assertTrue(p["extensions"].startswith("permessage-deflate"), p)
+        # A burst sends frames deflated ahead, within the window the
+        # server set (client_max_window_bits=12 by default).
+        rc, rep = harness.run_json(["-n", "4", "-c", "4", "--burst",
+                                    "--compress", "--send", self.LONG,
+                                    srv.url()])
+        self.assertEqual(rc, 0, rep["summary"])
+        self.assertEqual(rep["summary"]["passed"], 4)
+        for p in rep["probes"]:
+            self.assertIn("client_max_window_bits=", p["extensions"])
+
+    def test_python_websockets_without_compress(self):
+        # The server would compress, but nothing was offered: no extension.
+        srv = self.py_server("echo")
+        rc, p, rep = self.probe(["--send", "hi", srv.url()])
+        self.assertProbe(p, "ok", "closing", rc)
+        self.assertNotIn("extensions", p)
+        self.assertNotIn("compress", rep["config"])
+
+    def test_node_ws_context_takeover(self):
+        p = self.events_ok(self.node_server("events", "takeover"))
+        self.assertTrue(p["extensions"].startswith("permessage-deflate"), p)
+        self.assertNotIn("context_takeover", p["extensions"])
+        self.echo_ok(self.node_server("echo", "takeover"))
+
+    def test_node_ws_no_context_takeover(self):
+        p = self.events_ok(self.node_server("events", "no-takeover"))
+        self.assertIn("server_no_context_takeover", p["extensions"])
+        self.assertIn("client_no_context_takeover", p["extensions"])
+        self.echo_ok(self.node_server("echo", "no-takeover"))
+
+    def test_fastapi_uvicorn(self):
+        # uvicorn (Debian's 0.17) agrees to permessage-deflate by default.
+        srv = self.server([harness.PYTHON, os.path.join(
+            harness.SERVERS_DIR, "fastapi_echo_server.py"), "--port", "0",
+            "--lifetime", "60"], timeout=30)
+        url = srv.url("/ws")
+        p = self.echo_ok_at(url)
+        self.assertTrue(p["extensions"].startswith("permessage-deflate"), p)
+        rc, p, _ = self.probe(["--send", "hi", url])
+        self.assertProbe(p, "ok", "closing", rc)
+        self.assertNotIn("extensions", p)
+
+    def test_node_ws_off(self):
+        # Offered but declined: the session goes on uncompressed.
+        rc, p, _ = self.probe(["--compress", "--send", "hi",
+                               self.node_server("echo", "off").url()])
+        self.assertProbe(p, "ok", "closing", rc)
+        self.assertNotIn("extensions", p)
+
+
 class ServerConventions(unittest.TestCase):
     """The interop servers themselves: startup line, lifetime, SIGTERM."""
 

@@ -177,6 +177,8 @@ static cJSON *result_json(const wsp_result *r, int show_secrets) {
       str_or_null(r->redact_subprotocol
                       ? wsp__redact_subprotocol(r->subprotocol, show_secrets)
                       : r->subprotocol));
+  if (r->extensions != NULL)
+    cJSON_AddStringToObject(o, "extensions", r->extensions);
   cJSON_AddItemToObject(o, "peer", str_or_null(wsp_result_peer(r)));
   if (r->nrec > 0) {
     x = cJSON_AddObjectToObject(o, "recorded_headers");

@@ -25,6 +25,7 @@
 #include <strings.h>
 
 #include <uv.h>
+#include <zlib.h>
 
 #include "skeleton.h"
 
@@ -86,6 +87,12 @@ typedef enum {
   S_RST_MID_MESSAGE,
   S_EOF_MID_MESSAGE,
   S_NO_CLOSE_ANSWER,
+  /* permessage-deflate, for a client that offers it. */
+  S_DEFLATE_BOMB,
+  S_DEFLATE_BAD_UTF8,
+  S_DEFLATE_BAD_PARAM,
+  S_DEFLATE_UNKNOWN_PARAM,
+  S_DEFLATE_TWICE,
 } kind;
 
 typedef struct {
@@ -178,6 +185,18 @@ static const scenario scenarios[] = {
      "100 of 1000 announced bytes, then FIN"},
     {"no-close-answer", S_NO_CLOSE_ANSWER, 0,
      "echoes, but never answers the client's close"},
+    {"deflate-bomb", S_DEFLATE_BOMB, 0,
+     "agrees permessage-deflate, then 512 KiB of zeros deflated to about "
+     "500 bytes (run the client with a 1024-byte maximum)"},
+    {"deflate-bad-utf8", S_DEFLATE_BAD_UTF8, 0,
+     "agrees permessage-deflate, then a compressed text message that "
+     "inflates to invalid UTF-8"},
+    {"deflate-bad-param", S_DEFLATE_BAD_PARAM, 0,
+     "agrees permessage-deflate with server_max_window_bits=7"},
+    {"deflate-unknown-param", S_DEFLATE_UNKNOWN_PARAM, 0,
+     "agrees permessage-deflate with a parameter RFC 7692 does not know"},
+    {"deflate-twice", S_DEFLATE_TWICE, 0,
+     "agrees permessage-deflate twice in one header"},
 };
 
 /* The server's settings and state. */
@@ -441,7 +460,20 @@ static int response_101(conn *c, char *buf, size_t n) {
     extra = "Sec-WebSocket-Protocol: never-offered\r\n";
     break;
   case S_UNOFFERED_EXTENSION:
+  case S_DEFLATE_BOMB:
+  case S_DEFLATE_BAD_UTF8:
     extra = "Sec-WebSocket-Extensions: permessage-deflate\r\n";
+    break;
+  case S_DEFLATE_BAD_PARAM:
+    extra = "Sec-WebSocket-Extensions: permessage-deflate; "
+            "server_max_window_bits=7\r\n";
+    break;
+  case S_DEFLATE_UNKNOWN_PARAM:
+    extra = "Sec-WebSocket-Extensions: permessage-deflate; mystery\r\n";
+    break;
+  case S_DEFLATE_TWICE:
+    extra = "Sec-WebSocket-Extensions: permessage-deflate, "
+            "permessage-deflate\r\n";
     break;
   case S_HTTP10_101:
     status = "HTTP/1.0 101 Switching Protocols\r\n";
@@ -595,6 +627,31 @@ static void on_request(conn *c) {
 
 /* ---- the client's frames ---- */
 
+/*
+ * Sends `len` bytes as one compressed message (RSV1, RFC 7692 7.2.1: raw
+ * DEFLATE ending in a sync flush, its last four bytes left off).
+ */
+static void put_deflated(conn *c, uint8_t b0, const void *data, size_t len) {
+  z_stream z;
+  size_t cap = len / 256 + 1024, n;
+  uint8_t *out = malloc(cap);
+  memset(&z, 0, sizeof(z));
+  if (out == NULL ||
+      deflateInit2(&z, 9, Z_DEFLATED, -15, 9, Z_DEFAULT_STRATEGY) != Z_OK) {
+    free(out);
+    return;
+  }
+  z.next_in = (Bytef *)data;
+  z.avail_in = (uInt)len;
+  z.next_out = out;
+  z.avail_out = (uInt)cap;
+  if (deflate(&z, Z_SYNC_FLUSH) == Z_OK && z.avail_in == 0 &&
+      (n = cap - z.avail_out) >= 4)
+    put_frame(c, (uint8_t)(b0 | 0x40), out, n - 4);
+  deflateEnd(&z);
+  free(out);
+}
+
 static void on_first_message(conn *c, uint8_t opcode, const uint8_t *msg,
                              size_t len) {
   uint8_t h[16], big[4096];
@@ -627,6 +684,17 @@ static void on_first_message(conn *c, uint8_t opcode, const uint8_t *msg,
     break;
   case S_RSV_BITS:
     put_frame(c, 0xc1, "hi", 2);
+    break;
+  case S_DEFLATE_BOMB: {
+    size_t n = 512 * 1024;
+    uint8_t *zeros = calloc(1, n);
+    if (zeros != NULL)
+      put_deflated(c, 0x82, zeros, n);
+    free(zeros);
+    break;
+  }
+  case S_DEFLATE_BAD_UTF8:
+    put_deflated(c, 0x81, "bad \xff\xfe utf-8", 13);
     break;
   case S_ORPHAN_CONTINUATION:
     put_frame(c, 0x80, "hi", 2);

@@ -4,7 +4,7 @@
  * at /usr/share/nodejs/ws or through NODE_PATH).
  *
  *   node node_ws_server.js [--host 127.0.0.1] [--port 0] [--lifetime 60]
- *                          --mode MODE
+ *                          --mode MODE [--deflate off|takeover|no-takeover]
  *
  * Once it accepts connections it prints exactly one line to stdout,
  * "listening on HOST:PORT" (IPv6 hosts in brackets).
@@ -49,7 +49,9 @@ function usage(msg) {
 }
 
 function parseArgs(argv) {
-  const o = { host: '127.0.0.1', port: 0, lifetime: 60, mode: 'echo' };
+  const o = {
+    host: '127.0.0.1', port: 0, lifetime: 60, mode: 'echo', deflate: 'off',
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = argv[i + 1];
@@ -57,12 +59,15 @@ function parseArgs(argv) {
     else if (a === '--port') { o.port = Number(v); i++; }
     else if (a === '--lifetime') { o.lifetime = Number(v); i++; }
     else if (a === '--mode') { o.mode = v; i++; }
+    else if (a === '--deflate') { o.deflate = v; i++; }
     else usage(`unknown argument '${a}'`);
     if (v === undefined) usage(`${a} needs a value`);
   }
   if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535)
     usage('bad --port');
   if (!(o.lifetime > 0)) usage('bad --lifetime');
+  if (!['off', 'takeover', 'no-takeover'].includes(o.deflate))
+    usage('bad --deflate');
   return o;
 }
 
@@ -103,6 +108,16 @@ const wssOpts = {
     return false;
   },
 };
+// permessage-deflate when asked: every message compressed (threshold 0),
+// with the server's and the client's context kept or dropped.
+if (opts.deflate !== 'off') {
+  const none = opts.deflate === 'no-takeover';
+  wssOpts.perMessageDeflate = {
+    threshold: 0,
+    serverNoContextTakeover: none,
+    clientNoContextTakeover: none,
+  };
+}
 const wss = new WebSocket.WebSocketServer(wssOpts);
 
 wss.on('connection', (ws) => {

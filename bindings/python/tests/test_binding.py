@@ -87,6 +87,26 @@ class BindingTest(unittest.TestCase):
             wsprobe.probe(url, resolve=["pinned.invalid:0:127.0.0.1"])
         self.assertIn("resolve", str(e.exception))
 
+    def test_compress(self):
+        # Debian's python3-websockets agrees to permessage-deflate.
+        srv = subprocess.Popen(
+            ["/usr/bin/python3", os.path.join(REPO, "tests", "servers",
+                                              "py_ws_server.py"),
+             "--port", "0", "--mode", "echo", "--lifetime", "30"],
+            stdout=subprocess.PIPE, text=True)
+        self.addCleanup(srv.wait, 10)
+        self.addCleanup(srv.terminate)
+        line = srv.stdout.readline()
+        self.assertTrue(line.startswith("listening on "), line)
+        url = "ws://%s/" % line.split()[-1]
+        r = wsprobe.probe(url, send="hi" * 100, compress=True,
+                          timeout_ms=3000)
+        self.assertEqual(r.outcome, "ok", r)
+        self.assertTrue(r.extensions.startswith("permessage-deflate"), r)
+        r = wsprobe.probe(url, send="hi", timeout_ms=3000)
+        self.assertEqual(r.outcome, "ok", r)
+        self.assertIsNone(r.extensions)
+
     def test_record_headers(self):
         s = self.server("--on-message", "echo", "--response-header",
                         "X-Served-By: replica-a")

@@ -232,6 +232,9 @@ class Result:
     #: The headers named by ``record_headers``, as the upgrade response gave
     #: them ({name: value or None}); empty when none were asked for.
     recorded_headers: dict = field(default_factory=dict)
+    #: With ``compress``: the Sec-WebSocket-Extensions the server agreed
+    #: to ("permessage-deflate; ..."), None when it agreed to none.
+    extensions: Optional[str] = None
     _raw: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -243,6 +246,7 @@ class Result:
             passed=d["passed"], http_status=d.get("http_status"),
             http_reason=d.get("http_reason"),
             subprotocol=d.get("subprotocol"),
+            extensions=d.get("extensions"),
             close_received=_close_frame(close.get("received")),
             close_sent=_close_frame(close.get("sent")),
             timings_ms=dict(d.get("timings_ms") or {}),
