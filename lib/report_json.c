@@ -25,6 +25,10 @@
 
 static void put(wsp__out *o, const char *s, size_t n) { wsp__out_put(o, s, n); }
 
+/* Whole probe lines gathered before they go to the sink: half of what
+ * the buffer holds before it hands on text by itself (mid-line). */
+#define PROBES_AT (32 * 1024)
+
 /* A string literal (never an expression: sizeof must see the array). */
 #define PUTS(o, lit) put((o), "" lit, sizeof(lit) - 1)
 
@@ -924,7 +928,8 @@ int wsp__report_json(const wsp_report *rep, int show_secrets, wsp__out *o) {
   campaign_json(&f, rep);
   summary_json(&f, rep, show_secrets ? NULL : &rep->secrets);
   f_key(&f, "probes");
-  /* The probes last, one a line, each handed to the sink on its own. */
+  /* The probes last, one a line, handed to the sink some 32 KiB of whole
+   * lines at a time: one call per probe cost more than the probe's text. */
   if ((rc = wsp__rows_begin(rep, 0, &it)) != 0)
     return rc;
   while (!o->failed && (rc = wsp__rows_next(&it, &row, NULL, 0)) == 1) {
@@ -941,7 +946,8 @@ int wsp__report_json(const wsp_report *rep, int show_secrets, wsp__out *o) {
       wsp__probe_json(o, row.r, &rep->secrets, show_secrets, 1, row.start_ns);
     if (rc < 0)
       break;
-    wsp__out_flush(o);
+    if (o->len >= PROBES_AT)
+      wsp__out_flush(o);
   }
   wsp__rows_end(&it);
   if (rc < 0)
