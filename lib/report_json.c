@@ -32,6 +32,12 @@ static void put(wsp__out *o, const char *s, size_t n) { wsp__out_put(o, s, n); }
 /* A string literal (never an expression: sizeof must see the array). */
 #define PUTS(o, lit) put((o), "" lit, sizeof(lit) - 1)
 
+/* "00" to "99", for writing digits two at a time. */
+static const char two_digits[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233"
+    "34353637383940414243444546474849505152535455565758596061626364656667"
+    "6869707172737475767778798081828384858687888990919293949596979899";
+
 /* Writes v's decimal digits. */
 static void put_u64(wsp__out *o, uint64_t v) {
   char buf[24], *p = buf + sizeof(buf);
@@ -88,7 +94,7 @@ static void put_uint(wsp__out *o, uint64_t v) {
  * 10^-4 ms ("5e-05"); an integral result is what "%d" prints.
  */
 static void put_ms(wsp__out *o, uint64_t ns) {
-  char buf[32], *p = buf + sizeof(buf);
+  char buf[32], *p = buf + sizeof(buf), *end = p;
   uint64_t ip, fp;
   if (ns >= 1000000000000000ull) {
     put_double(o, (double)ns / 1e6);
@@ -112,22 +118,22 @@ static void put_ms(wsp__out *o, uint64_t ns) {
   ip = ns / 1000000;
   fp = ns % 1000000;
   if (fp != 0) {
-    int digits = 6;
-    while (fp % 10 == 0) {
-      fp /= 10;
-      digits--;
-    }
-    for (int i = 0; i < digits; i++) {
-      *--p = (char)('0' + fp % 10);
-      fp /= 10;
-    }
+    /* Six digits two at a time, then the trailing zeros cut as text:
+     * cheaper than dividing them off first. */
+    p -= 6;
+    memcpy(p, two_digits + 2 * (fp / 10000), 2);
+    memcpy(p + 2, two_digits + 2 * (fp / 100 % 100), 2);
+    memcpy(p + 4, two_digits + 2 * (fp % 100), 2);
+    end = p + 6;
+    while (end[-1] == '0')
+      end--;
     *--p = '.';
   }
   do {
     *--p = (char)('0' + ip % 10);
     ip /= 10;
   } while (ip);
-  put(o, p, (size_t)(buf + sizeof(buf) - p));
+  put(o, p, (size_t)(end - p));
 }
 
 /* Milliseconds from signed nanoseconds; null below 0. */
