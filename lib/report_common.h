@@ -41,6 +41,7 @@ static inline void wsp__out_put(wsp__out *o, const char *s, size_t n) {
   }
   wsp__out_put_slow(o, s, n);
 }
+/* Appends a NUL-terminated string. */
 static inline void wsp__out_puts(wsp__out *o, const char *s) {
   wsp__out_put(o, s, strlen(s));
 }
