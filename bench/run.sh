@@ -666,10 +666,12 @@ writer = [w for w in load("writer.jsonl") if "run" in w]
 if writer:
     us = sorted(w["writer_us_per_probe"] for w in writer)
     share = sorted(w["writer_share"] for w in writer)
+    cpu = sorted(w["writer_cpu_us_per_probe"] for w in writer)
     print("  JSON writer alone (bench/report_bench, wsp_report_json_write to a "
-          "file): %.2f us/probe, %.1f%% of the campaign's duration_ms "
-          "(median of %d; runs: %s)" % (
-              us[len(us) // 2], 100 * share[len(share) // 2], len(us),
+          "file): %.2f us/probe (%.2f us of CPU), %.1f%% of the campaign's "
+          "duration_ms (median of %d; runs: %s)" % (
+              us[len(us) // 2], cpu[len(cpu) // 2],
+              100 * share[len(share) // 2], len(us),
               ", ".join("%.1f%%" % (100 * v) for v in
                         (w["writer_share"] for w in writer))))
 merge = load("merge.jsonl")

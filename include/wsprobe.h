@@ -1340,10 +1340,10 @@ WSP_EXTERN int wsp_report_json(const wsp_campaign *c, int show_secrets,
  */
 typedef int (*wsp_write_cb)(const char *data, size_t len, void *user_data);
 /*
- * The same JSON report, handed to `write` as it is made, one probe at a
- * time: memory stays at about one probe's object, where the string form
- * holds the whole document (about 7 KB a probe) at once. The probes come
- * last in the object, one per line.
+ * The same JSON report, handed to `write` as it is made, in pieces of
+ * about 32 KiB of whole probe lines: memory stays at about one piece,
+ * where the string form holds the whole document (about 7 KB a probe) at
+ * once. The probes come last in the object, one per line.
  *
  * Errors: WSP_EIO (the callback stopped it), WSP_EINVAL (a NULL argument),
  * WSP_ENOMEM.

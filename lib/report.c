@@ -444,10 +444,9 @@ int wsp_report_save(const wsp_report *rep, wsp_report_format format,
     free(tmp);
     return rc;
   }
-  /* The JSON writer hands on one probe at a time: gather them in larger
+  /* The writers hand on pieces of up to 64 KiB: gather them in larger
    * writes than stdio's default. The buffer must be ours: glibc ignores
-   * setvbuf()'s size without one and writes 4 KiB at a time (one write(2)
-   * per five probes). */
+   * setvbuf()'s size without one and writes 4 KiB at a time. */
   if (!to_stdout && (vbuf = malloc(REPORT_VBUF)) != NULL)
     setvbuf(f, vbuf, _IOFBF, REPORT_VBUF);
   rc = wsp_report_write(rep, format, flags, fwrite_cb, f);

@@ -47,16 +47,12 @@ static int out_reserve(wsp__out *o, size_t extra) {
   return 0;
 }
 
-void wsp__out_put(wsp__out *o, const char *s, size_t n) {
+void wsp__out_put_slow(wsp__out *o, const char *s, size_t n) {
   if (out_reserve(o, n) != 0)
     return;
   memcpy(o->p + o->len, s, n);
   o->len += n;
   o->p[o->len] = '\0';
-}
-
-void wsp__out_puts(wsp__out *o, const char *s) {
-  wsp__out_put(o, s, strlen(s));
 }
 
 void wsp__out_printf(wsp__out *o, const char *fmt, ...) {

@@ -7,6 +7,8 @@
 #ifndef WSP_REPORT_COMMON_H
 #define WSP_REPORT_COMMON_H
 
+#include <string.h>
+
 #include "campaign.h"
 
 /*
@@ -26,8 +28,23 @@ typedef struct wsp__out {
 
 /* Hands the text gathered so far to the sink (if any). */
 void wsp__out_flush(wsp__out *o);
-void wsp__out_put(wsp__out *o, const char *s, size_t n);
-void wsp__out_puts(wsp__out *o, const char *s);
+/* wsp__out_put() when the bytes do not fit (or the buffer failed). */
+void wsp__out_put_slow(wsp__out *o, const char *s, size_t n);
+/* Appends n bytes. Inline where they fit: the JSON writer appends some
+ * sixty fragments to every probe's line. */
+static inline void wsp__out_put(wsp__out *o, const char *s, size_t n) {
+  if (!o->failed && o->len + n < o->cap) {
+    memcpy(o->p + o->len, s, n);
+    o->len += n;
+    o->p[o->len] = '\0';
+    return;
+  }
+  wsp__out_put_slow(o, s, n);
+}
+/* Appends a NUL-terminated string. */
+static inline void wsp__out_puts(wsp__out *o, const char *s) {
+  wsp__out_put(o, s, strlen(s));
+}
 void wsp__out_printf(wsp__out *o, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Hands the text to the caller (*out) or frees it: 0 or WSP_ENOMEM. */

@@ -153,7 +153,10 @@ static void check_json_stream(const wsp_campaign *c) {
   for (const char *q = s.buf; q && (q = strstr(q, "\n\t\t{")) != NULL; q++)
     lines++;
   CHECK_INT(lines, wsp_campaign_result_count(c));
-  bad.fail_at = 3;
+  /* The last piece failing fails the report, however many pieces the
+   * writer gathered the probes into. */
+  bad.fail_at = s.calls;
+  CHECK(s.calls >= 1);
   CHECK_INT(wsp_report_json_write(c, 0, sink_write, &bad), WSP_EIO);
   CHECK_INT(wsp_report_json_write(c, 0, NULL, NULL), WSP_EINVAL);
   cJSON_Delete(a);
@@ -680,6 +683,47 @@ static void test_json_bytes(void) {
   }
 }
 
+/* Records where each piece of a streamed report ended. */
+typedef struct {
+  sink s;           /* The text so far. */
+  size_t ends[512]; /* Where each piece ended in it. */
+  int n;            /* Pieces recorded. */
+} pieces;
+
+static int piece_write(const char *data, size_t len, void *ud) {
+  pieces *p = ud;
+  int rc = sink_write(data, len, &p->s);
+  if (rc == 0 && p->n < (int)WSP__ARRAY_SIZE(p->ends))
+    p->ends[p->n++] = p->s.len;
+  return rc;
+}
+
+/* A report of many probes reaches the sink in large pieces of whole
+ * lines, the bytes the cJSON tree made; a sink failing in the middle
+ * stops the writer there. */
+static void test_json_pieces(void) {
+  wsp_campaign *c = made_up(3000, 2000);
+  pieces p = {0};
+  sink bad = {0};
+  oracle_buf want = {0};
+  CHECK_INT(oracle_json(c, 0, &want), 0);
+  CHECK_INT(wsp_report_json_write(c, 0, piece_write, &p), 0);
+  CHECK(same_text("3000 probes in pieces", p.s.buf, want.p));
+  CHECK(p.n > 10 && p.n < (int)WSP__ARRAY_SIZE(p.ends));
+  for (int i = 1; i + 1 < p.n; i++) {
+    /* Every piece after the head ends with a probe's line. */
+    CHECK(p.ends[i] - p.ends[i - 1] >= 16 * 1024);
+    CHECK(p.s.buf[p.ends[i] - 1] == '}' && p.s.buf[p.ends[i]] == ',');
+  }
+  bad.fail_at = 3;
+  CHECK_INT(wsp_report_json_write(c, 0, sink_write, &bad), WSP_EIO);
+  CHECK_INT(bad.calls, 3);
+  free(want.p);
+  free(p.s.buf);
+  free(bad.buf);
+  wsp_campaign_free(c);
+}
+
 /* Keeps the results of `c` whose index modulo n is k, as the loop that
  * ran them would hold them. */
 static void keep_share(wsp_campaign *c, uint32_t k, uint32_t n) {
@@ -1088,6 +1132,7 @@ int main(int argc, char **argv) {
   test_read_back();
   test_threads_json();
   test_large();
+  test_json_pieces();
   test_plain_mixed();
   test_sweep();
   test_window();
