@@ -342,6 +342,11 @@ static int check(wsp_plan *p) {
                             "runs one of them",
                             ref(p, modes[0]), ref(p, modes[1]),
                             ref(p, modes[2]));
+  if ((GIVEN("health-interval") || GIVEN("health-timeout")) && !GIVEN("health"))
+    return wsp__plan_fail(
+        p, WSP_EINVAL, "%s applies only to %s",
+        ref(p, GIVEN("health-interval") ? "health-interval" : "health-timeout"),
+        ref(p, "health"));
   if (GIVEN("start-tolerance") && !GIVEN("start-at"))
     return wsp__plan_fail(p, WSP_EINVAL, "%s applies only to %s",
                           ref(p, "start-tolerance"), ref(p, "start-at"));
