@@ -25,6 +25,7 @@ wsp_report *wsp__rep_alloc(void) {
   rep->dns_ms = -1;
   rep->started_us = rep->started_last_us = rep->start_at_us = -1;
   rep->late_ns = -1;
+  wsp__hsamples_init(&rep->health);
   rep->shards = 1;
   rep->planned = -1;
   rep->window.from = rep->window.to = -1;
@@ -56,6 +57,8 @@ void wsp__rep_free(wsp_report *rep) {
   free(rep->missing);
   wsp__groups_clear(&rep->peers);
   wsp__groupings_clear(&rep->headers);
+  free(rep->health_url);
+  wsp__hsamples_clear(&rep->health);
   free(rep);
 }
 
@@ -247,6 +250,17 @@ int wsp__rep_add(wsp_report *dst, const wsp_report *src) {
   dst->planned =
       dst->planned >= 0 && src->planned >= 0 ? dst->planned + src->planned : -1;
   dst->interrupted |= src->interrupted;
+  /* Every shard's (or loop's) health samples, each on its own clock. */
+  if (src->health_url != NULL) {
+    if (dst->health_url == NULL) {
+      if ((dst->health_url = wsp__strdup(src->health_url)) == NULL)
+        return WSP_ENOMEM;
+      dst->health_interval = src->health_interval;
+      dst->health_timeout = src->health_timeout;
+    }
+    if (wsp__hsamples_merge(&dst->health, &src->health) != 0)
+      return WSP_ENOMEM;
+  }
   /* Unlimited anywhere is unlimited in all. */
   dst->rate = dst->rate < 0                    ? src->rate
               : dst->rate > 0 && src->rate > 0 ? dst->rate + src->rate

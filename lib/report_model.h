@@ -14,6 +14,7 @@
 
 #include "campaign.h"
 #include "groups.h"
+#include "health.h"
 #include "report_common.h"
 
 /* A JSON report read back (report_read.c). */
@@ -136,6 +137,11 @@ struct wsp_report {
   int64_t late_ns;         /* How late it was (the latest shard), or -1. */
   wsp__clock_state clock;  /* The real-time clock's state (merged: every
                               shard synchronised, the largest errors). */
+  /* Health polled beside the probes (health.* of the JSON report). */
+  char *health_url;         /* The URL polled, or NULL: none. */
+  uint32_t health_interval; /* Between requests, ms. */
+  uint32_t health_timeout;  /* A request's timeout, ms. */
+  wsp__hsamples health;     /* Its samples and their summary. */
 };
 
 /* One probe as the writers see it. */
