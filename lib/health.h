@@ -27,8 +27,10 @@
 #define WSP__HEALTH_MAX_HEADER (16 * 1024)
 /* Body bytes read before the response is called an error. */
 #define WSP__HEALTH_MAX_BODY (64 * 1024)
-/* Samples kept; later ones are counted in the summary only. */
-#define WSP__HEALTH_MAX_SAMPLES 100000
+/* Samples kept (about 3 hours at the default interval); later ones are
+ * counted in the summary only, so that a report's head stays within what
+ * is read back (64 MiB). */
+#define WSP__HEALTH_MAX_SAMPLES 20000
 /* Defaults and limits of the interval and timeout, ms. */
 #define WSP__HEALTH_DEF_INTERVAL 500
 #define WSP__HEALTH_DEF_TIMEOUT 2000

@@ -924,6 +924,10 @@ static void health_json(fmt *f, const wsp_report *rep,
   for (size_t i = 0; i < hs->n; i++) {
     const wsp__hsample *s = &hs->s[i];
     f_elem(f);
+    /* One sample a line: a long campaign's samples stay within the line
+     * length a report is read back with. */
+    PUTS(f->o, "\n");
+    tabs(f->o, f->depth + 1);
     PUTS(f->o, "{\"t_ms\":");
     put_double(f->o, s->t_ms);
     PUTS(f->o, ",\"status\":");
