@@ -255,55 +255,6 @@ static void groups_text(wsp__out *b, const wsp__secrets *sec, const char *name,
                     (unsigned long long)g->other);
 }
 
-/*
- * Health beside the probes, one plain line: "health: 200 x12 throughout,
- * while 20 of 20 probes failed (closed_by_server 1011 x20)". What the
- * service said about itself is set against what the probes met.
- */
-static void health_text(wsp__out *b, const wsp_report *rep) {
-  const wsp__hsamples *hs = &rep->health;
-  const char *sep = "";
-  int kinds = 0;
-  wsp__out_printf(b, "health:");
-  for (int code = 100; code < 600; code++)
-    if (hs->status[code]) {
-      wsp__out_printf(b, "%s %d x%llu", sep, code,
-                      (unsigned long long)hs->status[code]);
-      sep = ",";
-      kinds++;
-    }
-  if (hs->errors)
-    wsp__out_printf(b, "%s errors x%llu", sep, (unsigned long long)hs->errors);
-  if (hs->total == 0)
-    wsp__out_printf(b, " no answer");
-  else if (kinds == 1 && hs->errors == 0)
-    wsp__out_printf(b, " throughout");
-  if (hs->skipped)
-    wsp__out_printf(b, " (%llu tick%s skipped: a request still running)",
-                    (unsigned long long)hs->skipped,
-                    hs->skipped == 1 ? "" : "s");
-  if (rep->total > rep->passed) {
-    const wsp__summary *s = &rep->sum;
-    sep = "";
-    wsp__out_printf(b, ", while %llu of %llu probes failed (",
-                    (unsigned long long)(rep->total - rep->passed),
-                    (unsigned long long)rep->total);
-    for (int o = 0; o < WSP_OUTCOME_COUNT; o++) {
-      if (o == WSP_OUTCOME_OK || s->outcomes[o] == 0)
-        continue;
-      wsp__out_printf(b, "%s%s", sep, wsp_outcome_name((wsp_outcome)o));
-      /* One close code for every closed probe: name it. */
-      if (o == WSP_OUTCOME_CLOSED_BY_SERVER && s->close_recv.len == 1 &&
-          s->close_recv.other == 0)
-        wsp__out_printf(b, " %d", s->close_recv.key[0]);
-      wsp__out_printf(b, " x%llu", (unsigned long long)s->outcomes[o]);
-      sep = ", ";
-    }
-    wsp__out_printf(b, ")");
-  }
-  wsp__out_printf(b, "\n");
-}
-
 int wsp__report_text(const wsp_report *rep, wsp__out *b) {
   const wsp__summary *s = &rep->sum;
   wsp_verdict v = wsp_report_verdict(rep);
@@ -353,8 +304,11 @@ int wsp__report_text(const wsp_report *rep, wsp__out *b) {
     if (wsp__rep_start_words(rep, words, sizeof(words)))
       wsp__out_printf(b, "start: %s\n", words);
   }
-  if (rep->health_url != NULL)
-    health_text(b, rep);
+  if (rep->health_url != NULL) {
+    char words[512];
+    wsp__rep_health_words(rep, words, sizeof(words));
+    wsp__out_printf(b, "health: %s\n", words);
+  }
   /* An unverified run must not read like a verified one. */
   if (rep->insecure)
     wsp__out_printf(b, "WARNING: certificates were not verified "

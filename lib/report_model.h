@@ -200,6 +200,12 @@ int wsp__rep_scan(wsp_report *rep, char *err, size_t errlen);
  * spread). Writes "" and returns 0 when no start was asked for, else 1.
  */
 int wsp__rep_start_words(const wsp_report *rep, char *buf, size_t len);
+/*
+ * What the health endpoint said beside the probes, in words: "200 x12
+ * throughout, while 20 of 20 probes failed (closed_by_server 1011 x20)",
+ * or "200 x10, 503 x2, errors x1". For a report with health_url only.
+ */
+void wsp__rep_health_words(const wsp_report *rep, char *buf, size_t len);
 /* The same, a row at a time, for a walk of one's own. */
 void wsp__rep_scan_begin(wsp_report *rep);
 void wsp__rep_scan_row(wsp_report *rep, const wsp__row *row);
