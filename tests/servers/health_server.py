@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """A health endpoint fixture for --health (stdlib only).
 
-    health_server.py [--port 0] [--lifetime 60]
+    health_server.py [--port 0] [--lifetime 60] [--cert PEM --key PEM]
+
+With --cert and --key it speaks https (Python's ssl module).
 
 Paths:
   /ok              200 {"status":"healthy"}
@@ -19,6 +21,7 @@ Once it accepts connections it prints exactly one line to stdout,
 """
 import argparse
 import signal
+import ssl
 import sys
 import threading
 import time
@@ -84,8 +87,14 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--lifetime", type=float, default=60)
+    ap.add_argument("--cert")
+    ap.add_argument("--key")
     args = ap.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    if args.cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.cert, args.key)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     srv.daemon_threads = True
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     threading.Timer(args.lifetime, lambda: srv.shutdown()).start()
