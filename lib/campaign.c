@@ -1227,7 +1227,7 @@ static void drain(wsp_campaign *c) {
   uv_close((uv_handle_t *)&c->lag_timer, on_own_closed);
   uv_close((uv_handle_t *)&c->wake, on_own_closed);
   if (c->health != NULL)
-    wsp__health_stop(c->health, own_closed, c);
+    wsp__health_stop(c->health, c->interrupted, own_closed, c);
 }
 
 static void begin(wsp_campaign *c);

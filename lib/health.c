@@ -144,6 +144,19 @@ int wsp__health_cfg_copy(wsp__health_cfg *dst, const wsp__health_cfg *src) {
 /* ---- one request ---- */
 
 /* The request's sample: a status, or an error (then no status). */
+static void handle_closed(uv_handle_t *hd);
+
+/* Stopped and the last request over: the deadline timer closes, then the
+ * TLS object is freed (from the loop, never inside its own callbacks). */
+static void close_rest(wsp__health *h) {
+  if (h->rest_closed)
+    return;
+  h->rest_closed = 1;
+  if (h->gai_pending)
+    uv_cancel((uv_req_t *)&h->gai);
+  uv_close((uv_handle_t *)&h->deadline, handle_closed);
+}
+
 static void finish(wsp__health *h, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -158,6 +171,8 @@ static void finish(wsp__health *h, int status, const char *fmt, ...) {
   uv_timer_stop(&h->deadline);
   wsp__conn_close(&h->conn);
   if (h->stopping)
+    close_rest(h);
+  if (h->dropped)
     return;
   s.t_ms = (double)(h->sent_ns - h->t0) / 1e6;
   s.ms = (double)(now - h->sent_ns) / 1e6;
@@ -395,7 +410,11 @@ static void on_timeout(uv_timer_t *t) {
 
 static void handle_closed(uv_handle_t *hd) {
   wsp__health *h = hd->data;
-  if (--h->handles == 0 && !h->gai_pending && h->closed != NULL)
+  if (--h->handles > 0)
+    return;
+  wsp__tls_free(h->tls);
+  h->tls = NULL;
+  if (!h->gai_pending && h->closed != NULL)
     h->closed(h->ud);
 }
 
@@ -404,10 +423,8 @@ static void on_resolved(uv_getaddrinfo_t *req, int status,
   wsp__health *h = req->data;
   int rc;
   h->gai_pending = 0;
-  if (h->stopping) {
+  if (h->dropped || (h->stopping && h->done)) {
     uv_freeaddrinfo(ai);
-    h->done = 1;
-    h->busy = 0;
     if (h->handles == 0 && h->closed != NULL)
       h->closed(h->ud);
     return;
@@ -490,15 +507,19 @@ void wsp__health_start(wsp__health *h, const wsp__health_cfg *hc,
   uv_timer_start(&h->tick, on_tick, 0, hc->interval_ms);
 }
 
-void wsp__health_stop(wsp__health *h, void (*closed)(void *ud), void *ud) {
+void wsp__health_stop(wsp__health *h, int drop, void (*closed)(void *ud),
+                      void *ud) {
   h->stopping = 1;
   h->closed = closed;
   h->ud = ud;
-  finish(h, 0, NULL);
-  wsp__tls_free(h->tls);
-  h->tls = NULL;
-  if (h->gai_pending)
-    uv_cancel((uv_req_t *)&h->gai);
   uv_close((uv_handle_t *)&h->tick, handle_closed);
-  uv_close((uv_handle_t *)&h->deadline, handle_closed);
+  if (h->busy && !drop) {
+    /* Its answer belongs to the campaign: wait for it, its timeout at
+     * most, keeping the loop alive meanwhile. */
+    uv_ref((uv_handle_t *)&h->deadline);
+    return;
+  }
+  h->dropped = 1;
+  finish(h, 0, NULL);
+  close_rest(h);
 }

@@ -98,6 +98,8 @@ typedef struct wsp__health {
   int gai_pending;                /* Its callback has not run. */
   int handles;                    /* Handles not closed yet. */
   int stopping;                   /* Stopped: no more requests. */
+  int dropped;                    /* Its last request abandoned. */
+  int rest_closed;                /* The deadline timer is closing. */
   void (*closed)(void *ud);       /* Called once every handle closed. */
   void *ud;                       /* Its user data. */
   int busy;                       /* A request is in flight. */
@@ -120,8 +122,12 @@ typedef struct wsp__health {
 void wsp__health_start(wsp__health *h, const wsp__health_cfg *hc,
                        const struct wsp_config *cfg, struct wsp_ctx *ctx,
                        uint64_t t0, wsp__hsamples *out);
-/* Stops: a request in flight is dropped unrecorded; `closed` is called
- * from the loop once every handle closed. */
-void wsp__health_stop(wsp__health *h, void (*closed)(void *ud), void *ud);
+/*
+ * Stops: no more requests. A request in flight still ends and is recorded
+ * (within its timeout), unless `drop` (an interrupt): then it is abandoned
+ * unrecorded. `closed` is called from the loop once everything closed.
+ */
+void wsp__health_stop(wsp__health *h, int drop, void (*closed)(void *ud),
+                      void *ud);
 
 #endif
