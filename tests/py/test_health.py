@@ -5,8 +5,10 @@ health fixture (tests/servers/health_server.py) for a non-200, a refused
 connection, a slow endpoint, hostile endless bodies and headers, a long
 UTF-8 body, and https. Health never changes the verdict or the exit status.
 """
+import json
 import os
 import shutil
+import tempfile
 import time
 import unittest
 
@@ -40,7 +42,7 @@ class HealthCase(ProbeTestCase):
         rc, rep, out, err = harness.run_json_full(args, timeout)
         return rc, rep, err
 
-    def assertSummaryAddsUp(self, h):
+    def assertSummaryAddsUp(self, h, ordered=True):
         s = h["summary"]
         self.assertEqual(s["samples"], len(h["samples"]))
         self.assertEqual(s["errors"],
@@ -50,8 +52,10 @@ class HealthCase(ProbeTestCase):
         self.assertEqual(s["ms"]["count"], s["samples"])
         last = -1.0
         for x in h["samples"]:
-            # On the campaign's clock, in order, one in flight at a time.
-            self.assertGreaterEqual(x["t_ms"], last)
+            # On the campaign's clock, in order, one in flight at a time
+            # (a merge's are each shard's, on its own clock).
+            if ordered:
+                self.assertGreaterEqual(x["t_ms"], last)
             last = x["t_ms"] + x["ms"]
             self.assertEqual(x["status"] is None, x["error"] is not None, x)
 
@@ -193,6 +197,50 @@ class TestFixture(HealthCase):
         # 256 bytes would split the 128th "é": 255 bytes are kept.
         self.assertEqual(x["body"], "a" + "\u00e9" * 127)
         self.assertEqual(len(x["body"].encode()), 255)
+
+    def test_threads_merge_junit_html(self):
+        hs = self.health_server()
+        rs = self.race()
+        url = "http://127.0.0.1:%d/ok" % hs.port
+        d = tempfile.mkdtemp(prefix="wsprobe-health-")
+        self.addCleanup(shutil.rmtree, d, True)
+        # On several threads: polled once, on the first loop.
+        rc, rep, err = self.campaign(
+            ["--health", url, "--health-interval", "100", "--threads", "2",
+             "-n", "8", "-c", "2", "--rate", "20", "--send", "hi", rs.url()])
+        self.assertEqual(rc, 0, err)
+        self.assertTrue(rep["health"]["samples"])
+        self.assertSummaryAddsUp(rep["health"])
+        # Shards: each one's samples, merged.
+        n = []
+        for i in range(2):
+            path = os.path.join(d, "%d.json" % i)
+            rc, out, err = harness.run_wsprobe(
+                ["--health", url, "--health-interval", "100", "--seed", "5",
+                 "--shard", "%d/2" % i, "-n", "8", "-c", "1", "--rate", "20",
+                 "--send", "hi", "--json", path, rs.url()])
+            self.assertEqual(rc, 0, err)
+            with open(path) as f:
+                n.append(len(json.load(f)["health"]["samples"]))
+        rc, out, err = harness.run_wsprobe(
+            ["merge", "--json", os.path.join(d, "m.json"), "--junit",
+             os.path.join(d, "m.xml"), "--html", os.path.join(d, "m.html"),
+             os.path.join(d, "0.json"), os.path.join(d, "1.json")])
+        self.assertEqual(rc, 0, err)
+        self.assertIn("health: 200 x%d throughout\n" % sum(n), out)
+        with open(os.path.join(d, "m.json")) as f:
+            merged = json.load(f)["health"]
+        self.assertEqual(len(merged["samples"]), sum(n))
+        self.assertEqual(merged["summary"]["statuses"], {"200": sum(n)})
+        self.assertSummaryAddsUp(merged, ordered=False)
+        with open(os.path.join(d, "m.xml")) as f:
+            xml = f.read()
+        self.assertIn('<property name="health" value="200 x%d throughout"/>'
+                      % sum(n), xml)
+        with open(os.path.join(d, "m.html")) as f:
+            html = f.read()
+        self.assertIn("<h2>Health</h2>", html)
+        self.assertEqual(html.count("<title>health at "), sum(n))
 
     def test_options_are_checked(self):
         for args, words in (
