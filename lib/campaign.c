@@ -402,22 +402,23 @@ int wsp_campaign_set_health(wsp_campaign *c, const char *url) {
   return ok(c);
 }
 
-int wsp_campaign_set_health_interval(wsp_campaign *c, uint32_t ms) {
+/* A health setting in milliseconds, 1 ms to an hour. */
+static int health_ms(wsp_campaign *c, const char *what, uint32_t ms,
+                     uint32_t *to) {
   SETTER_GUARD(c);
   if (ms < 1 || ms > WSP__HEALTH_MAX_MS)
-    return fail(c, WSP_ERANGE, "health interval %u ms out of range (1-%u)", ms,
+    return fail(c, WSP_ERANGE, "health %s %u ms out of range (1-%u)", what, ms,
                 WSP__HEALTH_MAX_MS);
-  c->health_cfg.interval_ms = ms;
+  *to = ms;
   return ok(c);
 }
 
+int wsp_campaign_set_health_interval(wsp_campaign *c, uint32_t ms) {
+  return health_ms(c, "interval", ms, c ? &c->health_cfg.interval_ms : NULL);
+}
+
 int wsp_campaign_set_health_timeout(wsp_campaign *c, uint32_t ms) {
-  SETTER_GUARD(c);
-  if (ms < 1 || ms > WSP__HEALTH_MAX_MS)
-    return fail(c, WSP_ERANGE, "health timeout %u ms out of range (1-%u)", ms,
-                WSP__HEALTH_MAX_MS);
-  c->health_cfg.timeout_ms = ms;
-  return ok(c);
+  return health_ms(c, "timeout", ms, c ? &c->health_cfg.timeout_ms : NULL);
 }
 
 int wsp_campaign_set_delays(wsp_campaign *c, const uint32_t *delays, size_t n,

@@ -276,20 +276,18 @@ static void parse_end(wsp__health *h, int err) {
     finish(h, 0, "server closed the connection in the middle of the response");
 }
 
+/* The request: one GET, and the connection closed after the answer. */
+#define REQUEST                                                                \
+  "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\nAccept: */*\r\n"        \
+  "User-Agent: wsprobe\r\n\r\n"
+
 static int send_request(wsp__health *h) {
   const wsp__url *u = &h->hc->url;
-  char *req;
-  int n, rc;
-  n = snprintf(NULL, 0,
-               "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n"
-               "Accept: */*\r\nUser-Agent: wsprobe\r\n\r\n",
-               u->target, u->host_header);
-  if ((req = malloc((size_t)n + 1)) == NULL)
+  int n = snprintf(NULL, 0, REQUEST, u->target, u->host_header), rc;
+  char *req = malloc((size_t)n + 1);
+  if (req == NULL)
     return WSP_ENOMEM;
-  snprintf(req, (size_t)n + 1,
-           "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n"
-           "Accept: */*\r\nUser-Agent: wsprobe\r\n\r\n",
-           u->target, u->host_header);
+  snprintf(req, (size_t)n + 1, REQUEST, u->target, u->host_header);
   rc = h->tls ? wsp__tls_write(h->tls, (uint8_t *)req, (size_t)n)
               : wsp__conn_write(&h->conn, (uint8_t *)req, (size_t)n);
   free(req);
