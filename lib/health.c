@@ -40,7 +40,9 @@ int wsp__hsamples_add(wsp__hsamples *hs, const wsp__hsample *s) {
     hs->errors++;
   else if (s->status >= 100 && s->status < 600)
     hs->status[s->status]++;
-  wsp__hist_add(&hs->ms, (uint64_t)(s->ms * 1e6));
+  double ns = s->ms * 1e6;
+  /* A report read back may say anything: only a time in range is one. */
+  wsp__hist_add(&hs->ms, ns > 0 && ns < 1.8e19 ? (uint64_t)ns : 0);
   if (hs->n == WSP__HEALTH_MAX_SAMPLES)
     return 0;
   if (hs->n == hs->cap) {
