@@ -1196,6 +1196,36 @@ WSP_EXTERN int wsp_time_parse(const char *text, int64_t *unix_us);
  */
 WSP_EXTERN int wsp_campaign_set_lag_threshold(wsp_campaign *c, uint32_t ms);
 /*
+ * Polls an http:// or https:// health URL for the whole campaign, beside
+ * the probes, on the campaign's loop (the first loop of several): a GET on
+ * a new connection every interval, "Connection: close", through the same
+ * socket, TLS (the config's CA, client certificate and --insecure) and
+ * HTTP parser as the probes, one request in flight; a tick that finds one
+ * still running is skipped and counted. Each answer is a sample of the
+ * report (status, time, error, the body's first 256 bytes). Health never
+ * changes an outcome, the verdict or the exit status. NULL turns it off.
+ *
+ * Errors: WSP_EURL (not an http:// or https:// URL; the reason in
+ * wsp_campaign_last_error()), WSP_ENOMEM, WSP_ESTATE (started),
+ * WSP_EINVAL (c is NULL).
+ */
+WSP_EXTERN int wsp_campaign_set_health(wsp_campaign *c, const char *url);
+/*
+ * The time between two health requests (default 500 ms).
+ *
+ * Errors: WSP_ERANGE (outside 1..3600000), WSP_ESTATE (started), WSP_EINVAL
+ * (c is NULL).
+ */
+WSP_EXTERN int wsp_campaign_set_health_interval(wsp_campaign *c, uint32_t ms);
+/*
+ * How long a health request may take, from the resolution to the end of
+ * the response (default 2000 ms); later, its sample is an error.
+ *
+ * Errors: WSP_ERANGE (outside 1..3600000), WSP_ESTATE (started), WSP_EINVAL
+ * (c is NULL).
+ */
+WSP_EXTERN int wsp_campaign_set_health_timeout(wsp_campaign *c, uint32_t ms);
+/*
  * Runs the campaign on `n` loops, one a thread (0: one per online CPU, at
  * most one per connection of the concurrency; default 1), when it is run
  * with wsp_campaign_run(); wsp_campaign_start() runs one loop only and

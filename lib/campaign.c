@@ -77,6 +77,9 @@ int wsp_campaign_new(const wsp_config *cfg, wsp_campaign **out) {
   c->per_delay = 1;
   c->win_res = WSP__DEF_RESOLUTION_MS;
   c->win_trials = WSP__DEF_TRIALS;
+  c->health_cfg.interval_ms = WSP__HEALTH_DEF_INTERVAL;
+  c->health_cfg.timeout_ms = WSP__HEALTH_DEF_TIMEOUT;
+  wsp__hsamples_init(&c->hsamples);
   atomic_init(&c->interrupt_req, 0);
   atomic_init(&c->wake_state, WSP__WAKE_NONE);
   /* A seed nobody chose is still recorded, so the run can be repeated. */
@@ -113,6 +116,9 @@ int wsp_campaign_close(wsp_campaign *c) {
   free(c->slices);
   free(c->evidence);
   free(c->levels);
+  free(c->health);
+  wsp__health_cfg_clear(&c->health_cfg);
+  wsp__hsamples_clear(&c->hsamples);
   wsp_config_free(c->cfg);
   free(c);
   return 0;
@@ -381,6 +387,38 @@ int wsp_campaign_set_lag_threshold(wsp_campaign *c, uint32_t ms) {
                 WSP__MAX_LAG_MS);
   c->lag_threshold_ms = ms;
   return ok(c);
+}
+
+int wsp_campaign_set_health(wsp_campaign *c, const char *url) {
+  int rc;
+  SETTER_GUARD(c);
+  if (url == NULL) {
+    wsp__health_cfg_clear(&c->health_cfg);
+    return ok(c);
+  }
+  if ((rc = wsp__health_parse(&c->health_cfg, url, c->error,
+                              sizeof(c->error))) != 0)
+    return rc;
+  return ok(c);
+}
+
+/* A health setting in milliseconds, 1 ms to an hour. */
+static int health_ms(wsp_campaign *c, const char *what, uint32_t ms,
+                     uint32_t *to) {
+  SETTER_GUARD(c);
+  if (ms < 1 || ms > WSP__HEALTH_MAX_MS)
+    return fail(c, WSP_ERANGE, "health %s %u ms out of range (1-%u)", what, ms,
+                WSP__HEALTH_MAX_MS);
+  *to = ms;
+  return ok(c);
+}
+
+int wsp_campaign_set_health_interval(wsp_campaign *c, uint32_t ms) {
+  return health_ms(c, "interval", ms, c ? &c->health_cfg.interval_ms : NULL);
+}
+
+int wsp_campaign_set_health_timeout(wsp_campaign *c, uint32_t ms) {
+  return health_ms(c, "timeout", ms, c ? &c->health_cfg.timeout_ms : NULL);
 }
 
 int wsp_campaign_set_delays(wsp_campaign *c, const uint32_t *delays, size_t n,
@@ -1110,8 +1148,8 @@ static int cmp_index(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
-static void on_own_closed(uv_handle_t *h) {
-  wsp_campaign *c = h->data;
+static void own_closed(void *ud) {
+  wsp_campaign *c = ud;
   if (--c->handles > 0 || c->gai_pending)
     return;
   c->running = 0;
@@ -1124,6 +1162,8 @@ static void on_own_closed(uv_handle_t *h) {
   if (c->done_cb != NULL)
     c->done_cb(c, c->done_ud);
 }
+
+static void on_own_closed(uv_handle_t *h) { own_closed(h->data); }
 
 /*
  * Interruption. wsp_campaign_interrupt() may run on any thread or in a
@@ -1195,6 +1235,8 @@ static void drain(wsp_campaign *c) {
   uv_close((uv_handle_t *)&c->release, on_own_closed);
   uv_close((uv_handle_t *)&c->lag_timer, on_own_closed);
   uv_close((uv_handle_t *)&c->wake, on_own_closed);
+  if (c->health != NULL)
+    wsp__health_stop(c->health, c->interrupted, own_closed, c);
 }
 
 static void begin(wsp_campaign *c);
@@ -1229,6 +1271,14 @@ static void begin(wsp_campaign *c) {
   c->lag_expected = c->t_start + LAG_TICK_MS * 1000000ull;
   uv_timer_start(&c->lag_timer, on_lag_tick, LAG_TICK_MS, LAG_TICK_MS);
   uv_unref((uv_handle_t *)&c->lag_timer);
+  /* Health is polled from the campaign's start to its end; without
+   * memory for it, the campaign runs without it and reports none. */
+  if (c->health_cfg.text != NULL &&
+      (c->health = malloc(sizeof(*c->health))) != NULL) {
+    wsp__health_start(c->health, &c->health_cfg, c->cfg, c->ctx, c->t_start,
+                      &c->hsamples);
+    c->handles++;
+  }
   if (plan(c, 1))
     launch(c);
   else

@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "gate.h"
+#include "health.h"
 #include "hist.h"
 #include "probe.h"
 #include "result.h"
@@ -207,6 +208,10 @@ struct wsp_campaign {
   uint64_t lateness_n;             /* Over how many probes. */
   wsp__level *levels;              /* Concurrency sweep levels. */
   size_t nlevels;                  /* Levels run. */
+  /* Health polled beside the probes (on the first loop only). */
+  wsp__health_cfg health_cfg; /* Its settings; text NULL: none. */
+  wsp__health *health;        /* The poller, once started. */
+  wsp__hsamples hsamples;     /* What it recorded. */
 };
 
 /*

@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "defaults.h"
+#include "health.h"
 #include "options.h"
 
 /* A plan's one error channel (struct wsp_plan is this layer's). */
@@ -73,6 +74,7 @@ static int ap_tls_resume(wsp__build *b, const wsp_option *o,
                          const wsp__optval *v);
 static int ap_address_policy(wsp__build *b, const wsp_option *o,
                              const wsp__optval *v);
+static int ap_health(wsp__build *b, const wsp_option *o, const wsp__optval *v);
 
 /* clang-format off */
 const wsp_option wsp__options[] = {
@@ -159,6 +161,22 @@ const wsp_option wsp__options[] = {
    G_CAMPAIGN, WSP__STR(WSP__DEF_LAG_MS), 1, WSP__MAX_LAG_MS, 0, 0, NULL,
    "flag probes that ran while the prober's own loop was this late", -1,
    .camp_u32 = wsp_campaign_set_lag_threshold},
+  {"health", 0, "health", "URL", WSP_OPTION_TEXT, CAMPAIGN, G_CAMPAIGN, NULL,
+   0, 0, 0, 0, NULL,
+   "poll this http:// or https:// health URL (GET, a new connection each "
+   "time) for the whole campaign and report its answers beside the "
+   "probes; it never changes the verdict or the exit status", -1,
+   .apply = ap_health},
+  {"health-interval", 0, "health_interval_ms", "MS", WSP_OPTION_UINT,
+   CAMPAIGN, G_CAMPAIGN, WSP__STR(WSP__HEALTH_DEF_INTERVAL), 1,
+   WSP__HEALTH_MAX_MS, 0, 0, NULL,
+   "with --health: a request every MS; a tick that finds the last one "
+   "still running is skipped and counted", -1,
+   .camp_u32 = wsp_campaign_set_health_interval},
+  {"health-timeout", 0, "health_timeout_ms", "MS", WSP_OPTION_UINT, CAMPAIGN,
+   G_CAMPAIGN, WSP__STR(WSP__HEALTH_DEF_TIMEOUT), 1, WSP__HEALTH_MAX_MS, 0, 0,
+   NULL, "with --health: a request's whole time; later, its sample is an "
+   "error", -1, .camp_u32 = wsp_campaign_set_health_timeout},
 
   /* The upgrade request */
   {"header", 'H', "headers", "'NAME: VALUE'", WSP_OPTION_TEXT, PROBE | REPEAT,
@@ -674,6 +692,10 @@ int wsp__opt_apply(wsp__build *b, const wsp_option *o, const wsp__optval *v) {
   if (o->camp_int != NULL)
     return wsp__opt_camp_fail(b, o, o->camp_int(b->c, on));
   return 0;
+}
+
+static int ap_health(wsp__build *b, const wsp_option *o, const wsp__optval *v) {
+  return wsp__opt_camp_fail(b, o, wsp_campaign_set_health(b->c, v->text));
 }
 
 static int ap_header(wsp__build *b, const wsp_option *o, const wsp__optval *v) {

@@ -265,6 +265,13 @@ static const char *placement_without(const wsp_plan *p, const char *where) {
   return placed(p, where) ? NULL : vs->v[vs->n - 1].text;
 }
 
+/* Whether --health names an https:// URL. */
+static int https_health(const wsp_plan *p) {
+  const wsp__optvals *v = vals(p, "health");
+  return v != NULL && v->n > 0 && v->v[v->n - 1].text != NULL &&
+         strncasecmp(v->v[v->n - 1].text, "https:", 6) == 0;
+}
+
 /* What excludes or needs what: the options as a whole. */
 static int check(wsp_plan *p) {
   static const char *const script_excludes[] = {
@@ -328,8 +335,10 @@ static int check(wsp_plan *p) {
   if (GIVEN("jwt-query-param") && !placed(p, "query"))
     return wsp__plan_fail(p, WSP_EINVAL, "%s applies to %s query",
                           ref(p, "jwt-query-param"), ref(p, "jwt-placement"));
+  /* An https:// health URL takes them too (not tls-resume). */
   if (strncasecmp(p->url, "wss:", 4) != 0 &&
-      (a = any_given(p, tls_only)) != NULL)
+      (a = any_given(p, tls_only)) != NULL &&
+      (!https_health(p) || strcmp(a, "tls-resume") == 0))
     return wsp__plan_fail(p, WSP_EINVAL, "%s applies to wss:// URLs",
                           ref(p, a));
   if (GIVEN("cert") != GIVEN("key"))
@@ -342,6 +351,11 @@ static int check(wsp_plan *p) {
                             "runs one of them",
                             ref(p, modes[0]), ref(p, modes[1]),
                             ref(p, modes[2]));
+  if ((GIVEN("health-interval") || GIVEN("health-timeout")) && !GIVEN("health"))
+    return wsp__plan_fail(
+        p, WSP_EINVAL, "%s applies only to %s",
+        ref(p, GIVEN("health-interval") ? "health-interval" : "health-timeout"),
+        ref(p, "health"));
   if (GIVEN("start-tolerance") && !GIVEN("start-at"))
     return wsp__plan_fail(p, WSP_EINVAL, "%s applies only to %s",
                           ref(p, "start-tolerance"), ref(p, "start-at"));
@@ -698,6 +712,14 @@ static cJSON *settings_json(const wsp_plan *p, const wsp_campaign *c) {
     cJSON_AddNumberToObject(a, "tolerance_ms", c->start_tol_ms);
   } else {
     cJSON_AddNullToObject(x, "start");
+  }
+  if (c->health_cfg.text != NULL) {
+    a = cJSON_AddObjectToObject(x, "health");
+    cJSON_AddStringToObject(a, "url", c->health_cfg.text);
+    cJSON_AddNumberToObject(a, "interval_ms", c->health_cfg.interval_ms);
+    cJSON_AddNumberToObject(a, "timeout_ms", c->health_cfg.timeout_ms);
+  } else {
+    cJSON_AddNullToObject(x, "health");
   }
   if (c->mode == WSP__MODE_SWEEP) {
     a = cJSON_AddArrayToObject(x, "delays_ms");

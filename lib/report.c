@@ -311,6 +311,11 @@ int wsp__report_text(const wsp_report *rep, wsp__out *b) {
     if (wsp__rep_start_words(rep, words, sizeof(words)))
       wsp__out_printf(b, "start: %s\n", words);
   }
+  if (rep->health_url != NULL) {
+    char words[512];
+    wsp__rep_health_words(rep, words, sizeof(words));
+    wsp__out_printf(b, "health: %s\n", words);
+  }
   /* An unverified run must not read like a verified one. */
   if (rep->insecure)
     wsp__out_printf(b, "WARNING: certificates were not verified "

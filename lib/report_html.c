@@ -535,6 +535,44 @@ static void codes_card(wsp__out *o, const wsp__summary *s) {
   wsp__out_puts(o, "</table></section>\n");
 }
 
+/* Health polled beside the probes: the one line, then its statuses. */
+static void health_card(wsp__out *o, const wsp_report *rep) {
+  const wsp__secrets *sec = &rep->secrets;
+  const wsp__hsamples *hs = &rep->health;
+  char words[512];
+  wsp__rep_health_words(rep, words, sizeof(words));
+  wsp__out_puts(o, "<section class=\"card\"><h2>Health</h2>"
+                   "<p class=\"note\">");
+  wsp__out_escs(o, sec, rep->health_url, WSP__ESC_TEXT);
+  wsp__out_printf(o,
+                  ", asked every %u ms beside the probes (drawn above the "
+                  "timeline's probes). It never changes the verdict.</p>\n"
+                  "<p><b>health:</b> ",
+                  rep->health_interval);
+  wsp__out_escs(o, sec, words, WSP__ESC_TEXT);
+  wsp__out_puts(o, "</p>\n<table><tr><th>answer</th>"
+                   "<th class=\"n\">samples</th></tr>\n");
+  for (int code = 100; code < 600; code++)
+    if (hs->status[code])
+      wsp__out_printf(o,
+                      "<tr><td>HTTP %d</td><td class=\"n\">%llu</td>"
+                      "</tr>\n",
+                      code, (unsigned long long)hs->status[code]);
+  wsp__out_printf(o,
+                  "<tr><td>error</td><td class=\"n\">%llu</td></tr>\n"
+                  "<tr><td>tick skipped (a request still running)</td>"
+                  "<td class=\"n\">%llu</td></tr>\n",
+                  (unsigned long long)hs->errors,
+                  (unsigned long long)hs->skipped);
+  if (hs->ms.count > 0)
+    wsp__out_printf(o,
+                    "<tr><td>time, p50 / max</td><td class=\"n\">%.3f / "
+                    "%.3f ms</td></tr>\n",
+                    (double)wsp__hist_quantile(&hs->ms, 0.5) / 1e6,
+                    (double)hs->ms.max / 1e6);
+  wsp__out_puts(o, "</table></section>\n");
+}
+
 static const double quantiles[] = {0.5, 0.9, 0.99, 0.999};
 
 static void latency_card(wsp__out *o, const wsp_report *rep) {
@@ -1239,9 +1277,42 @@ typedef enum {
   VIEW_ALIGNED   /* Each row from its own start, sorted by delay. */
 } view_kind;
 
+/*
+ * The health samples (hs, or NULL) as a strip above the probes, on the
+ * campaign's time axis: a mark from each request's start to its end,
+ * green for 2xx, orange for another status, black for an error.
+ */
+static void health_strip(wsp__out *o, const wsp__secrets *sec,
+                         const wsp__hsamples *hs, const axis *a, double L,
+                         double PW, double y, double h) {
+  for (size_t i = 0; i < hs->n; i++) {
+    const wsp__hsample *s = &hs->s[i];
+    double x = L + s->t_ms / a->div / a->max * PW;
+    double w = s->ms / a->div / a->max * PW;
+    const char *fill = s->error               ? "#212529"
+                       : s->status / 100 == 2 ? "#2f9e44"
+                                              : "#f08c00";
+    wsp__out_printf(o,
+                    "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.2f\" "
+                    "height=\"%.1f\" style=\"fill:%s\"><title>health at "
+                    "%.1f ms: ",
+                    x, y, w < 2 ? 2 : w, h, fill, s->t_ms);
+    if (s->error)
+      wsp__out_escs(o, sec, s->error, WSP__ESC_TEXT);
+    else
+      wsp__out_printf(o, "HTTP %d", s->status);
+    wsp__out_printf(o, " in %.3f ms</title></rect>", s->ms);
+  }
+  wsp__out_printf(o,
+                  "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">"
+                  "health</text>\n",
+                  L - 6, y + h - 3);
+}
+
 static void timeline_svg(wsp__out *o, const wsp__secrets *sec,
-                         const sample *rows, size_t n, view_kind view) {
-  const double L = 62, R = 84, T = 10, B = 50;
+                         const sample *rows, size_t n, view_kind view,
+                         const wsp__hsamples *hs) {
+  const double L = 62, R = 84, B = 50, HT = hs ? 24 : 0, T = 10 + HT;
   const double PW = W - L - R;
   double rh = n <= 24 ? 22 : n <= 60 ? 15 : n <= 150 ? 9 : n <= 300 ? 6 : 4;
   double bh = rh * 0.72, PH = rh * (double)n, max_ms = 0;
@@ -1254,6 +1325,9 @@ static void timeline_svg(wsp__out *o, const wsp__secrets *sec,
     if (end > max_ms)
       max_ms = end;
   }
+  for (size_t i = 0; hs != NULL && i < hs->n; i++)
+    if (hs->s[i].t_ms + hs->s[i].ms > max_ms)
+      max_ms = hs->s[i].t_ms + hs->s[i].ms;
   a = make_axis(max_ms, 10, 1);
   wsp__out_printf(o,
                   "<svg class=\"chart\" viewBox=\"0 0 %d %.0f\" "
@@ -1265,9 +1339,11 @@ static void timeline_svg(wsp__out *o, const wsp__secrets *sec,
                     "width=\"%.0f\" height=\"%.1f\"/>",
                     L, T + rh * (double)i, PW, rh);
   wsp__out_puts(o, "\n");
-  x_axis(o, &a, L, PW, T, T + PH,
+  x_axis(o, &a, L, PW, T - HT, T + PH,
          view == VIEW_CAMPAIGN ? "time since the campaign started"
                                : "time since each probe started");
+  if (hs != NULL)
+    health_strip(o, sec, hs, &a, L, PW, T - HT + 4, HT - 8);
   for (size_t i = 0; i < n; i++) {
     const wsp_result *r = rows[i].r;
     edge e[12];
@@ -1482,10 +1558,11 @@ static void timeline_card(wsp__out *o, const wsp__secrets *sec,
                    "sorted by first-message delay</label>\n"
                    "<div class=\"view v-a\">\n");
   qsort(rows, n, sizeof(*rows), by_start);
-  timeline_svg(o, sec, rows, n, VIEW_CAMPAIGN);
+  timeline_svg(o, sec, rows, n, VIEW_CAMPAIGN,
+               rep->health_url != NULL ? &rep->health : NULL);
   wsp__out_puts(o, "</div><div class=\"view v-b\">\n");
   qsort(rows, n, sizeof(*rows), by_delay);
-  timeline_svg(o, sec, rows, n, VIEW_ALIGNED);
+  timeline_svg(o, sec, rows, n, VIEW_ALIGNED, NULL);
   wsp__out_puts(o, "</div></div></section>\n");
 }
 
@@ -1616,6 +1693,8 @@ int wsp__report_html(const wsp_report *rep, wsp__out *o) {
   outcomes_card(o, rep);
   codes_card(o, &rep->sum);
   wsp__out_puts(o, "</div>\n");
+  if (rep->health_url != NULL)
+    health_card(o, rep);
   groups_card(o, sec, "peer", "the address each probe connected to",
               &rep->peers);
   for (size_t i = 0; i < rep->headers.n; i++)

@@ -925,6 +925,66 @@ static void summary_json(fmt *f, const wsp_report *rep,
   f_close(f, 1);
 }
 
+/*
+ * Health polled beside the probes: every sample, then their summary
+ * (absent without --health). Bodies and errors are what the service said:
+ * redacted like the rest.
+ */
+static void health_json(fmt *f, const wsp_report *rep,
+                        const wsp__secrets *sec) {
+  const wsp__hsamples *hs = &rep->health;
+  f_key(f, "health");
+  f_open(f, 1);
+  k_str(f, "url", rep->health_url);
+  k_uint(f, "interval_ms", rep->health_interval);
+  k_uint(f, "timeout_ms", rep->health_timeout);
+  f_key(f, "samples");
+  f_open(f, 0);
+  for (size_t i = 0; i < hs->n; i++) {
+    const wsp__hsample *s = &hs->s[i];
+    f_elem(f);
+    /* One sample a line: a long campaign's samples stay within the line
+     * length a report is read back with. */
+    PUTS(f->o, "\n");
+    tabs(f->o, f->depth + 1);
+    PUTS(f->o, "{\"t_ms\":");
+    put_double(f->o, s->t_ms);
+    PUTS(f->o, ",\"status\":");
+    if (s->error != NULL)
+      PUTS(f->o, "null");
+    else
+      put_uint(f->o, (uint64_t)s->status);
+    PUTS(f->o, ",\"ms\":");
+    put_double(f->o, s->ms);
+    PUTS(f->o, ",\"error\":");
+    put_said(f->o, sec, s->error);
+    PUTS(f->o, ",\"body\":");
+    if (s->body == NULL)
+      PUTS(f->o, "null");
+    else
+      put_said_bytes(f->o, sec, (const uint8_t *)s->body, s->blen, "body_hex");
+    PUTS(f->o, "}");
+  }
+  f_close(f, 0);
+  f_key(f, "summary");
+  f_open(f, 1);
+  k_uint(f, "samples", hs->total);
+  f_key(f, "statuses");
+  f_open(f, 1);
+  for (int code = 100; code < 600; code++)
+    if (hs->status[code]) {
+      char key[8];
+      snprintf(key, sizeof(key), "%d", code);
+      k_uint(f, key, hs->status[code]);
+    }
+  f_close(f, 1);
+  k_uint(f, "errors", hs->errors);
+  k_uint(f, "skipped", hs->skipped);
+  k_hist(f, "ms", &hs->ms);
+  f_close(f, 1);
+  f_close(f, 1);
+}
+
 int wsp__report_json(const wsp_report *rep, int show_secrets, wsp__out *o) {
   fmt f = {o, 0, {0}};
   wsp__rows it;
@@ -938,6 +998,8 @@ int wsp__report_json(const wsp_report *rep, int show_secrets, wsp__out *o) {
   wsp__out_puts(o, config);
   campaign_json(&f, rep);
   summary_json(&f, rep, show_secrets ? NULL : &rep->secrets);
+  if (rep->health_url != NULL)
+    health_json(&f, rep, show_secrets ? NULL : &rep->secrets);
   f_key(&f, "probes");
   /* The probes last, one a line, handed to the sink some 32 KiB of whole
    * lines at a time: one call per probe cost more than the probe's text. */

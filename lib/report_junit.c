@@ -291,6 +291,12 @@ int wsp__report_junit(const wsp_report *rep, wsp__out *o) {
   property(o, sec, "wsprobe.version", rep->version);
   property(o, sec, "url", rep->url);
   property(o, sec, "mode", wsp__mode_name(rep->mode));
+  if (rep->health_url != NULL) {
+    char words[512];
+    wsp__rep_health_words(rep, words, sizeof(words));
+    property(o, sec, "health.url", rep->health_url);
+    property(o, sec, "health", words);
+  }
   snprintf(buf, sizeof(buf), "%llu", (unsigned long long)rep->seed);
   property(o, sec, "seed", buf);
   snprintf(buf, sizeof(buf), "%llu", (unsigned long long)rep->concurrency);

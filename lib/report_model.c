@@ -3,6 +3,7 @@
  * It knows no source of probes: report_walk.c builds it from campaigns and
  * walks their probes or those of reports read back (report_read.c).
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@ wsp_report *wsp__rep_alloc(void) {
   rep->dns_ms = -1;
   rep->started_us = rep->started_last_us = rep->start_at_us = -1;
   rep->late_ns = -1;
+  wsp__hsamples_init(&rep->health);
   rep->shards = 1;
   rep->planned = -1;
   rep->window.from = rep->window.to = -1;
@@ -56,6 +58,8 @@ void wsp__rep_free(wsp_report *rep) {
   free(rep->missing);
   wsp__groups_clear(&rep->peers);
   wsp__groupings_clear(&rep->headers);
+  free(rep->health_url);
+  wsp__hsamples_clear(&rep->health);
   free(rep);
 }
 
@@ -247,6 +251,17 @@ int wsp__rep_add(wsp_report *dst, const wsp_report *src) {
   dst->planned =
       dst->planned >= 0 && src->planned >= 0 ? dst->planned + src->planned : -1;
   dst->interrupted |= src->interrupted;
+  /* Every shard's (or loop's) health samples, each on its own clock. */
+  if (src->health_url != NULL) {
+    if (dst->health_url == NULL) {
+      if ((dst->health_url = wsp__strdup(src->health_url)) == NULL)
+        return WSP_ENOMEM;
+      dst->health_interval = src->health_interval;
+      dst->health_timeout = src->health_timeout;
+    }
+    if (wsp__hsamples_merge(&dst->health, &src->health) != 0)
+      return WSP_ENOMEM;
+  }
   /* Unlimited anywhere is unlimited in all. */
   dst->rate = dst->rate < 0                    ? src->rate
               : dst->rate > 0 && src->rate > 0 ? dst->rate + src->rate
@@ -471,4 +486,63 @@ int wsp__rep_start_words(const wsp_report *rep, char *buf, size_t len) {
              rep->clock.synchronized ? "synchronized" : "NOT synchronized",
              (double)rep->clock.max_err_us / 1e3);
   return 1;
+}
+
+/* Appends to buf (of len bytes) as snprintf would, never past its end. */
+static void add(char *buf, size_t len, size_t *at, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void add(char *buf, size_t len, size_t *at, const char *fmt, ...) {
+  va_list ap;
+  int n;
+  if (*at >= len)
+    return;
+  va_start(ap, fmt);
+  n = vsnprintf(buf + *at, len - *at, fmt, ap);
+  va_end(ap);
+  if (n > 0)
+    *at += (size_t)n;
+}
+
+void wsp__rep_health_words(const wsp_report *rep, char *buf, size_t len) {
+  const wsp__hsamples *hs = &rep->health;
+  const char *sep = "";
+  size_t at = 0;
+  int kinds = 0;
+  buf[0] = '\0';
+  for (int code = 100; code < 600; code++)
+    if (hs->status[code]) {
+      add(buf, len, &at, "%s%d x%llu", sep, code,
+          (unsigned long long)hs->status[code]);
+      sep = ", ";
+      kinds++;
+    }
+  if (hs->errors)
+    add(buf, len, &at, "%serrors x%llu", sep, (unsigned long long)hs->errors);
+  if (hs->total == 0)
+    add(buf, len, &at, "no answer");
+  else if (kinds == 1 && hs->errors == 0)
+    add(buf, len, &at, " throughout");
+  if (hs->skipped)
+    add(buf, len, &at, " (%llu tick%s skipped: a request was still running)",
+        (unsigned long long)hs->skipped, hs->skipped == 1 ? "" : "s");
+  if (rep->total > rep->passed) {
+    const wsp__summary *s = &rep->sum;
+    sep = "";
+    add(buf, len, &at, ", while %llu of %llu probes failed (",
+        (unsigned long long)(rep->total - rep->passed),
+        (unsigned long long)rep->total);
+    for (int o = 0; o < WSP_OUTCOME_COUNT; o++) {
+      if (o == WSP_OUTCOME_OK || s->outcomes[o] == 0)
+        continue;
+      add(buf, len, &at, "%s%s", sep, wsp_outcome_name((wsp_outcome)o));
+      /* One close code for every closed probe: name it. */
+      if (o == WSP_OUTCOME_CLOSED_BY_SERVER && s->close_recv.len == 1 &&
+          s->close_recv.other == 0)
+        add(buf, len, &at, " %d", s->close_recv.key[0]);
+      add(buf, len, &at, " x%llu", (unsigned long long)s->outcomes[o]);
+      sep = ", ";
+    }
+    add(buf, len, &at, ")");
+  }
 }

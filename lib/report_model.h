@@ -14,6 +14,7 @@
 
 #include "campaign.h"
 #include "groups.h"
+#include "health.h"
 #include "report_common.h"
 
 /* A JSON report read back (report_read.c). */
@@ -137,6 +138,11 @@ struct wsp_report {
   int64_t late_ns;         /* How late it was (the latest shard), or -1. */
   wsp__clock_state clock;  /* The real-time clock's state (merged: every
                               shard synchronised, the largest errors). */
+  /* Health polled beside the probes (health.* of the JSON report). */
+  char *health_url;         /* The URL polled, or NULL: none. */
+  uint32_t health_interval; /* Between requests, ms. */
+  uint32_t health_timeout;  /* A request's timeout, ms. */
+  wsp__hsamples health;     /* Its samples and their summary. */
 };
 
 /* One probe as the writers see it. */
@@ -195,6 +201,12 @@ int wsp__rep_scan(wsp_report *rep, char *err, size_t errlen);
  * spread). Writes "" and returns 0 when no start was asked for, else 1.
  */
 int wsp__rep_start_words(const wsp_report *rep, char *buf, size_t len);
+/*
+ * What the health endpoint said beside the probes, in words: "200 x12
+ * throughout, while 20 of 20 probes failed (closed_by_server 1011 x20)",
+ * or "200 x10, 503 x2, errors x1". For a report with health_url only.
+ */
+void wsp__rep_health_words(const wsp_report *rep, char *buf, size_t len);
 /* The same, a row at a time, for a walk of one's own. */
 void wsp__rep_scan_begin(wsp_report *rep);
 void wsp__rep_scan_row(wsp_report *rep, const wsp__row *row);

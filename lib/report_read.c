@@ -1117,6 +1117,55 @@ static int summary_of(wsp_report *rep, const cJSON *s) {
   return 0;
 }
 
+/* Health polled beside the probes (absent without --health): the samples,
+ * and the summary's counts, which also count samples not kept. */
+static int health_of(wsp_report *rep, const cJSON *h) {
+  const cJSON *sum = get(h, "summary"), *it, *statuses;
+  int rc;
+  if (h == NULL || cJSON_IsNull(h))
+    return 0;
+  if (!cJSON_IsObject(h) || !cJSON_IsObject(sum) ||
+      !cJSON_IsString(get(h, "url")))
+    return WSP_EJSON;
+  if ((rep->health_url = wsp__strdup(get(h, "url")->valuestring)) == NULL)
+    return WSP_ENOMEM;
+  rep->health_interval = (uint32_t)uint_of(get(h, "interval_ms"), 0);
+  rep->health_timeout = (uint32_t)uint_of(get(h, "timeout_ms"), 0);
+  cJSON_ArrayForEach(it, get(h, "samples")) {
+    wsp__hsample s = {0};
+    const cJSON *body = get(it, "body"), *hex = get(it, "body_hex");
+    uint8_t raw[WSP__HEALTH_BODY];
+    if (!cJSON_IsNumber(get(it, "t_ms")) || !cJSON_IsNumber(get(it, "ms")))
+      return WSP_EJSON;
+    s.t_ms = get(it, "t_ms")->valuedouble;
+    s.ms = get(it, "ms")->valuedouble;
+    s.status = (int)uint_of(get(it, "status"), 0);
+    s.error = cJSON_GetStringValue(get(it, "error"));
+    if (cJSON_IsString(body)) {
+      s.body = body->valuestring;
+      s.blen = strlen(body->valuestring);
+    } else if (cJSON_IsString(hex)) {
+      s.blen = unhex(hex->valuestring, raw, sizeof(raw));
+      s.body = (char *)raw;
+    }
+    if ((rc = wsp__hsamples_add(&rep->health, &s)) != 0)
+      return rc;
+  }
+  rep->health.total = uint_of(get(sum, "samples"), rep->health.total);
+  rep->health.errors = uint_of(get(sum, "errors"), rep->health.errors);
+  rep->health.skipped = uint_of(get(sum, "skipped"), 0);
+  statuses = get(sum, "statuses");
+  if (cJSON_IsObject(statuses)) {
+    memset(rep->health.status, 0, sizeof(rep->health.status));
+    cJSON_ArrayForEach(it, statuses) {
+      long code = strtol(it->string, NULL, 10);
+      if (code >= 100 && code < 600)
+        rep->health.status[code] = uint_of(it, 0);
+    }
+  }
+  return hist_of(get(sum, "ms"), &rep->health.ms);
+}
+
 int wsp__input_model(wsp__input *in, wsp_report **out, char *err,
                      size_t errlen) {
   cJSON *head = NULL;
@@ -1140,6 +1189,8 @@ int wsp__input_model(wsp__input *in, wsp_report **out, char *err,
     rc = campaign_of(rep, get(head, "campaign"));
   if (rc == 0)
     rc = summary_of(rep, get(head, "summary"));
+  if (rc == 0)
+    rc = health_of(rep, get(head, "health"));
   if (rc == 0)
     rc = wsp__rep_points(rep);
   cJSON_Delete(head);

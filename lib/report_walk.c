@@ -75,6 +75,13 @@ static int from_campaign(const wsp_campaign *c, wsp_report **out) {
   rep->start_tol_ms = c->start_tol_ms;
   rep->late_ns = c->late_ns;
   rep->clock = c->clock;
+  if (c->health_cfg.text != NULL) {
+    if ((rep->health_url = wsp__strdup(c->health_cfg.text)) == NULL ||
+        wsp__hsamples_merge(&rep->health, &c->hsamples) != 0)
+      return WSP_ENOMEM;
+    rep->health_interval = c->health_cfg.interval_ms;
+    rep->health_timeout = c->health_cfg.timeout_ms;
+  }
   if (c->nslices > 0) {
     if ((rep->slices = malloc(c->nslices * sizeof(*rep->slices))) == NULL)
       return WSP_ENOMEM;

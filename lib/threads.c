@@ -119,6 +119,11 @@ static int lane_new(wsp_campaign *c, team *t, uint32_t i, uint32_t n,
   l->lanes = n;
   l->team_conc = c->concurrency;
   l->epoch = epoch;
+  /* Health is polled once for the campaign, on the first loop. */
+  if (i == 0 && (rc = wsp__health_cfg_copy(&l->health_cfg, &c->health_cfg))) {
+    wsp_campaign_close(l);
+    return rc;
+  }
   if (c->burst)
     l->gate = &t->gate;
   if (c->probe_cb != NULL) {

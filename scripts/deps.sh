@@ -13,6 +13,7 @@ packages=(
   chromium fonts-dejavu-core libxml2-utils valgrind
   clang libclang-rt-14-dev clang-format
   tinyproxy slurm-wlm munge parallel python3-yaml
+  python3-fastapi python3-uvicorn
 )
 
 missing=()

@@ -29,6 +29,9 @@ RANKS = {
     "deflate": 2.5,
     "conn": 3, "upgrade": 3, "ws": 3, "event": 3,
     "ctx": 4,
+    # Health polled beside the probes: over the I/O stack, below the
+    # probe, so that it can name no outcome.
+    "health": 4.5,
     "probe": 5, "result": 5,
     # The deadline several loops' bursts share, below the campaign.
     "gate": 5.5,

@@ -610,6 +610,46 @@ static void test_window_reruns(void) {
   fixture_stop(&f);
 }
 
+/* Health beside the probes: its setters refuse what they must, and a
+ * campaign polls (raceserver answers a plain GET with 426) without the
+ * answers touching the verdict. */
+static void test_health(void) {
+  fixture f;
+  wsp_config *cfg;
+  wsp_campaign *c;
+  char url[64];
+  cJSON *rep, *h, *s0;
+  start(&f, "--on-message", "echo", NULL, NULL);
+  if (f.pid == 0)
+    return;
+  cfg = config(f.port);
+  CHECK_INT(wsp_campaign_new(cfg, &c), 0);
+  CHECK_INT(wsp_campaign_set_health(c, "ws://127.0.0.1/"), WSP_EURL);
+  CHECK(strstr(wsp_campaign_last_error(c), "http:// or https://") != NULL);
+  CHECK_INT(wsp_campaign_set_health(c, "http://"), WSP_EURL);
+  CHECK_INT(wsp_campaign_set_health_interval(c, 0), WSP_ERANGE);
+  CHECK_INT(wsp_campaign_set_health_timeout(c, 3600001), WSP_ERANGE);
+  CHECK_INT(wsp_campaign_set_health(NULL, "http://127.0.0.1/"), WSP_EINVAL);
+  snprintf(url, sizeof(url), "http://127.0.0.1:%d/", f.port);
+  CHECK_INT(wsp_campaign_set_health(c, url), 0);
+  CHECK_INT(wsp_campaign_set_health_interval(c, 50), 0);
+  CHECK_INT(wsp_campaign_set_count(c, 4), 0);
+  CHECK_INT(wsp_campaign_run(c), 0);
+  CHECK_INT(wsp_campaign_set_health(c, url), WSP_ESTATE);
+  CHECK_INT((int)wsp_campaign_passed(c), 4);
+  rep = report(c);
+  h = cJSON_GetObjectItem(rep, "health");
+  CHECK(cJSON_IsObject(h));
+  CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(h, "url")), url);
+  s0 = cJSON_GetArrayItem(cJSON_GetObjectItem(h, "samples"), 0);
+  CHECK_INT(cJSON_GetNumberValue(cJSON_GetObjectItem(s0, "status")), 426);
+  CHECK(cJSON_IsNull(cJSON_GetObjectItem(s0, "error")));
+  cJSON_Delete(rep);
+  wsp_campaign_free(c);
+  wsp_config_free(cfg);
+  fixture_stop(&f);
+}
+
 int main(int argc, char **argv) {
   raceserver = argc > 1 ? argv[1] : getenv("RACESERVER_BIN");
   if (raceserver == NULL)
@@ -623,5 +663,6 @@ int main(int argc, char **argv) {
   test_shard_rate_lag();
   test_lag_flags();
   test_window_reruns();
+  test_health();
   return check_status("test_campaign");
 }

@@ -208,6 +208,8 @@ static const char *const needs[][5] = {
     {"jwt-prefix", "jwt", "a.b.c"},
     {"jwt-query-param", "jwt", "a.b.c", "jwt-placement", "query"},
     {"start-tolerance", "start-at", "2026-11-28T22:30:00Z"},
+    {"health-interval", "health", "http://127.0.0.1:9/health"},
+    {"health-timeout", "health", "http://127.0.0.1:9/health"},
 };
 
 /* Giving an option its documented default changes nothing: the table's

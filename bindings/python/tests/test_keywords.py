@@ -354,3 +354,19 @@ def test_proxy_keywords(raceserver, connect_proxy):
     with pytest.raises(wsprobe.ConfigError,
                        match="proxy: https:// proxies are not supported"):
         wsprobe.probe(s.url(), send=RUN, proxy="https://127.0.0.1:1")
+
+
+def test_health_beside_the_probes(raceserver):
+    # raceserver answers a plain GET with 426: a status like any other,
+    # which the verdict ignores.
+    s = raceserver("--on-message", "echo")
+    health = "http://127.0.0.1:%d/" % s.port
+    rep = wsprobe.campaign(s.url("/"), count=3, send="x", health=health,
+                           health_interval_ms=100, health_timeout_ms=1000)
+    assert rep.passed
+    h = rep.health
+    assert h["url"] == health and h["timeout_ms"] == 1000
+    assert h["samples"] and all(x["status"] == 426 for x in h["samples"])
+    assert h["summary"]["statuses"] == {"426": len(h["samples"])}
+    assert "health: 426 x" in rep.text
+    assert wsprobe.campaign(s.url("/"), count=1, send="x").health is None

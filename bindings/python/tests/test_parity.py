@@ -41,6 +41,7 @@ TEXT_SAMPLES = {
     "proxy": ("http://127.0.0.1:3128", "http://127.0.0.1:3128"),
     "noproxy": ("example.test", "example.test"),
     "threads": ("2", 2),
+    "health": ("http://127.0.0.1:9/health", "http://127.0.0.1:9/health"),
 }
 
 # What an option needs beside it (the plan refuses it alone): option
@@ -55,6 +56,8 @@ NEEDS = {
     "concurrency-sweep": [("send", "x")],
     "burst": [("send", "x")],
     "threads": [("concurrency", "2")],
+    "health-interval": [("health", "http://127.0.0.1:9/health")],
+    "health-timeout": [("health", "http://127.0.0.1:9/health")],
     "jwt-alg": [("jwt-key", "@key")],
     "jwt-claims": [("jwt-secret", "s")],
     "jwt-ttl": [("jwt-secret", "s")],

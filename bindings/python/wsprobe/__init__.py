@@ -332,6 +332,13 @@ class Report:
         return self.campaign.get("concurrency_sweep")
 
     @property
+    def health(self) -> Optional[dict]:
+        """What the health URL said beside the probes (health=URL): its
+        "samples" (t_ms, status, ms, error, body) and "summary" (samples,
+        statuses, errors, skipped, ms); None without health polling."""
+        return self.raw.get("health")
+
+    @property
     def planned(self) -> Optional[int]:
         """Probes a fixed schedule was to run (None for timed campaigns and
         searches)."""
