@@ -65,7 +65,7 @@ static int from_slurm(const char *const *envp, const char *id, uint32_t *index,
   const char *max = env(envp, "SLURM_ARRAY_TASK_MAX");
   const char *n = env(envp, "SLURM_ARRAY_TASK_COUNT");
   const char *step = env(envp, "SLURM_ARRAY_TASK_STEP");
-  uint32_t t, lo, hi = 0, k = 0, st = 1;
+  uint32_t t = 0, lo = 0, hi = 0, k = 0, st = 1;
   int rc;
   if ((rc = number("SLURM_ARRAY_TASK_ID", id, &t, err, errlen)) != 0)
     return rc;

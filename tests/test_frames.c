@@ -59,7 +59,7 @@ static void expect_facts(const char *name, const uint8_t *in, size_t len,
     wsp__ws_free(&ws);
   }
   {
-    size_t *cuts = malloc(len * sizeof(*cuts));
+    size_t *cuts = calloc(len ? len : 1, sizeof(*cuts));
     for (size_t k = 1; k < len; k++)
       cuts[k - 1] = k;
     session(&ws, &f, max);
