@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "addrs.h"
 #include "config.h"
 #include "ctx.h"
 #include "health.h"
@@ -449,7 +450,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status,
 }
 
 static void begin_request(wsp__health *h) {
-  struct addrinfo hints;
+  struct addrinfo hints, *pin = NULL;
   int rc;
   wsp__tls_free(h->tls); /* The last request's, freed outside its calls. */
   h->tls = NULL;
@@ -462,6 +463,20 @@ static void begin_request(wsp__health *h) {
   h->parser.data = h;
   wsp__conn_init(&h->conn, &h->ctx->net, &conn_cbs, h);
   uv_timer_start(&h->deadline, on_timeout, h->hc->timeout_ms, 0);
+  /* A name pinned by --resolve connects where the probes' pins say (its
+   * first address), without the resolver. */
+  if ((rc = wsp__pin_lookup(&h->cfg->pins, h->hc->url.host, h->hc->url.port,
+                            &pin)) != 0) {
+    if (rc < 0) {
+      finish(h, 0, "out of memory");
+      return;
+    }
+    rc = wsp__conn_connect(&h->conn, pin->ai_addr, pin->ai_addrlen);
+    free(pin);
+    if (rc != 0)
+      finish(h, 0, "connect: %s", uv_strerror(rc));
+    return;
+  }
   memset(&hints, 0, sizeof(hints));
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;

@@ -124,6 +124,21 @@ class TestFixture(HealthCase):
         self.assertEqual(list(h["summary"]["statuses"]), ["503"])
         self.assertSummaryAddsUp(h)
 
+    def test_pinned_name_reaches_the_pinned_address(self):
+        # --resolve pins the health URL's name as it pins the probes'.
+        hs = self.health_server()
+        rs = self.race()
+        rc, rep, err = self.campaign(
+            ["--resolve", "health.test:%d:127.0.0.1" % hs.port,
+             "--health", "http://health.test:%d/down" % hs.port,
+             "--health-interval", "100", "-n", "4", "-c", "2", "--rate",
+             "20", "--send", "hi", rs.url()])
+        self.assertEqual(rc, 0, err)
+        h = rep["health"]
+        self.assertTrue(h["samples"])
+        for x in h["samples"]:
+            self.assertEqual(x["status"], 503, x)
+
     def test_refused_is_an_error_sample(self):
         rs = self.race()
         rc, rep, err = self.campaign(
