@@ -363,6 +363,11 @@ static void do_read(wsp__conn *c) {
   }
 }
 
+void wsp__conn_read(wsp__conn *c) {
+  if (c->open && !c->connecting && c->reading)
+    do_read(c);
+}
+
 static void on_connected(wsp__conn *c, uint32_t events) {
   int err = 0;
   socklen_t len = sizeof(err);

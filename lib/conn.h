@@ -88,6 +88,9 @@ int wsp__conn_connect(wsp__conn *c, const struct sockaddr *sa, size_t salen);
 int wsp__conn_write(wsp__conn *c, const uint8_t *data, size_t len);
 /* Whether bytes wait in the queue. */
 int wsp__conn_pending(const wsp__conn *c);
+/* Reads what the socket holds now, as its readiness would (data, then the
+ * end), without waiting for the loop to poll. */
+void wsp__conn_read(wsp__conn *c);
 /* Closes the socket (if open); no callback follows. */
 void wsp__conn_close(wsp__conn *c);
 

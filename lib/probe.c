@@ -1310,6 +1310,12 @@ static void timer_cb(uv_timer_t *t) {
     return;
   }
   if (p->write_err != 0) {
+    /* The write failed because the server had ended the connection, so
+     * what it sent before is in the socket already and decides, however
+     * late the loop comes to read it (its timers run before it polls). */
+    wsp__conn_read(&p->conn);
+    if (p->decided)
+      return;
     finish(p, WSP_OUTCOME_ABNORMAL_CLOSURE,
            "could not send to the server (%s), and it did not end the "
            "connection within %u ms",

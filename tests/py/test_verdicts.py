@@ -93,6 +93,49 @@ class TestCloseThenReset(RaceCase):
         self.assertEqual(rc, 0)
 
 
+class TestResetAfterAck(RaceCase):
+    """raceserver --rst-after-close resets only once the client's kernel
+    acknowledged the close frame: a reset purges what is still in flight,
+    and an honest fixture must not make a slow reader lose the frame."""
+
+    def test_slow_reader_still_gets_the_close_frame(self):
+        srv = self.race("--on-message", "echo", "--rst-after-close")
+        c = socket.socket()
+        self.addCleanup(c.close)
+        # A small receive window, kept shut: the echo and the close frame
+        # behind it wait on the server's side until this client reads.
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+        c.connect(("127.0.0.1", srv.port))
+        c.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                  b"Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                  b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += c.recv(1)
+        self.assertIn(b" 101 ", head.split(b"\r\n")[0])
+        mask = b"\x01\x02\x03\x04"
+        big = b"x" * 12000
+        close = b"\x03\xe8"
+        c.sendall(b"\x81\xfe" + len(big).to_bytes(2, "big") + mask +
+                  bytes(b ^ mask[i % 4] for i, b in enumerate(big)) +
+                  b"\x88\x82" + mask +
+                  bytes(b ^ mask[i % 4] for i, b in enumerate(close)))
+        time.sleep(1.0)  # Longer than the server used to wait.
+        data = b""
+        try:
+            while True:
+                chunk = c.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        except ConnectionResetError:
+            pass
+        # The echo (a 12,000-byte text frame), then the close frame.
+        self.assertEqual(len(data), 4 + len(big) + 4)
+        self.assertEqual(data[:4], b"\x81\x7e" + len(big).to_bytes(2, "big"))
+        self.assertEqual(data[-4:], b"\x88\x02\x03\xe8")
+
+
 class TestAiohttpMessageSize(ProbeTestCase):
     """aiohttp closes with 1009 as soon as it has read a frame's header,
     then closes its socket: a payload sent in a later write meets a closed
