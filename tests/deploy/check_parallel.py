@@ -15,6 +15,8 @@ import sys
 import tempfile
 import unittest
 
+from same_campaign import assert_merge_is_whole
+
 GUIDE, WSPROBE, RACESERVER = sys.argv[1:4]
 del sys.argv[1:4]
 CLEAN = {k: v for k, v in os.environ.items()
@@ -85,13 +87,7 @@ class Parallel(unittest.TestCase):
             self.assertEqual(s["campaign"]["start"]["at"],
                              shards[0]["campaign"]["start"]["at"])
             self.assertGreaterEqual(s["campaign"]["start"]["late_ms"], 0)
-        self.assertEqual(merged["campaign"]["merged_from"], 3)
-        self.assertEqual(merged["summary"]["outcomes"], w["summary"]["outcomes"])
-        self.assertEqual(
-            [(p["index"], p["delay_ms"], p["outcome"]) for p in
-             merged["probes"]],
-            [(p["index"], p["delay_ms"], p["outcome"]) for p in w["probes"]])
-        self.assertEqual(len(w["probes"]), 90)
+        assert_merge_is_whole(self, merged, w, 3, 90)
 
 
 if __name__ == "__main__":
