@@ -83,6 +83,18 @@ class ThroughProxy(ProxyCase):
         self.assertEqual(rep["config"]["proxy"],
                          "http://127.0.0.1:%d" % px.port)
 
+    def test_resolve_pins_the_proxy_dialled(self):
+        # Through a proxy the host dialled is the proxy: --resolve pins its
+        # name, as curl's does; the target goes in CONNECT as written.
+        srv, px = self.race(), self.proxy()
+        rc, p, rep = self.probe(
+            ["--proxy", "http://proxy.test:%d" % px.port, "--resolve",
+             "proxy.test:%d:127.0.0.1" % px.port, "--send", "hi", srv.url()])
+        self.assertProbe(p, "ok", "closing", rc)
+        self.assertEqual(p["peer"], "127.0.0.1:%d" % px.port)
+        self.assertEqual(self.seen(px),
+                         ["CONNECT 127.0.0.1:%d auth=none" % srv.port])
+
     def test_wss_through_connect_checks_the_server_name(self):
         srv, px = self.tls_race(), self.proxy()
         for host in ("127.0.0.1", "localhost"):
