@@ -36,10 +36,16 @@
 /*
  * One epoll set per loop holds every connection's socket, and libuv watches
  * that set's descriptor with a single uv_poll_t (an epoll descriptor is
- * itself pollable). A socket costs one epoll_ctl to add and one when its
- * connect completes; close(2) removes it. A uv_poll_t per socket cost
- * eight: libuv checks each new descriptor with an add and a delete, and
- * every change of interest stops the watcher and adds it again.
+ * itself pollable). A socket is added once, edge-triggered, for reading
+ * and writing, and close(2) removes it: one epoll_ctl per connection.
+ * A uv_poll_t per socket cost eight (libuv checks each new descriptor with
+ * an add and a delete, and every change of interest stops the watcher and
+ * adds it again); a level-triggered set cost two, the second to stop
+ * watching for writability once connected.
+ *
+ * Edge-triggered means a socket is reported when something happens to it,
+ * not while it is ready, so a reader must not leave bytes behind unless a
+ * new report is sure to come (do_read() says when).
  */
 typedef struct wsp__poller {
   uv_poll_t handle; /* Watches epfd; freed in its close callback. */
@@ -114,35 +120,28 @@ void wsp__conn_init(wsp__conn *c, wsp__net *net, const wsp__conn_cbs *cbs,
   c->watching = -1;
 }
 
-/* Watches what the connection needs: writability while connecting or
- * while bytes are queued, readability while connecting or reading. */
+#define ET_EVENTS (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
+
+/* Puts the socket in the set, for everything, once. */
 static void watch(wsp__conn *c) {
   struct epoll_event ev;
-  int want = 0;
-  if (!c->open)
-    return;
-  if (c->connecting || (c->outq_off < c->outq_len && c->write_err == 0))
-    want |= EPOLLOUT;
-  if (c->connecting || c->reading)
-    want |= EPOLLIN;
-  if (want == c->watching)
-    return;
-  if (want == 0) {
-    /* Out of the set: epoll reports errors and hang-ups whatever the
-     * mask, and nobody would read them any more. */
-    if (epoll_ctl(c->net->poller->epfd, EPOLL_CTL_DEL, c->fd, NULL) == 0)
-      c->watching = -1;
-    return;
-  }
   memset(&ev, 0, sizeof(ev));
-  ev.events = (uint32_t)want;
+  ev.events = ET_EVENTS;
   ev.data.ptr = c;
-  /* It cannot fail for a socket already in the set (or, with memory to
-   * spare, for a new one): a failed add leaves the connect's deadline. */
-  if (epoll_ctl(c->net->poller->epfd,
-                c->watching < 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, c->fd,
-                &ev) == 0)
-    c->watching = want;
+  /* It cannot fail for a new socket with memory to spare: a failed add
+   * leaves the connect's deadline. */
+  if (epoll_ctl(c->net->poller->epfd, EPOLL_CTL_ADD, c->fd, &ev) == 0)
+    c->watching = 1;
+}
+
+/* Has the socket reported again on the next turn if it is ready (a reader
+ * that stopped early): a change of an edge-triggered entry polls it. */
+static void rearm(wsp__conn *c) {
+  struct epoll_event ev;
+  memset(&ev, 0, sizeof(ev));
+  ev.events = ET_EVENTS;
+  ev.data.ptr = c;
+  (void)epoll_ctl(c->net->poller->epfd, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
 int wsp__conn_connect(wsp__conn *c, const struct sockaddr *sa, size_t salen) {
@@ -209,7 +208,6 @@ static int write_failed(wsp__conn *c, int err) {
   free(c->outq);
   c->outq = NULL;
   c->outq_len = c->outq_off = c->outq_cap = 0;
-  watch(c);
   c->cbs->write_failed(c->ud, err);
   return err;
 }
@@ -234,7 +232,6 @@ static int enqueue(wsp__conn *c, const uint8_t *data, size_t len) {
   }
   memcpy(c->outq + c->outq_len, data, len);
   c->outq_len += len;
-  watch(c);
   return 0;
 }
 
@@ -283,7 +280,6 @@ static void flush_queue(wsp__conn *c) {
   free(c->outq);
   c->outq = NULL;
   c->outq_len = c->outq_off = c->outq_cap = 0;
-  watch(c);
   c->cbs->drained(c->ud);
 }
 
@@ -322,12 +318,23 @@ static uint64_t rx_stamp(struct msghdr *mh) {
   return uv_hrtime();
 }
 
-/* Reads until the socket is empty (or a few full buffers were taken:
- * epoll is level-triggered, the rest comes on the next turn). An error or
- * EOF is reported only once every byte before it was. */
-static void do_read(wsp__conn *c) {
+/* Bits of a report after which the socket may hold an end (EOF or an
+ * error) still to be read, which no further report would announce. */
+#define END_BITS (EPOLLRDHUP | EPOLLHUP | EPOLLERR)
+
+/*
+ * Reads what the socket holds. The set is edge-triggered, so this stops
+ * only where a new report is sure to come for whatever is left: at
+ * EAGAIN; at the end; or at a read shorter than the buffer when the
+ * report that woke it (`events`) showed no end, since anything arriving
+ * after the report was taken raises a new one. After 16 full buffers it
+ * stops anyway, so that one flooding peer cannot starve the rest of the
+ * loop, and has the socket reported again. An error or EOF is reported
+ * only once every byte before it was.
+ */
+static void do_read(wsp__conn *c, uint32_t events) {
   int i;
-  for (i = 0; i < 16 && c->open && c->reading; i++) {
+  for (i = 0; c->open && c->reading; i++) {
     union {
       char buf[CMSG_SPACE(sizeof(struct timespec)) + 64];
       struct cmsghdr align;
@@ -335,6 +342,10 @@ static void do_read(wsp__conn *c) {
     struct iovec iov;
     struct msghdr mh;
     ssize_t n;
+    if (i == 16) {
+      rearm(c);
+      return;
+    }
     iov.iov_base = c->net->rbuf;
     iov.iov_len = WSP__READ_BUF;
     memset(&mh, 0, sizeof(mh));
@@ -348,30 +359,31 @@ static void do_read(wsp__conn *c) {
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
       return;
     if (n <= 0) {
-      int err = n == 0 ? UV_EOF : -errno;
       c->reading = 0;
-      c->cbs->ended(c->ud, err);
-      /* The owner usually closes the socket on its end, and close(2)
-       * takes it out of the set: only a socket it keeps open needs an
-       * epoll_ctl here, which was one in three per probe. */
-      watch(c);
+      /* The socket stays in the set if its owner keeps it open: edges
+       * come once, so a hang-up cannot spin the loop. */
+      c->cbs->ended(c->ud, n == 0 ? UV_EOF : -errno);
       return;
     }
     c->cbs->data(c->ud, c->net->rbuf, (size_t)n, rx_stamp(&mh));
-    if ((size_t)n < WSP__READ_BUF)
+    if ((size_t)n < WSP__READ_BUF && !(events & END_BITS))
       return;
   }
 }
 
 void wsp__conn_read(wsp__conn *c) {
+  /* No report to go by: up to EAGAIN or the end. */
   if (c->open && !c->connecting && c->reading)
-    do_read(c);
+    do_read(c, END_BITS);
 }
 
+/* A connect completed is reported writable; a failed one with an error,
+ * whose code only then costs a getsockopt. */
 static void on_connected(wsp__conn *c, uint32_t events) {
   int err = 0;
   socklen_t len = sizeof(err);
-  if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+  if ((events & (EPOLLERR | EPOLLHUP)) &&
+      getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
     err = errno;
   if (err == 0 && !(events & EPOLLOUT))
     return; /* Not yet: a spurious wake-up. */
@@ -380,10 +392,12 @@ static void on_connected(wsp__conn *c, uint32_t events) {
     c->cbs->connected(c->ud, -err);
     return;
   }
-  /* Reading starts with the connection: one change of the epoll set. */
   c->reading = 1;
-  watch(c);
   c->cbs->connected(c->ud, 0);
+  /* What came with the connect (a peer that speaks first, a reset) was in
+   * this report, and no other would announce it. */
+  if (c->open && c->reading && (events & (EPOLLIN | END_BITS)))
+    do_read(c, events);
 }
 
 static void dispatch(wsp__conn *c, uint32_t events) {
@@ -397,8 +411,8 @@ static void dispatch(wsp__conn *c, uint32_t events) {
     return;
   /* What the peer sent before a reset is read first, then the error
    * itself. */
-  if (c->reading && (events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
-    do_read(c);
+  if (c->reading && (events & (EPOLLIN | END_BITS)))
+    do_read(c, events);
 }
 
 static void on_poller(uv_poll_t *h, int status, int events) {
