@@ -90,6 +90,7 @@ int wsp_campaign_new(const wsp_config *cfg, wsp_campaign **out) {
     wsp__hist_init(&c->spans[s]);
   wsp__hist_init(&c->lag);
   wsp__hist_init(&c->spread);
+  c->held_cpu = -1;
   wsp__hist_init(&c->release_lag);
   *out = c;
   return 0;
@@ -963,6 +964,14 @@ static void release_all(wsp_campaign *c) {
     c->gate_owed = 0;
     wsp__gate_sent(c->gate, lo, hi);
   }
+  if (c->gate != NULL) {
+    int cpu = wsp__gate_held_cpu(c->gate, c->lane);
+    if (cpu >= 0) {
+      c->held_bursts++;
+      c->held_cpu = cpu;
+    }
+    wsp__gate_free_cpu(c->gate, c->lane);
+  }
   c->round.gated = 0; /* Released; late arrivals go at once. */
 }
 
@@ -1013,6 +1022,11 @@ static void maybe_release(wsp_campaign *c) {
       c->round.release_at != 0 || c->gate_round != 0)
     return;
   if (c->gate != NULL) {
+    /* From here to the end of the release, on a CPU of its own: woken in
+     * time for the deadline (a wake-up that waits for a CPU can wait a
+     * whole tick) and not preempted while sending. Its probes are all
+     * ready, so the loop has little else to do meanwhile. */
+    wsp__gate_hold_cpu(c->gate, c->lane);
     c->gate_round = wsp__gate_arrive(c->gate, c->lane,
                                      (uint64_t)c->round.delay_ms * 1000000);
     gate_check(c);
@@ -1228,6 +1242,7 @@ static void drain(wsp_campaign *c) {
       wsp__gate_sent(c->gate, UINT64_MAX, 0);
     c->gate_owed = 0;
     c->gate_round = 0;
+    wsp__gate_free_cpu(c->gate, c->lane);
     wsp__gate_leave(c->gate, c->lane);
     uv_close((uv_handle_t *)&c->gate_wake, on_own_closed);
   }

@@ -181,6 +181,8 @@ struct wsp_campaign {
   int gate_owed;             /* Its sends are still to be told. */
   uv_async_t gate_wake;      /* Wakes the loop when a deadline is set. */
   wsp__hist release_lag;     /* First send minus the deadline, ns. */
+  uint64_t held_bursts;      /* Bursts released holding its CPU (gate.h). */
+  int held_cpu;              /* That CPU, or -1 (never held). */
   struct wsp_campaign **sub; /* Several loops: their campaigns, or NULL. */
   _Atomic(struct wsp_campaign **) sub_live; /* The same, for interrupts. */
   /* Aggregates. */

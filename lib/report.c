@@ -198,6 +198,14 @@ static void campaign_text(wsp__out *b, const wsp_report *rep) {
                         quantile_ms(&l->spread, 0.5),
                         quantile_ms(&l->release_lag, 0.5),
                         ms(l->release_lag.max));
+      if (rep->has_bursts && l->bursts > 0) {
+        if (l->held_bursts > 0)
+          wsp__out_printf(b, ", held CPU %d in %llu of %llu bursts",
+                          l->held_cpu, (unsigned long long)l->held_bursts,
+                          (unsigned long long)l->bursts);
+        else
+          wsp__out_printf(b, ", no CPU of its own");
+      }
       if (l->lag.count > 0)
         wsp__out_printf(b, ", loop lag p99 %.3f ms",
                         quantile_ms(&l->lag, 0.99));

@@ -395,12 +395,19 @@ static void outcomes_card(wsp__out *o, const wsp_report *rep) {
   else if (rep->nthreads > 1)
     wsp__out_printf(o, "<li>run on <b>%u</b> threads</li>", rep->nthreads);
   for (uint32_t i = 0;
-       rep->nthreads > 1 && rep->loops != NULL && i < rep->nthreads; i++)
-    wsp__out_printf(o,
-                    "<li>thread %u: %llu probes, its loop's lag p99 %.3f ms"
-                    "</li>",
-                    i, (unsigned long long)rep->loops[i].probes,
-                    (double)wsp__hist_quantile(&rep->loops[i].lag, 0.99) / 1e6);
+       rep->nthreads > 1 && rep->loops != NULL && i < rep->nthreads; i++) {
+    const wsp__loop_fig *l = &rep->loops[i];
+    wsp__out_printf(o, "<li>thread %u: %llu probes, its loop's lag p99 %.3f ms",
+                    i, (unsigned long long)l->probes,
+                    (double)wsp__hist_quantile(&l->lag, 0.99) / 1e6);
+    if (rep->has_bursts && l->bursts > 0 && l->held_bursts > 0)
+      wsp__out_printf(o, "; held CPU %d in %llu of %llu bursts", l->held_cpu,
+                      (unsigned long long)l->held_bursts,
+                      (unsigned long long)l->bursts);
+    else if (rep->has_bursts && l->bursts > 0)
+      wsp__out_printf(o, "; released with no CPU of its own");
+    wsp__out_printf(o, "</li>");
+  }
   if (rep->lag.count > 0)
     wsp__out_printf(o,
                     "<li>the prober's own loop lag: p99 <b>%.3f ms</b>, "

@@ -761,6 +761,11 @@ static void threads_json(fmt *f, const wsp_report *rep) {
       k_uint(f, "bursts", l->bursts);
       k_hist(f, "send_spread_ms", &l->spread);
       k_hist(f, "release_lag_ms", &l->release_lag);
+      k_uint(f, "held_bursts", l->held_bursts);
+      if (l->held_cpu >= 0)
+        k_uint(f, "held_cpu", (uint64_t)l->held_cpu);
+      else
+        k_null(f, "held_cpu");
     }
     k_hist(f, "loop_lag_ms", &l->lag);
     f_close(f, 1);

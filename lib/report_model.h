@@ -50,6 +50,9 @@ typedef struct wsp__loop_fig {
   uint64_t bursts;       /* Bursts it released. */
   wsp__hist spread;      /* Its own sends' spread per burst, ns. */
   wsp__hist release_lag; /* Its first send minus the shared deadline. */
+  uint64_t held_bursts;  /* Bursts it released holding a CPU of its own
+                            at a real-time priority (gate.h). */
+  int held_cpu;          /* That CPU, or -1. */
   wsp__hist lag;         /* Its loop's lag samples, ns. */
 } wsp__loop_fig;
 

@@ -1032,6 +1032,10 @@ static int threads_of(wsp_report *rep, const cJSON *t) {
          hist_of(get(l, "release_lag_ms"), &f->release_lag) != 0))
       return WSP_EJSON;
     f->bursts = uint_of(get(l, "bursts"), 0);
+    f->held_bursts = uint_of(get(l, "held_bursts"), 0);
+    f->held_cpu = cJSON_IsNumber(get(l, "held_cpu"))
+                      ? (int)uint_of(get(l, "held_cpu"), 0)
+                      : -1;
     if (hist_of(get(l, "loop_lag_ms"), &f->lag) != 0)
       return WSP_EJSON;
   }

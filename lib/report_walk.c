@@ -273,6 +273,8 @@ static int from_loops(const wsp_campaign *c, wsp_report **out) {
     f->bursts = l->bursts;
     f->spread = l->spread;
     f->release_lag = l->release_lag;
+    f->held_bursts = l->held_bursts;
+    f->held_cpu = l->held_cpu;
     f->lag = l->lag;
   }
   /* Totals as they were set: the loops' shares of a rate need not add

@@ -5,8 +5,13 @@
  * probes' indexes, their delays and outcomes, the counts per outcome and
  * the count of every histogram, for plain campaigns, delay sweeps and
  * bursts. Bursts on two loops are released at one deadline and report
- * each loop's figures. Adaptive searches and other misuses are refused.
+ * each loop's figures, among them the CPU each one held while releasing,
+ * which it holds exactly when this process may use two CPUs and a
+ * real-time priority. Adaptive searches and other misuses are refused.
  */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
+#include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
@@ -135,9 +140,30 @@ static void same(const cJSON *one, const cJSON *two, int fail_delay) {
   same_span_counts(one, two);
 }
 
+/* Whether a loop's thread may hold a CPU of its own, asked of the system
+ * directly: two CPUs to run on, and SCHED_FIFO granted to a thread. */
+static void *try_rt(void *arg) {
+  struct sched_param sp = {.sched_priority = 1};
+  *(int *)arg = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp) == 0;
+  return NULL;
+}
+
+static int may_hold_cpus(void) {
+  cpu_set_t set;
+  pthread_t t;
+  int rt = 0;
+  if (sched_getaffinity(0, sizeof(set), &set) != 0 || CPU_COUNT(&set) < 2)
+    return 0;
+  if (pthread_create(&t, NULL, try_rt, &rt) != 0)
+    return 0;
+  pthread_join(t, NULL);
+  return rt;
+}
+
 static void check_loops(const cJSON *rep, uint32_t probes, int bursts) {
   const cJSON *t = get(get(rep, "campaign"), "threads"), *l;
   uint32_t sum = 0;
+  int hold = may_hold_cpus(), cpus[2] = {-1, -1}, k = 0;
   CHECK(t != NULL);
   CHECK_INT(cJSON_GetArraySize(get(t, "loops")), 2);
   cJSON_ArrayForEach(l, get(t, "loops")) {
@@ -147,8 +173,21 @@ static void check_loops(const cJSON *rep, uint32_t probes, int bursts) {
       CHECK_INT(num(l, "bursts"), bursts);
       CHECK_INT(num(get(l, "send_spread_ms"), "count"), bursts);
       CHECK_INT(num(get(l, "release_lag_ms"), "count"), bursts);
+      /* Held in every burst, or in none, as the system allows. */
+      CHECK_INT(num(l, "held_bursts"), hold ? bursts : 0);
+      if (hold) {
+        CHECK(cJSON_IsNumber(get(l, "held_cpu")));
+        cpus[k] = (int)num(l, "held_cpu");
+      } else {
+        CHECK(cJSON_IsNull(get(l, "held_cpu")));
+      }
     }
+    k++;
   }
+  /* Two loops, two CPUs. */
+  if (bursts > 0 && hold)
+    CHECK(cpus[0] >= 0 && cpus[1] >= 0 && cpus[0] != cpus[1]);
+  fprintf(stderr, "loops may hold CPUs: %s\n", hold ? "yes" : "no");
   CHECK_INT(sum, probes);
   if (bursts > 0)
     CHECK_INT(num(get(t, "release_lag_ms"), "count"), 2 * bursts);

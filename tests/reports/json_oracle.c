@@ -440,6 +440,11 @@ static cJSON *campaign_json(const wsp_campaign *c) {
         cJSON_AddNumberToObject(o, "bursts", l->bursts);
         cJSON_AddItemToObject(o, "send_spread_ms", hist_json(&l->spread));
         cJSON_AddItemToObject(o, "release_lag_ms", hist_json(&l->release_lag));
+        cJSON_AddNumberToObject(o, "held_bursts", (double)l->held_bursts);
+        if (l->held_cpu >= 0)
+          cJSON_AddNumberToObject(o, "held_cpu", l->held_cpu);
+        else
+          cJSON_AddNullToObject(o, "held_cpu");
       }
       cJSON_AddItemToObject(o, "loop_lag_ms", hist_json(&l->lag));
       cJSON_AddItemToArray(loops, o);
