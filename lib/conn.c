@@ -327,10 +327,12 @@ static uint64_t rx_stamp(struct msghdr *mh) {
  * only where a new report is sure to come for whatever is left: at
  * EAGAIN; at the end; or at a read shorter than the buffer when the
  * report that woke it (`events`) showed no end, since anything arriving
- * after the report was taken raises a new one. After 16 full buffers it
- * stops anyway, so that one flooding peer cannot starve the rest of the
- * loop, and has the socket reported again. An error or EOF is reported
- * only once every byte before it was.
+ * after the report was taken raises a new one. When the report showed
+ * the peer's FIN and nothing worse, the short read that empties the
+ * socket is the end. After 16 full buffers it stops anyway, so that one
+ * flooding peer cannot starve the rest of the loop, and has the socket
+ * reported again. An error or EOF is reported only once every byte
+ * before it was.
  */
 static void do_read(wsp__conn *c, uint32_t events) {
   int i;
@@ -366,15 +368,26 @@ static void do_read(wsp__conn *c, uint32_t events) {
       return;
     }
     c->cbs->data(c->ud, c->net->rbuf, (size_t)n, rx_stamp(&mh));
-    if ((size_t)n < WSP__READ_BUF && !(events & END_BITS))
+    if ((size_t)n == WSP__READ_BUF)
+      continue;
+    if (!(events & END_BITS))
       return;
+    if ((events & END_BITS) == EPOLLRDHUP && c->open && c->reading) {
+      /* The report said the peer's FIN had been taken in, in order, so
+       * every byte before it was queued, and this short read took them
+       * all: the next read could only return 0 (after a FIN the kernel
+       * says EOF even if a reset followed). Said without that read. */
+      c->reading = 0;
+      c->cbs->ended(c->ud, UV_EOF);
+      return;
+    }
   }
 }
 
 void wsp__conn_read(wsp__conn *c) {
-  /* No report to go by: up to EAGAIN or the end. */
+  /* No report to go by: up to EAGAIN or the end, read. */
   if (c->open && !c->connecting && c->reading)
-    do_read(c, END_BITS);
+    do_read(c, EPOLLHUP | EPOLLERR);
 }
 
 /* A connect completed is reported writable; a failed one with an error,
