@@ -117,7 +117,6 @@ void wsp__conn_init(wsp__conn *c, wsp__net *net, const wsp__conn_cbs *cbs,
   c->cbs = cbs;
   c->ud = ud;
   c->fd = -1;
-  c->watching = -1;
 }
 
 #define ET_EVENTS (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
@@ -130,8 +129,7 @@ static void watch(wsp__conn *c) {
   ev.data.ptr = c;
   /* It cannot fail for a new socket with memory to spare: a failed add
    * leaves the connect's deadline. */
-  if (epoll_ctl(c->net->poller->epfd, EPOLL_CTL_ADD, c->fd, &ev) == 0)
-    c->watching = 1;
+  (void)epoll_ctl(c->net->poller->epfd, EPOLL_CTL_ADD, c->fd, &ev);
 }
 
 /* Has the socket reported again on the next turn if it is ready (a reader
@@ -163,7 +161,6 @@ int wsp__conn_connect(wsp__conn *c, const struct sockaddr *sa, size_t salen) {
   c->net->nsockets++;
   c->fd = fd;
   c->open = 1;
-  c->watching = -1;
   c->reading = 0;
   c->connecting = 1;
   c->write_err = 0;

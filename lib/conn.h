@@ -55,7 +55,6 @@ typedef struct wsp__conn {
   int open;                  /* The socket is open. */
   int connecting;            /* The connect has not completed. */
   int reading;               /* Reads are wanted. */
-  int watching;              /* In the epoll set: 1, or -1. */
   uint64_t closed_batch;     /* Poll batch it was last closed in. */
   uint64_t tx_ns;            /* uv_hrtime() just before the last send(2)
                                 that took bytes, or 0. */
