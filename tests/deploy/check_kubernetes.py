@@ -19,7 +19,7 @@ import tempfile
 import time
 import unittest
 
-from same_campaign import assert_merge_is_whole
+from same_campaign import assert_merge_is_whole, raceserver
 
 import yaml
 
@@ -134,59 +134,52 @@ class PodsRunHere(unittest.TestCase):
         n = job["spec"]["completions"]
         c = container(job)
         merge = container(load("wsprobe-merge.yaml"))
-        srv = subprocess.Popen([RACESERVER, "--port", "0", "--lifetime", "60",
-                                "--quiet"], stdout=subprocess.PIPE, text=True)
-        try:
-            url = "ws://" + srv.stdout.readline().split()[-1] + "/"
-            with tempfile.TemporaryDirectory() as d:
-                bindir = os.path.join(d, "bin")
-                os.mkdir(bindir)
-                os.symlink(WSPROBE, os.path.join(bindir, "wsprobe"))
-                reports = os.path.join(d, "reports")
-                os.mkdir(reports)
+        with raceserver(RACESERVER) as url, \
+                tempfile.TemporaryDirectory() as d:
+            bindir = os.path.join(d, "bin")
+            os.mkdir(bindir)
+            os.symlink(WSPROBE, os.path.join(bindir, "wsprobe"))
+            reports = os.path.join(d, "reports")
+            os.mkdir(reports)
 
-                def script(cmd):
-                    s = cmd["args"][0].replace("/reports", reports)
-                    return re.sub(r"-n \d+ -c \d+", "-n 60 -c 10", s)
-                env = dict(CLEAN, **env_of(c))
-                env.update(PATH=bindir + ":" + os.environ["PATH"],
-                           WSPROBE_URL=url,
-                           WSPROBE_START_AT="%.6f" % (time.time() + 1.0))
-                pods = [subprocess.Popen(
-                    c["command"] + [script(c)],
-                    env=dict(env, JOB_COMPLETION_INDEX=str(i)),
-                    stderr=subprocess.PIPE, text=True) for i in range(n)]
-                for p in pods:
-                    _, err = p.communicate(timeout=30)
-                    self.assertEqual(p.returncode, 0, err)
-                m = subprocess.run(merge["command"] + [script(merge)],
-                                   env=dict(env, PATH=bindir + ":" +
-                                            os.environ["PATH"]),
-                                   capture_output=True, text=True, timeout=30)
-                self.assertEqual(m.returncode, 0, m.stderr)
-                with open(os.path.join(reports, "merged.json")) as f:
-                    merged = json.load(f)
-                for i in range(n):
-                    with open(os.path.join(reports, "shard-%d-of-%d.json" %
-                                           (i, n))) as f:
-                        self.assertEqual(json.load(f)["campaign"]["shard"],
-                                         {"index": i, "count": n,
-                                          "source": "kubernetes"})
-                # The same campaign unsharded.
-                whole = os.path.join(d, "whole.json")
-                s = script(c).replace(
-                    "/shard-$JOB_COMPLETION_INDEX-of-$WSPROBE_SHARD_COUNT",
-                    "/../whole").replace('--start-at "$WSPROBE_START_AT"', "")
-                env.pop("WSPROBE_SHARD_COUNT")
-                u = subprocess.run(c["command"] + [s], env=env,
-                                   capture_output=True, text=True, timeout=30)
-                self.assertEqual(u.returncode, 0, u.stderr)
-                with open(whole) as f:
-                    w = json.load(f)
-        finally:
-            srv.terminate()
-            srv.wait(timeout=5)
-            srv.stdout.close()
+            def script(cmd):
+                s = cmd["args"][0].replace("/reports", reports)
+                return re.sub(r"-n \d+ -c \d+", "-n 60 -c 10", s)
+            env = dict(CLEAN, **env_of(c))
+            env.update(PATH=bindir + ":" + os.environ["PATH"],
+                       WSPROBE_URL=url,
+                       WSPROBE_START_AT="%.6f" % (time.time() + 1.0))
+            pods = [subprocess.Popen(
+                c["command"] + [script(c)],
+                env=dict(env, JOB_COMPLETION_INDEX=str(i)),
+                stderr=subprocess.PIPE, text=True) for i in range(n)]
+            for p in pods:
+                _, err = p.communicate(timeout=30)
+                self.assertEqual(p.returncode, 0, err)
+            m = subprocess.run(merge["command"] + [script(merge)],
+                               env=dict(env, PATH=bindir + ":" +
+                                        os.environ["PATH"]),
+                               capture_output=True, text=True, timeout=30)
+            self.assertEqual(m.returncode, 0, m.stderr)
+            with open(os.path.join(reports, "merged.json")) as f:
+                merged = json.load(f)
+            for i in range(n):
+                with open(os.path.join(reports, "shard-%d-of-%d.json" %
+                                       (i, n))) as f:
+                    self.assertEqual(json.load(f)["campaign"]["shard"],
+                                     {"index": i, "count": n,
+                                      "source": "kubernetes"})
+            # The same campaign unsharded.
+            whole = os.path.join(d, "whole.json")
+            s = script(c).replace(
+                "/shard-$JOB_COMPLETION_INDEX-of-$WSPROBE_SHARD_COUNT",
+                "/../whole").replace('--start-at "$WSPROBE_START_AT"', "")
+            env.pop("WSPROBE_SHARD_COUNT")
+            u = subprocess.run(c["command"] + [s], env=env,
+                               capture_output=True, text=True, timeout=30)
+            self.assertEqual(u.returncode, 0, u.stderr)
+            with open(whole) as f:
+                w = json.load(f)
         assert_merge_is_whole(self, merged, w, n, 60)
 
 

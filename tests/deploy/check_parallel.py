@@ -15,7 +15,7 @@ import sys
 import tempfile
 import unittest
 
-from same_campaign import assert_merge_is_whole
+from same_campaign import assert_merge_is_whole, raceserver
 
 GUIDE, WSPROBE, RACESERVER = sys.argv[1:4]
 del sys.argv[1:4]
@@ -37,48 +37,40 @@ class Parallel(unittest.TestCase):
     def test_the_guides_recipe(self):
         if shutil.which("parallel") is None:
             self.fail("GNU parallel is not installed (scripts/deps.sh)")
-        srv = subprocess.Popen([RACESERVER, "--port", "0", "--lifetime", "60",
-                                "--quiet", "--on-message", "echo"],
-                               stdout=subprocess.PIPE, text=True)
-        try:
-            url = "ws://" + srv.stdout.readline().split()[-1] + "/"
-            with tempfile.TemporaryDirectory() as d:
-                bindir = os.path.join(d, "bin")
-                os.mkdir(bindir)
-                os.symlink(WSPROBE, os.path.join(bindir, "wsprobe"))
-                script = recipe().replace("-n 30000 -c 500", "-n 90 -c 10")
-                script = script.replace("URL", url)
-                self.assertIn("parallel -j 3 --will-cite --joblog", script)
-                env = dict(CLEAN, PATH=bindir + ":" + os.environ["PATH"],
-                           HOME=d)
-                r = subprocess.run(["bash", "-euo", "pipefail", "-c", script],
-                                   cwd=d, env=env, capture_output=True,
-                                   text=True, timeout=60)
-                self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-                with open(os.path.join(d, "jobs.log")) as f:
-                    rows = [line.split("\t") for line in f.read().splitlines()]
-                head, jobs = rows[0], rows[1:]
-                self.assertEqual(len(jobs), 3, rows)
-                col = head.index("Exitval")
-                self.assertEqual([j[col] for j in jobs], ["0"] * 3, rows)
-                shards = []
-                for i in range(3):
-                    with open(os.path.join(d, "shard-%d-of-3.json" % i)) as f:
-                        shards.append(json.load(f))
-                with open(os.path.join(d, "merged.json")) as f:
-                    merged = json.load(f)
-                whole = os.path.join(d, "whole.json")
-                u = subprocess.run([WSPROBE, "--seed", "42", "-n", "90", "-c",
-                                    "10", "--send", '{"type":"run"}', "-q",
-                                    "--json", whole, url], env=CLEAN,
-                                   capture_output=True, text=True, timeout=30)
-                self.assertEqual(u.returncode, 0, u.stderr)
-                with open(whole) as f:
-                    w = json.load(f)
-        finally:
-            srv.terminate()
-            srv.wait(timeout=5)
-            srv.stdout.close()
+        with raceserver(RACESERVER, "--on-message", "echo") as url, \
+                tempfile.TemporaryDirectory() as d:
+            bindir = os.path.join(d, "bin")
+            os.mkdir(bindir)
+            os.symlink(WSPROBE, os.path.join(bindir, "wsprobe"))
+            script = recipe().replace("-n 30000 -c 500", "-n 90 -c 10")
+            script = script.replace("URL", url)
+            self.assertIn("parallel -j 3 --will-cite --joblog", script)
+            env = dict(CLEAN, PATH=bindir + ":" + os.environ["PATH"],
+                       HOME=d)
+            r = subprocess.run(["bash", "-euo", "pipefail", "-c", script],
+                               cwd=d, env=env, capture_output=True,
+                               text=True, timeout=60)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            with open(os.path.join(d, "jobs.log")) as f:
+                rows = [line.split("\t") for line in f.read().splitlines()]
+            head, jobs = rows[0], rows[1:]
+            self.assertEqual(len(jobs), 3, rows)
+            col = head.index("Exitval")
+            self.assertEqual([j[col] for j in jobs], ["0"] * 3, rows)
+            shards = []
+            for i in range(3):
+                with open(os.path.join(d, "shard-%d-of-3.json" % i)) as f:
+                    shards.append(json.load(f))
+            with open(os.path.join(d, "merged.json")) as f:
+                merged = json.load(f)
+            whole = os.path.join(d, "whole.json")
+            u = subprocess.run([WSPROBE, "--seed", "42", "-n", "90", "-c",
+                                "10", "--send", '{"type":"run"}', "-q",
+                                "--json", whole, url], env=CLEAN,
+                               capture_output=True, text=True, timeout=30)
+            self.assertEqual(u.returncode, 0, u.stderr)
+            with open(whole) as f:
+                w = json.load(f)
         for i, s in enumerate(shards):
             self.assertEqual(s["campaign"]["shard"],
                              {"index": i, "count": 3, "source": "option"})
