@@ -302,6 +302,39 @@ class BindingTest(unittest.TestCase):
                              jitter_ms=10, send=RUN)
         self.assertIn("jitter", str(e.exception))
 
+    def test_campaign_burst_on_threads(self):
+        # Two loops, one burst: each loop reports whether it held a CPU of
+        # its own while releasing, which it does exactly when the system
+        # grants two CPUs and a real-time priority, asked here directly.
+        s = self.server("--on-message", "echo")
+        rep = wsprobe.campaign(s.url(), count=8, concurrency=8, burst=True,
+                               threads=2, send=RUN, timeout_ms=3000)
+        self.assertTrue(rep.passed, rep.text)
+        self.assertEqual(rep.campaign["bursts"]["released"], 1)
+        loops = rep.campaign["threads"]["loops"]
+        self.assertEqual(len(loops), 2)
+
+        def try_rt(out):
+            try:
+                os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
+                out.append(True)
+            except OSError:
+                out.append(False)
+        rt = []
+        t = threading.Thread(target=try_rt, args=(rt,))
+        t.start()
+        t.join()
+        hold = len(os.sched_getaffinity(0)) >= 2 and rt[0]
+        for lp in loops:
+            self.assertEqual(lp["bursts"], 1)
+            self.assertEqual(lp["held_bursts"], 1 if hold else 0)
+            self.assertEqual(lp["held_cpu"] is None, not hold)
+        if hold:
+            self.assertNotEqual(loops[0]["held_cpu"], loops[1]["held_cpu"])
+            self.assertIn("held CPU", rep.text)
+        else:
+            self.assertIn("no CPU of its own", rep.text)
+
     def test_campaign_plain(self):
         s = self.server("--reject-first", "2", "--on-message", "echo")
         rep = wsprobe.campaign(s.url("/"), count=6, concurrency=3,
