@@ -119,27 +119,20 @@ void wsp__conn_init(wsp__conn *c, wsp__net *net, const wsp__conn_cbs *cbs,
   c->fd = -1;
 }
 
-#define ET_EVENTS (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
-
-/* Puts the socket in the set, for everything, once. */
-static void watch(wsp__conn *c) {
+/*
+ * The socket's one entry in the set, edge-triggered for everything:
+ * EPOLL_CTL_ADD once, when it connects (it cannot fail for a new socket
+ * with memory to spare: a failed add leaves the connect's deadline), and
+ * EPOLL_CTL_MOD to have it reported again on the next turn if it is ready
+ * (a reader that stopped early): a change of an edge-triggered entry polls
+ * it.
+ */
+static void set_entry(wsp__conn *c, int op) {
   struct epoll_event ev;
   memset(&ev, 0, sizeof(ev));
-  ev.events = ET_EVENTS;
+  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
   ev.data.ptr = c;
-  /* It cannot fail for a new socket with memory to spare: a failed add
-   * leaves the connect's deadline. */
-  (void)epoll_ctl(c->net->poller->epfd, EPOLL_CTL_ADD, c->fd, &ev);
-}
-
-/* Has the socket reported again on the next turn if it is ready (a reader
- * that stopped early): a change of an edge-triggered entry polls it. */
-static void rearm(wsp__conn *c) {
-  struct epoll_event ev;
-  memset(&ev, 0, sizeof(ev));
-  ev.events = ET_EVENTS;
-  ev.data.ptr = c;
-  (void)epoll_ctl(c->net->poller->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+  (void)epoll_ctl(c->net->poller->epfd, op, c->fd, &ev);
 }
 
 int wsp__conn_connect(wsp__conn *c, const struct sockaddr *sa, size_t salen) {
@@ -171,7 +164,7 @@ int wsp__conn_connect(wsp__conn *c, const struct sockaddr *sa, size_t salen) {
     return -errno; /* The caller closes the socket. */
   /* Even an immediate success is reported from the loop, like libuv's
    * uv_tcp_connect, so that no callback runs inside the caller. */
-  watch(c);
+  set_entry(c, EPOLL_CTL_ADD);
   return 0;
 }
 
@@ -342,7 +335,7 @@ static void do_read(wsp__conn *c, uint32_t events) {
     struct msghdr mh;
     ssize_t n;
     if (i == 16) {
-      rearm(c);
+      set_entry(c, EPOLL_CTL_MOD);
       return;
     }
     iov.iov_base = c->net->rbuf;
