@@ -16,6 +16,18 @@
  * place in the first), so that a valid reason cut inside a character was
  * refused with 1007 and an invalid one could pass. The same bytes give the
  * same facts however they arrive.
+ *
+ * Until something needs it, a session runs without wslay's context (about
+ * 8.5 KB calloc'd per connection, most of a probe's memory at 1,000 in
+ * flight): whole, final, unmasked text, binary and close frames that wslay
+ * would take without a word are handled here (see direct_feed()), and our
+ * own frames are masked here. The first frame that is not one of those (a
+ * frame cut between reads, a ping, a fragment, a frame wslay refuses,
+ * permessage-deflate) creates the context at that frame boundary, and
+ * wslay takes the session from there (promote()). The facts are the same
+ * either way: test_frames feeds every input whole, split at every point
+ * and byte by byte (all through wslay), and fuzz_frames whole, split, and
+ * after its first byte (all through wslay).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -44,25 +56,33 @@ static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len,
   return (ssize_t)len;
 }
 
+/* Room for n more gathered bytes, or NULL. */
+static uint8_t *reserve(wsp__ws_loop *lp, size_t n) {
+  if (lp->len + n > lp->cap) {
+    size_t cap = lp->cap ? lp->cap : 1024;
+    uint8_t *b;
+    while (cap < lp->len + n)
+      cap *= 2;
+    if ((b = realloc(lp->buf, cap)) == NULL)
+      return NULL;
+    lp->buf = b;
+    lp->cap = cap;
+  }
+  return lp->buf + lp->len;
+}
+
 /* wslay writes a frame's header and its payload (in pieces of 4 KiB when
  * masked) in separate calls: everything is gathered until the flush. */
 static ssize_t send_cb(wslay_event_context_ptr ctx, const uint8_t *data,
                        size_t len, int flags, void *ud) {
   wsp__ws_loop *lp = ((wsp__ws *)ud)->lp;
+  uint8_t *b;
   (void)flags;
-  if (lp->len + len > lp->cap) {
-    size_t cap = lp->cap ? lp->cap : 1024;
-    uint8_t *b;
-    while (cap < lp->len + len)
-      cap *= 2;
-    if ((b = realloc(lp->buf, cap)) == NULL) {
-      wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
-      return -1;
-    }
-    lp->buf = b;
-    lp->cap = cap;
+  if ((b = reserve(lp, len)) == NULL) {
+    wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+    return -1;
   }
-  memcpy(lp->buf + lp->len, data, len);
+  memcpy(b, data, len);
   lp->len += len;
   return (ssize_t)len;
 }
@@ -220,10 +240,29 @@ void wsp__ws_init(wsp__ws *ws, wsp__ws_loop *lp, wsp__rng *rng,
 }
 
 int wsp__ws_open(wsp__ws *ws, uint64_t max_message) {
-  if (wslay_event_context_client_init(&ws->ctx, &callbacks, ws) != 0)
-    return WSP_ENOMEM;
-  wslay_event_config_set_max_recv_msg_length(ws->ctx, max_message);
+  ws->opened = 1;
   ws->max_message = max_message;
+  return 0;
+}
+
+/*
+ * Hands the session to wslay, at a frame boundary: nothing of a frame was
+ * taken yet, and nothing of ours waits to be sent. What wslay cannot know
+ * is told to it: a close of ours already left (or nothing can leave any
+ * more), so it sends nothing more, as after a close of its own.
+ */
+static int promote(wsp__ws *ws) {
+  if (ws->ctx != NULL)
+    return 0;
+  if (wslay_event_context_client_init(&ws->ctx, &callbacks, ws) != 0) {
+    ws->ctx = NULL;
+    return WSP_ENOMEM;
+  }
+  wslay_event_config_set_max_recv_msg_length(ws->ctx, ws->max_message);
+  if (ws->compress)
+    wslay_event_config_set_allowed_rsv_bits(ws->ctx, WSLAY_RSV1_BIT);
+  if (ws->close_queued || ws->broken)
+    wslay_event_shutdown_write(ws->ctx);
   return 0;
 }
 
@@ -231,13 +270,14 @@ int wsp__ws_set_deflate(wsp__ws *ws, const wsp__pmd *pmd) {
   if (wsp__deflate_init(&ws->dfl, pmd) != 0)
     return WSP_ENOMEM;
   ws->compress = 1;
-  wslay_event_config_set_allowed_rsv_bits(ws->ctx, WSLAY_RSV1_BIT);
-  return 0;
+  return promote(ws);
 }
 
 void wsp__ws_free(wsp__ws *ws) {
-  wslay_event_context_free(ws->ctx);
+  if (ws->ctx != NULL)
+    wslay_event_context_free(ws->ctx);
   ws->ctx = NULL;
+  ws->opened = 0;
   if (ws->compress)
     wsp__deflate_free(&ws->dfl);
   ws->compress = 0;
@@ -250,6 +290,50 @@ static int squeeze(wsp__ws *ws, const uint8_t *data, size_t len, uint8_t **out,
   if (!ws->compress)
     return 1;
   return wsp__deflate_msg(&ws->dfl, data, len, out, out_len);
+}
+
+/* Length of a client frame (masked) with n payload bytes. */
+static size_t frame_len(size_t n) {
+  return 2 + (n < 126 ? 0 : n <= 0xffff ? 2 : 8) + 4 + n;
+}
+
+/* Writes a client frame (RFC 6455 5.2): b0 (FIN, RSV, opcode), the length
+ * in its shortest form, the mask and the masked payload; frame_len(n)
+ * bytes. */
+static void put_frame(uint8_t *f, uint8_t b0, const uint8_t mask[4],
+                      const uint8_t *data, size_t n) {
+  size_t hl = 2;
+  f[0] = b0;
+  if (n < 126) {
+    f[1] = 0x80 | (uint8_t)n;
+  } else if (n <= 0xffff) {
+    f[1] = 0x80 | 126;
+    f[2] = (uint8_t)(n >> 8);
+    f[3] = (uint8_t)n;
+    hl = 4;
+  } else {
+    f[1] = 0x80 | 127;
+    for (int i = 0; i < 8; i++)
+      f[2 + i] = (uint8_t)((uint64_t)n >> (56 - 8 * i));
+    hl = 10;
+  }
+  memcpy(f + hl, mask, 4);
+  for (size_t i = 0; i < n; i++)
+    f[hl + 4 + i] = data[i] ^ mask[i & 3];
+}
+
+/* Without wslay: gathers a frame of ours for the next flush, as wslay's
+ * send callback gathers its own. 0, WSP_ENOMEM, or WSP_ECRYPTO. */
+static int gather_frame(wsp__ws *ws, uint8_t b0, const uint8_t *data,
+                        size_t n) {
+  uint8_t mask[4], *f;
+  if (wsp__random(ws->rng, mask, sizeof(mask)) != 0)
+    return WSP_ECRYPTO;
+  if ((f = reserve(ws->lp, frame_len(n))) == NULL)
+    return WSP_ENOMEM;
+  put_frame(f, b0, mask, data, n);
+  ws->lp->len += frame_len(n);
+  return 0;
 }
 
 /* Nothing more can go out: wslay is told to stop writing too. */
@@ -277,11 +361,22 @@ static int emit(wsp__ws *ws) {
   return rc;
 }
 
-/* Sends whatever wslay has queued, and reports our close once it left. */
+/* Sends whatever was gathered or wslay has queued, and reports our close
+ * once it left. */
 static int flush(wsp__ws *ws) {
   int rc;
   if (ws->broken)
     return WSP_EIO;
+  if (ws->ctx == NULL) {
+    if ((rc = emit(ws)) != 0)
+      return rc;
+    if (ws->close_queued && !ws->close_reported) {
+      ws->close_reported = 1;
+      ws->cbs->close_sent(ws->ud, ws->close_code, ws->close_reason,
+                          ws->close_reason_len);
+    }
+    return 0;
+  }
   if (wslay_event_want_write(ws->ctx) && wslay_event_send(ws->ctx) != 0) {
     ws->lp->len = 0;
     set_broken(ws);
@@ -308,9 +403,28 @@ static int queue_close(wsp__ws *ws, uint16_t code, const uint8_t *reason,
   int rc;
   if (len > WSP__MAX_REASON)
     len = WSP__MAX_REASON;
-  rc = wslay_event_queue_close(ws->ctx, code, reason, len);
-  if (rc != 0)
+  if (ws->ctx == NULL) {
+    /* As wslay_event_queue_close(): nothing once nothing can be sent, and
+     * no code, no payload. */
+    uint8_t msg[2 + WSP__MAX_REASON];
+    size_t n = 0;
+    if (ws->broken)
+      return 0;
+    if (code != 0) {
+      msg[0] = (uint8_t)(code >> 8);
+      msg[1] = (uint8_t)code;
+      if (len > 0)
+        memcpy(msg + 2, reason, len);
+      n = 2 + len;
+    }
+    if ((rc = gather_frame(ws, 0x80 | WSLAY_CONNECTION_CLOSE, msg, n)) != 0) {
+      if (rc != WSP_ENOMEM)
+        set_broken(ws);
+      return rc == WSP_ENOMEM ? rc : WSP_EIO;
+    }
+  } else if ((rc = wslay_event_queue_close(ws->ctx, code, reason, len)) != 0) {
     return rc == WSLAY_ERR_NO_MORE_MSG ? 0 : WSP_ENOMEM;
+  }
   ws->close_queued = 1;
   ws->close_code = code ? code : 1005;
   if (len > 0)
@@ -322,7 +436,7 @@ static int queue_close(wsp__ws *ws, uint16_t code, const uint8_t *reason,
 int wsp__ws_close(wsp__ws *ws, uint16_t code, const uint8_t *reason,
                   size_t len) {
   int rc;
-  if (ws->ctx == NULL || ws->broken)
+  if (!ws->opened || ws->broken)
     return WSP_EIO;
   if (ws->close_queued)
     return 0;
@@ -332,8 +446,8 @@ int wsp__ws_close(wsp__ws *ws, uint16_t code, const uint8_t *reason,
 }
 
 int wsp__ws_can_close(const wsp__ws *ws) {
-  return ws->ctx != NULL && !ws->broken && !ws->close_queued &&
-         wslay_event_get_write_enabled(ws->ctx);
+  return ws->opened && !ws->broken && !ws->close_queued &&
+         (ws->ctx == NULL || wslay_event_get_write_enabled(ws->ctx));
 }
 
 int wsp__ws_close_code(const wsp__ws *ws) {
@@ -345,8 +459,23 @@ int wsp__ws_send(wsp__ws *ws, const uint8_t *data, size_t len, int binary) {
   uint8_t *z = NULL;
   size_t zlen;
   int rc, sq;
-  if (ws->ctx == NULL || ws->broken)
+  if (!ws->opened || ws->broken)
     return WSP_EIO;
+  if (ws->ctx == NULL) {
+    /* Without wslay (and so without permessage-deflate): as
+     * wslay_event_queue_msg() refuses a message after our close. */
+    if (ws->close_queued)
+      return WSP_EIO;
+    rc = gather_frame(
+        ws, 0x80 | (binary ? WSLAY_BINARY_FRAME : WSLAY_TEXT_FRAME), data, len);
+    if (rc == WSP_ENOMEM)
+      return rc;
+    if (rc != 0) {
+      set_broken(ws);
+      return WSP_EIO;
+    }
+    return flush(ws);
+  }
   if ((sq = squeeze(ws, data, len, &z, &zlen)) < 0)
     return sq;
   m.opcode = binary ? WSLAY_BINARY_FRAME : WSLAY_TEXT_FRAME;
@@ -366,7 +495,6 @@ int wsp__ws_send(wsp__ws *ws, const uint8_t *data, size_t len, int binary) {
  */
 int wsp__ws_frame(wsp__ws *ws, const uint8_t *data, size_t len, int binary,
                   uint8_t **out, size_t *out_len) {
-  size_t hl = 2;
   uint8_t *f, mask[4], *z = NULL;
   int sq;
   if (wsp__random(ws->rng, mask, sizeof(mask)) != 0)
@@ -375,38 +503,25 @@ int wsp__ws_frame(wsp__ws *ws, const uint8_t *data, size_t len, int binary,
     return sq;
   if (sq == 0)
     data = z;
-  hl += len < 126 ? 0 : len <= 0xffff ? 2 : 8;
-  if ((f = malloc(hl + 4 + len)) == NULL) {
+  if ((f = malloc(frame_len(len))) == NULL) {
     free(z);
     return WSP_ENOMEM;
   }
   /* FIN, RSV1 for a compressed message (RFC 7692 6), the opcode. */
-  f[0] = 0x80 | (sq == 0 ? 0x40 : 0) |
-         (binary ? WSLAY_BINARY_FRAME : WSLAY_TEXT_FRAME);
-  if (len < 126) {
-    f[1] = 0x80 | (uint8_t)len;
-  } else if (len <= 0xffff) {
-    f[1] = 0x80 | 126;
-    f[2] = (uint8_t)(len >> 8);
-    f[3] = (uint8_t)len;
-  } else {
-    f[1] = 0x80 | 127;
-    for (int i = 0; i < 8; i++)
-      f[2 + i] = (uint8_t)((uint64_t)len >> (56 - 8 * i));
-  }
-  memcpy(f + hl, mask, 4);
-  for (size_t i = 0; i < len; i++)
-    f[hl + 4 + i] = data[i] ^ mask[i & 3];
+  put_frame(f,
+            0x80 | (sq == 0 ? 0x40 : 0) |
+                (binary ? WSLAY_BINARY_FRAME : WSLAY_TEXT_FRAME),
+            mask, data, len);
   free(z);
   *out = f;
-  *out_len = hl + 4 + len;
+  *out_len = frame_len(len);
   return 0;
 }
 
 int wsp__ws_send_frame(wsp__ws *ws, const uint8_t *frame, size_t len) {
   /* wslay's own output (a pong) goes first, whole frames only: wslay
    * never stops inside a frame, since send_cb takes every byte. */
-  if (ws->ctx == NULL || flush(ws) != 0)
+  if (!ws->opened || flush(ws) != 0)
     return WSP_EIO;
   if (ws->cbs->send(ws->ud, frame, len) != 0) {
     set_broken(ws);
@@ -516,34 +631,97 @@ static int recv_bytes(wsp__ws *ws, const uint8_t *p, size_t n) {
   return rc;
 }
 
+/*
+ * Without wslay: takes the whole frames at the start of p[0..n) that
+ * wslay would take without a word (final, no RSV bit, unmasked, the length
+ * in its shortest form below 64 KiB and within the largest message; text
+ * that is UTF-8 or binary; a close frame whose reason is UTF-8) and returns
+ * how many bytes they were. It stops before anything else, and after a
+ * close frame (nothing after it matters).
+ */
+static size_t direct_feed(wsp__ws *ws, const uint8_t *p, size_t n) {
+  size_t off = 0;
+  while (off < n && !ws->peer_closed) {
+    const uint8_t *h = p + off, *pl;
+    size_t avail = n - off, hl = 2, len;
+    uint8_t op = h[0] & 0x0f;
+    uint16_t answer;
+    if (avail < 2 || (h[0] & 0xf0) != 0x80 || (h[1] & 0x80) != 0)
+      break;
+    len = h[1] & 0x7f;
+    if (len == 127)
+      break;
+    if (len == 126) {
+      if (avail < 4 || (len = ((size_t)h[2] << 8) | h[3]) < 126)
+        break;
+      hl = 4;
+    }
+    if (len > avail - hl)
+      break;
+    pl = h + hl;
+    if (len > ws->max_message) /* A control frame too: 1009. */
+      break;
+    if (op == WSLAY_TEXT_FRAME || op == WSLAY_BINARY_FRAME) {
+      if (op == WSLAY_TEXT_FRAME && !wsp__utf8_valid(pl, len))
+        break;
+      off += hl + len;
+      ws->cbs->message(ws->ud, op == WSLAY_BINARY_FRAME, pl, len);
+    } else if (op == WSLAY_CONNECTION_CLOSE && hl == 2) {
+      /* wslay checks the reason from the payload's third byte. */
+      if (len > 2 && !wsp__utf8_valid(pl + 2, len - 2))
+        break;
+      off += hl + len;
+      memcpy(ws->ctl_buf, pl, len);
+      ws->ctl_len = (uint8_t)len;
+      (void)parse_close(ws, &answer);
+      ws->peer_closed = 1;
+      if (!ws->close_queued && queue_close(ws, answer, NULL, 0) == 0)
+        (void)flush(ws);
+    } else {
+      break;
+    }
+  }
+  return off;
+}
+
 void wsp__ws_feed(wsp__ws *ws, const uint8_t *data, size_t len) {
   size_t pass, total;
   int rc = 0;
-  if (ws->ctx == NULL || ws->peer_reported || ws->failed)
+  if (!ws->opened || ws->peer_reported || ws->failed)
     return;
-  if (ws->hold_len > 0) {
-    hold_more(ws, data, len);
-  } else {
-    pass = pass_len(ws, data, len);
-    if (pass > 0)
-      rc = recv_bytes(ws, data, pass);
-    if (pass < len && rc == 0 && wslay_event_get_read_enabled(ws->ctx))
-      hold_more(ws, data + pass, len - pass);
+  if (ws->ctx == NULL) {
+    size_t used = direct_feed(ws, data, len);
+    data += used;
+    len -= used;
+    if (!ws->peer_closed && len > 0 && promote(ws) != 0)
+      rc = WSLAY_ERR_NOMEM;
   }
-  if (ws->hold_len > 0 && rc == 0 && hold_ready(ws, &total)) {
-    rc = recv_bytes(ws, ws->hold, total);
-    ws->hold_len = 0;
+  if (ws->ctx != NULL && len > 0) {
+    if (ws->hold_len > 0) {
+      hold_more(ws, data, len);
+    } else {
+      pass = pass_len(ws, data, len);
+      if (pass > 0)
+        rc = recv_bytes(ws, data, pass);
+      if (pass < len && rc == 0 && wslay_event_get_read_enabled(ws->ctx))
+        hold_more(ws, data + pass, len - pass);
+    }
+    if (ws->hold_len > 0 && rc == 0 && hold_ready(ws, &total)) {
+      rc = recv_bytes(ws, ws->hold, total);
+      ws->hold_len = 0;
+    }
+    if (rc != 0 && rc != WSLAY_ERR_NOMEM && !ws->peer_closed &&
+        !ws->close_queued && !wslay_event_get_close_sent(ws->ctx))
+      fail_protocol(ws);
   }
-  if (rc != 0 && rc != WSLAY_ERR_NOMEM && !ws->peer_closed &&
-      !ws->close_queued && !wslay_event_get_close_sent(ws->ctx))
-    fail_protocol(ws);
   (void)flush(ws);
   if (ws->peer_closed) {
     uint16_t answer;
     wsp__close_frame c = parse_close(ws, &answer);
     ws->peer_reported = 1;
     ws->cbs->close_received(ws->ud, &c);
-  } else if (rc != 0 || !wslay_event_get_read_enabled(ws->ctx)) {
+  } else if (rc != 0 ||
+             (ws->ctx != NULL && !wslay_event_get_read_enabled(ws->ctx))) {
     /* wslay failed the connection: a masked or reserved frame, RSV bits,
      * invalid UTF-8, a fragmented control frame, an oversized message. */
     ws->failed = 1;

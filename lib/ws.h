@@ -1,6 +1,7 @@
 /*
- * The WebSocket session (ws.c): RFC 6455 framing over wslay's event API,
- * with no I/O and no verdicts. Bytes come in through wsp__ws_feed(); whole
+ * The WebSocket session (ws.c): RFC 6455 framing over wslay's event API
+ * (created when a frame needs more than the plain path), with no I/O and
+ * no verdicts. Bytes come in through wsp__ws_feed(); whole
  * frames leave through the send callback, one call per flush; what the
  * server did is reported as facts: a message, a close frame received (its
  * code and reason exactly as on the wire), our close frame sent, a broken
@@ -60,7 +61,9 @@ typedef struct wsp__ws_cbs {
 } wsp__ws_cbs;
 
 typedef struct wsp__ws {
-  wslay_event_context_ptr ctx;           /* wslay; NULL until opened. */
+  int opened;                            /* wsp__ws_open() was called. */
+  wslay_event_context_ptr ctx;           /* wslay, once a frame needs it
+                                            (see ws.c); NULL before. */
   wsp__ws_loop *lp;                      /* The loop's output buffer. */
   wsp__rng *rng;                         /* Masks. */
   const wsp__ws_cbs *cbs;                /* Where facts go. */

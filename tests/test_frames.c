@@ -139,6 +139,10 @@ static void test_closes(void) {
    * bytes are split (wslay itself notices only some splits). */
   n = close_frame(b, 1000, "\xff", 1);
   expect_facts("bad UTF-8 reason", b, n, 1024, "sent 1007 |error 1007|");
+  /* The largest message bounds a close frame too. */
+  n = close_frame(b, 1000, "0123456789", 10);
+  expect_facts("close over the largest message", b, n, 8,
+               "sent 1009 |error 1009|");
   /* Nothing after a close frame counts. */
   n = close_frame(b, 1000, "", 0);
   n += frame(b + n, 0x81, "late", 4);
@@ -262,6 +266,38 @@ static void test_one_write(void) {
   }
 }
 
+/*
+ * Our close first, then a ping, a message and the server's close: the same
+ * facts whole (plain frames, then wslay from the ping on) and byte by byte
+ * (wslay from the first byte), and no pong after our close either way.
+ */
+static void test_close_first(void) {
+  uint8_t b[64], op[4];
+  size_t n, plen[4];
+  static facts whole, bytes;
+  wsp__ws ws;
+  n = frame(b, 0x89, "pp", 2);
+  n += frame(b + n, 0x81, "late", 4);
+  n += close_frame(b + n, 1000, "", 0);
+  session(&ws, &whole, 1024);
+  CHECK_INT(wsp__ws_close(&ws, 4000, (const uint8_t *)"bye", 3), 0);
+  wsp__ws_feed(&ws, b, n);
+  CHECK_STR(whole.log, "sent 4000 bye|msg t 4 late|close 1000 ok 0 |");
+  CHECK_INT(whole.sends, 1);
+  CHECK_INT(facts_frames(&whole, op, NULL, plen, 4), 1);
+  CHECK_INT(op[0], 0x88);
+  CHECK(!wsp__ws_can_close(&ws));
+  CHECK_INT(wsp__ws_send(&ws, (const uint8_t *)"x", 1, 0), WSP_EIO);
+  wsp__ws_free(&ws);
+  session(&ws, &bytes, 1024);
+  CHECK_INT(wsp__ws_close(&ws, 4000, (const uint8_t *)"bye", 3), 0);
+  for (size_t i = 0; i < n; i++)
+    wsp__ws_feed(&ws, b + i, 1);
+  CHECK_STR(bytes.log, whole.log);
+  CHECK_INT(bytes.sends, 1);
+  wsp__ws_free(&ws);
+}
+
 static void expect_event_key(const char *text, const char *key,
                              const char *type) {
   char *t = NULL;
@@ -380,6 +416,7 @@ int main(void) {
   test_closes();
   test_protocol_errors();
   test_one_write();
+  test_close_first();
   test_events();
   test_event_key();
   test_utf8_cut();

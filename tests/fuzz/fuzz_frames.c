@@ -1,8 +1,11 @@
 /*
  * libFuzzer target: the WebSocket session (lib/ws.c) with a server's byte
- * stream, no sockets. Every input is fed twice, whole and cut in two at a
- * point the input chooses, and must give the same facts both times: what
- * the session reports cannot depend on how the bytes arrive. The facts
+ * stream, no sockets. Every input is fed three times, whole, cut in two at
+ * a point the input chooses, and cut after its first byte, and must give
+ * the same facts each time: what the session reports cannot depend on how
+ * the bytes arrive. Cut after the first byte, every frame goes through
+ * wslay (a lone byte is no whole frame: see direct_feed() in ws.c); whole,
+ * the plain frames do not, so the two paths are held to each other. The facts
  * must also be well-formed (no message after the close frame or the
  * protocol error, at most one of those), what the session sent must be
  * whole masked frames, and every text message goes through the event rule
@@ -30,7 +33,7 @@
 static wsp__rng rng;
 static wsp__ws_loop lp;
 static int ready;
-static facts whole, split;
+static facts whole, split, first;
 
 /* The facts' shape: a message never after the close frame or the
  * protocol error, and at most one of those. */
@@ -109,6 +112,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (strcmp(whole.log, split.log) != 0) {
     fprintf(stderr, "whole: %s\nsplit at %zu: %s\n", whole.log, cut, split.log);
     FUZZ_CHECK(strcmp(whole.log, split.log) == 0);
+  }
+  run(&first, data, size, 1, max_message[ctl & 3], ctl);
+  if (strcmp(whole.log, first.log) != 0) {
+    fprintf(stderr, "whole: %s\nsplit at 1: %s\n", whole.log, first.log);
+    FUZZ_CHECK(strcmp(whole.log, first.log) == 0);
   }
   events_of(data, size);
   return 0;
