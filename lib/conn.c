@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "util.h"
 
 #ifndef MSG_NOSIGNAL
 #define MSG_NOSIGNAL 0
@@ -210,16 +211,8 @@ static int enqueue(wsp__conn *c, const uint8_t *data, size_t len) {
     c->outq_off = 0;
     c->outq_len = live;
   }
-  if (c->outq_len + len > c->outq_cap) {
-    size_t cap = c->outq_cap ? c->outq_cap : 1024;
-    uint8_t *q;
-    while (cap < c->outq_len + len)
-      cap *= 2;
-    if ((q = realloc(c->outq, cap)) == NULL)
-      return UV_ENOMEM;
-    c->outq = q;
-    c->outq_cap = cap;
-  }
+  if (wsp__grow(&c->outq, &c->outq_cap, c->outq_len + len) != 0)
+    return UV_ENOMEM;
   memcpy(c->outq + c->outq_len, data, len);
   c->outq_len += len;
   return 0;

@@ -69,6 +69,20 @@ int wsp__has_token(const char *v, const char *token) {
 
 char *wsp__strdup(const char *s) { return s ? strdup(s) : NULL; }
 
+int wsp__grow(uint8_t **buf, size_t *cap, size_t need) {
+  size_t c = *cap ? *cap : 1024;
+  uint8_t *b;
+  if (need <= *cap)
+    return 0;
+  while (c < need)
+    c *= 2;
+  if ((b = realloc(*buf, c)) == NULL)
+    return -1;
+  *buf = b;
+  *cap = c;
+  return 0;
+}
+
 char *wsp__strndup(const char *s, size_t n) {
   char *d = malloc(n + 1);
   if (d == NULL)

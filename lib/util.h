@@ -47,6 +47,10 @@ int wsp__parse_u64(const char *s, size_t len, uint64_t *out);
 
 char *wsp__strdup(const char *s);
 char *wsp__strndup(const char *s, size_t n);
+/* Grows a byte buffer (*buf, allocated *cap) to hold at least `need`
+ * bytes, doubling from 1 KiB; the bytes it held stay. 0, or -1 with the
+ * buffer as it was. */
+int wsp__grow(uint8_t **buf, size_t *cap, size_t need);
 int wsp__strcaseeq(const char *a, const char *b);
 int wsp__is_token(const char *s);
 /* Strict UTF-8 (RFC 3629). */

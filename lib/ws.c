@@ -58,16 +58,8 @@ static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len,
 
 /* Room for n more gathered bytes, or NULL. */
 static uint8_t *reserve(wsp__ws_loop *lp, size_t n) {
-  if (lp->len + n > lp->cap) {
-    size_t cap = lp->cap ? lp->cap : 1024;
-    uint8_t *b;
-    while (cap < lp->len + n)
-      cap *= 2;
-    if ((b = realloc(lp->buf, cap)) == NULL)
-      return NULL;
-    lp->buf = b;
-    lp->cap = cap;
-  }
+  if (wsp__grow(&lp->buf, &lp->cap, lp->len + n) != 0)
+    return NULL;
   return lp->buf + lp->len;
 }
 
