@@ -977,8 +977,15 @@ static void ws_protocol_error(void *ud, int sent) {
            "length)");
 }
 
+static void ws_out_of_memory(void *ud) {
+  wsp_probe *p = ud;
+  if (!p->decided)
+    finish(p, WSP_OUTCOME_INTERNAL_ERROR, "out of memory");
+}
+
 static const wsp__ws_cbs ws_cbs = {
-    ws_send, ws_message, ws_close_received, ws_close_sent, ws_protocol_error,
+    ws_send,       ws_message,        ws_close_received,
+    ws_close_sent, ws_protocol_error, ws_out_of_memory,
 };
 
 /* ---- facts from the stream (connection and TLS) ---- */

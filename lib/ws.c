@@ -71,6 +71,7 @@ static ssize_t send_cb(wslay_event_context_ptr ctx, const uint8_t *data,
   uint8_t *b;
   (void)flags;
   if ((b = reserve(lp, len)) == NULL) {
+    ((wsp__ws *)ud)->send_nomem = 1;
     wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
     return -1;
   }
@@ -262,7 +263,12 @@ int wsp__ws_set_deflate(wsp__ws *ws, const wsp__pmd *pmd) {
   if (wsp__deflate_init(&ws->dfl, pmd) != 0)
     return WSP_ENOMEM;
   ws->compress = 1;
-  return promote(ws);
+  if (promote(ws) != 0) {
+    wsp__deflate_free(&ws->dfl);
+    ws->compress = 0;
+    return WSP_ENOMEM;
+  }
+  return 0;
 }
 
 void wsp__ws_free(wsp__ws *ws) {
@@ -369,10 +375,12 @@ static int flush(wsp__ws *ws) {
     }
     return 0;
   }
-  if (wslay_event_want_write(ws->ctx) && wslay_event_send(ws->ctx) != 0) {
+  if (wslay_event_want_write(ws->ctx) &&
+      (rc = wslay_event_send(ws->ctx)) != 0) {
+    /* wslay stopped inside a frame: nothing more can go out. */
     ws->lp->len = 0;
     set_broken(ws);
-    return WSP_EIO;
+    return rc == WSLAY_ERR_NOMEM || ws->send_nomem ? WSP_ENOMEM : WSP_EIO;
   }
   if ((rc = emit(ws)) != 0)
     return rc;
@@ -617,6 +625,9 @@ static int recv_bytes(wsp__ws *ws, const uint8_t *p, size_t n) {
   int rc;
   ws->in = p;
   ws->in_len = n;
+  /* wslay's error is sticky, and a failed send (a mask that could not be
+   * drawn) leaves one that would fail this read at its next WANT_READ. */
+  wslay_event_set_error(ws->ctx, 0);
   rc = wslay_event_recv(ws->ctx);
   ws->in = NULL;
   ws->in_len = 0;
@@ -712,6 +723,9 @@ void wsp__ws_feed(wsp__ws *ws, const uint8_t *data, size_t len) {
     wsp__close_frame c = parse_close(ws, &answer);
     ws->peer_reported = 1;
     ws->cbs->close_received(ws->ud, &c);
+  } else if (rc == WSLAY_ERR_NOMEM) {
+    ws->failed = 1;
+    ws->cbs->out_of_memory(ws->ud);
   } else if (rc != 0 ||
              (ws->ctx != NULL && !wslay_event_get_read_enabled(ws->ctx))) {
     /* wslay failed the connection: a masked or reserved frame, RSV bits,

@@ -58,6 +58,9 @@ typedef struct wsp__ws_cbs {
   /* The server broke the framing protocol; code_sent is the close code we
    * answered with (1002, 1007, 1009), or -1 when none could be sent. */
   void (*protocol_error)(void *ud, int code_sent);
+  /* Memory ran out while reading (wslay's context or its buffers): the
+   * session reads nothing more. Not the server's doing. */
+  void (*out_of_memory)(void *ud);
 } wsp__ws_cbs;
 
 typedef struct wsp__ws {
@@ -79,7 +82,10 @@ typedef struct wsp__ws {
   int close_reported;                    /* close_sent was reported. */
   int peer_closed;                       /* The server's close frame arrived. */
   int peer_reported;                     /* close_received was reported. */
-  int failed;                            /* protocol_error was reported. */
+  int failed;                            /* protocol_error or out_of_memory
+                                            was reported. */
+  int send_nomem;                        /* Gathering wslay's output ran
+                                            out of memory. */
   int capturing;             /* Capturing a close frame's payload. */
   uint8_t ctl_buf[125];      /* The close frame's payload. */
   uint8_t ctl_len;           /* Bytes captured. */

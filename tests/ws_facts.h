@@ -91,9 +91,11 @@ static void facts_protocol_error(void *ud, int code_sent) {
   facts_printf(f, "error %d|", code_sent);
 }
 
-static const wsp__ws_cbs facts_cbs = {facts_send, facts_message,
-                                      facts_close_received, facts_close_sent,
-                                      facts_protocol_error};
+static void facts_out_of_memory(void *ud) { facts_printf(ud, "nomem|"); }
+
+static const wsp__ws_cbs facts_cbs = {
+    facts_send,       facts_message,        facts_close_received,
+    facts_close_sent, facts_protocol_error, facts_out_of_memory};
 
 /* A fresh session recording into `f`: 0 or WSP_ENOMEM. */
 static inline int facts_session(wsp__ws *ws, facts *f, wsp__ws_loop *lp,

@@ -45,7 +45,8 @@ static void check_shape(const facts *f) {
     FUZZ_CHECK(bar != NULL);
     if (strncmp(e, "msg ", 4) == 0) {
       FUZZ_CHECK(!ended);
-    } else if (strncmp(e, "close ", 6) == 0 || strncmp(e, "error ", 6) == 0) {
+    } else if (strncmp(e, "close ", 6) == 0 || strncmp(e, "error ", 6) == 0 ||
+               strncmp(e, "nomem|", 6) == 0) {
       FUZZ_CHECK(!ended);
       ended = 1;
     } else {
