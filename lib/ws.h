@@ -48,7 +48,9 @@ typedef struct wsp__ws_cbs {
   /* Whole frames for the peer, once per flush: 0, or an error after which
    * the session sends nothing more. */
   int (*send)(void *ud, const uint8_t *data, size_t len);
-  /* A complete text or binary message. */
+  /* A complete text or binary message. `data` is valid during the call
+   * only: it may point into the bytes being fed (the loop's read buffer),
+   * which the callback must not read more into. */
   void (*message)(void *ud, int binary, const uint8_t *data, size_t len);
   /* The server's close frame, reported once, after our answer (if any)
    * was flushed. */
