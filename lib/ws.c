@@ -678,8 +678,9 @@ static size_t direct_feed(wsp__ws *ws, const uint8_t *p, size_t n) {
       ws->ctl_len = (uint8_t)len;
       (void)parse_close(ws, &answer);
       ws->peer_closed = 1;
-      if (!ws->close_queued && queue_close(ws, answer, NULL, 0) == 0)
-        (void)flush(ws);
+      /* Answered as on_frame_end() does; the feed's flush sends it. */
+      if (!ws->close_queued)
+        (void)queue_close(ws, answer, NULL, 0);
     } else {
       break;
     }
