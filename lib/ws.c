@@ -325,12 +325,13 @@ static void put_frame(uint8_t *f, uint8_t b0, const uint8_t mask[4],
 static int gather_frame(wsp__ws *ws, uint8_t b0, const uint8_t *data,
                         size_t n) {
   uint8_t mask[4], *f;
+  size_t len = frame_len(n);
   if (wsp__random(ws->rng, mask, sizeof(mask)) != 0)
     return WSP_ECRYPTO;
-  if ((f = reserve(ws->lp, frame_len(n))) == NULL)
+  if ((f = reserve(ws->lp, len)) == NULL)
     return WSP_ENOMEM;
   put_frame(f, b0, mask, data, n);
-  ws->lp->len += frame_len(n);
+  ws->lp->len += len;
   return 0;
 }
 
@@ -362,20 +363,10 @@ static int emit(wsp__ws *ws) {
 /* Sends whatever was gathered or wslay has queued, and reports our close
  * once it left. */
 static int flush(wsp__ws *ws) {
-  int rc;
+  int rc, sent;
   if (ws->broken)
     return WSP_EIO;
-  if (ws->ctx == NULL) {
-    if ((rc = emit(ws)) != 0)
-      return rc;
-    if (ws->close_queued && !ws->close_reported) {
-      ws->close_reported = 1;
-      ws->cbs->close_sent(ws->ud, ws->close_code, ws->close_reason,
-                          ws->close_reason_len);
-    }
-    return 0;
-  }
-  if (wslay_event_want_write(ws->ctx) &&
+  if (ws->ctx != NULL && wslay_event_want_write(ws->ctx) &&
       (rc = wslay_event_send(ws->ctx)) != 0) {
     /* wslay stopped inside a frame: nothing more can go out. */
     ws->lp->len = 0;
@@ -384,7 +375,10 @@ static int flush(wsp__ws *ws) {
   }
   if ((rc = emit(ws)) != 0)
     return rc;
-  if (wslay_event_get_close_sent(ws->ctx) && !ws->close_reported) {
+  /* Without wslay, a close queued was gathered and has just left. */
+  sent =
+      ws->ctx != NULL ? wslay_event_get_close_sent(ws->ctx) : ws->close_queued;
+  if (sent && !ws->close_reported) {
     if (!ws->close_queued) {
       /* wslay queued this close itself, after a protocol violation. */
       ws->close_queued = 1;
